@@ -1,0 +1,107 @@
+"""Database kernel: declarative base, column types, engines and sessions.
+
+SQLite (the embedded default) and PostgreSQL (scaled out) are both first-class.
+On SQLite a writing transaction starts with ``BEGIN IMMEDIATE`` so two writers
+queue on the database lock instead of failing half-way with "database is locked";
+on PostgreSQL writers lock the rows they change (``SELECT ... FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, String, create_engine, event
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+WRITE_OPTION = "walletpass_write"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python, whatever the database keeps.
+
+    SQLite has no time zones: values are stored as naive UTC and made aware again
+    on the way out. Naive datetimes are refused so local time never sneaks in.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def new_public_id() -> str:
+    """A random identifier for URLs and APIs (never sequential, 128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def public_id_column() -> String:
+    return String(32)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **{"connect_args": {"timeout": 30}, **kwargs})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, **{"pool_pre_ping": True, **kwargs})
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # Take transaction control away from the sqlite3 module so SQLAlchemy's BEGIN
+    # (and our BEGIN IMMEDIATE for writers) is what actually runs.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_sessionmaker(engine: Engine, *, write: bool) -> sessionmaker[Session]:
+    """Sessions for reading, or for writing (SQLite takes the write lock up front)."""
+    bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+
+
+def lock_for_update(session: Session) -> bool:
+    """Whether row locks (FOR UPDATE) are meaningful on this session's database."""
+    return session.get_bind().dialect.name != "sqlite"

@@ -1,0 +1,231 @@
+"""Typed settings read from ``WALLETPASS_*`` environment variables.
+
+Every value is validated once at start-up; a wrong value raises ``SettingsError``
+naming the variable, so an operator knows what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class SettingsError(ValueError):
+    """A WALLETPASS_* variable is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    count: int
+    per_seconds: int
+
+    @classmethod
+    def parse(cls, name: str, raw: str) -> RateLimit:
+        units = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+        try:
+            count_s, unit = raw.strip().split("/", 1)
+            count = int(count_s)
+            seconds = units[unit.strip().rstrip("s")]
+        except (ValueError, KeyError):
+            raise SettingsError(
+                f"{name}={raw!r}: expected '<count>/<second|minute|hour|day>', e.g. '30/hour'"
+            ) from None
+        if count < 1:
+            raise SettingsError(f"{name}={raw!r}: the count must be at least 1")
+        return cls(count, seconds)
+
+
+@dataclass(frozen=True)
+class AppleSettings:
+    pass_type_id: str
+    team_id: str
+    cert_file: Path | None
+    key_file: Path | None
+    cert_password: str | None = field(repr=False)
+    wwdr_cert_file: Path | None
+
+    @property
+    def uses_dev_certs(self) -> bool:
+        return self.cert_file is None
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    instance_dir: Path
+    database_url: str
+    public_url: str
+    secret_key: str = field(repr=False)
+    apple: AppleSettings
+    templates_dir: Path
+    dev_certs_dir: Path
+    max_request_bytes: int
+    enroll_rate_limit: RateLimit
+    trusted_proxies: int
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def passkit_url(self) -> str:
+        return f"{self.public_url}/passkit"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        return _load(dict(os.environ if environ is None else environ))
+
+
+def _get(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def _path(env: Mapping[str, str], name: str, must_exist: bool = True) -> Path | None:
+    raw = _get(env, name)
+    if raw is None:
+        return None
+    path = Path(raw).expanduser()
+    if must_exist and not path.is_file():
+        raise SettingsError(f"{name}={raw!r}: no such file")
+    return path
+
+
+def _public_url(env: Mapping[str, str], production: bool) -> str:
+    name = "WALLETPASS_PUBLIC_URL"
+    raw = _get(env, name, "http://127.0.0.1:8000")
+    assert raw is not None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name}={raw!r}: expected an absolute http(s) URL")
+    if parts.query or parts.fragment:
+        raise SettingsError(f"{name}={raw!r}: must not carry a query or fragment")
+    if production and parts.scheme != "https":
+        # Wallet refuses a webServiceURL that is not HTTPS.
+        raise SettingsError(f"{name}={raw!r}: must be https:// in production")
+    return raw.rstrip("/")
+
+
+def _secret_key(env: Mapping[str, str], production: bool, instance_dir: Path) -> str:
+    name = "WALLETPASS_SECRET_KEY"
+    raw = _get(env, name)
+    if raw is not None:
+        if len(raw) < 32:
+            raise SettingsError(f"{name}: must be at least 32 characters long")
+        return raw
+    if production:
+        raise SettingsError(f"{name} is required in production (at least 32 random characters)")
+    # Development keeps a generated key in the instance folder so cards stay valid
+    # across restarts.
+    key_file = instance_dir / "secret_key"
+    if key_file.is_file():
+        return key_file.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key
+
+
+def _apple(env: Mapping[str, str], production: bool) -> AppleSettings:
+    pass_type_id = _get(env, "WALLETPASS_APPLE_PASS_TYPE_ID", "pass.dev.walletpass.loyalty")
+    team_id = _get(env, "WALLETPASS_APPLE_TEAM_ID", "WPDEVTEAM1")
+    assert pass_type_id is not None and team_id is not None
+    if not pass_type_id.startswith("pass."):
+        raise SettingsError(
+            f"WALLETPASS_APPLE_PASS_TYPE_ID={pass_type_id!r}: a pass type id starts with 'pass.'"
+        )
+    if not team_id.isalnum():
+        raise SettingsError(f"WALLETPASS_APPLE_TEAM_ID={team_id!r}: letters and digits only")
+    cert = _path(env, "WALLETPASS_APPLE_CERT")
+    key = _path(env, "WALLETPASS_APPLE_KEY")
+    wwdr = _path(env, "WALLETPASS_APPLE_WWDR_CERT")
+    if cert is None and production:
+        raise SettingsError("WALLETPASS_APPLE_CERT is required in production (.p12 or PEM)")
+    if cert is None and (key is not None or wwdr is not None):
+        raise SettingsError(
+            "WALLETPASS_APPLE_KEY / WALLETPASS_APPLE_WWDR_CERT given without WALLETPASS_APPLE_CERT"
+        )
+    if cert is not None and wwdr is None:
+        raise SettingsError(
+            "WALLETPASS_APPLE_WWDR_CERT is required with WALLETPASS_APPLE_CERT "
+            "(Apple WWDR G4 intermediate, see certs/README.md)"
+        )
+    if cert is not None and cert.suffix.lower() not in (".p12", ".pfx") and key is None:
+        raise SettingsError(
+            "WALLETPASS_APPLE_KEY is required when WALLETPASS_APPLE_CERT is a PEM certificate"
+        )
+    return AppleSettings(
+        pass_type_id=pass_type_id,
+        team_id=team_id,
+        cert_file=cert,
+        key_file=key,
+        cert_password=_get(env, "WALLETPASS_APPLE_CERT_PASSWORD"),
+        wwdr_cert_file=wwdr,
+    )
+
+
+def _load(env: Mapping[str, str]) -> Settings:
+    app_env = _get(env, "WALLETPASS_ENV", "development")
+    assert app_env is not None
+    if app_env not in ENVIRONMENTS:
+        raise SettingsError(
+            f"WALLETPASS_ENV={app_env!r}: expected one of {', '.join(ENVIRONMENTS)}"
+        )
+    production = app_env == "production"
+    instance_dir = Path(
+        _get(env, "WALLETPASS_INSTANCE_DIR", str(PROJECT_ROOT / "instance")) or ""
+    ).expanduser()
+    database_url = (
+        _get(env, "WALLETPASS_DATABASE_URL") or f"sqlite:///{instance_dir / 'walletpass.db'}"
+    )
+    if "://" not in database_url:
+        raise SettingsError(
+            f"WALLETPASS_DATABASE_URL={database_url!r}: expected a URL such as "
+            "sqlite:///path.db or postgresql+psycopg://user@host/db"
+        )
+    templates = Path(
+        _get(env, "WALLETPASS_TEMPLATES_DIR", str(PROJECT_ROOT / "pass_templates")) or ""
+    )
+    if not templates.is_dir():
+        raise SettingsError(f"WALLETPASS_TEMPLATES_DIR={str(templates)!r}: no such folder")
+    return Settings(
+        env=app_env,
+        instance_dir=instance_dir,
+        database_url=database_url,
+        public_url=_public_url(env, production),
+        secret_key=_secret_key(env, production, instance_dir),
+        apple=_apple(env, production),
+        templates_dir=templates,
+        dev_certs_dir=Path(
+            _get(env, "WALLETPASS_DEV_CERTS_DIR", str(PROJECT_ROOT / "certs" / "dev")) or ""
+        ),
+        max_request_bytes=_int(env, "WALLETPASS_MAX_REQUEST_BYTES", 64 * 1024, minimum=1024),
+        enroll_rate_limit=RateLimit.parse(
+            "WALLETPASS_ENROLL_RATE_LIMIT",
+            _get(env, "WALLETPASS_ENROLL_RATE_LIMIT", "30/hour") or "",
+        ),
+        trusted_proxies=_int(env, "WALLETPASS_TRUSTED_PROXIES", 0),
+    )

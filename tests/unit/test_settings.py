@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings, SettingsError
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    return {"WALLETPASS_INSTANCE_DIR": str(tmp_path / "instance")}
+
+
+def test_defaults_run_embedded_in_development(tmp_path: Path) -> None:
+    settings = Settings.from_env(base_env(tmp_path))
+    assert settings.env == "development"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'instance' / 'walletpass.db'}"
+    assert settings.public_url == "http://127.0.0.1:8000"
+    assert settings.passkit_url == "http://127.0.0.1:8000/passkit"
+    assert settings.apple.uses_dev_certs
+    # The generated development secret survives a restart.
+    assert Settings.from_env(base_env(tmp_path)).secret_key == settings.secret_key
+    assert settings.secret_key not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("WALLETPASS_ENV", "staging", "WALLETPASS_ENV='staging'"),
+        ("WALLETPASS_PUBLIC_URL", "wallet.example.com", "WALLETPASS_PUBLIC_URL"),
+        ("WALLETPASS_MAX_REQUEST_BYTES", "lots", "WALLETPASS_MAX_REQUEST_BYTES='lots'"),
+        ("WALLETPASS_ENROLL_RATE_LIMIT", "many", "WALLETPASS_ENROLL_RATE_LIMIT='many'"),
+        ("WALLETPASS_APPLE_PASS_TYPE_ID", "com.example", "WALLETPASS_APPLE_PASS_TYPE_ID"),
+        ("WALLETPASS_APPLE_CERT", "/nonexistent/pass.p12", "WALLETPASS_APPLE_CERT"),
+        ("WALLETPASS_SECRET_KEY", "short", "WALLETPASS_SECRET_KEY"),
+        ("WALLETPASS_DATABASE_URL", "walletpass.db", "WALLETPASS_DATABASE_URL"),
+    ],
+)
+def test_a_bad_variable_is_named_in_the_error(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+        Settings.from_env({**base_env(tmp_path), name: value})
+
+
+def test_production_requires_real_secrets_and_https(tmp_path: Path) -> None:
+    env = {**base_env(tmp_path), "WALLETPASS_ENV": "production"}
+    with pytest.raises(SettingsError, match="WALLETPASS_PUBLIC_URL"):
+        Settings.from_env({**env, "WALLETPASS_PUBLIC_URL": "http://wallet.example.com"})
+    with pytest.raises(SettingsError, match="WALLETPASS_SECRET_KEY is required"):
+        Settings.from_env({**env, "WALLETPASS_PUBLIC_URL": "https://wallet.example.com"})
+    with pytest.raises(SettingsError, match="WALLETPASS_APPLE_CERT is required"):
+        Settings.from_env(
+            {
+                **env,
+                "WALLETPASS_PUBLIC_URL": "https://wallet.example.com",
+                "WALLETPASS_SECRET_KEY": "k" * 40,
+            }
+        )
+
+
+def test_a_pem_certificate_needs_its_key_and_the_wwdr(tmp_path: Path) -> None:
+    cert = tmp_path / "pass.pem"
+    cert.write_text("x")
+    with pytest.raises(SettingsError, match="WALLETPASS_APPLE_WWDR_CERT is required"):
+        Settings.from_env({**base_env(tmp_path), "WALLETPASS_APPLE_CERT": str(cert)})
+    wwdr = tmp_path / "wwdr.pem"
+    wwdr.write_text("x")
+    with pytest.raises(SettingsError, match="WALLETPASS_APPLE_KEY is required"):
+        Settings.from_env(
+            {
+                **base_env(tmp_path),
+                "WALLETPASS_APPLE_CERT": str(cert),
+                "WALLETPASS_APPLE_WWDR_CERT": str(wwdr),
+            }
+        )
