@@ -1,0 +1,1 @@
+"""Loyalty domain core: programs, members, cards, tiers. No I/O here."""

@@ -1,0 +1,45 @@
+"""Domain errors. app/web/errors.py turns them into HTTP responses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class LoyaltyError(Exception):
+    """Base of every domain error; ``code`` is machine-readable and stable."""
+
+    code = "loyalty_error"
+
+
+class ValidationError(LoyaltyError):
+    """Input failed validation; ``fields`` maps a field name to what is wrong."""
+
+    code = "validation_failed"
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        self.fields = dict(fields)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.fields.items()))
+
+
+class UnknownProgramError(LoyaltyError):
+    code = "unknown_program"
+
+    def __init__(self, slug: str) -> None:
+        self.slug = slug
+        super().__init__(f"no loyalty program {slug!r}")
+
+
+class AlreadyEnrolledError(LoyaltyError):
+    """The phone already has a card in this program (which one is never said)."""
+
+    code = "already_enrolled"
+
+    def __init__(self) -> None:
+        super().__init__("this phone number is already enrolled in the program")
+
+
+class UnknownCardError(LoyaltyError):
+    code = "unknown_card"
+
+    def __init__(self) -> None:
+        super().__init__("no such card")

@@ -1,0 +1,180 @@
+"""Tables of the loyalty core."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime
+
+
+class Program(Base):
+    """One brand's loyalty program: its rules and the look of its card."""
+
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    brand_name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))
+    template: Mapped[str] = mapped_column(String(40))
+    default_locale: Mapped[str] = mapped_column(String(2), default="ru")
+    phone_region: Mapped[str] = mapped_column(String(2), default="RU")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    currency: Mapped[str] = mapped_column(String(3), default="RUB")
+    background_color: Mapped[str] = mapped_column(String(7))
+    foreground_color: Mapped[str] = mapped_column(String(7))
+    label_color: Mapped[str] = mapped_column(String(7))
+    registration_bonus: Mapped[int] = mapped_column(Integer, default=0)
+    registration_bonus_days: Mapped[int | None] = mapped_column(Integer)
+    birthday_bonus: Mapped[int] = mapped_column(Integer, default=0)
+    birthday_bonus_days: Mapped[int | None] = mapped_column(Integer)
+    # Basis points (1/100 of a percent) keep rates exact: 500 = 5 %.
+    earn_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
+    max_redeem_share_bp: Mapped[int] = mapped_column(Integer, default=0)
+    points_validity_days: Mapped[int | None] = mapped_column(Integer)
+    offer_en: Mapped[str | None] = mapped_column(String(200))
+    offer_ru: Mapped[str | None] = mapped_column(String(200))
+    terms_url: Mapped[str | None] = mapped_column(String(300))
+    website_url: Mapped[str | None] = mapped_column(String(300))
+    support_phone: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    tiers: Mapped[list[Tier]] = relationship(
+        back_populates="program", order_by="Tier.discount_bp", lazy="selectin"
+    )
+    stores: Mapped[list[Store]] = relationship(
+        back_populates="program", order_by="Store.id", lazy="selectin"
+    )
+
+    __table_args__ = (
+        CheckConstraint("registration_bonus >= 0", name="registration_bonus_not_negative"),
+        CheckConstraint("birthday_bonus >= 0", name="birthday_bonus_not_negative"),
+    )
+
+    def offer(self, locale: str) -> str | None:
+        return self.offer_ru if locale == "ru" else self.offer_en
+
+    @property
+    def default_tier(self) -> Tier:
+        for tier in self.tiers:
+            if tier.is_default:
+                return tier
+        raise LookupError(f"program {self.slug} has no default tier")
+
+
+class Tier(Base):
+    """A discount level: the permanent discount a card holder gets at the till."""
+
+    __tablename__ = "tiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(60))
+    name_ru: Mapped[str] = mapped_column(String(60))
+    discount_bp: Mapped[int] = mapped_column(Integer)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Staff-assigned tiers (e.g. "large family") need a reason from a person.
+    staff_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    program: Mapped[Program] = relationship(back_populates="tiers")
+
+    __table_args__ = (
+        UniqueConstraint("program_id", "code"),
+        CheckConstraint("discount_bp >= 0 AND discount_bp <= 10000", name="discount_in_range"),
+    )
+
+    def name(self, locale: str) -> str:
+        return self.name_ru if locale == "ru" else self.name_en
+
+
+class Store(Base):
+    """A physical store; its location makes the card show up on the lock screen nearby."""
+
+    __tablename__ = "stores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    relevant_text_en: Mapped[str | None] = mapped_column(String(100))
+    relevant_text_ru: Mapped[str | None] = mapped_column(String(100))
+
+    program: Mapped[Program] = relationship(back_populates="stores")
+
+    __table_args__ = (UniqueConstraint("program_id", "code"),)
+
+
+class Member(Base):
+    """A shopper enrolled in one program. Personal data lives here and nowhere else."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(16))  # E.164
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    locale: Mapped[str] = mapped_column(String(2))
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    program: Mapped[Program] = relationship()
+    card: Mapped[Card] = relationship(back_populates="member", uselist=False)
+
+    __table_args__ = (UniqueConstraint("program_id", "phone"),)
+
+
+class Card(Base):
+    """The loyalty card: what the till scans and what the wallet pass shows."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random id used in links (the card page); a capability, never sequential.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), unique=True
+    )
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    # Random part of the barcode: the number alone is not enough to use a card.
+    barcode_secret: Mapped[str] = mapped_column(String(32))
+    tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"))
+    balance: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    offer_en: Mapped[str | None] = mapped_column(String(200))
+    offer_ru: Mapped[str | None] = mapped_column(String(200))
+    tier_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    program: Mapped[Program] = relationship()
+    member: Mapped[Member] = relationship(back_populates="card")
+    tier: Mapped[Tier] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'blocked')", name="status_known"),
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+    )
+
+    def offer(self, locale: str) -> str | None:
+        own = self.offer_ru if locale == "ru" else self.offer_en
+        return own if own is not None else self.program.offer(locale)

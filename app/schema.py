@@ -1,0 +1,8 @@
+"""Imports every model module so Base.metadata knows all tables (Alembic, tests)."""
+
+from app.db import Base
+from app.loyalty import models as loyalty_models
+from app.passes import models as passes_models
+
+metadata = Base.metadata
+__all__ = ["loyalty_models", "metadata", "passes_models"]

@@ -1,0 +1,64 @@
+"""The schema comes only from migrations: one head, and it matches the models."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, make_url, text
+
+from app.bootstrap import alembic_config, upgrade_database
+from app.db import make_engine
+from app.schema import metadata
+from tests.helpers import postgres_url
+
+
+def assert_matches_models(url: str) -> None:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, metadata)
+    engine.dispose()
+    assert diff == [], f"migrations and models differ: {diff}"
+
+
+def test_there_is_a_single_head(tmp_path: Path) -> None:
+    heads = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path}/x.db")).get_heads()
+    assert len(heads) == 1, f"several migration heads: {heads}"
+
+
+def test_upgrading_an_empty_sqlite_database_matches_the_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade_database(url)
+    assert_matches_models(url)
+    upgrade_database(url)  # running it again is harmless
+
+
+@pytest.fixture
+def empty_postgres_database() -> Iterator[str]:
+    base = postgres_url()
+    if base is None:
+        pytest.skip("WALLETPASS_TEST_DATABASE_URL is not set (no PostgreSQL for this test)")
+    name = f"walletpass_mig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_upgrading_an_empty_postgres_database_matches_the_models(
+    empty_postgres_database: str,
+) -> None:
+    upgrade_database(empty_postgres_database)
+    assert_matches_models(empty_postgres_database)
