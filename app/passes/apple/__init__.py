@@ -1,0 +1,1 @@
+"""Apple Wallet: pass.json, signed .pkpass bundles, certificates (and APNs later)."""

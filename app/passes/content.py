@@ -1,0 +1,169 @@
+"""Platform-neutral content of a card's pass.
+
+``card_content`` turns a card, its program and template into ``CardContent``; the
+Apple renderer (pass.json) and later the Google renderer (LoyaltyObject) both read
+only this, so the two wallets cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.loyalty import rules
+from app.loyalty.models import Card, Program
+from app.passes.models import WalletPass
+from app.passes.templates import LOCALES, Localized, PassTemplate
+
+MAX_LOCATIONS = 10  # Apple shows at most ten relevant locations
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    slot: str  # header | primary | secondary | auxiliary | back
+    label: Localized
+    value: Localized | int
+    change_message: Localized | None = None
+    is_number: bool = False
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    relevant_text: Localized | None
+
+
+@dataclass(frozen=True)
+class Colors:
+    background: str
+    foreground: str
+    label: str
+
+
+@dataclass(frozen=True)
+class CardContent:
+    template: str
+    serial_number: str
+    auth_token: str
+    locale: str
+    organization_name: str
+    description: Localized
+    colors: Colors
+    barcode: str
+    barcode_alt_text: str
+    fields: tuple[Field, ...]
+    locations: tuple[Location, ...] = ()
+    updated_at: datetime | None = None
+    voided: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def field(self, key: str) -> Field:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+
+def _same(text: str) -> Localized:
+    return {lang: text for lang in LOCALES}
+
+
+def _by_locale(fn: object) -> Localized:
+    assert callable(fn)
+    return {lang: str(fn(lang)) for lang in LOCALES}
+
+
+def _back_values(program: Program, card: Card) -> dict[str, str]:
+    return {
+        "discount": rules.format_percent(card.tier.discount_bp),
+        "registration_bonus": f"{program.registration_bonus:,}".replace(",", " "),
+        "birthday_bonus": f"{program.birthday_bonus:,}".replace(",", " "),
+        "terms_url": program.terms_url or "",
+        "website_url": program.website_url or "",
+        "support_phone": program.support_phone or "",
+    }
+
+
+def card_content(card: Card, wallet_pass: WalletPass, template: PassTemplate) -> CardContent:
+    program = card.program
+    member = card.member
+    tier = card.tier
+    fields: list[Field] = [
+        Field(
+            "discount",
+            "header",
+            template.label("discount"),
+            _same(rules.format_percent(tier.discount_bp)),
+            template.change_messages.get("discount"),
+        ),
+        Field(
+            "balance",
+            "primary",
+            template.label("balance"),
+            card.balance,
+            template.change_messages.get("balance"),
+            is_number=True,
+        ),
+        Field("member", "secondary", template.label("member"), _same(member.name)),
+        Field(
+            "tier",
+            "secondary",
+            template.label("tier"),
+            _by_locale(tier.name),
+            template.change_messages.get("tier"),
+        ),
+    ]
+    offer = {lang: card.offer(lang) or "" for lang in LOCALES}
+    if any(offer.values()):
+        fallback = offer[program.default_locale] or next(v for v in offer.values() if v)
+        fields.append(
+            Field(
+                "offer",
+                "auxiliary",
+                template.label("offer"),
+                {lang: text or fallback for lang, text in offer.items()},
+                template.change_messages.get("offer"),
+            )
+        )
+    fields.append(
+        Field(
+            "number",
+            "auxiliary" if not any(offer.values()) else "back",
+            template.label("number"),
+            _same(rules.format_card_number(card.number)),
+        )
+    )
+    values = _back_values(program, card)
+    for back in template.back_fields:
+        text = {lang: back.value[lang].format(**values) for lang in LOCALES}
+        if all(t.strip() for t in text.values()):
+            fields.append(Field(back.key, "back", back.label, text))
+    locations = tuple(
+        Location(
+            store.latitude,
+            store.longitude,
+            {
+                "en": store.relevant_text_en or store.name,
+                "ru": store.relevant_text_ru or store.name,
+            },
+        )
+        for store in program.stores
+        if store.latitude is not None and store.longitude is not None
+    )[:MAX_LOCATIONS]
+    return CardContent(
+        template=template.slug,
+        serial_number=wallet_pass.serial_number,
+        auth_token=wallet_pass.auth_token,
+        locale=member.locale,
+        organization_name=program.brand_name,
+        description=template.description,
+        colors=Colors(program.background_color, program.foreground_color, program.label_color),
+        barcode=rules.barcode_value(card.number, card.barcode_secret),
+        barcode_alt_text=rules.format_card_number(card.number),
+        fields=tuple(fields),
+        locations=locations,
+        updated_at=wallet_pass.updated_at,
+        voided=card.status != "active",
+    )

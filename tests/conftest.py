@@ -1,0 +1,114 @@
+"""Shared fixtures: a migrated SQLite database, test certificates, services, the app.
+
+Every test runs inside a transaction that is rolled back afterwards; the code under
+test commits savepoints inside it, so commit paths run for real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.bootstrap import Services, build_services, upgrade_database
+from app.clock import FixedClock
+from app.loyalty.models import Program
+from app.passes.apple.certs import DevChain, generate_dev_chain
+from app.services.programs import seed_demo
+from app.settings import Settings
+from tests.helpers import PASS_TYPE_ID, START, TEAM_ID
+
+
+def make_settings(tmp: Path, **overrides: str) -> Settings:
+    env = {
+        "WALLETPASS_ENV": "test",
+        "WALLETPASS_INSTANCE_DIR": str(tmp / "instance"),
+        "WALLETPASS_DATABASE_URL": f"sqlite:///{tmp / 'test.db'}",
+        "WALLETPASS_PUBLIC_URL": "https://wallet.example.test",
+        "WALLETPASS_SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "WALLETPASS_DEV_CERTS_DIR": str(tmp / "certs"),
+        "WALLETPASS_APPLE_PASS_TYPE_ID": PASS_TYPE_ID,
+        "WALLETPASS_APPLE_TEAM_ID": TEAM_ID,
+        "WALLETPASS_ENROLL_RATE_LIMIT": "1000/minute",
+    }
+    env.update(overrides)
+    return Settings.from_env(env)
+
+
+@pytest.fixture(scope="session")
+def test_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("walletpass")
+
+
+@pytest.fixture(scope="session")
+def dev_chain(test_root: Path) -> DevChain:
+    return generate_dev_chain(test_root / "certs", PASS_TYPE_ID, TEAM_ID, now=START)
+
+
+@pytest.fixture(scope="session")
+def settings(test_root: Path, dev_chain: DevChain) -> Settings:
+    return make_settings(test_root)
+
+
+@pytest.fixture(scope="session")
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture(scope="session")
+def _services(settings: Settings, clock: FixedClock) -> Iterator[Services]:
+    upgrade_database(settings.database_url)
+    services = build_services(settings, clock=clock)
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def services(_services: Services, clock: FixedClock) -> Iterator[Services]:
+    """Services whose sessions all live inside one rolled-back transaction."""
+    clock._now = START
+    connection = _services.engine.connect()
+    outer = connection.begin()
+    maker = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    saved = (_services.read_sessions, _services.write_sessions)
+    _services.read_sessions = _services.write_sessions = maker
+    try:
+        yield _services
+    finally:
+        _services.read_sessions, _services.write_sessions = saved
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(services: Services) -> Iterator[Session]:
+    s = services.write_sessions()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def demo(session: Session, services: Services) -> Program:
+    program = seed_demo(session, services.clock)
+    session.commit()
+    return program
+
+
+@pytest.fixture
+def app(services: Services) -> Flask:
+    from app.web import create_app
+
+    return create_app(services=services)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
