@@ -1,0 +1,1 @@
+"""Printable in-store posters whose QR code invites shoppers to join the loyalty program."""
