@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "test", "production")
 
@@ -80,7 +82,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        return _load(dict(os.environ if environ is None else environ))
+        """Settings from the given mapping, or from the process environment over an
+        optional ``.env`` file in the working directory."""
+        if environ is None:
+            dotenv = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+            environ = {**dotenv, **os.environ}
+        return _load(dict(environ))
 
 
 def _get(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:

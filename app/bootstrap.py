@@ -1,0 +1,141 @@
+"""The composition root: the only place that builds engines, signers and clients.
+
+``build_services(settings)`` is called by create_app(), the CLI and the worker;
+tests call it with their own settings (and may replace pieces, e.g. the clock).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import Clock, SystemClock
+from app.db import make_engine, make_sessionmaker
+from app.passes.apple.builder import AppleIdentity, PkpassBuilder
+from app.passes.apple.certs import (
+    SigningIdentity,
+    generate_dev_chain,
+    load_signing_identity,
+)
+from app.passes.apple.signing import CmsPassSigner, PassSigner
+from app.passes.templates import TemplateStore
+from app.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    read_sessions: sessionmaker[Session]
+    write_sessions: sessionmaker[Session]
+    templates: TemplateStore
+    signing_identity: SigningIdentity
+    pkpass: PkpassBuilder
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any error."""
+        session = (self.write_sessions if write else self.read_sessions)()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def dev_chain_paths(settings: Settings) -> dict[str, Path]:
+    d = settings.dev_certs_dir
+    return {"root": d / "root.pem", "wwdr": d / "wwdr.pem", "p12": d / "pass.p12"}
+
+
+def ensure_dev_certificates(settings: Settings, clock: Clock) -> None:
+    """Create the local certificate chain on first run (development only)."""
+    paths = dev_chain_paths(settings)
+    if all(p.is_file() for p in paths.values()):
+        return
+    log.warning(
+        "creating development pass-signing certificates in %s "
+        "(iPhones will not accept passes signed with them; see certs/README.md)",
+        settings.dev_certs_dir,
+    )
+    generate_dev_chain(
+        settings.dev_certs_dir,
+        settings.apple.pass_type_id,
+        settings.apple.team_id,
+        now=clock.now(),
+    )
+
+
+def load_identity(settings: Settings, clock: Clock) -> SigningIdentity:
+    apple = settings.apple
+    if apple.cert_file is None:
+        ensure_dev_certificates(settings, clock)
+        paths = dev_chain_paths(settings)
+        return load_signing_identity(
+            paths["p12"], key_file=None, password=None, wwdr_file=paths["wwdr"]
+        )
+    assert apple.wwdr_cert_file is not None  # settings validation guarantees it
+    return load_signing_identity(
+        apple.cert_file,
+        key_file=apple.key_file,
+        password=apple.cert_password,
+        wwdr_file=apple.wwdr_cert_file,
+    )
+
+
+def build_services(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    signer: PassSigner | None = None,
+) -> Services:
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    identity = load_identity(settings, clock)
+    templates = TemplateStore(settings.templates_dir)
+    pkpass = PkpassBuilder(
+        signer or CmsPassSigner(identity),
+        templates,
+        AppleIdentity(settings.apple.pass_type_id, settings.apple.team_id, settings.passkit_url),
+    )
+    return Services(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        read_sessions=make_sessionmaker(engine, write=False),
+        write_sessions=make_sessionmaker(engine, write=True),
+        templates=templates,
+        signing_identity=identity,
+        pkpass=pkpass,
+    )
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)

@@ -1,0 +1,166 @@
+"""Enrolling a shopper: validate the form, create member, card and wallet pass."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.db import new_public_id
+from app.loyalty import rules
+from app.loyalty.errors import AlreadyEnrolledError, ValidationError
+from app.loyalty.models import Card, Member, Program
+from app.passes.models import WalletPass
+
+_CARD_NUMBER_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class EnrollmentForm:
+    """What a shopper typed, before validation (every field as received)."""
+
+    name: object = None
+    phone: object = None
+    birthday: object = None
+    email: object = None
+    locale: object = None
+    consent: object = None
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    name: str
+    phone: str
+    birthday: date | None
+    email: str | None
+    locale: str
+    consent: bool
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return None
+    return value
+
+
+def validate(form: EnrollmentForm, program: Program, today: date) -> Enrollment:
+    """Check every field and report all problems at once."""
+    errors: dict[str, str] = {}
+
+    name = rules.clean_name(_text(form.name) or "") if isinstance(form.name, str) else None
+    if name is None:
+        errors["name"] = f"is required (1 to {rules.NAME_MAX} characters)"
+
+    phone = None
+    if not isinstance(form.phone, str) or not form.phone.strip():
+        errors["phone"] = "is required"
+    else:
+        phone = rules.normalise_phone(form.phone, program.phone_region)
+        if phone is None:
+            errors["phone"] = "is not a valid phone number"
+
+    birthday = None
+    raw_birthday = form.birthday
+    if raw_birthday not in (None, ""):
+        if not isinstance(raw_birthday, str):
+            errors["birthday"] = "must be a date in the form YYYY-MM-DD"
+        else:
+            try:
+                birthday = date.fromisoformat(raw_birthday.strip())
+            except ValueError:
+                errors["birthday"] = "must be a date in the form YYYY-MM-DD"
+            else:
+                problem = rules.birthday_problem(birthday, today)
+                if problem:
+                    errors["birthday"] = problem
+
+    email = None
+    if form.email not in (None, ""):
+        email = rules.clean_email(form.email) if isinstance(form.email, str) else None
+        if email is None:
+            errors["email"] = "is not a valid e-mail address"
+
+    locale = program.default_locale
+    if form.locale not in (None, ""):
+        if form.locale not in rules.LOCALES:
+            errors["locale"] = f"must be one of {', '.join(rules.LOCALES)}"
+        else:
+            locale = str(form.locale)
+
+    if form.consent is not True:
+        errors["consent"] = "the program terms and personal data processing must be accepted"
+
+    if errors:
+        raise ValidationError(errors)
+    assert name is not None and phone is not None
+    return Enrollment(name, phone, birthday, email, locale, True)
+
+
+def enroll(session: Session, clock: Clock, program: Program, data: Enrollment) -> Card:
+    """Create the member, the card (default tier) and its wallet pass.
+
+    Raises AlreadyEnrolledError if the phone already has a card here; the unique
+    constraint on (program, phone) decides when two enrollments race.
+    """
+    exists = session.scalar(
+        select(Member.id).where(Member.program_id == program.id, Member.phone == data.phone)
+    )
+    if exists is not None:
+        raise AlreadyEnrolledError()
+    now = clock.now()
+    member = Member(
+        program_id=program.id,
+        phone=data.phone,
+        name=data.name,
+        email=data.email,
+        birthday=data.birthday,
+        locale=data.locale,
+        marketing_consent=data.consent,
+        consent_at=now if data.consent else None,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(member)
+    except IntegrityError:
+        raise AlreadyEnrolledError() from None
+
+    for attempt in range(_CARD_NUMBER_ATTEMPTS):
+        card = Card(
+            public_id=new_public_id(),
+            program_id=program.id,
+            member_id=member.id,
+            number=rules.new_card_number(),
+            barcode_secret=rules.new_barcode_secret(),
+            tier_id=program.default_tier.id,
+            balance=0,
+            status="active",
+            created_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(card)
+            break
+        except IntegrityError:
+            # A random card number collided (1 in 10^11 per card); draw again.
+            if attempt == _CARD_NUMBER_ATTEMPTS - 1:
+                raise
+    session.add(
+        WalletPass(
+            card_id=card.id,
+            serial_number=new_public_id(),
+            auth_token=secrets.token_urlsafe(24),
+            version=1,
+            updated_at=now,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return card
