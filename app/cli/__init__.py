@@ -1,0 +1,32 @@
+"""The `walletpass` command line."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from app.cli.certs import certs
+from app.cli.db import db, demo
+from app.cli.posters import poster
+from app.cli.run import run
+from app.settings import Settings, SettingsError
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """walletpass: loyalty cards in Apple Wallet and Google Wallet."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        ctx.obj = Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+
+
+for command in (run, db, demo, certs, poster):
+    main.add_command(command)

@@ -1,0 +1,39 @@
+"""Database commands: migrations and the demo program."""
+
+from __future__ import annotations
+
+import click
+
+from app.bootstrap import build_services, upgrade_database
+from app.services.programs import seed_demo
+from app.settings import Settings
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Apply every migration up to the newest."""
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.database_url)
+    click.echo("database is up to date")
+
+
+@click.group()
+def demo() -> None:
+    """The demo program."""
+
+
+@demo.command("seed")
+@click.pass_obj
+def demo_seed(settings: Settings) -> None:
+    """Create the demo program (7 % base, 15 % large family, 2 000 install bonus)."""
+    services = build_services(settings)
+    with services.transaction() as session:
+        program = seed_demo(session, services.clock)
+        click.echo(f"demo program ready: /join/{program.slug}")
+    services.close()

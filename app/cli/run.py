@@ -1,0 +1,44 @@
+"""`walletpass run`: migrate, seed the demo, serve."""
+
+from __future__ import annotations
+
+import click
+
+from app.bootstrap import build_services, upgrade_database
+from app.services.programs import seed_demo
+from app.settings import Settings
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Web processes.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
+@click.option("--no-demo", is_flag=True, help="Do not create the demo program.")
+@click.pass_obj
+def run(
+    settings: Settings, host: str, port: int, workers: int, threads: int, no_demo: bool
+) -> None:
+    """Run the service (database migrated, dev certificates and demo program created)."""
+    from app.web import create_app
+    from app.web.server import serve
+
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.database_url)
+    services = build_services(settings)
+    if not no_demo:
+        with services.transaction() as session:
+            seed_demo(session, services.clock)
+    app = create_app(services=services)
+    base = f"http://{host}:{port}"
+    click.echo("walletpass is starting:")
+    click.echo(f"  enrollment form   {base}/join/demo")
+    click.echo(f"  QR poster (PNG)   {base}/join/demo/poster.png")
+    click.echo(f"  QR poster (PDF)   {base}/join/demo/poster.pdf")
+    click.echo(f"  enrollment API    POST {base}/api/v1/programs/demo/enrollments")
+    click.echo(f"  public URL in passes: {settings.public_url} (WALLETPASS_PUBLIC_URL)")
+    if services.settings.apple.uses_dev_certs:
+        click.echo(
+            f"  passes are signed with development certificates from {settings.dev_certs_dir}"
+        )
+    serve(app, host=host, port=port, workers=workers, threads=threads)

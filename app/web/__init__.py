@@ -1,0 +1,50 @@
+"""Flask delivery layer: create_app() wires blueprints to the services."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.bootstrap import Services, build_services
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
+    from app.web import db, errors, i18n, security
+    from app.web.api import bp as api_bp
+    from app.web.join import bp as join_bp
+
+    services = services or build_services(settings)
+    settings = services.settings
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
+        JSON_SORT_KEYS=False,
+        TESTING=settings.env == "test",
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    app.extensions["walletpass"] = services
+    app.extensions["walletpass_limiters"] = {
+        "enroll": security.RateLimiter(settings.enroll_rate_limit),
+    }
+    db.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app, https=settings.public_url.startswith("https://"))
+    errors.init_app(app)
+    app.register_blueprint(join_bp)
+    app.register_blueprint(api_bp)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response("ok\n", mimetype="text/plain")
+
+    return app

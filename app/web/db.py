@@ -1,0 +1,44 @@
+"""One request, one transaction: opened on first use, committed by the entry point."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy.orm import Session
+
+from app.bootstrap import Services
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def services() -> Services:
+    svc: Services = current_app.extensions["walletpass"]
+    return svc
+
+
+def db() -> Session:
+    """The request's session; writing requests take the write lock up front on SQLite."""
+    session: Session | None = g.get("_db")
+    if session is None:
+        svc = services()
+        maker = svc.read_sessions if request.method in SAFE_METHODS else svc.write_sessions
+        session = maker()
+        g._db = session
+    return session
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        # Commit before the response leaves, so a client never sees success for
+        # something that was not stored. Errors (>= 400) roll back in teardown.
+        session: Session | None = g.get("_db")
+        if session is not None and response.status_code < 400:
+            session.commit()
+        return response
+
+    @app.teardown_request
+    def _close(exc: BaseException | None) -> None:
+        session: Session | None = g.pop("_db", None)
+        if session is not None:
+            session.rollback()
+            session.close()

@@ -1,0 +1,93 @@
+"""The one place where domain errors and HTTP errors become responses.
+
+API paths (/api/, /passkit/) answer JSON ``{"error": {"code", "message", ...}}``;
+pages answer a short HTML page in the visitor's language.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from app.loyalty.errors import (
+    AlreadyEnrolledError,
+    LoyaltyError,
+    UnknownCardError,
+    UnknownProgramError,
+    ValidationError,
+)
+from app.passes.templates import TemplateError
+from app.web.i18n import t
+
+log = logging.getLogger(__name__)
+
+_STATUS: dict[type[LoyaltyError], int] = {
+    ValidationError: 422,
+    UnknownProgramError: 404,
+    UnknownCardError: 404,
+    AlreadyEnrolledError: 409,
+}
+
+_HTTP_CODES = {
+    400: ("bad_request", "error.bad_request"),
+    404: ("not_found", "error.not_found"),
+    405: ("method_not_allowed", "error.method"),
+    413: ("request_too_large", "error.too_large"),
+    415: ("unsupported_media_type", "error.bad_request"),
+    429: ("rate_limited", "error.rate_limited"),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/passkit/"))
+
+
+def json_error(status: int, code: str, message: str, **extra: object) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, **extra}})
+    response.status_code = status
+    return response
+
+
+def _page(status: int, message: str) -> Response:
+    response = Response(render_template("error.html", message=message), status=status)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(LoyaltyError)
+    def _domain(error: LoyaltyError) -> Response:
+        status = _STATUS.get(type(error), 400)
+        if wants_json():
+            extra = {"fields": error.fields} if isinstance(error, ValidationError) else {}
+            return json_error(status, error.code, str(error), **extra)
+        key = "error.not_found" if status == 404 else "error.bad_request"
+        return _page(status, t(key))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        status = error.code or 500
+        code, key = _HTTP_CODES.get(status, ("http_error", "error.bad_request"))
+        if wants_json():
+            response = json_error(status, code, error.description or code)
+        else:
+            response = _page(status, t(key))
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(int(retry_after))
+        return response
+
+    @app.errorhandler(TemplateError)
+    def _template(error: TemplateError) -> Response:
+        log.error("pass template problem: %s", error)
+        if wants_json():
+            return json_error(500, "template_error", "the program's card template is broken")
+        return _page(500, t("error.internal"))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error in %s %s", request.method, request.endpoint)
+        if wants_json():
+            return json_error(500, "internal_error", "internal error, nothing was changed")
+        return _page(500, t("error.internal"))

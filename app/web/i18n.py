@@ -1,0 +1,123 @@
+"""Page texts in Russian and English, and the choice of language per request."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+
+LOCALES = ("ru", "en")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "join.title": {"en": "Join {program}", "ru": "Вступить в {program}"},
+    "join.lead": {
+        "en": "Get the {brand} card in your phone's wallet: {bonus} points for adding it "
+        "and {discount} off every purchase.",
+        "ru": "Карта {brand} в кошельке телефона: {bonus} баллов за добавление "
+        "и скидка {discount} на каждую покупку.",
+    },
+    "field.name": {"en": "Your name", "ru": "Ваше имя"},
+    "field.phone": {"en": "Mobile phone", "ru": "Мобильный телефон"},
+    "field.email": {"en": "E-mail (optional)", "ru": "E-mail (необязательно)"},
+    "field.birthday": {
+        "en": "Birthday (optional, for a birthday gift)",
+        "ru": "День рождения (необязательно, для подарка)",
+    },
+    "field.consent": {
+        "en": "I accept the program terms and the processing of my personal data",
+        "ru": "Принимаю правила программы и согласен на обработку персональных данных",
+    },
+    "join.terms": {"en": "Program terms", "ru": "Правила программы"},
+    "join.submit": {"en": "Get my card", "ru": "Получить карту"},
+    "join.errors": {
+        "en": "Please correct the fields below.",
+        "ru": "Исправьте, пожалуйста, поля ниже.",
+    },
+    "join.expired": {
+        "en": "The form has expired. Please check your details and send it again.",
+        "ru": "Форма устарела. Проверьте данные и отправьте ещё раз.",
+    },
+    "join.already": {
+        "en": "This phone number already has a card in the program.",
+        "ru": "На этот номер телефона карта уже оформлена.",
+    },
+    "card.title": {"en": "Your {brand} card", "ru": "Ваша карта {brand}"},
+    "card.number": {"en": "Card number", "ru": "Номер карты"},
+    "card.balance": {"en": "Points", "ru": "Баллы"},
+    "card.discount": {"en": "Discount", "ru": "Скидка"},
+    "card.add_apple": {"en": "Add to Apple Wallet", "ru": "Добавить в Apple Wallet"},
+    "card.keep_link": {
+        "en": "Keep this page private: it is the link to your card.",
+        "ru": "Не передавайте ссылку на эту страницу: это ссылка на вашу карту.",
+    },
+    "card.show_at_till": {
+        "en": "Show this code at the till.",
+        "ru": "Покажите этот код на кассе.",
+    },
+    "error.title": {"en": "Something went wrong", "ru": "Что-то пошло не так"},
+    "error.not_found": {"en": "Page not found.", "ru": "Страница не найдена."},
+    "error.rate_limited": {
+        "en": "Too many attempts. Please try again in a few minutes.",
+        "ru": "Слишком много попыток. Попробуйте через несколько минут.",
+    },
+    "error.too_large": {"en": "The request is too large.", "ru": "Слишком большой запрос."},
+    "error.internal": {
+        "en": "An error occurred on our side. Please try again.",
+        "ru": "Ошибка на нашей стороне. Попробуйте ещё раз.",
+    },
+    "error.bad_request": {"en": "The request is not valid.", "ru": "Некорректный запрос."},
+    "error.method": {
+        "en": "This method is not allowed here.",
+        "ru": "Этот метод здесь недоступен.",
+    },
+    "lang.switch": {"en": "По-русски", "ru": "In English"},
+}
+
+FIELD_ERRORS: dict[str, dict[str, str]] = {
+    "name": {"en": "Please enter your name.", "ru": "Укажите имя."},
+    "phone": {
+        "en": "Please enter a valid mobile number.",
+        "ru": "Укажите корректный номер телефона.",
+    },
+    "email": {"en": "Please enter a valid e-mail.", "ru": "Укажите корректный e-mail."},
+    "birthday": {
+        "en": "Please enter a real date of birth.",
+        "ru": "Укажите корректную дату рождения.",
+    },
+    "consent": {
+        "en": "Please accept the terms to get the card.",
+        "ru": "Чтобы получить карту, примите правила.",
+    },
+    "locale": {"en": "Unsupported language.", "ru": "Неподдерживаемый язык."},
+}
+
+
+def current_locale() -> str:
+    locale: str = g.get("locale", "ru")
+    return locale
+
+
+def t(key: str, **values: object) -> str:
+    text = MESSAGES[key][current_locale()]
+    return text.format(**values) if values else text
+
+
+def field_error(field: str) -> str:
+    return FIELD_ERRORS.get(field, {}).get(current_locale(), "")
+
+
+def other_locale() -> str:
+    return "en" if current_locale() == "ru" else "ru"
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _choose_locale() -> None:
+        asked = request.args.get("lang")
+        if asked in LOCALES:
+            session["lang"] = asked
+        chosen = session.get("lang")
+        if chosen not in LOCALES:
+            chosen = request.accept_languages.best_match(LOCALES) or "ru"
+        g.locale = chosen
+
+    app.jinja_env.globals.update(t=t, field_error=field_error, other_locale=other_locale)
+    app.jinja_env.globals["current_locale"] = current_locale

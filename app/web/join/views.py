@@ -1,0 +1,134 @@
+"""Shopper pages: the enrollment form, the card page, the pass download, posters."""
+
+from __future__ import annotations
+
+from flask import Response, abort, redirect, render_template, request, url_for
+
+from app.loyalty import rules
+from app.loyalty.errors import AlreadyEnrolledError, ValidationError
+from app.loyalty.models import Program
+from app.posters.qrcodes import qr_png
+from app.services import cards, enrollment, posters, programs
+from app.web.db import db, services
+from app.web.i18n import current_locale, t
+from app.web.join import bp
+from app.web.security import csrf_token, csrf_valid
+from app.web.shared import enforce_rate_limit, external_url
+
+PKPASS_MIME = "application/vnd.apple.pkpass"
+
+
+def _join_page(
+    program: Program,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status: int,
+    notice: str | None = None,
+) -> Response:
+    html = render_template(
+        "join.html",
+        program=program,
+        form=form,
+        errors=errors,
+        notice=notice,
+        csrf=csrf_token(),
+        discount=rules.format_percent(program.default_tier.discount_bp),
+        bonus=f"{program.registration_bonus:,}".replace(",", " "),
+    )
+    return Response(html, status=status)
+
+
+@bp.get("/join/<slug>")
+def join_form(slug: str) -> Response:
+    program = programs.get_program(db(), slug)
+    return _join_page(program, {}, {}, 200)
+
+
+@bp.post("/join/<slug>")
+def join_submit(slug: str) -> Response:
+    program = programs.get_program(db(), slug)
+    form = {k: request.form.get(k, "") for k in ("name", "phone", "email", "birthday")}
+    form["consent"] = "on" if request.form.get("consent") else ""
+    if not csrf_valid():
+        return _join_page(program, form, {}, 400, notice=t("join.expired"))
+    enforce_rate_limit("enroll")
+    svc = services()
+    try:
+        data = enrollment.validate(
+            enrollment.EnrollmentForm(
+                name=form["name"],
+                phone=form["phone"],
+                email=form["email"],
+                birthday=form["birthday"],
+                locale=request.form.get("locale") or current_locale(),
+                consent=bool(form["consent"]),
+            ),
+            program,
+            svc.clock.now().date(),
+        )
+        card = enrollment.enroll(db(), svc.clock, program, data)
+    except ValidationError as exc:
+        return _join_page(program, form, exc.fields, 422, notice=t("join.errors"))
+    except AlreadyEnrolledError:
+        return _join_page(program, form, {}, 409, notice=t("join.already"))
+    return redirect(url_for("join.card_page", public_id=card.public_id), code=303)  # type: ignore[return-value]
+
+
+@bp.get("/c/<public_id>")
+def card_page(public_id: str) -> Response:
+    session = db()
+    card = cards.card_by_public_id(session, public_id)
+    html = render_template(
+        "card.html",
+        card=card,
+        program=card.program,
+        number=rules.format_card_number(card.number),
+        discount=rules.format_percent(card.tier.discount_bp),
+        balance=f"{card.balance:,}".replace(",", " "),
+    )
+    response = Response(html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/c/<public_id>/apple.pkpass")
+def apple_pass(public_id: str) -> Response:
+    svc = services()
+    session = db()
+    card = cards.card_by_public_id(session, public_id)
+    data = cards.apple_pass(session, card, svc.pkpass, svc.templates)
+    response = Response(data, mimetype=PKPASS_MIME)
+    response.headers["Content-Disposition"] = f'attachment; filename="{card.program.slug}.pkpass"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/c/<public_id>/qr.png")
+def card_qr(public_id: str) -> Response:
+    card = cards.card_by_public_id(db(), public_id)
+    response = Response(
+        qr_png(rules.barcode_value(card.number, card.barcode_secret)), mimetype="image/png"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/join/<slug>/poster.<fmt>")
+def poster(slug: str, fmt: str) -> Response:
+    if fmt not in ("png", "pdf"):
+        abort(404)
+    size = request.args.get("size", "a4").lower()
+    if size not in posters.PAPER_SIZES:
+        abort(400, description=f"size must be one of {', '.join(posters.PAPER_SIZES)}")
+    svc = services()
+    program = programs.get_program(db(), slug)
+    join_url = external_url("join.join_form", slug=program.slug)
+    data = posters.render(
+        svc.templates, program, join_url, locale=current_locale(), size=size, fmt=fmt
+    )
+    response = Response(data, mimetype="application/pdf" if fmt == "pdf" else "image/png")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="{program.slug}-poster-{size}.{fmt}"'
+    )
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

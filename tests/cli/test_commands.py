@@ -1,0 +1,81 @@
+"""The walletpass command line, run as an operator would (a real subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+
+def walletpass(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        **os.environ,
+        "WALLETPASS_INSTANCE_DIR": str(tmp / "instance"),
+        "WALLETPASS_DEV_CERTS_DIR": str(tmp / "certs"),
+        "WALLETPASS_PUBLIC_URL": "https://shop.example.test",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("cli")
+    assert walletpass(tmp, "db", "upgrade").returncode == 0
+    seeded = walletpass(tmp, "demo", "seed")
+    assert seeded.returncode == 0, seeded.stderr
+    return tmp
+
+
+def test_certs_dev_creates_a_chain_and_check_reports_it(tmp_path: Path) -> None:
+    created = walletpass(tmp_path, "certs", "dev")
+    assert created.returncode == 0, created.stderr
+    for name in ("root.pem", "wwdr.pem", "pass.pem", "pass-key.pem", "pass.p12"):
+        assert (tmp_path / "certs" / name).is_file()
+    assert oct((tmp_path / "certs" / "pass-key.pem").stat().st_mode & 0o777) == "0o600"
+    again = walletpass(tmp_path, "certs", "dev")
+    assert "already exist" in again.stdout
+    checked = walletpass(tmp_path, "certs", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "pass.dev.walletpass.loyalty" in checked.stdout
+    assert "days" in checked.stdout
+
+
+def test_certs_check_fails_loudly_on_a_pass_type_mismatch(tmp_path: Path) -> None:
+    assert walletpass(tmp_path, "certs", "dev").returncode == 0
+    wrong = walletpass(tmp_path, "certs", "check", WALLETPASS_APPLE_PASS_TYPE_ID="pass.other.id")
+    assert wrong.returncode == 1
+    assert "ERROR" in wrong.stderr and "pass.other.id" in wrong.stderr
+
+
+def test_poster_command_writes_a_scannable_png(workdir: Path) -> None:
+    out = workdir / "poster.png"
+    result = walletpass(workdir, "poster", "demo", "-o", str(out), "--size", "a5")
+    assert result.returncode == 0, result.stderr
+    codes = zxingcpp.read_barcodes(Image.open(out))
+    assert [c.text for c in codes] == ["https://shop.example.test/join/demo"]
+
+
+def test_poster_command_explains_bad_input(workdir: Path) -> None:
+    unknown = walletpass(workdir, "poster", "nope", "-o", str(workdir / "x.png"))
+    assert unknown.returncode != 0 and "no loyalty program 'nope'" in unknown.stderr
+    bad_ext = walletpass(workdir, "poster", "demo", "-o", str(workdir / "x.gif"))
+    assert bad_ext.returncode != 0 and ".png or .pdf" in bad_ext.stderr
+
+
+def test_a_bad_setting_is_reported_by_name(tmp_path: Path) -> None:
+    result = walletpass(tmp_path, "db", "upgrade", WALLETPASS_MAX_REQUEST_BYTES="huge")
+    assert result.returncode != 0
+    assert "WALLETPASS_MAX_REQUEST_BYTES" in result.stderr
