@@ -48,14 +48,16 @@ class PkpassBuilder:
             team_id=self.identity.team_id,
             web_service_url=self.identity.web_service_url,
         )
-        files = [BundleFile.deflated("pass.json", dumps(data))]
+        # Everything is stored uncompressed: deflating ~8 KB of JSON would cost a
+        # third of the time of the signature and save a few kilobytes.
+        files = [BundleFile.stored("pass.json", dumps(data))]
         files += (
-            BundleFile.deflated(f"{lang}.lproj/pass.strings", render_strings(table))
+            BundleFile.stored(f"{lang}.lproj/pass.strings", render_strings(table))
             for lang, table in sorted(tables.items())
         )
         files += self._template_files(content.template)
         manifest = json.dumps({f.name: f.sha1 for f in files}, sort_keys=True).encode()
         signature = self._signer.sign(manifest)
-        files.append(BundleFile.deflated("manifest.json", manifest))
+        files.append(BundleFile.stored("manifest.json", manifest))
         files.append(BundleFile.stored("signature", signature))
         return write_zip(files)

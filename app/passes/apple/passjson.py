@@ -8,6 +8,7 @@ sees complete texts (Wallet's choice of folder is undefined there).
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -32,10 +33,11 @@ class _Strings:
 
     def text(self, localized: Localized) -> str:
         literal = localized[self.locale]
-        for lang in LOCALES:
-            # The first translation of a literal wins; identical literals almost
-            # always carry identical meaning.
-            self.tables[lang].setdefault(literal, localized[lang])
+        if any(localized[lang] != literal for lang in LOCALES):
+            for lang in LOCALES:
+                # The first translation of a literal wins; identical literals
+                # almost always carry identical meaning.
+                self.tables[lang].setdefault(literal, localized[lang])
         return literal
 
 
@@ -100,9 +102,16 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
 
 
-def render_strings(table: dict[str, str]) -> bytes:
-    lines = [f'"{_escape(k)}" = "{_escape(v)}";' for k, v in sorted(table.items())]
+@functools.lru_cache(maxsize=1024)
+def _render_strings(items: tuple[tuple[str, str], ...]) -> bytes:
+    lines = [f'"{_escape(k)}" = "{_escape(v)}";' for k, v in items]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def render_strings(table: dict[str, str]) -> bytes:
+    """A pass.strings file. Most passes of a program share the same texts, so
+    rendered files are cached by content."""
+    return _render_strings(tuple(sorted(table.items())))
 
 
 def dumps(data: dict[str, Any]) -> bytes:
