@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -164,6 +165,9 @@ class Card(Base):
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
     tier_reason: Mapped[str | None] = mapped_column(Text)
+    # First time the card was added to each wallet (registration / save callback).
+    apple_installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    google_installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     program: Mapped[Program] = relationship()
@@ -178,3 +182,36 @@ class Card(Base):
     def offer(self, locale: str) -> str | None:
         own = self.offer_ru if locale == "ru" else self.offer_en
         return own if own is not None else self.program.offer(locale)
+
+
+class LedgerEntry(Base):
+    """One movement of points. Append-only: the balance is the sum of ``points``.
+
+    Positive entries are lots: ``remaining`` is what is left of them to spend or
+    expire, oldest first. ``idempotency_key`` makes an award or a till operation
+    happen at most once, whatever retries and races do.
+    """
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(Integer)
+    remaining: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reference: Mapped[str | None] = mapped_column(String(120))
+    idempotency_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('bonus', 'earn', 'burn', 'expire', 'adjust', 'refund')", name="kind_known"
+        ),
+        CheckConstraint("remaining >= 0", name="remaining_not_negative"),
+        CheckConstraint(
+            "(points > 0 AND remaining <= points) OR (points <= 0 AND remaining = 0)",
+            name="remaining_within_lot",
+        ),
+    )

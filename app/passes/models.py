@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
@@ -24,9 +24,52 @@ class WalletPass(Base):
     # Sent in every pass.json and compared in constant time; never changes.
     auth_token: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Whole seconds since the epoch, strictly increasing per pass: what Last-Modified
+    # and If-Modified-Since compare (HTTP dates have second precision, so two changes
+    # within one second must still get different values).
+    last_modified: Mapped[int] = mapped_column(BigInteger, index=True)
     apns_delivered_version: Mapped[int] = mapped_column(Integer, default=0)
     google_delivered_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     card: Mapped[Card] = relationship()
+
+
+class AppleDevice(Base):
+    """A device (iPhone, Watch) that registered for updates of our passes."""
+
+    __tablename__ = "apple_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    library_id: Mapped[str] = mapped_column(String(128), unique=True)
+    push_token: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AppleRegistration(Base):
+    """A device asks to be told about changes to one pass."""
+
+    __tablename__ = "apple_registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("apple_devices.id", ondelete="CASCADE"))
+    pass_id: Mapped[int] = mapped_column(
+        ForeignKey("wallet_passes.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("device_id", "pass_id"),)
+
+
+class AppleDeviceLog(Base):
+    """A message Wallet posted to /v1/log, with the reason we read from it."""
+
+    __tablename__ = "apple_device_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    serial_number: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
@@ -12,17 +12,29 @@ from app.passes.models import WalletPass
 
 
 def mark_changed(session: Session, clock: Clock, pass_ids: Iterable[int]) -> int:
-    """Bump version and updated_at of the given passes in the caller's transaction.
+    """Bump version, updated_at and last_modified of the passes, in the caller's
+    transaction; delivery happens after commit. Returns how many were marked.
 
-    Returns how many passes were marked. Delivery happens after commit.
+    last_modified moves to the current second, or one second past its previous
+    value when the pass already changed within this second, so a phone that
+    fetched the previous state never gets 304 for the new one.
     """
     ids = list(pass_ids)
     if not ids:
         return 0
+    now = clock.now()
+    now_s = int(now.timestamp())
     result = session.execute(
         update(WalletPass)
         .where(WalletPass.id.in_(ids))
-        .values(version=WalletPass.version + 1, updated_at=clock.now())
+        .values(
+            version=WalletPass.version + 1,
+            updated_at=now,
+            last_modified=case(
+                (WalletPass.last_modified >= now_s, WalletPass.last_modified + 1),
+                else_=now_s,
+            ),
+        )
         .execution_options(synchronize_session="fetch")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

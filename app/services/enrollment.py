@@ -159,6 +159,7 @@ def enroll(session: Session, clock: Clock, program: Program, data: Enrollment) -
             auth_token=secrets.token_urlsafe(24),
             version=1,
             updated_at=now,
+            last_modified=int(now.timestamp()),
             created_at=now,
         )
     )
