@@ -14,7 +14,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock, SystemClock
@@ -56,6 +56,12 @@ class Services:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A plain connection for hot read-only lookups that need no ORM session."""
+        with self.engine.connect() as conn:
+            yield conn
 
     def close(self) -> None:
         self.engine.dispose()

@@ -93,7 +93,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: this runs on every transaction, and going through
+        # exec_driver_sql would cost as much as the query itself.
+        dbapi_conn: Any = conn.connection.dbapi_connection
+        dbapi_conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_sessionmaker(engine: Engine, *, write: bool) -> sessionmaker[Session]:

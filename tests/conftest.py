@@ -7,6 +7,7 @@ test commits savepoints inside it, so commit paths run for real.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from app.loyalty.models import Program
 from app.passes.apple.certs import DevChain, generate_dev_chain
 from app.services.programs import seed_demo
 from app.settings import Settings
-from tests.helpers import PASS_TYPE_ID, START, TEAM_ID
+from tests.helpers import PASS_TYPE_ID, START, TEAM_ID, postgres_url
 
 
 def make_settings(tmp: Path, **overrides: str) -> Settings:
@@ -78,10 +79,12 @@ def services(_services: Services, clock: FixedClock) -> Iterator[Services]:
     )
     saved = (_services.read_sessions, _services.write_sessions)
     _services.read_sessions = _services.write_sessions = maker
+    _services.lookup = lambda: nullcontext(connection)  # type: ignore[method-assign]
     try:
         yield _services
     finally:
         _services.read_sessions, _services.write_sessions = saved
+        del _services.lookup
         outer.rollback()
         connection.close()
 
@@ -112,3 +115,35 @@ def app(services: Services) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def pg_services(test_root: Path, dev_chain: DevChain, clock: FixedClock) -> Iterator[Services]:
+    """Services on a fresh, migrated PostgreSQL database of their own (real concurrency:
+    every request gets its own connection, nothing is rolled back for them)."""
+    import uuid
+
+    from sqlalchemy import create_engine, make_url, text
+
+    base = postgres_url()
+    if base is None:
+        pytest.skip("WALLETPASS_TEST_DATABASE_URL is not set (no PostgreSQL for this test)")
+    name = f"walletpass_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    clock._now = START
+    services = None
+    try:
+        upgrade_database(url)
+        services = build_services(
+            make_settings(test_root, WALLETPASS_DATABASE_URL=url), clock=clock
+        )
+        yield services
+    finally:
+        if services is not None:
+            services.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -8,6 +8,7 @@ import click
 
 from app.cli.certs import certs
 from app.cli.db import db, demo
+from app.cli.passes import passes
 from app.cli.posters import poster
 from app.cli.run import run
 from app.settings import Settings, SettingsError
@@ -28,5 +29,5 @@ def main(ctx: click.Context, verbose: bool) -> None:
         raise click.ClickException(f"configuration error: {exc}") from None
 
 
-for command in (run, db, demo, certs, poster):
+for command in (run, db, demo, certs, poster, passes):
     main.add_command(command)

@@ -20,6 +20,13 @@ def card_by_public_id(session: Session, public_id: str) -> Card:
     return card
 
 
+def card_by_id(session: Session, card_id: int) -> Card:
+    card = session.get(Card, card_id)
+    if card is None:
+        raise UnknownCardError()
+    return card
+
+
 def wallet_pass_of(session: Session, card: Card) -> WalletPass:
     wallet_pass = session.scalar(select(WalletPass).where(WalletPass.card_id == card.id))
     if wallet_pass is None:

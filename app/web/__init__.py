@@ -8,7 +8,7 @@ from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.bootstrap import Services, build_services
-from app.settings import Settings
+from app.settings import RateLimit, Settings
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from app.web import db, errors, i18n, security
     from app.web.api import bp as api_bp
     from app.web.join import bp as join_bp
+    from app.web.passkit import bp as passkit_bp
 
     services = services or build_services(settings)
     settings = services.settings
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.extensions["walletpass"] = services
     app.extensions["walletpass_limiters"] = {
         "enroll": security.RateLimiter(settings.enroll_rate_limit),
+        "passkit_log": security.RateLimiter(RateLimit(120, 60)),
     }
     db.init_app(app)
     i18n.init_app(app)
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     errors.init_app(app)
     app.register_blueprint(join_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(passkit_bp)
 
     @app.get("/healthz")
     def healthz() -> Response:

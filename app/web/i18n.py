@@ -111,6 +111,8 @@ def other_locale() -> str:
 def init_app(app: Flask) -> None:
     @app.before_request
     def _choose_locale() -> None:
+        if request.path.startswith(("/passkit/", "/api/")):
+            return  # machine endpoints answer in JSON and keep no session cookie
         asked = request.args.get("lang")
         if asked in LOCALES:
             session["lang"] = asked

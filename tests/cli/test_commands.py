@@ -79,3 +79,23 @@ def test_a_bad_setting_is_reported_by_name(tmp_path: Path) -> None:
     result = walletpass(tmp_path, "db", "upgrade", WALLETPASS_MAX_REQUEST_BYTES="huge")
     assert result.returncode != 0
     assert "WALLETPASS_MAX_REQUEST_BYTES" in result.stderr
+
+
+def test_passes_logs_shows_what_phones_reported(workdir: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{workdir / 'instance' / 'walletpass.db'}")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO apple_device_logs (received_at, reason, serial_number, message) "
+                "VALUES ('2026-03-14 10:00:00', 'http_401', 'Xy12', 'Get pass task ... 401')"
+            )
+        )
+    engine.dispose()
+    result = walletpass(workdir, "passes", "logs")
+    assert result.returncode == 0, result.stderr
+    assert "http_401: the web service refused the pass's authentication token" in result.stdout
+    assert "serial Xy12" in result.stdout
+    none = walletpass(workdir, "passes", "logs", "--reason", "invalid_pass")
+    assert "no log messages" in none.stdout

@@ -1,0 +1,160 @@
+"""Use cases behind Apple's PassKit web service (registrations, changes, logs)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.passes.apple import device_logs, tags
+from app.passes.models import AppleDevice, AppleDeviceLog, AppleRegistration, WalletPass
+from app.services.installs import record_install
+
+MAX_LOG_ROWS = 20_000
+# Built once: constructing the statement costs more than running it.
+_AUTH_LOOKUP = select(
+    WalletPass.id, WalletPass.card_id, WalletPass.auth_token, WalletPass.last_modified
+).where(WalletPass.serial_number == bindparam("serial"))
+
+
+@dataclass(frozen=True)
+class PassRef:
+    id: int
+    card_id: int
+    serial_number: str
+    last_modified: int
+
+
+def authenticate(
+    conn: Connection | Session, serial_number: str, token: str | None
+) -> PassRef | None:
+    """The pass if ``token`` is its authentication token, else None.
+
+    Unknown serials and wrong tokens look the same to the caller (no oracle), and
+    the comparison takes the same time whatever the token. Takes a plain
+    Connection too: the If-Modified-Since check is the hottest path of the
+    service and the ORM session would triple its cost.
+    """
+    row = conn.execute(_AUTH_LOOKUP, {"serial": serial_number}).first()
+    expected = row.auth_token if row is not None else "-" * 32
+    if not hmac.compare_digest(expected.encode(), (token or "").encode()) or row is None:
+        return None
+    return PassRef(row.id, row.card_id, serial_number, row.last_modified)
+
+
+def _device(session: Session, clock: Clock, library_id: str, push_token: str) -> AppleDevice:
+    device = session.scalar(select(AppleDevice).where(AppleDevice.library_id == library_id))
+    now = clock.now()
+    if device is None:
+        device = AppleDevice(
+            library_id=library_id, push_token=push_token, created_at=now, updated_at=now
+        )
+        try:
+            with session.begin_nested():
+                session.add(device)
+        except IntegrityError:  # registered concurrently by a parallel request
+            device = session.scalars(
+                select(AppleDevice).where(AppleDevice.library_id == library_id)
+            ).one()
+    if device.push_token != push_token:
+        device.push_token = push_token
+        device.updated_at = now
+    return device
+
+
+def register(
+    session: Session, clock: Clock, ref: PassRef, library_id: str, push_token: str
+) -> bool:
+    """Register a device for a pass; True when the registration is new.
+
+    The first registration of the card on any device is the install: it awards
+    the registration bonus (once per card) and marks the pass changed.
+    """
+    device = _device(session, clock, library_id, push_token)
+    exists = session.scalar(
+        select(AppleRegistration.id).where(
+            AppleRegistration.device_id == device.id, AppleRegistration.pass_id == ref.id
+        )
+    )
+    if exists is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                AppleRegistration(device_id=device.id, pass_id=ref.id, created_at=clock.now())
+            )
+    except IntegrityError:
+        return False
+    record_install(session, clock, ref.card_id, "apple")
+    return True
+
+
+def unregister(session: Session, ref: PassRef, library_id: str) -> None:
+    device_id = session.scalar(select(AppleDevice.id).where(AppleDevice.library_id == library_id))
+    if device_id is None:
+        return
+    session.execute(
+        delete(AppleRegistration).where(
+            AppleRegistration.device_id == device_id, AppleRegistration.pass_id == ref.id
+        )
+    )
+    remaining = session.scalar(select(func.count()).where(AppleRegistration.device_id == device_id))
+    if not remaining:
+        session.execute(delete(AppleDevice).where(AppleDevice.id == device_id))
+
+
+def changed_serials(
+    session: Session, clock: Clock, library_id: str, tag_text: str | None
+) -> tuple[list[str], str] | None:
+    """Serials of the device's passes changed since the tag, and the new tag."""
+    tag = tags.parse(tag_text)
+    stmt = (
+        select(
+            WalletPass.id, WalletPass.serial_number, WalletPass.version, WalletPass.last_modified
+        )
+        .join(AppleRegistration, AppleRegistration.pass_id == WalletPass.id)
+        .join(AppleDevice, AppleDevice.id == AppleRegistration.device_id)
+        .where(AppleDevice.library_id == library_id)
+    )
+    if tag is not None:
+        stmt = stmt.where(WalletPass.last_modified > tag.watermark)
+    passes = [tags.PassState(*row) for row in session.execute(stmt)]
+    result = tags.changes_since(tag, passes, int(clock.now().timestamp()))
+    if result is None:
+        return None
+    serials, new_tag = result
+    return serials, new_tag.encode()
+
+
+def store_logs(session: Session, clock: Clock, messages: list[str]) -> int:
+    """Keep Wallet's log lines (bounded), each with the reason read from it."""
+    now = clock.now()
+    for message in messages:
+        text = message[: device_logs.MAX_MESSAGE]
+        reading = device_logs.read(text)
+        session.add(
+            AppleDeviceLog(
+                received_at=now,
+                reason=reading.reason,
+                serial_number=reading.serial_number,
+                message=text,
+            )
+        )
+    session.flush()
+    newest = session.scalar(select(func.max(AppleDeviceLog.id))) or 0
+    session.execute(delete(AppleDeviceLog).where(AppleDeviceLog.id <= newest - MAX_LOG_ROWS))
+    return len(messages)
+
+
+def recent_logs(
+    session: Session, limit: int = 50, reason: str | None = None
+) -> list[AppleDeviceLog]:
+    stmt = select(AppleDeviceLog).order_by(AppleDeviceLog.id.desc()).limit(limit)
+    if reason is not None:
+        stmt = stmt.where(AppleDeviceLog.reason == reason)
+    return list(session.scalars(stmt))

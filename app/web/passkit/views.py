@@ -1,0 +1,124 @@
+"""Apple's PassKit web service, exactly as Wallet speaks it (see docs/passkit.md)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Response, jsonify, request
+from werkzeug.exceptions import BadRequest
+from werkzeug.http import http_date
+
+from app.services import cards, passkit
+from app.web.db import db, services
+from app.web.errors import json_error
+from app.web.passkit import bp
+from app.web.shared import enforce_rate_limit
+
+PKPASS_MIME = "application/vnd.apple.pkpass"
+_AUTH = re.compile(r"^(?:ApplePass|AndroidPass)\s+(\S+)\s*$")
+_DEVICE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_PUSH_TOKEN = re.compile(r"^[A-Za-z0-9:._-]{1,512}$")
+MAX_LOG_LINES = 100
+
+
+def _unauthorized() -> Response:
+    return json_error(401, "unauthorized", "missing or wrong ApplePass authentication token")
+
+
+def _authenticate(
+    pass_type_id: str, serial: str, *, lookup_only: bool = False
+) -> passkit.PassRef | None:
+    """The pass the request is authorised for. ``lookup_only`` reads on a bare
+    connection instead of the request's session (the 304 fast path)."""
+    if pass_type_id != services().settings.apple.pass_type_id:
+        return None
+    match = _AUTH.match(request.headers.get("Authorization", ""))
+    token = match.group(1) if match else None
+    if lookup_only:
+        with services().lookup() as conn:
+            return passkit.authenticate(conn, serial, token)
+    return passkit.authenticate(db(), serial, token)
+
+
+def _check_device(device_id: str) -> None:
+    if not _DEVICE_ID.match(device_id):
+        raise BadRequest("deviceLibraryIdentifier has unexpected characters or length")
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+@bp.post("/devices/<device_id>/registrations/<pass_type_id>/<serial>")
+def register(device_id: str, pass_type_id: str, serial: str) -> Response:
+    _check_device(device_id)
+    ref = _authenticate(pass_type_id, serial)
+    if ref is None:
+        return _unauthorized()
+    token = _json_body().get("pushToken")
+    if not isinstance(token, str) or not _PUSH_TOKEN.match(token):
+        raise BadRequest("pushToken is missing or malformed")
+    created = passkit.register(db(), services().clock, ref, device_id, token)
+    return Response(status=201 if created else 200)
+
+
+@bp.delete("/devices/<device_id>/registrations/<pass_type_id>/<serial>")
+def unregister(device_id: str, pass_type_id: str, serial: str) -> Response:
+    _check_device(device_id)
+    ref = _authenticate(pass_type_id, serial)
+    if ref is None:
+        return _unauthorized()
+    passkit.unregister(db(), ref, device_id)
+    return Response(status=200)
+
+
+@bp.get("/devices/<device_id>/registrations/<pass_type_id>")
+def changed(device_id: str, pass_type_id: str) -> Response:
+    # No authentication here: the device library id is the secret. An unknown
+    # device or pass type simply has nothing that changed.
+    if pass_type_id != services().settings.apple.pass_type_id or not _DEVICE_ID.match(device_id):
+        return Response(status=204)
+    result = passkit.changed_serials(
+        db(), services().clock, device_id, request.args.get("passesUpdatedSince")
+    )
+    if result is None:
+        return Response(status=204)
+    serials, tag = result
+    return jsonify({"serialNumbers": serials, "lastUpdated": tag})
+
+
+@bp.get("/passes/<pass_type_id>/<serial>")
+def latest_pass(pass_type_id: str, serial: str) -> Response:
+    ref = _authenticate(pass_type_id, serial, lookup_only=True)
+    if ref is None:
+        return _unauthorized()
+    last_modified = http_date(ref.last_modified)
+    since = request.if_modified_since
+    if since is not None and int(since.timestamp()) >= ref.last_modified:
+        response = Response(status=304)
+    else:
+        svc = services()
+        session = db()
+        card = cards.card_by_id(session, ref.card_id)
+        response = Response(
+            cards.apple_pass(session, card, svc.pkpass, svc.templates), mimetype=PKPASS_MIME
+        )
+    response.headers["Last-Modified"] = last_modified
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.post("/log")
+def log() -> Response:
+    enforce_rate_limit("passkit_log")
+    lines = _json_body().get("logs")
+    if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+        raise BadRequest("logs must be a list of strings")
+    if len(lines) > MAX_LOG_LINES:
+        raise BadRequest(f"at most {MAX_LOG_LINES} log lines per request")
+    passkit.store_logs(db(), services().clock, lines)
+    return Response(status=200)
