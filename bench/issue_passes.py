@@ -76,7 +76,7 @@ def main() -> None:
             card_id = enrollment.enroll(session, services.clock, program, data).id
 
         session = services.read_sessions()
-        card = session.get(cards.Card, card_id)
+        card = cards.card_by_id(session, card_id)
         assert card is not None
         content = cards.content_of(session, card, services.templates)
         key = services.signing_identity.private_key

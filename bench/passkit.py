@@ -1,0 +1,217 @@
+"""PassKit web service throughput against a bare Flask endpoint on the same server.
+
+Usage: .venv/bin/python bench/passkit.py [--seconds 5] [--rounds 3]
+
+Starts the service under gunicorn (one process, one thread, pinned to one core) on
+the embedded SQLite default, with one extra route that returns "ok" from Flask and
+touches nothing else. wrk (Debian package `wrk`, pinned to the other core) then
+measures, in interleaved rounds:
+  bare       GET /bench/bare                       (the ceiling: Flask + gunicorn)
+  304        GET /passkit/v1/passes/...  + If-Modified-Since  (phones checking a pass)
+  register   POST /passkit/v1/devices/.../registrations/...   (new device each time)
+  re-register  the same registrations again (Wallet retries / storms)
+and prints requests/s with the ratio to bare (target: 304 path >= 60 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+PORT = 8765
+N_CARDS = 300
+
+
+def settings_env(root: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WALLETPASS_ENV": "test",
+        "WALLETPASS_INSTANCE_DIR": str(root),
+        "WALLETPASS_DEV_CERTS_DIR": str(root / "certs"),
+        "WALLETPASS_PUBLIC_URL": "https://wallet.example.test",
+        "WALLETPASS_SECRET_KEY": "bench-" + "k" * 40,
+        "WALLETPASS_ENROLL_RATE_LIMIT": "100000/minute",
+    }
+
+
+def prepare(root: Path) -> dict[str, object]:
+    """Migrate, seed and enroll cards; returns what the load generator needs."""
+    os.environ.update(settings_env(root))
+    from sqlalchemy import select
+
+    from app.bootstrap import build_services, upgrade_database
+    from app.passes.models import WalletPass
+    from app.services import enrollment
+    from app.services.programs import seed_demo
+    from app.settings import Settings
+
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    services = build_services(settings)
+    with services.transaction() as session:
+        program = seed_demo(session, services.clock)
+        for i in range(N_CARDS):
+            form = enrollment.EnrollmentForm(name=f"Bench {i}", phone=f"+7900{i:07d}", consent=True)
+            data = enrollment.validate(form, program, services.clock.now().date())
+            enrollment.enroll(session, services.clock, program, data)
+    with services.transaction(write=False) as session:
+        rows = session.execute(
+            select(WalletPass.serial_number, WalletPass.auth_token, WalletPass.last_modified)
+        ).all()
+    services.close()
+    return {
+        "pass_type_id": settings.apple.pass_type_id,
+        "passes": [[s, t] for s, t, _ in rows],
+        "last_modified": max(lm for _, _, lm in rows),
+    }
+
+
+def serve(root: Path) -> None:
+    os.environ.update(settings_env(root))
+    from flask import Response
+
+    from app.web import create_app
+    from app.web.server import serve as gunicorn_serve
+
+    app = create_app()
+    app.add_url_rule("/bench/bare", "bench_bare", lambda: Response("ok\n"))
+    gunicorn_serve(app, host="127.0.0.1", port=PORT, workers=1, threads=1)
+
+
+def wait_for_port() -> None:
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", PORT)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit("the server did not start")
+
+
+LUA_REGISTER = """
+local passes = {PASSES}
+local n = 0
+local run = "{RUN}"
+request = function()
+  n = n + 1
+  local p = passes[(n % #passes) + 1]
+  local device = string.format("%s%06d", run, {DEVICE_EXPR})
+  local path = "/passkit/v1/devices/" .. device .. "/registrations/{PTID}/" .. p[1]
+  return wrk.format("POST", path,
+    {["Authorization"] = "ApplePass " .. p[2], ["Content-Type"] = "application/json"},
+    '{"pushToken": "' .. device .. 'aa"}')
+end
+"""
+
+
+def wrk(url: str, seconds: float, script: Path | None, headers: list[str]) -> float:
+    cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{int(seconds)}s", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"unexpected error responses during the run:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert match, out
+    return float(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        info = prepare(root)
+        server = subprocess.Popen(
+            ["taskset", "-c", "0", sys.executable, __file__, "--serve", str(root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port()
+            base = f"http://127.0.0.1:{PORT}"
+            passes = info["passes"]
+            assert isinstance(passes, list)
+            # The 304 path uses a pass the registration rounds never touch: an install
+            # changes the pass (bonus), after which the check would return 200.
+            serial, token = passes[0]
+            passes = passes[1:]
+            ptid = info["pass_type_id"]
+            from werkzeug.http import http_date
+
+            ims = http_date(int(str(info["last_modified"])))
+            lua_passes = "{" + ",".join(f'{{"{s}","{t}"}}' for s, t in passes) + "}"
+            results: dict[str, list[float]] = {
+                "bare": [],
+                "304": [],
+                "register": [],
+                "re-register": [],
+            }
+            check = urllib.request.Request(  # noqa: S310 - our own loopback server
+                f"{base}/passkit/v1/passes/{ptid}/{serial}",
+                headers={"Authorization": f"ApplePass {token}", "If-Modified-Since": ims},
+            )
+            for r in range(args.rounds):
+                results["bare"].append(wrk(f"{base}/bench/bare", args.seconds, None, []))
+                try:
+                    urllib.request.urlopen(check)  # noqa: S310
+                    raise SystemExit("the 304 path answered 200: the benchmark is broken")
+                except urllib.error.HTTPError as exc:
+                    assert exc.code == 304, exc.code
+                results["304"].append(
+                    wrk(
+                        f"{base}/passkit/v1/passes/{ptid}/{serial}",
+                        args.seconds,
+                        None,
+                        [f"Authorization: ApplePass {token}", f"If-Modified-Since: {ims}"],
+                    )
+                )
+                for name, device_expr in (("register", "n"), ("re-register", "n % 500")):
+                    script = root / f"{name}.lua"
+                    script.write_text(
+                        LUA_REGISTER.replace("{PASSES}", lua_passes)
+                        .replace("{RUN}", f"r{r}{name[:2]}")
+                        .replace("{DEVICE_EXPR}", device_expr)
+                        .replace("{PTID}", str(ptid))
+                    )
+                    results[name].append(wrk(f"{base}/", args.seconds, script, []))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+    bare = statistics.median(results["bare"])
+    print(f"{args.rounds} interleaved rounds of {args.seconds:g}s; gunicorn 1 process 1 thread")
+    print("on one core, wrk -t1 -c8 on the other; SQLite; requests/s (median of rounds)")
+    for name, values in results.items():
+        value = statistics.median(values)
+        ratio = "" if name == "bare" else f"   {value / bare:6.1%} of bare Flask"
+        print(f"  {name:12} {value:8.0f}{ratio}   rounds: {', '.join(f'{v:.0f}' for v in values)}")
+    print(json.dumps({k: round(statistics.median(v)) for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
