@@ -97,6 +97,16 @@ def birthday_problem(birthday: date, today: date) -> str | None:
     return None
 
 
+NBSP = "\u00a0"
+
+
 def format_percent(basis_points: int) -> str:
+    """ "7 %" with a no-break space, so the sign never wraps onto its own line."""
     whole, rest = divmod(basis_points, 100)
-    return f"{whole} %" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0") + " %"
+    number = str(whole) if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")
+    return f"{number}{NBSP}%"
+
+
+def format_points(points: int) -> str:
+    """ "2 000": thousands grouped with no-break spaces."""
+    return f"{points:,}".replace(",", NBSP)

@@ -78,8 +78,8 @@ def _by_locale(fn: object) -> Localized:
 def _back_values(program: Program, card: Card) -> dict[str, str]:
     return {
         "discount": rules.format_percent(card.tier.discount_bp),
-        "registration_bonus": f"{program.registration_bonus:,}".replace(",", " "),
-        "birthday_bonus": f"{program.birthday_bonus:,}".replace(",", " "),
+        "registration_bonus": rules.format_points(program.registration_bonus),
+        "birthday_bonus": rules.format_points(program.birthday_bonus),
         "terms_url": program.terms_url or "",
         "website_url": program.website_url or "",
         "support_phone": program.support_phone or "",

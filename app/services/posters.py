@@ -21,12 +21,12 @@ _STEPS = {
     "en": (
         "Scan the code with your phone camera",
         "Fill in the short form",
-        "Add the card to Apple Wallet or Google Wallet",
+        "Add the card to your phone's wallet",
     ),
     "ru": (
         "Наведите камеру телефона на код",
         "Заполните короткую анкету",
-        "Добавьте карту в Apple Wallet или Google Wallet",
+        "Добавьте карту в кошелёк телефона",
     ),
 }
 
@@ -38,7 +38,7 @@ def poster_content(
     logo = template.images.get("logo@3x.png") or template.images.get("logo.png")
     values = {
         "brand": program.brand_name,
-        "bonus": f"{program.registration_bonus:,}".replace(",", " "),
+        "bonus": rules.format_points(program.registration_bonus),
         "discount": rules.format_percent(program.default_tier.discount_bp),
     }
     headline = _HEADLINES[locale].format(**values)

@@ -44,6 +44,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "card.balance": {"en": "Points", "ru": "Баллы"},
     "card.discount": {"en": "Discount", "ru": "Скидка"},
     "card.add_apple": {"en": "Add to Apple Wallet", "ru": "Добавить в Apple Wallet"},
+    "card.install_bonus": {
+        "en": "Add the card to your wallet and get {bonus} points.",
+        "ru": "Добавьте карту в кошелёк и получите {bonus} баллов.",
+    },
     "card.keep_link": {
         "en": "Keep this page private: it is the link to your card.",
         "ru": "Не передавайте ссылку на эту страницу: это ссылка на вашу карту.",

@@ -119,7 +119,7 @@ def test_pass_json_is_a_complete_updatable_store_card(
     fields = {f["key"]: f for slot in data["storeCard"].values() for f in slot}
     assert fields["balance"]["value"] == 0
     assert "%@" in fields["balance"]["changeMessage"]
-    assert fields["discount"]["value"] == "7 %"
+    assert fields["discount"]["value"] == "7\u00a0%"
     assert "%@" in fields["offer"]["changeMessage"]
     assert fields["member"]["value"] == "Анна Петрова"
     for slot in ("primaryFields", "backFields"):
@@ -158,7 +158,14 @@ def test_both_localizations_parse_and_translate_every_text(
     ]
     # Texts that read the same in every language (names, numbers, links, "%@")
     # need no entry; everything else must be translated into both languages.
-    neutral = {"Анна Петрова", "7 %", "%@", demo.terms_url, demo.website_url, demo.support_phone}
+    neutral = {
+        "Анна Петрова",
+        "7\u00a0%",
+        "%@",
+        demo.terms_url,
+        demo.website_url,
+        demo.support_phone,
+    }
     for text in texts:
         if text in neutral or text.replace(" ", "").isdigit():
             continue

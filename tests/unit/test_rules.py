@@ -69,6 +69,7 @@ def test_names_emails_birthdays() -> None:
 
 
 def test_percent_formatting() -> None:
-    assert rules.format_percent(700) == "7 %"
-    assert rules.format_percent(1500) == "15 %"
-    assert rules.format_percent(750) == "7.5 %"
+    assert rules.format_percent(700) == "7\u00a0%"
+    assert rules.format_percent(1500) == "15\u00a0%"
+    assert rules.format_percent(750) == "7.5\u00a0%"
+    assert rules.format_points(12000) == "12\u00a0000"

@@ -98,7 +98,10 @@ def balance_of(data: dict[str, object]) -> object:
 
 def test_the_whole_wallet_conversation(client: FlaskClient, demo: Program) -> None:
     phone = WalletDevice(client, "d3v1ce0000000000000000000000000a")
-    data = phone.add_pass(enroll(client, "+7 921 000-00-01")["apple_pass"])
+    links = enroll(client, "+7 921 000-00-01")
+    card_page = links["card_page"].removeprefix(ORIGIN)
+    assert 'id="install-bonus"' in client.get(card_page).get_data(as_text=True)
+    data = phone.add_pass(links["apple_pass"])
     serial = str(data["serialNumber"])
     assert balance_of(data) == 0
 
@@ -114,6 +117,8 @@ def test_the_whole_wallet_conversation(client: FlaskClient, demo: Program) -> No
     assert status == 200 and last_modified is not None
     assert parse_date(last_modified) is not None  # an HTTP-date, not a timestamp
     assert balance_of(Pkpass.read(body).pass_json) == 2000  # the install bonus
+    page = client.get(card_page).get_data(as_text=True)
+    assert 'id="install-bonus"' not in page and "2\u00a0000" in page
     assert phone.fetch(serial, since=last_modified)[0] == 304
 
     assert phone.unregister(serial) == 200

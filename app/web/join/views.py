@@ -33,7 +33,7 @@ def _join_page(
         notice=notice,
         csrf=csrf_token(),
         discount=rules.format_percent(program.default_tier.discount_bp),
-        bonus=f"{program.registration_bonus:,}".replace(",", " "),
+        bonus=rules.format_points(program.registration_bonus),
     )
     return Response(html, status=status)
 
@@ -84,7 +84,14 @@ def card_page(public_id: str) -> Response:
         program=card.program,
         number=rules.format_card_number(card.number),
         discount=rules.format_percent(card.tier.discount_bp),
-        balance=f"{card.balance:,}".replace(",", " "),
+        balance=rules.format_points(card.balance),
+        install_bonus=(
+            rules.format_points(card.program.registration_bonus)
+            if card.apple_installed_at is None
+            and card.google_installed_at is None
+            and card.program.registration_bonus > 0
+            else None
+        ),
     )
     response = Response(html)
     response.headers["Cache-Control"] = "no-store"
