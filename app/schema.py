@@ -3,6 +3,7 @@
 from app.db import Base
 from app.loyalty import models as loyalty_models
 from app.passes import models as passes_models
+from app.till import models as till_models
 
 metadata = Base.metadata
-__all__ = ["loyalty_models", "metadata", "passes_models"]
+__all__ = ["loyalty_models", "metadata", "passes_models", "till_models"]

@@ -43,3 +43,11 @@ class UnknownCardError(LoyaltyError):
 
     def __init__(self) -> None:
         super().__init__("no such card")
+
+
+class InsufficientPointsError(LoyaltyError):
+    code = "insufficient_points"
+
+    def __init__(self, balance: int) -> None:
+        self.balance = balance
+        super().__init__(f"the card has only {balance} points")

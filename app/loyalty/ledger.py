@@ -1,4 +1,8 @@
-"""The points ledger: awarding lots and keeping the cached balance equal to the sum."""
+"""The points ledger: lots credited, spent oldest first, expired at their date.
+
+Invariants kept by every function here (checked by a property-based test):
+``card.balance == sum(entry.points) == sum(lot.remaining)``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import lock_for_update
+from app.loyalty.errors import InsufficientPointsError
 from app.loyalty.models import Card, LedgerEntry
 
 
@@ -27,6 +32,59 @@ def lock_card(session: Session, card_id: int) -> Card:
     return card
 
 
+def _key_used(session: Session, key: str) -> bool:
+    return (
+        session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)) is not None
+    )
+
+
+def _add(session: Session, entry: LedgerEntry) -> bool:
+    """Insert; False if its idempotency key lost a race (the unique key decides)."""
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:
+        if entry.idempotency_key is None:
+            raise
+        return False
+    return True
+
+
+def credit(
+    session: Session,
+    card: Card,
+    *,
+    points: int,
+    kind: str,
+    now: datetime,
+    valid_days: int | None,
+    reference: str,
+    idempotency_key: str | None = None,
+    note: str | None = None,
+) -> LedgerEntry | None:
+    """Add a lot to a card locked by the caller. With an idempotency key, a second
+    credit under the same key does nothing and returns None."""
+    if points <= 0:
+        raise ValueError("a credit must be positive")
+    if idempotency_key is not None and _key_used(session, idempotency_key):
+        return None
+    entry = LedgerEntry(
+        card_id=card.id,
+        kind=kind,
+        points=points,
+        remaining=points,
+        expires_at=now + timedelta(days=valid_days) if valid_days else None,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        note=note,
+        created_at=now,
+    )
+    if not _add(session, entry):
+        return None
+    card.balance += points
+    return entry
+
+
 def award(
     session: Session,
     card_id: int,
@@ -38,35 +96,114 @@ def award(
     reference: str,
     idempotency_key: str,
 ) -> LedgerEntry | None:
-    """Credit a lot of points once per idempotency key.
+    """Lock the card and credit a bonus at most once per idempotency key."""
+    card = lock_card(session, card_id)
+    entry = credit(
+        session,
+        card,
+        points=points,
+        kind=kind,
+        now=now,
+        valid_days=valid_days,
+        reference=reference,
+        idempotency_key=idempotency_key,
+    )
+    session.flush()
+    return entry
 
-    Returns the new entry, or None when that key was already used (the award
-    happened before, in this or a concurrent transaction).
+
+def _open_lots(
+    session: Session, card: Card, now: datetime, prefer: int | None
+) -> list[LedgerEntry]:
+    lots = list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.card_id == card.id,
+                LedgerEntry.remaining > 0,
+                (LedgerEntry.expires_at.is_(None)) | (LedgerEntry.expires_at > now),
+            )
+            .order_by(LedgerEntry.id)
+        )
+    )
+    if prefer is not None:
+        lots.sort(key=lambda lot: lot.id != prefer)  # stable: the preferred lot first
+    return lots
+
+
+def debit(
+    session: Session,
+    card: Card,
+    *,
+    points: int,
+    kind: str,
+    now: datetime,
+    reference: str,
+    allow_partial: bool = False,
+    prefer_lot: int | None = None,
+    note: str | None = None,
+) -> LedgerEntry | None:
+    """Take points from a card locked by the caller, oldest lots first.
+
+    Raises InsufficientPointsError unless ``allow_partial``, which takes what there
+    is (a refund taking back points already spent). Returns None if nothing was taken.
     """
     if points <= 0:
-        raise ValueError("an award must be positive")
-    card = lock_card(session, card_id)
-    existing = session.scalar(
-        select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)
-    )
-    if existing is not None:
+        raise ValueError("a debit must be positive")
+    expire_due(session, card, now)
+    if points > card.balance:
+        if not allow_partial:
+            raise InsufficientPointsError(card.balance)
+        points = card.balance
+    if points == 0:
         return None
+    left = points
+    for lot in _open_lots(session, card, now, prefer_lot):
+        take = min(lot.remaining, left)
+        lot.remaining -= take
+        left -= take
+        if left == 0:
+            break
+    if left:  # the cached balance disagreed with the lots: never paper over that
+        raise RuntimeError(f"card {card.id}: balance {card.balance} but lots short by {left}")
     entry = LedgerEntry(
         card_id=card.id,
         kind=kind,
-        points=points,
-        remaining=points,
-        expires_at=now + timedelta(days=valid_days) if valid_days else None,
+        points=-points,
+        remaining=0,
         reference=reference,
-        idempotency_key=idempotency_key,
+        note=note,
         created_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except IntegrityError:
-        # The unique key is the last line of defence if two awards race.
-        return None
-    card.balance += points
-    session.flush()
+    session.add(entry)
+    card.balance -= points
     return entry
+
+
+def expire_due(session: Session, card: Card, now: datetime) -> int:
+    """Expire every lot of the (locked) card whose date has come; returns the points."""
+    lots = list(
+        session.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.card_id == card.id,
+                LedgerEntry.remaining > 0,
+                LedgerEntry.expires_at <= now,
+            )
+        )
+    )
+    total = 0
+    for lot in lots:
+        session.add(
+            LedgerEntry(
+                card_id=card.id,
+                kind="expire",
+                points=-lot.remaining,
+                remaining=0,
+                reference=f"lot:{lot.id}",
+                created_at=now,
+            )
+        )
+        total += lot.remaining
+        lot.remaining = 0
+    card.balance -= total
+    return total

@@ -46,6 +46,8 @@ class Program(Base):
     earn_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
     max_redeem_share_bp: Mapped[int] = mapped_column(Integer, default=0)
     points_validity_days: Mapped[int | None] = mapped_column(Integer)
+    # What one point is worth at the till, in minor units (100 = one rouble a point).
+    point_value_minor: Mapped[int] = mapped_column(Integer, default=100)
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
     terms_url: Mapped[str | None] = mapped_column(String(300))
@@ -63,6 +65,11 @@ class Program(Base):
     __table_args__ = (
         CheckConstraint("registration_bonus >= 0", name="registration_bonus_not_negative"),
         CheckConstraint("birthday_bonus >= 0", name="birthday_bonus_not_negative"),
+        CheckConstraint("point_value_minor > 0", name="point_value_positive"),
+        CheckConstraint(
+            "max_redeem_share_bp >= 0 AND max_redeem_share_bp <= 10000",
+            name="redeem_share_in_range",
+        ),
     )
 
     def offer(self, locale: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import case, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
@@ -38,3 +38,10 @@ def mark_changed(session: Session, clock: Clock, pass_ids: Iterable[int]) -> int
         .execution_options(synchronize_session="fetch")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_card_changed(session: Session, clock: Clock, card_id: int) -> None:
+    """mark_changed for the pass of one card (a card without a pass has nothing to update)."""
+    pass_id = session.scalar(select(WalletPass.id).where(WalletPass.card_id == card_id))
+    if pass_id is not None:
+        mark_changed(session, clock, [pass_id])

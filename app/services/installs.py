@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.loyalty import ledger
-from app.passes.models import WalletPass
-from app.passes.sync import mark_changed
+from app.passes.sync import mark_card_changed
 
 WALLETS = ("apple", "google")
 
@@ -43,8 +41,6 @@ def record_install(session: Session, clock: Clock, card_id: int, wallet: str) ->
             is not None
         )
     if awarded:
-        pass_id = session.scalar(select(WalletPass.id).where(WalletPass.card_id == card.id))
-        if pass_id is not None:
-            mark_changed(session, clock, [pass_id])
+        mark_card_changed(session, clock, card.id)
     session.flush()
     return awarded

@@ -1,8 +1,8 @@
-"""loyalty core, wallet passes, PassKit registrations
+"""loyalty core, till, wallet passes, PassKit registrations
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:20:13.818164
+Create Date: 2026-11-22 13:38:34.273270
 """
 
 from collections.abc import Sequence
@@ -60,6 +60,7 @@ def upgrade() -> None:
     sa.Column('earn_rate_bp', sa.Integer(), nullable=False),
     sa.Column('max_redeem_share_bp', sa.Integer(), nullable=False),
     sa.Column('points_validity_days', sa.Integer(), nullable=True),
+    sa.Column('point_value_minor', sa.Integer(), nullable=False),
     sa.Column('offer_en', sa.String(length=200), nullable=True),
     sa.Column('offer_ru', sa.String(length=200), nullable=True),
     sa.Column('terms_url', sa.String(length=300), nullable=True),
@@ -67,6 +68,8 @@ def upgrade() -> None:
     sa.Column('support_phone', sa.String(length=32), nullable=True),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('birthday_bonus >= 0', name=op.f('ck_programs_birthday_bonus_not_negative')),
+    sa.CheckConstraint('max_redeem_share_bp >= 0 AND max_redeem_share_bp <= 10000', name=op.f('ck_programs_redeem_share_in_range')),
+    sa.CheckConstraint('point_value_minor > 0', name=op.f('ck_programs_point_value_positive')),
     sa.CheckConstraint('registration_bonus >= 0', name=op.f('ck_programs_registration_bonus_not_negative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_programs')),
     sa.UniqueConstraint('slug', name=op.f('uq_programs_slug'))
@@ -140,6 +143,22 @@ def upgrade() -> None:
     sa.UniqueConstraint('number', name=op.f('uq_cards_number')),
     sa.UniqueConstraint('public_id', name=op.f('uq_cards_public_id'))
     )
+    op.create_table('terminals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('key_prefix', sa.String(length=16), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_terminals_program_id_programs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_terminals_store_id_stores'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_terminals')),
+    sa.UniqueConstraint('key_prefix', name=op.f('uq_terminals_key_prefix')),
+    sa.UniqueConstraint('program_id', 'name', name=op.f('uq_terminals_program_id_name'))
+    )
     op.create_table('ledger_entries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('card_id', sa.Integer(), nullable=False),
@@ -160,6 +179,38 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ledger_entries_card_id'), ['card_id'], unique=False)
+
+    op.create_table('receipts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('terminal_id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=True),
+    sa.Column('receipt_id', sa.String(length=64), nullable=False),
+    sa.Column('card_id', sa.Integer(), nullable=True),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('discount_bp', sa.Integer(), nullable=False),
+    sa.Column('discount_amount', sa.Integer(), nullable=False),
+    sa.Column('points_redeemed', sa.Integer(), nullable=False),
+    sa.Column('point_value_minor', sa.Integer(), nullable=False),
+    sa.Column('points_earned', sa.Integer(), nullable=False),
+    sa.Column('amount_due', sa.Integer(), nullable=False),
+    sa.Column('balance_after', sa.Integer(), nullable=True),
+    sa.Column('lines', sa.JSON(), nullable=True),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_receipts_amount_positive')),
+    sa.CheckConstraint('amount_due >= 0', name=op.f('ck_receipts_amount_due_not_negative')),
+    sa.CheckConstraint('points_redeemed >= 0 AND points_earned >= 0', name=op.f('ck_receipts_points_not_negative')),
+    sa.ForeignKeyConstraint(['card_id'], ['cards.id'], name=op.f('fk_receipts_card_id_cards')),
+    sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_receipts_program_id_programs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_receipts_store_id_stores'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['terminal_id'], ['terminals.id'], name=op.f('fk_receipts_terminal_id_terminals')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_receipts')),
+    sa.UniqueConstraint('terminal_id', 'receipt_id', name=op.f('uq_receipts_terminal_id_receipt_id'))
+    )
+    with op.batch_alter_table('receipts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_receipts_card_id'), ['card_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_receipts_created_at'), ['created_at'], unique=False)
 
     op.create_table('wallet_passes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -193,11 +244,37 @@ def upgrade() -> None:
     with op.batch_alter_table('apple_registrations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_apple_registrations_pass_id'), ['pass_id'], unique=False)
 
+    op.create_table('refunds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('receipt_pk', sa.Integer(), nullable=False),
+    sa.Column('terminal_id', sa.Integer(), nullable=False),
+    sa.Column('refund_id', sa.String(length=64), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('money_back', sa.Integer(), nullable=False),
+    sa.Column('points_returned', sa.Integer(), nullable=False),
+    sa.Column('points_taken_back', sa.Integer(), nullable=False),
+    sa.Column('points_shortfall', sa.Integer(), nullable=False),
+    sa.Column('balance_after', sa.Integer(), nullable=True),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_refunds_amount_positive')),
+    sa.ForeignKeyConstraint(['receipt_pk'], ['receipts.id'], name=op.f('fk_refunds_receipt_pk_receipts')),
+    sa.ForeignKeyConstraint(['terminal_id'], ['terminals.id'], name=op.f('fk_refunds_terminal_id_terminals')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
+    sa.UniqueConstraint('terminal_id', 'refund_id', name=op.f('uq_refunds_terminal_id_refund_id'))
+    )
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refunds_receipt_pk'), ['receipt_pk'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refunds_receipt_pk'))
+
+    op.drop_table('refunds')
     with op.batch_alter_table('apple_registrations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_apple_registrations_pass_id'))
 
@@ -206,10 +283,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_wallet_passes_last_modified'))
 
     op.drop_table('wallet_passes')
+    with op.batch_alter_table('receipts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_receipts_created_at'))
+        batch_op.drop_index(batch_op.f('ix_receipts_card_id'))
+
+    op.drop_table('receipts')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entries_card_id'))
 
     op.drop_table('ledger_entries')
+    op.drop_table('terminals')
     op.drop_table('cards')
     op.drop_table('tiers')
     op.drop_table('stores')

@@ -1,0 +1,64 @@
+"""Errors of the till, each with a stable machine-readable code for POS software."""
+
+from __future__ import annotations
+
+from app.loyalty.errors import LoyaltyError
+
+
+class TillError(LoyaltyError):
+    code = "till_error"
+    status = 422
+
+
+class CardBlockedError(TillError):
+    code = "card_blocked"
+
+    def __init__(self) -> None:
+        super().__init__("this card is blocked")
+
+
+class RedeemLimitError(TillError):
+    code = "redeem_limit_exceeded"
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        super().__init__(f"at most {maximum} points can pay for this purchase")
+
+
+class BarcodeRequiredError(TillError):
+    code = "barcode_required"
+
+    def __init__(self) -> None:
+        super().__init__("spending points needs the card's scanned code, not only its number")
+
+
+class DuplicateConflictError(TillError):
+    code = "duplicate_conflict"
+    status = 409
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} was already recorded by this terminal with different data")
+
+
+class UnknownReceiptError(TillError):
+    code = "unknown_receipt"
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("this terminal recorded no receipt with that receipt_id")
+
+
+class RefundExceedsError(TillError):
+    code = "refund_exceeds_receipt"
+
+    def __init__(self, remaining: int) -> None:
+        self.remaining = remaining
+        super().__init__(f"only {remaining} of this receipt's amount is left to refund")
+
+
+class UnauthorizedTerminalError(TillError):
+    code = "unauthorized"
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__("missing, unknown or revoked terminal key")

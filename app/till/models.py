@@ -1,0 +1,103 @@
+"""Tables of the till."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime
+from app.loyalty.models import Card, Program, Store
+
+
+class Terminal(Base):
+    """A till (POS software or a cashier's phone) allowed to use the POS API.
+
+    Only a hash of its key is stored; the key itself is shown once when created.
+    """
+
+    __tablename__ = "terminals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(100))
+    key_prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    program: Mapped[Program] = relationship()
+    store: Mapped[Store | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("program_id", "name"),)
+
+
+class Receipt(Base):
+    """A purchase at a till, with or without a card (both feed the analytics).
+
+    Amounts are minor units: ``amount`` before discount, ``discount_amount``,
+    points redeemed (worth ``points_redeemed * point_value``), and ``amount_due``,
+    the money the shopper paid.
+    """
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="SET NULL"))
+    receipt_id: Mapped[str] = mapped_column(String(64))
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"), index=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    discount_bp: Mapped[int] = mapped_column(Integer)
+    discount_amount: Mapped[int] = mapped_column(Integer)
+    points_redeemed: Mapped[int] = mapped_column(Integer)
+    point_value_minor: Mapped[int] = mapped_column(Integer)
+    points_earned: Mapped[int] = mapped_column(Integer)
+    amount_due: Mapped[int] = mapped_column(Integer)
+    balance_after: Mapped[int | None] = mapped_column(Integer)
+    lines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Hash of the request body: a replay with another body is a conflict, not a replay.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    card: Mapped[Card | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("terminal_id", "receipt_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("amount_due >= 0", name="amount_due_not_negative"),
+        CheckConstraint("points_redeemed >= 0 AND points_earned >= 0", name="points_not_negative"),
+    )
+
+
+class Refund(Base):
+    """Goods of a receipt brought back. Earned points go back proportionally, and
+    redeemed points come back to the shopper proportionally."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_pk: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    refund_id: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(Integer)
+    money_back: Mapped[int] = mapped_column(Integer)
+    points_returned: Mapped[int] = mapped_column(Integer)
+    points_taken_back: Mapped[int] = mapped_column(Integer)
+    # Earned points the shopper had already spent, so they could not be taken back.
+    points_shortfall: Mapped[int] = mapped_column(Integer, default=0)
+    balance_after: Mapped[int | None] = mapped_column(Integer)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    receipt: Mapped[Receipt] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("terminal_id", "refund_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
