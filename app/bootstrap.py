@@ -116,7 +116,7 @@ def build_services(
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     identity = load_identity(settings, clock)
     templates = TemplateStore(settings.templates_dir)
     pkpass = PkpassBuilder(

@@ -68,12 +68,12 @@ def public_id_column() -> String:
     return String(32)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, **{"connect_args": {"timeout": 30}, **kwargs})
+        engine = create_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, **{"pool_pre_ping": True, **kwargs})
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
 def _configure_sqlite(engine: Engine) -> None:

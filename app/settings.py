@@ -63,6 +63,7 @@ class Settings:
     env: str
     instance_dir: Path
     database_url: str
+    database_pool_size: int
     public_url: str
     secret_key: str = field(repr=False)
     apple: AppleSettings
@@ -222,6 +223,7 @@ def _load(env: Mapping[str, str]) -> Settings:
         env=app_env,
         instance_dir=instance_dir,
         database_url=database_url,
+        database_pool_size=_int(env, "WALLETPASS_DATABASE_POOL_SIZE", 10, minimum=1),
         public_url=_public_url(env, production),
         secret_key=_secret_key(env, production, instance_dir),
         apple=_apple(env, production),

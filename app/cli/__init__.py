@@ -11,6 +11,7 @@ from app.cli.db import db, demo
 from app.cli.passes import passes
 from app.cli.posters import poster
 from app.cli.run import run
+from app.cli.till import cards_group, jobs_group, terminals_group
 from app.settings import Settings, SettingsError
 
 
@@ -29,5 +30,5 @@ def main(ctx: click.Context, verbose: bool) -> None:
         raise click.ClickException(f"configuration error: {exc}") from None
 
 
-for command in (run, db, demo, certs, poster, passes):
+for command in (run, db, demo, certs, poster, passes, terminals_group, cards_group, jobs_group):
     main.add_command(command)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.loyalty.errors import UnknownCardError
-from app.loyalty.models import Card
+from app.clock import Clock
+from app.loyalty.errors import UnknownCardError, ValidationError
+from app.loyalty.models import Card, Tier
 from app.passes.apple.builder import PkpassBuilder
 from app.passes.content import CardContent, card_content
 from app.passes.models import WalletPass
+from app.passes.sync import mark_card_changed
 from app.passes.templates import TemplateStore
 
 
@@ -42,3 +44,33 @@ def apple_pass(
     session: Session, card: Card, builder: PkpassBuilder, templates: TemplateStore
 ) -> bytes:
     return builder.build(content_of(session, card, templates))
+
+
+def find_by_number(session: Session, program_id: int, number: str) -> Card:
+    card = session.scalar(
+        select(Card).where(Card.program_id == program_id, Card.number == "".join(number.split()))
+    )
+    if card is None:
+        raise UnknownCardError()
+    return card
+
+
+def set_tier(
+    session: Session, clock: Clock, card: Card, tier_code: str, reason: str | None
+) -> Tier:
+    """Move a card to another tier. Staff-assigned tiers (e.g. "large family") need
+    a reason, kept on the card; the pass shows the new discount."""
+    tier = next((t for t in card.program.tiers if t.code == tier_code), None)
+    if tier is None:
+        codes = ", ".join(t.code for t in card.program.tiers)
+        raise ValidationError({"tier": f"unknown tier {tier_code!r} (one of: {codes})"})
+    reason = (reason or "").strip() or None
+    if tier.staff_assigned and reason is None:
+        raise ValidationError({"reason": f"tier {tier_code!r} is set by staff and needs a reason"})
+    if card.tier_id != tier.id:
+        card.tier_id = tier.id
+        card.tier = tier
+        card.tier_reason = reason
+        session.flush()
+        mark_card_changed(session, clock, card.id)
+    return tier

@@ -99,3 +99,70 @@ def test_passes_logs_shows_what_phones_reported(workdir: Path) -> None:
     assert "serial Xy12" in result.stdout
     none = walletpass(workdir, "passes", "logs", "--reason", "invalid_pass")
     assert "no log messages" in none.stdout
+
+
+def test_terminal_keys_are_printed_once_stored_hashed_and_revocable(workdir: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    added = walletpass(workdir, "terminals", "add", "--program", "demo", "--name", "Till CLI")
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.strip().splitlines()[-1]
+    assert key.startswith("wpt_")
+    engine = create_engine(f"sqlite:///{workdir / 'instance' / 'walletpass.db'}")
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT key_prefix, key_hash FROM terminals")).all()
+    engine.dispose()
+    assert all(key not in row.key_hash for row in stored)  # never the key itself
+    prefix = key.split("_")[1]
+    listed = walletpass(workdir, "terminals", "list", "--program", "demo")
+    assert prefix in listed.stdout and "active" in listed.stdout and key not in listed.stdout
+    duplicate = walletpass(workdir, "terminals", "add", "--program", "demo", "--name", "Till CLI")
+    assert duplicate.returncode != 0 and "already exists" in duplicate.stderr
+    revoked = walletpass(workdir, "terminals", "revoke", "--program", "demo", prefix)
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert "revoked" in walletpass(workdir, "terminals", "list", "--program", "demo").stdout
+
+
+def test_jobs_run_daily_reports_what_it_did(workdir: Path) -> None:
+    result = walletpass(workdir, "jobs", "run-daily")
+    assert result.returncode == 0, result.stderr
+    assert "birthday bonuses: 0; expired points: 0 on 0 cards" in result.stdout
+
+
+def test_cards_set_tier_needs_a_reason_for_staff_tiers(workdir: Path) -> None:
+    enroll = (
+        "from app.bootstrap import build_services\n"
+        "from app.services import enrollment, programs\n"
+        "s = build_services()\n"
+        "with s.transaction() as db:\n"
+        "    p = programs.get_program(db, 'demo')\n"
+        "    f = enrollment.EnrollmentForm(name='T', phone='+79009990000', consent=True)\n"
+        "    d = enrollment.validate(f, p, s.clock.now().date())\n"
+        "    print(enrollment.enroll(db, s.clock, p, d).number)\n"
+    )
+    env = {
+        **os.environ,
+        "WALLETPASS_INSTANCE_DIR": str(workdir / "instance"),
+        "WALLETPASS_DEV_CERTS_DIR": str(workdir / "certs"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", enroll], capture_output=True, text=True, check=True, env=env
+    )
+    number = out.stdout.strip().splitlines()[-1]
+    missing = walletpass(workdir, "cards", "set-tier", "--program", "demo", number, "large_family")
+    assert missing.returncode != 0 and "needs a reason" in missing.stderr
+    unknown = walletpass(workdir, "cards", "set-tier", "--program", "demo", number, "gold")
+    assert unknown.returncode != 0 and "unknown tier 'gold'" in unknown.stderr
+    done = walletpass(
+        workdir,
+        "cards",
+        "set-tier",
+        "--program",
+        "demo",
+        number,
+        "large_family",
+        "--reason",
+        "three children",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "large_family (15 % off)" in done.stdout

@@ -1,0 +1,379 @@
+"""Use cases of the till: look a card up, record a purchase, record a refund.
+
+Purchases and refunds are idempotent per terminal: the same id with the same body
+returns the original result and changes nothing; with another body it is a
+conflict. Card rows are locked for the whole operation, so two tills spending the
+same points at the same moment are serialised and the balance never goes below zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.db import lock_for_update
+from app.loyalty import ledger, rules
+from app.loyalty.errors import UnknownCardError
+from app.loyalty.models import Card, LedgerEntry, Program
+from app.passes.sync import mark_card_changed
+from app.till import rules as till_rules
+from app.till.errors import (
+    BarcodeRequiredError,
+    CardBlockedError,
+    DuplicateConflictError,
+    RefundExceedsError,
+    UnknownReceiptError,
+)
+from app.till.models import Receipt, Refund, Terminal
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FoundCard:
+    card: Card
+    scanned: bool  # True when the full barcode was presented, not only the number
+
+
+def find_card(session: Session, program: Program, code: str) -> FoundCard:
+    """A card of ``program`` from a scanned barcode, or from its typed number."""
+    parsed = rules.parse_barcode(code)
+    if parsed is not None:
+        number, secret = parsed
+    else:
+        number, secret = "".join(code.split()), None
+        if not rules.luhn_valid(number):
+            raise UnknownCardError()
+    card = session.scalar(select(Card).where(Card.number == number, Card.program_id == program.id))
+    if card is None:
+        raise UnknownCardError()
+    if secret is not None and not hmac.compare_digest(card.barcode_secret, secret):
+        raise UnknownCardError()
+    if card.status != "active":
+        raise CardBlockedError()
+    return FoundCard(card, scanned=secret is not None)
+
+
+def spendable_balance(session: Session, card: Card, now: datetime) -> int:
+    """The balance less lots whose date has passed but that the daily job has not
+    expired yet (reads only; the next write expires them for real)."""
+    overdue = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.remaining), 0)).where(
+            LedgerEntry.card_id == card.id,
+            LedgerEntry.remaining > 0,
+            LedgerEntry.expires_at <= now,
+        )
+    )
+    return card.balance - int(overdue or 0)
+
+
+@dataclass(frozen=True)
+class CardView:
+    card_number: str
+    member_name: str
+    tier: str
+    tier_name: str
+    discount_percent: float
+    balance: int
+    point_value: int
+    redeemable_max: int | None
+
+
+def view_card(
+    session: Session, clock: Clock, program: Program, code: str, amount: int | None, locale: str
+) -> CardView:
+    card = find_card(session, program, code).card
+    balance = spendable_balance(session, card, clock.now())
+    redeemable = None
+    if amount is not None:
+        after = amount - till_rules.discount_of(amount, card.tier.discount_bp)
+        redeemable = till_rules.redeemable_max(
+            after, balance, program.max_redeem_share_bp, program.point_value_minor
+        )
+    return CardView(
+        card_number=card.number,
+        member_name=card.member.name,
+        tier=card.tier.code,
+        tier_name=card.tier.name(locale),
+        discount_percent=card.tier.discount_bp / 100,
+        balance=balance,
+        point_value=program.point_value_minor,
+        redeemable_max=redeemable,
+    )
+
+
+@dataclass(frozen=True)
+class PurchaseRequest:
+    receipt_id: str
+    amount: int
+    barcode: str | None = None
+    redeem_points: int = 0
+    lines: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    receipt_id: str
+    card_number: str | None
+    discount_amount: int
+    points_redeemed: int
+    points_earned: int
+    balance: int | None
+    amount_due: int
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _purchase_result(receipt: Receipt) -> PurchaseResult:
+    return PurchaseResult(
+        receipt_id=receipt.receipt_id,
+        card_number=receipt.card.number if receipt.card is not None else None,
+        discount_amount=receipt.discount_amount,
+        points_redeemed=receipt.points_redeemed,
+        points_earned=receipt.points_earned,
+        balance=receipt.balance_after,
+        amount_due=receipt.amount_due,
+    )
+
+
+def _replay(existing: Receipt | Refund, digest: str, what: str) -> None:
+    if existing.request_hash != digest:
+        raise DuplicateConflictError(what)
+
+
+def _existing_receipt(session: Session, terminal: Terminal, receipt_id: str) -> Receipt | None:
+    return session.scalar(
+        select(Receipt).where(Receipt.terminal_id == terminal.id, Receipt.receipt_id == receipt_id)
+    )
+
+
+def record_purchase(
+    session: Session, clock: Clock, terminal: Terminal, req: PurchaseRequest, digest: str
+) -> tuple[PurchaseResult, bool]:
+    """Returns the result and whether it was recorded now (False: a replay)."""
+    existing = _existing_receipt(session, terminal, req.receipt_id)
+    if existing is not None:
+        _replay(existing, digest, f"receipt {req.receipt_id!r}")
+        return _purchase_result(existing), False
+    program = terminal.program
+    now = clock.now()
+    card = None
+    if req.redeem_points and not req.barcode:
+        raise BarcodeRequiredError()
+    if req.barcode:
+        found = find_card(session, program, req.barcode)
+        if req.redeem_points and not found.scanned:
+            raise BarcodeRequiredError()
+        card = ledger.lock_card(session, found.card.id)
+        ledger.expire_due(session, card, now)
+    quote = till_rules.quote(
+        req.amount,
+        discount_bp=card.tier.discount_bp if card else 0,
+        balance=card.balance if card else 0,
+        redeem=req.redeem_points,
+        earn_rate_bp=program.earn_rate_bp if card else 0,
+        max_share_bp=program.max_redeem_share_bp,
+        point_value=program.point_value_minor,
+    )
+    receipt = Receipt(
+        program_id=program.id,
+        terminal_id=terminal.id,
+        store_id=terminal.store_id,
+        receipt_id=req.receipt_id,
+        card_id=card.id if card else None,
+        amount=quote.amount,
+        discount_bp=quote.discount_bp,
+        discount_amount=quote.discount_amount,
+        points_redeemed=quote.points_redeemed,
+        point_value_minor=program.point_value_minor,
+        points_earned=quote.points_earned,
+        amount_due=quote.amount_due,
+        lines=req.lines,
+        request_hash=digest,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(receipt)
+    except IntegrityError:
+        # The same receipt arrived twice at once; the first one decides.
+        raced = _existing_receipt(session, terminal, req.receipt_id)
+        if raced is None:
+            raise
+        _replay(raced, digest, f"receipt {req.receipt_id!r}")
+        return _purchase_result(raced), False
+    if card is not None:
+        reference = f"receipt:{receipt.id}"
+        if quote.points_redeemed:
+            ledger.debit(
+                session,
+                card,
+                points=quote.points_redeemed,
+                kind="burn",
+                now=now,
+                reference=reference,
+            )
+        if quote.points_earned:
+            ledger.credit(
+                session,
+                card,
+                points=quote.points_earned,
+                kind="earn",
+                now=now,
+                valid_days=program.points_validity_days,
+                reference=reference,
+            )
+        receipt.balance_after = card.balance
+        if quote.points_redeemed or quote.points_earned:
+            mark_card_changed(session, clock, card.id)
+    session.flush()
+    return _purchase_result(receipt), True
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    receipt_id: str
+    refund_id: str
+    amount: int | None = None
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_id: str
+    receipt_id: str
+    amount: int
+    money_back: int
+    points_returned: int
+    points_taken_back: int
+    points_shortfall: int
+    balance: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _refund_result(refund: Refund) -> RefundResult:
+    return RefundResult(
+        refund_id=refund.refund_id,
+        receipt_id=refund.receipt.receipt_id,
+        amount=refund.amount,
+        money_back=refund.money_back,
+        points_returned=refund.points_returned,
+        points_taken_back=refund.points_taken_back,
+        points_shortfall=refund.points_shortfall,
+        balance=refund.balance_after,
+    )
+
+
+def record_refund(
+    session: Session, clock: Clock, terminal: Terminal, req: RefundRequest, digest: str
+) -> tuple[RefundResult, bool]:
+    existing = session.scalar(
+        select(Refund).where(Refund.terminal_id == terminal.id, Refund.refund_id == req.refund_id)
+    )
+    if existing is not None:
+        _replay(existing, digest, f"refund {req.refund_id!r}")
+        return _refund_result(existing), False
+    stmt = select(Receipt).where(
+        Receipt.terminal_id == terminal.id, Receipt.receipt_id == req.receipt_id
+    )
+    if lock_for_update(session):
+        stmt = stmt.with_for_update()  # refunds of one receipt are computed one at a time
+    receipt = session.scalar(stmt.execution_options(populate_existing=True))
+    if receipt is None:
+        raise UnknownReceiptError()
+    refunded_before = int(
+        session.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.receipt_pk == receipt.id)
+        )
+        or 0
+    )
+    remaining = receipt.amount - refunded_before
+    amount = req.amount if req.amount is not None else remaining
+    if amount <= 0 or amount > remaining:
+        raise RefundExceedsError(remaining)
+    split = till_rules.refund_split(
+        amount=amount,
+        refunded_before=refunded_before,
+        receipt_amount=receipt.amount,
+        amount_due=receipt.amount_due,
+        points_redeemed=receipt.points_redeemed,
+        points_earned=receipt.points_earned,
+    )
+    now = clock.now()
+    refund = Refund(
+        receipt_pk=receipt.id,
+        terminal_id=terminal.id,
+        refund_id=req.refund_id,
+        amount=amount,
+        money_back=split.money_back,
+        points_returned=split.points_returned,
+        points_taken_back=0,
+        points_shortfall=0,
+        request_hash=digest,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(refund)
+    except IntegrityError:
+        raced = session.scalar(
+            select(Refund).where(
+                Refund.terminal_id == terminal.id, Refund.refund_id == req.refund_id
+            )
+        )
+        if raced is None:
+            raise
+        _replay(raced, digest, f"refund {req.refund_id!r}")
+        return _refund_result(raced), False
+    if receipt.card_id is not None:
+        card = ledger.lock_card(session, receipt.card_id)
+        reference = f"refund:{refund.id}"
+        if split.points_returned:
+            ledger.credit(
+                session,
+                card,
+                points=split.points_returned,
+                kind="refund",
+                now=now,
+                valid_days=card.program.points_validity_days,
+                reference=reference,
+            )
+        if split.points_taken_back:
+            earn_lot = session.scalar(
+                select(LedgerEntry.id).where(
+                    LedgerEntry.card_id == card.id,
+                    LedgerEntry.kind == "earn",
+                    LedgerEntry.reference == f"receipt:{receipt.id}",
+                )
+            )
+            taken = ledger.debit(
+                session,
+                card,
+                points=split.points_taken_back,
+                kind="refund",
+                now=now,
+                reference=reference,
+                allow_partial=True,
+                prefer_lot=earn_lot,
+            )
+            refund.points_taken_back = -taken.points if taken is not None else 0
+            refund.points_shortfall = split.points_taken_back - refund.points_taken_back
+        refund.balance_after = card.balance
+        if split.points_returned or refund.points_taken_back:
+            mark_card_changed(session, clock, card.id)
+    session.flush()
+    return _refund_result(refund), True
