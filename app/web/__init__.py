@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from app.web.api import bp as api_bp
     from app.web.join import bp as join_bp
     from app.web.passkit import bp as passkit_bp
+    from app.web.pos import bp as pos_bp
 
     services = services or build_services(settings)
     settings = services.settings
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(join_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(passkit_bp)
+    app.register_blueprint(pos_bp)
 
     @app.get("/healthz")
     def healthz() -> Response:

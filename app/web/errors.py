@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.loyalty.errors import (
     AlreadyEnrolledError,
+    InsufficientPointsError,
     LoyaltyError,
     UnknownCardError,
     UnknownProgramError,
@@ -28,6 +29,7 @@ _STATUS: dict[type[LoyaltyError], int] = {
     UnknownProgramError: 404,
     UnknownCardError: 404,
     AlreadyEnrolledError: 409,
+    InsufficientPointsError: 409,
 }
 
 _HTTP_CODES = {
@@ -58,10 +60,18 @@ def _page(status: int, message: str) -> Response:
 def init_app(app: Flask) -> None:
     @app.errorhandler(LoyaltyError)
     def _domain(error: LoyaltyError) -> Response:
-        status = _STATUS.get(type(error), 400)
+        status = _STATUS.get(type(error)) or int(getattr(error, "status", 400))
         if wants_json():
-            extra = {"fields": error.fields} if isinstance(error, ValidationError) else {}
-            return json_error(status, error.code, str(error), **extra)
+            extra: dict[str, object] = {}
+            if isinstance(error, ValidationError):
+                extra["fields"] = error.fields
+            for attribute in ("balance", "maximum", "remaining"):
+                if hasattr(error, attribute):
+                    extra[attribute] = getattr(error, attribute)
+            response = json_error(status, error.code, str(error), **extra)
+            if status == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="walletpass-pos"'
+            return response
         key = "error.not_found" if status == 404 else "error.bad_request"
         return _page(status, t(key))
 

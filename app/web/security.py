@@ -75,7 +75,8 @@ def init_app(app: Flask, *, https: bool) -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+            "style-src 'self' 'unsafe-inline'; "
             "frame-ancestors 'none'; form-action 'self'",
         )
         return response

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("pos", __name__)
+
+from app.web.pos import api, page  # noqa: E402,F401  (registers the routes)
