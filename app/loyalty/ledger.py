@@ -79,7 +79,9 @@ def credit(
         note=note,
         created_at=now,
     )
-    if not _add(session, entry):
+    if idempotency_key is None:
+        session.add(entry)  # nothing to race on: no savepoint needed
+    elif not _add(session, entry):
         return None
     card.balance += points
     return entry

@@ -55,12 +55,8 @@ class Program(Base):
     support_phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    tiers: Mapped[list[Tier]] = relationship(
-        back_populates="program", order_by="Tier.discount_bp", lazy="selectin"
-    )
-    stores: Mapped[list[Store]] = relationship(
-        back_populates="program", order_by="Store.id", lazy="selectin"
-    )
+    tiers: Mapped[list[Tier]] = relationship(back_populates="program", order_by="Tier.discount_bp")
+    stores: Mapped[list[Store]] = relationship(back_populates="program", order_by="Store.id")
 
     __table_args__ = (
         CheckConstraint("registration_bonus >= 0", name="registration_bonus_not_negative"),

@@ -4,11 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import case, select, update
+from sqlalchemy import ColumnElement, case, update
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.passes.models import WalletPass
+
+
+def _bump(session: Session, clock: Clock, where: ColumnElement[bool]) -> int:
+    now = clock.now()
+    now_s = int(now.timestamp())
+    result = session.execute(
+        update(WalletPass)
+        .where(where)
+        .values(
+            version=WalletPass.version + 1,
+            updated_at=now,
+            last_modified=case(
+                (WalletPass.last_modified >= now_s, WalletPass.last_modified + 1),
+                else_=now_s,
+            ),
+        )
+        # In-session WalletPass objects are not refreshed: callers that go on using
+        # one after marking it changed must refresh it.
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_changed(session: Session, clock: Clock, pass_ids: Iterable[int]) -> int:
@@ -22,26 +43,9 @@ def mark_changed(session: Session, clock: Clock, pass_ids: Iterable[int]) -> int
     ids = list(pass_ids)
     if not ids:
         return 0
-    now = clock.now()
-    now_s = int(now.timestamp())
-    result = session.execute(
-        update(WalletPass)
-        .where(WalletPass.id.in_(ids))
-        .values(
-            version=WalletPass.version + 1,
-            updated_at=now,
-            last_modified=case(
-                (WalletPass.last_modified >= now_s, WalletPass.last_modified + 1),
-                else_=now_s,
-            ),
-        )
-        .execution_options(synchronize_session="fetch")
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return _bump(session, clock, WalletPass.id.in_(ids))
 
 
 def mark_card_changed(session: Session, clock: Clock, card_id: int) -> None:
     """mark_changed for the pass of one card (a card without a pass has nothing to update)."""
-    pass_id = session.scalar(select(WalletPass.id).where(WalletPass.card_id == card_id))
-    if pass_id is not None:
-        mark_changed(session, clock, [pass_id])
+    _bump(session, clock, WalletPass.card_id == card_id)

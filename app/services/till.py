@@ -47,8 +47,9 @@ class FoundCard:
     scanned: bool  # True when the full barcode was presented, not only the number
 
 
-def find_card(session: Session, program: Program, code: str) -> FoundCard:
-    """A card of ``program`` from a scanned barcode, or from its typed number."""
+def find_card(session: Session, program: Program, code: str, *, lock: bool = False) -> FoundCard:
+    """A card of ``program`` from a scanned barcode, or from its typed number;
+    ``lock`` also takes the card's row lock (see ledger.lock_card) in the same query."""
     parsed = rules.parse_barcode(code)
     if parsed is not None:
         number, secret = parsed
@@ -56,7 +57,10 @@ def find_card(session: Session, program: Program, code: str) -> FoundCard:
         number, secret = "".join(code.split()), None
         if not rules.luhn_valid(number):
             raise UnknownCardError()
-    card = session.scalar(select(Card).where(Card.number == number, Card.program_id == program.id))
+    stmt = select(Card).where(Card.number == number, Card.program_id == program.id)
+    if lock and lock_for_update(session):
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    card = session.scalar(stmt)
     if card is None:
         raise UnknownCardError()
     if secret is not None and not hmac.compare_digest(card.barcode_secret, secret):
@@ -174,10 +178,10 @@ def record_purchase(
     if req.redeem_points and not req.barcode:
         raise BarcodeRequiredError()
     if req.barcode:
-        found = find_card(session, program, req.barcode)
+        found = find_card(session, program, req.barcode, lock=True)
         if req.redeem_points and not found.scanned:
             raise BarcodeRequiredError()
-        card = ledger.lock_card(session, found.card.id)
+        card = found.card
         ledger.expire_due(session, card, now)
     quote = till_rules.quote(
         req.amount,
@@ -201,6 +205,10 @@ def record_purchase(
         point_value_minor=program.point_value_minor,
         points_earned=quote.points_earned,
         amount_due=quote.amount_due,
+        # What the ledger operations below will leave on the card.
+        balance_after=(card.balance - quote.points_redeemed + quote.points_earned)
+        if card
+        else None,
         lines=req.lines,
         request_hash=digest,
         created_at=now,
@@ -236,7 +244,10 @@ def record_purchase(
                 valid_days=program.points_validity_days,
                 reference=reference,
             )
-        receipt.balance_after = card.balance
+        if receipt.balance_after != card.balance:  # the arithmetic above must hold
+            raise RuntimeError(
+                f"card {card.id}: ledger left {card.balance}, expected {receipt.balance_after}"
+            )
         if quote.points_redeemed or quote.points_earned:
             mark_card_changed(session, clock, card.id)
     session.flush()
