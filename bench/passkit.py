@@ -18,37 +18,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from common import bench_env, serve_app, start_server, wrk
 
 PORT = 8765
 N_CARDS = 300
 
 
-def settings_env(root: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "WALLETPASS_ENV": "test",
-        "WALLETPASS_INSTANCE_DIR": str(root),
-        "WALLETPASS_DEV_CERTS_DIR": str(root / "certs"),
-        "WALLETPASS_PUBLIC_URL": "https://wallet.example.test",
-        "WALLETPASS_SECRET_KEY": "bench-" + "k" * 40,
-        "WALLETPASS_ENROLL_RATE_LIMIT": "100000/minute",
-    }
-
-
 def prepare(root: Path) -> dict[str, object]:
     """Migrate, seed and enroll cards; returns what the load generator needs."""
-    os.environ.update(settings_env(root))
+    os.environ.update(bench_env(root))
     from sqlalchemy import select
 
     from app.bootstrap import build_services, upgrade_database
@@ -78,28 +63,6 @@ def prepare(root: Path) -> dict[str, object]:
     }
 
 
-def serve(root: Path) -> None:
-    os.environ.update(settings_env(root))
-    from flask import Response
-
-    from app.web import create_app
-    from app.web.server import serve as gunicorn_serve
-
-    app = create_app()
-    app.add_url_rule("/bench/bare", "bench_bare", lambda: Response("ok\n"))
-    gunicorn_serve(app, host="127.0.0.1", port=PORT, workers=1, threads=1)
-
-
-def wait_for_port() -> None:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", PORT)) == 0:
-                return
-        time.sleep(0.2)
-    raise SystemExit("the server did not start")
-
-
 LUA_REGISTER = """
 local passes = {PASSES}
 local n = 0
@@ -116,19 +79,13 @@ end
 """
 
 
-def wrk(url: str, seconds: float, script: Path | None, headers: list[str]) -> float:
-    cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{int(seconds)}s", "--latency"]
-    for h in headers:
-        cmd += ["-H", h]
-    if script:
-        cmd += ["-s", str(script)]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non2xx:
-        raise SystemExit(f"unexpected error responses during the run:\n{out}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert match, out
-    return float(match.group(1))
+def rate(
+    url: str, seconds: float, script: Path | None = None, headers: tuple[str, ...] = ()
+) -> float:
+    result = wrk(url, seconds, script=script, headers=headers, cpus="1")
+    if result.errors:
+        raise SystemExit(f"{result.errors} error responses during a run of {url}")
+    return result.requests_per_s
 
 
 def main() -> None:
@@ -138,7 +95,8 @@ def main() -> None:
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        os.environ.update(bench_env(args.serve))
+        serve_app(workers=1, threads=1, port=PORT)
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -146,13 +104,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         info = prepare(root)
-        server = subprocess.Popen(
-            ["taskset", "-c", "0", sys.executable, __file__, "--serve", str(root)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = start_server(__file__, ["--serve", str(root)], bench_env(root), PORT, cpus="0")
         try:
-            wait_for_port()
             base = f"http://127.0.0.1:{PORT}"
             passes = info["passes"]
             assert isinstance(passes, list)
@@ -176,18 +129,17 @@ def main() -> None:
                 headers={"Authorization": f"ApplePass {token}", "If-Modified-Since": ims},
             )
             for r in range(args.rounds):
-                results["bare"].append(wrk(f"{base}/bench/bare", args.seconds, None, []))
+                results["bare"].append(rate(f"{base}/bench/bare", args.seconds))
                 try:
                     urllib.request.urlopen(check)  # noqa: S310
                     raise SystemExit("the 304 path answered 200: the benchmark is broken")
                 except urllib.error.HTTPError as exc:
                     assert exc.code == 304, exc.code
                 results["304"].append(
-                    wrk(
+                    rate(
                         f"{base}/passkit/v1/passes/{ptid}/{serial}",
                         args.seconds,
-                        None,
-                        [f"Authorization: ApplePass {token}", f"If-Modified-Since: {ims}"],
+                        headers=(f"Authorization: ApplePass {token}", f"If-Modified-Since: {ims}"),
                     )
                 )
                 for name, device_expr in (("register", "n"), ("re-register", "n % 500")):
@@ -198,7 +150,7 @@ def main() -> None:
                         .replace("{DEVICE_EXPR}", device_expr)
                         .replace("{PTID}", str(ptid))
                     )
-                    results[name].append(wrk(f"{base}/", args.seconds, script, []))
+                    results[name].append(rate(f"{base}/", args.seconds, script))
         finally:
             server.terminate()
             server.wait(timeout=10)

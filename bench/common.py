@@ -1,0 +1,98 @@
+"""Pieces shared by the HTTP benchmarks: a gunicorn server process, wrk runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def bench_env(root: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WALLETPASS_ENV": "test",
+        "WALLETPASS_INSTANCE_DIR": str(root),
+        "WALLETPASS_DEV_CERTS_DIR": str(root / "certs"),
+        "WALLETPASS_PUBLIC_URL": "https://wallet.example.test",
+        "WALLETPASS_SECRET_KEY": "bench-" + "k" * 40,
+        "WALLETPASS_ENROLL_RATE_LIMIT": "100000/minute",
+        **extra,
+    }
+
+
+def serve_app(workers: int, threads: int, port: int) -> None:
+    """Run in the server subprocess: the app plus a bare route, under gunicorn."""
+    from flask import Response
+
+    from app.web import create_app
+    from app.web.server import serve
+
+    app = create_app()
+    app.add_url_rule("/bench/bare", "bench_bare", lambda: Response("ok\n"))
+    serve(app, host="127.0.0.1", port=port, workers=workers, threads=threads)
+
+
+def start_server(
+    script: str, args: list[str], env: dict[str, str], port: int, cpus: str | None
+) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, script, *args]
+    if cpus is not None:
+        cmd = ["taskset", "-c", cpus, *cmd]
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return server
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(
+    url: str,
+    seconds: float,
+    *,
+    threads: int = 1,
+    connections: int = 8,
+    script: Path | None = None,
+    headers: tuple[str, ...] = (),
+    cpus: str | None = None,
+) -> WrkResult:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency"]
+    if cpus is not None:
+        cmd = ["taskset", "-c", cpus, *cmd]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"50%\s+(\S+)", out)
+    p99 = re.search(r"99%\s+(\S+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert rate and p50 and p99, out
+    return WrkResult(
+        float(rate.group(1)),
+        _ms(p50.group(1)),
+        _ms(p99.group(1)),
+        int(errors.group(1)) if errors else 0,
+    )
