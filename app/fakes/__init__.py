@@ -1,0 +1,1 @@
+"""Stand-ins for outside services (APNs) for development, tests and benchmarks."""
