@@ -14,6 +14,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,7 +27,9 @@ from app.passes.apple.certs import (
     load_signing_identity,
 )
 from app.passes.apple.signing import CmsPassSigner, PassSigner
+from app.passes.sync import CHANGED_PASSES
 from app.passes.templates import TemplateStore
+from app.queue import TaskQueue, make_huey
 from app.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ class Services:
     templates: TemplateStore
     signing_identity: SigningIdentity
     pkpass: PkpassBuilder
+    queue: TaskQueue
     extras: dict[str, object] = field(default_factory=dict)
 
     @contextmanager
@@ -107,6 +111,25 @@ def load_identity(settings: Settings, clock: Clock) -> SigningIdentity:
     )
 
 
+def watch_changes(maker: sessionmaker[Session], queue: TaskQueue) -> None:
+    """After a commit, enqueue delivery of every pass the transaction marked changed.
+
+    Nothing leaves the process before the commit, and a lost enqueue (a crash right
+    here) is caught by the sweeper a minute later.
+    """
+
+    @event.listens_for(maker, "after_commit")
+    def _enqueue(session: Session) -> None:
+        ids = session.info.pop(CHANGED_PASSES, None)
+        if ids:
+            queue.deliver(ids)
+
+    @event.listens_for(maker, "after_rollback")
+    def _forget(session: Session) -> None:
+        if not session.in_nested_transaction():
+            session.info.pop(CHANGED_PASSES, None)
+
+
 def build_services(
     settings: Settings | None = None,
     *,
@@ -124,15 +147,19 @@ def build_services(
         templates,
         AppleIdentity(settings.apple.pass_type_id, settings.apple.team_id, settings.passkit_url),
     )
+    queue = TaskQueue(make_huey(settings.queue_url, settings.instance_dir))
+    write_sessions = make_sessionmaker(engine, write=True)
+    watch_changes(write_sessions, queue)
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
         read_sessions=make_sessionmaker(engine, write=False),
-        write_sessions=make_sessionmaker(engine, write=True),
+        write_sessions=write_sessions,
         templates=templates,
         signing_identity=identity,
         pkpass=pkpass,
+        queue=queue,
     )
 
 

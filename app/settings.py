@@ -59,6 +59,16 @@ class AppleSettings:
 
 
 @dataclass(frozen=True)
+class ApnsSettings:
+    url: str | None  # None: development without APNs, the worker runs a local fake
+    auth: str
+    ca_file: Path | None
+    key_file: Path | None
+    key_id: str | None
+    connections: int
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     instance_dir: Path
@@ -67,6 +77,9 @@ class Settings:
     public_url: str
     secret_key: str = field(repr=False)
     apple: AppleSettings
+    apns: ApnsSettings
+    queue_url: str | None
+    sweep_after_seconds: int
     templates_dir: Path
     dev_certs_dir: Path
     max_request_bytes: int
@@ -195,6 +208,53 @@ def _apple(env: Mapping[str, str], production: bool) -> AppleSettings:
     )
 
 
+QUEUE_SCHEMES = (
+    "sqlite:///",
+    "redis://",
+    "rediss://",
+    "postgresql://",
+    "postgresql+psycopg://",
+    "postgres://",
+    "memory://",
+)
+
+
+def _queue_url(env: Mapping[str, str]) -> str | None:
+    raw = _get(env, "WALLETPASS_QUEUE_URL")
+    if raw is not None and not raw.startswith(QUEUE_SCHEMES):
+        raise SettingsError(
+            f"WALLETPASS_QUEUE_URL={raw!r}: expected sqlite:///FILE, redis://HOST[:PORT][/DB] "
+            "or postgresql://USER@HOST/DB"
+        )
+    return raw
+
+
+def _apns(env: Mapping[str, str], production: bool, apple: AppleSettings) -> ApnsSettings:
+    url = _get(env, "WALLETPASS_APNS_URL")
+    if url is None and (production or not apple.uses_dev_certs):
+        url = "https://api.push.apple.com"
+    if url is not None and not url.startswith("https://"):
+        raise SettingsError(f"WALLETPASS_APNS_URL={url!r}: APNs is reached over https://")
+    auth = _get(env, "WALLETPASS_APNS_AUTH", "cert") or "cert"
+    if auth not in ("cert", "token"):
+        raise SettingsError(f"WALLETPASS_APNS_AUTH={auth!r}: expected 'cert' or 'token'")
+    key_file = _path(env, "WALLETPASS_APNS_KEY_FILE")
+    key_id = _get(env, "WALLETPASS_APNS_KEY_ID")
+    if auth == "token" and (key_file is None or key_id is None):
+        raise SettingsError(
+            "WALLETPASS_APNS_AUTH=token needs WALLETPASS_APNS_KEY_FILE (.p8) "
+            "and WALLETPASS_APNS_KEY_ID"
+        )
+    return ApnsSettings(
+        url=url,
+        auth=auth,
+        ca_file=_path(env, "WALLETPASS_APNS_CA_FILE"),
+        key_file=key_file,
+        key_id=key_id,
+        connections=_int(env, "WALLETPASS_APNS_CONNECTIONS", 4, minimum=1),
+    )
+
+
 def _load(env: Mapping[str, str]) -> Settings:
     app_env = _get(env, "WALLETPASS_ENV", "development")
     assert app_env is not None
@@ -214,6 +274,9 @@ def _load(env: Mapping[str, str]) -> Settings:
             f"WALLETPASS_DATABASE_URL={database_url!r}: expected a URL such as "
             "sqlite:///path.db or postgresql+psycopg://user@host/db"
         )
+    public_url = _public_url(env, production)
+    secret_key = _secret_key(env, production, instance_dir)
+    apple = _apple(env, production)
     templates = Path(
         _get(env, "WALLETPASS_TEMPLATES_DIR", str(PROJECT_ROOT / "pass_templates")) or ""
     )
@@ -224,9 +287,12 @@ def _load(env: Mapping[str, str]) -> Settings:
         instance_dir=instance_dir,
         database_url=database_url,
         database_pool_size=_int(env, "WALLETPASS_DATABASE_POOL_SIZE", 10, minimum=1),
-        public_url=_public_url(env, production),
-        secret_key=_secret_key(env, production, instance_dir),
-        apple=_apple(env, production),
+        public_url=public_url,
+        secret_key=secret_key,
+        apple=apple,
+        apns=_apns(env, production, apple),
+        queue_url=_queue_url(env),
+        sweep_after_seconds=_int(env, "WALLETPASS_SWEEP_AFTER_SECONDS", 60),
         templates_dir=templates,
         dev_certs_dir=Path(
             _get(env, "WALLETPASS_DEV_CERTS_DIR", str(PROJECT_ROOT / "certs" / "dev")) or ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.bootstrap import Services, build_services, upgrade_database
+from app.bootstrap import Services, build_services, upgrade_database, watch_changes
 from app.clock import FixedClock
 from app.loyalty.models import Program
 from app.passes.apple.certs import DevChain, generate_dev_chain
@@ -35,6 +36,7 @@ def make_settings(tmp: Path, **overrides: str) -> Settings:
         "WALLETPASS_APPLE_PASS_TYPE_ID": PASS_TYPE_ID,
         "WALLETPASS_APPLE_TEAM_ID": TEAM_ID,
         "WALLETPASS_ENROLL_RATE_LIMIT": "1000/minute",
+        "WALLETPASS_QUEUE_URL": "memory://",
     }
     env.update(overrides)
     return Settings.from_env(env)
@@ -47,7 +49,9 @@ def test_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def dev_chain(test_root: Path) -> DevChain:
-    return generate_dev_chain(test_root / "certs", PASS_TYPE_ID, TEAM_ID, now=START)
+    # Dated from the real clock: openssl and TLS check validity against it, and a chain
+    # dated from START would expire under the tests a year later.
+    return generate_dev_chain(test_root / "certs", PASS_TYPE_ID, TEAM_ID, now=datetime.now(UTC))
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +81,8 @@ def services(_services: Services, clock: FixedClock) -> Iterator[Services]:
     maker = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    watch_changes(maker, _services.queue)
+    _services.queue.huey.flush()
     saved = (_services.read_sessions, _services.write_sessions)
     _services.read_sessions = _services.write_sessions = maker
     _services.lookup = lambda: nullcontext(connection)  # type: ignore[method-assign]

@@ -10,6 +10,14 @@ from sqlalchemy.orm import Session
 from app.clock import Clock
 from app.passes.models import WalletPass
 
+CHANGED_PASSES = "walletpass.changed_passes"
+
+
+def changed_in(session: Session) -> set[int]:
+    """Ids of passes marked changed in this session's transaction (for after-commit)."""
+    found: set[int] = session.info.setdefault(CHANGED_PASSES, set())
+    return found
+
 
 def _bump(session: Session, clock: Clock, where: ColumnElement[bool]) -> int:
     now = clock.now()
@@ -25,11 +33,14 @@ def _bump(session: Session, clock: Clock, where: ColumnElement[bool]) -> int:
                 else_=now_s,
             ),
         )
+        .returning(WalletPass.id)
         # In-session WalletPass objects are not refreshed: callers that go on using
         # one after marking it changed must refresh it.
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    ids = set(result.scalars())
+    changed_in(session).update(ids)
+    return len(ids)
 
 
 def mark_changed(session: Session, clock: Clock, pass_ids: Iterable[int]) -> int:

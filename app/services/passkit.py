@@ -61,9 +61,10 @@ def _device(session: Session, clock: Clock, library_id: str, push_token: str) ->
             device = session.scalars(
                 select(AppleDevice).where(AppleDevice.library_id == library_id)
             ).one()
-    if device.push_token != push_token:
-        device.push_token = push_token
-        device.updated_at = now
+    # Every registration call counts as a sign of life: a 410 from APNs older than
+    # this must not prune the device (see push.rules.decide).
+    device.push_token = push_token
+    device.updated_at = now
     return device
 
 

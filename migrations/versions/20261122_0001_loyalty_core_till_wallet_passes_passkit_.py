@@ -1,8 +1,8 @@
-"""loyalty core, till, wallet passes, PassKit registrations
+"""loyalty core, till, wallet passes, PassKit, push pipeline
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:38:34.273270
+Create Date: 2026-11-22 13:55:27.286805
 """
 
 from collections.abc import Sequence
@@ -73,6 +73,24 @@ def upgrade() -> None:
     sa.CheckConstraint('registration_bonus >= 0', name=op.f('ck_programs_registration_bonus_not_negative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_programs')),
     sa.UniqueConstraint('slug', name=op.f('uq_programs_slug'))
+    )
+    op.create_table('push_alarms',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('raised_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cleared_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_push_alarms'))
+    )
+    op.create_table('push_counters',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('count', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_push_counters')),
+    sa.UniqueConstraint('day', 'channel', 'outcome', name=op.f('uq_push_counters_day_channel_outcome'))
     )
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -297,6 +315,8 @@ def downgrade() -> None:
     op.drop_table('tiers')
     op.drop_table('stores')
     op.drop_table('members')
+    op.drop_table('push_counters')
+    op.drop_table('push_alarms')
     op.drop_table('programs')
     op.drop_table('apple_devices')
     with op.batch_alter_table('apple_device_logs', schema=None) as batch_op:

@@ -32,6 +32,11 @@ def test_defaults_run_embedded_in_development(tmp_path: Path) -> None:
         ("WALLETPASS_APPLE_CERT", "/nonexistent/pass.p12", "WALLETPASS_APPLE_CERT"),
         ("WALLETPASS_SECRET_KEY", "short", "WALLETPASS_SECRET_KEY"),
         ("WALLETPASS_DATABASE_URL", "walletpass.db", "WALLETPASS_DATABASE_URL"),
+        ("WALLETPASS_QUEUE_URL", "amqp://broker", "WALLETPASS_QUEUE_URL='amqp://broker'"),
+        ("WALLETPASS_APNS_URL", "http://apns.example", "WALLETPASS_APNS_URL"),
+        ("WALLETPASS_APNS_AUTH", "magic", "WALLETPASS_APNS_AUTH='magic'"),
+        ("WALLETPASS_APNS_AUTH", "token", "WALLETPASS_APNS_KEY_FILE"),
+        ("WALLETPASS_DATABASE_POOL_SIZE", "0", "WALLETPASS_DATABASE_POOL_SIZE"),
     ],
 )
 def test_a_bad_variable_is_named_in_the_error(

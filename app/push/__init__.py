@@ -1,0 +1,1 @@
+"""The pass-update delivery pipeline: what to push, what each answer means, counters."""

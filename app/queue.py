@@ -1,0 +1,65 @@
+"""The task queue: Huey behind a few named tasks.
+
+Bootstrap builds it from WALLETPASS_QUEUE_URL (SQLite file by default, Redis or
+PostgreSQL when several machines share the work). Task bodies are attached by the
+worker (``handle``); a web process only enqueues. Tasks carry ids, never objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from huey import Huey, MemoryHuey, PostgresHuey, RedisHuey, SqliteHuey, crontab
+
+CHUNK = 1000  # passes per delivery task
+QUEUE_NAME = "walletpass"
+
+
+def make_huey(queue_url: str | None, instance_dir: Path) -> Huey:
+    """The Huey instance for a queue URL (validated by settings)."""
+    url = queue_url or f"sqlite:///{instance_dir / 'queue.db'}"
+    if url.startswith("sqlite:///"):
+        return SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"))
+    if url.startswith(("redis://", "rediss://")):
+        return RedisHuey(QUEUE_NAME, url=url)
+    if url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        dsn = "postgresql://" + url.split("://", 1)[1]
+        return PostgresHuey(QUEUE_NAME, dsn=dsn)
+    if url == "memory://":
+        return MemoryHuey(QUEUE_NAME)
+    raise ValueError(f"unsupported queue URL {url!r}")
+
+
+class TaskQueue:
+    def __init__(self, huey: Huey) -> None:
+        self.huey = huey
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        self._deliver = huey.task(retries=3, retry_delay=5, name="deliver_passes")(
+            self._dispatch("deliver_passes")
+        )
+        # The sweeper re-sends what is owed for over a minute (lost enqueues, dead workers).
+        huey.periodic_task(crontab(minute="*"), name="sweep_outbox")(self._dispatch("sweep_outbox"))
+        # Hourly: the birthday job runs on each program's local date and is idempotent.
+        huey.periodic_task(crontab(minute="5"), name="daily_jobs")(self._dispatch("daily_jobs"))
+
+    def _dispatch(self, name: str) -> Callable[..., Any]:
+        def run(*args: Any) -> Any:
+            return self._handlers[name](*args)
+
+        run.__name__ = name
+        return run
+
+    def handle(self, name: str, handler: Callable[..., Any]) -> None:
+        self._handlers[name] = handler
+
+    def deliver(self, pass_ids: Iterable[int], chunk: int = CHUNK) -> int:
+        """Enqueue delivery of the passes in chunks; returns the number of tasks."""
+        ids = sorted(set(pass_ids))
+        for start in range(0, len(ids), chunk):
+            self._deliver(ids[start : start + chunk])
+        return (len(ids) + chunk - 1) // chunk
+
+    def pending(self) -> int:
+        return int(self.huey.pending_count())
