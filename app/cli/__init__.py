@@ -8,10 +8,12 @@ import click
 
 from app.cli.certs import certs
 from app.cli.db import db, demo
+from app.cli.fake_apns import fake_apns
 from app.cli.passes import passes
 from app.cli.posters import poster
 from app.cli.run import run
 from app.cli.till import cards_group, jobs_group, terminals_group
+from app.cli.worker import push, worker
 from app.settings import Settings, SettingsError
 
 
@@ -30,5 +32,18 @@ def main(ctx: click.Context, verbose: bool) -> None:
         raise click.ClickException(f"configuration error: {exc}") from None
 
 
-for command in (run, db, demo, certs, poster, passes, terminals_group, cards_group, jobs_group):
+for command in (
+    run,
+    db,
+    demo,
+    certs,
+    poster,
+    passes,
+    terminals_group,
+    cards_group,
+    jobs_group,
+    worker,
+    push,
+    fake_apns,
+):
     main.add_command(command)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import click
 
 from app.bootstrap import build_services, upgrade_database
@@ -36,9 +39,21 @@ def run(
     click.echo(f"  QR poster (PNG)   {base}/join/demo/poster.png")
     click.echo(f"  QR poster (PDF)   {base}/join/demo/poster.pdf")
     click.echo(f"  enrollment API    POST {base}/api/v1/programs/demo/enrollments")
+    click.echo(
+        f"  cashier page      {base}/pos  (walletpass terminals add --program demo --name Till)"
+    )
     click.echo(f"  public URL in passes: {settings.public_url} (WALLETPASS_PUBLIC_URL)")
     if services.settings.apple.uses_dev_certs:
         click.echo(
             f"  passes are signed with development certificates from {settings.dev_certs_dir}"
         )
-    serve(app, host=host, port=port, workers=workers, threads=threads)
+    # One worker process beside the web server delivers pass updates.
+    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
+    try:
+        serve(app, host=host, port=port, workers=workers, threads=threads)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()

@@ -6,8 +6,9 @@ import click
 
 from app.bootstrap import Services, build_services
 from app.loyalty.errors import LoyaltyError
-from app.services import cards, jobs, programs, terminals
+from app.services import cards, programs, terminals
 from app.settings import Settings
+from app.worker.handlers import run_daily
 
 
 def _services(settings: Settings) -> Services:
@@ -124,26 +125,3 @@ def jobs_run_daily(settings: Settings) -> None:
         )
     finally:
         services.close()
-
-
-def run_daily(services: Services) -> tuple[int, int, int]:
-    """One small transaction per card: locks are short and a crash loses nothing."""
-    now = services.clock.now()
-    birthdays = 0
-    with services.transaction(write=False) as session:
-        todo = [
-            (card_id, jobs.local_today(p, now).year)
-            for p in jobs.all_programs(session)
-            for card_id in jobs.birthday_cards(session, p, jobs.local_today(p, now))
-        ]
-        due = jobs.cards_with_due_lots(session, now)
-    for card_id, year in todo:
-        with services.transaction() as session:
-            birthdays += jobs.award_birthday(session, services.clock, card_id, year)
-    expired_cards = expired_points = 0
-    for card_id in due:
-        with services.transaction() as session:
-            points = jobs.expire_card(session, services.clock, card_id)
-        expired_cards += points > 0
-        expired_points += points
-    return birthdays, expired_cards, expired_points

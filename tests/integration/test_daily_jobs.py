@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
-from app.cli.till import run_daily
 from app.loyalty import ledger
 from app.loyalty.models import Card, LedgerEntry, Program
 from app.passes.models import WalletPass
 from app.services import enrollment
+from app.worker.handlers import run_daily
 
 
 def member(

@@ -1,0 +1,78 @@
+"""`walletpass worker` and `walletpass push`: the delivery side."""
+
+from __future__ import annotations
+
+import click
+
+from app.bootstrap import build_services
+from app.services import delivery
+from app.settings import Settings
+
+
+@click.command()
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Tasks run at once (they share the process's APNs connections).",
+)
+@click.pass_obj
+def worker(settings: Settings, threads: int) -> None:
+    """Consume the task queue: deliver pass updates, sweep the outbox, daily jobs."""
+    from app.worker.runtime import run_consumer
+
+    services = build_services(settings)
+    try:
+        run_consumer(services, threads)
+    finally:
+        services.close()
+
+
+@click.group()
+def push() -> None:
+    """Pass update pushes."""
+
+
+@push.command("stats")
+@click.pass_obj
+def push_stats(settings: Settings) -> None:
+    """Pushes by outcome, pruned registrations, queue depth, oldest owed change, alarms."""
+    services = build_services(settings)
+    try:
+        with services.transaction(write=False) as session:
+            stats = delivery.stats(session, services.clock)
+        now = services.clock.now()
+        if stats.alarm:
+            click.secho(f"ALARM: {stats.alarm}", fg="red", err=True)
+            click.echo("  fix the cause, then run `walletpass push resume`")
+        click.echo(f"registered devices x passes: {stats.registrations}")
+        click.echo(f"queue: {services.queue.pending()} tasks waiting")
+        oldest = (
+            f", oldest owed for {int((now - stats.oldest_pending).total_seconds())} s"
+            if stats.oldest_pending
+            else ""
+        )
+        click.echo(f"passes owed to devices: {stats.pending_passes}{oldest}")
+        for title, counters in (("today", stats.today), ("all time", stats.counters)):
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(counters.items())) or "none"
+            click.echo(f"pushes {title}: {shown}")
+    finally:
+        services.close()
+
+
+@push.command("resume")
+@click.pass_obj
+def push_resume(settings: Settings) -> None:
+    """Clear the APNs alarm after fixing its cause; owed updates go out again."""
+    services = build_services(settings)
+    try:
+        with services.transaction() as session:
+            cleared = delivery.clear_alarms(session, services.clock)
+        click.echo(
+            "alarm cleared; the sweeper sends what is owed within a minute"
+            if cleared
+            else "no open alarm"
+        )
+    finally:
+        services.close()

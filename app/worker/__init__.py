@@ -1,0 +1,1 @@
+"""The worker: consumes the task queue and holds the APNs connections."""

@@ -1,0 +1,82 @@
+"""Task bodies. Each is an entry point: it opens its own short transactions and never
+keeps one open while talking to Apple."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from app.bootstrap import Services
+from app.push.rules import PushSender
+from app.services import delivery, jobs
+
+log = logging.getLogger(__name__)
+
+
+def deliver(services: Services, sender: PushSender, pass_ids: list[int]) -> delivery.Report:
+    with services.transaction(write=False) as session:
+        if delivery.open_alarm(session) is not None:
+            log.warning("APNs alarm open: %d passes stay owed until it is cleared", len(pass_ids))
+            return delivery.Report()
+        owed = delivery.pending_apple(session, pass_ids)
+    if not owed.versions:
+        return delivery.Report()
+    tokens = owed.tokens
+    results = {r.token: r for r in sender.send(tokens)} if tokens else {}
+    with services.transaction() as session:
+        report = delivery.record_apple(session, services.clock, owed, results)
+    log.info(
+        "delivered %d of %d passes to %d devices: %s; pruned %d",
+        report.delivered_passes,
+        len(owed.versions),
+        len(tokens),
+        dict(report.outcomes),
+        report.pruned,
+    )
+    if report.config_error:
+        log.error("APNs refused our credentials (%s): sending stopped", report.config_error)
+    return report
+
+
+def sweep(services: Services) -> int:
+    """Re-enqueue every pass owed to devices for longer than the sweep age (a minute)."""
+    age = timedelta(seconds=services.settings.sweep_after_seconds)
+    with services.transaction(write=False) as session:
+        if delivery.open_alarm(session) is not None:
+            return 0
+        stale = delivery.stale_apple(session, services.clock, age)
+    if stale:
+        log.info("sweeper: %d passes still owed after %s, enqueued again", len(stale), age)
+        services.queue.deliver(stale)
+    return len(stale)
+
+
+def run_daily(services: Services) -> tuple[int, int, int]:
+    """Birthday bonuses and expiry; one small transaction per card, so locks are short
+    and a crash loses nothing (both are idempotent)."""
+    now = services.clock.now()
+    birthdays = 0
+    with services.transaction(write=False) as session:
+        todo = [
+            (card_id, jobs.local_today(p, now).year)
+            for p in jobs.all_programs(session)
+            for card_id in jobs.birthday_cards(session, p, jobs.local_today(p, now))
+        ]
+        due = jobs.cards_with_due_lots(session, now)
+    for card_id, year in todo:
+        with services.transaction() as session:
+            birthdays += jobs.award_birthday(session, services.clock, card_id, year)
+    expired_cards = expired_points = 0
+    for card_id in due:
+        with services.transaction() as session:
+            points = jobs.expire_card(session, services.clock, card_id)
+        expired_cards += points > 0
+        expired_points += points
+    return birthdays, expired_cards, expired_points
+
+
+def attach(services: Services, sender: PushSender) -> None:
+    queue = services.queue
+    queue.handle("deliver_passes", lambda ids: deliver(services, sender, ids))
+    queue.handle("sweep_outbox", lambda: sweep(services))
+    queue.handle("daily_jobs", lambda: run_daily(services))
