@@ -166,3 +166,26 @@ def test_cards_set_tier_needs_a_reason_for_staff_tiers(workdir: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "large_family (15 % off)" in done.stdout
+
+
+def test_push_stats_and_resume(workdir: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    stats = walletpass(workdir, "push", "stats")
+    assert stats.returncode == 0, stats.stderr
+    assert "passes owed to devices:" in stats.stdout and "queue:" in stats.stdout
+    engine = create_engine(f"sqlite:///{workdir / 'instance' / 'walletpass.db'}")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO push_alarms (channel, reason, message, raised_at) VALUES "
+                "('apns', 'config_error', 'APNs refused our credentials: 403 BadCertificate', "
+                "'2026-03-14 10:00:00')"
+            )
+        )
+    engine.dispose()
+    alarmed = walletpass(workdir, "push", "stats")
+    assert "ALARM: config_error" in alarmed.stderr and "BadCertificate" in alarmed.stderr
+    resumed = walletpass(workdir, "push", "resume")
+    assert "alarm cleared" in resumed.stdout
+    assert "ALARM" not in walletpass(workdir, "push", "stats").stderr
