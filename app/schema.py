@@ -4,7 +4,15 @@ from app.db import Base
 from app.loyalty import models as loyalty_models
 from app.passes import models as passes_models
 from app.push import models as push_models
+from app.staff import models as staff_models
 from app.till import models as till_models
 
 metadata = Base.metadata
-__all__ = ["loyalty_models", "metadata", "passes_models", "push_models", "till_models"]
+__all__ = [
+    "loyalty_models",
+    "metadata",
+    "passes_models",
+    "push_models",
+    "staff_models",
+    "till_models",
+]

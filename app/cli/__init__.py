@@ -13,6 +13,7 @@ from app.cli.passes import passes
 from app.cli.posters import poster
 from app.cli.run import run
 from app.cli.till import cards_group, jobs_group, terminals_group
+from app.cli.users import users
 from app.cli.worker import push, worker
 from app.settings import Settings, SettingsError
 
@@ -45,5 +46,6 @@ for command in (
     worker,
     push,
     fake_apns,
+    users,
 ):
     main.add_command(command)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from app.errors import DomainError
 
-class LoyaltyError(Exception):
-    """Base of every domain error; ``code`` is machine-readable and stable."""
+
+class LoyaltyError(DomainError):
+    """Base of the loyalty core's errors."""
 
     code = "loyalty_error"
 

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
     from app.web import db, errors, i18n, security
     from app.web.api import bp as api_bp
+    from app.web.console import bp as console_bp
     from app.web.join import bp as join_bp
     from app.web.passkit import bp as passkit_bp
     from app.web.pos import bp as pos_bp
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
         JSON_SORT_KEYS=False,
         TESTING=settings.env == "test",
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if settings.trusted_proxies:
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.extensions["walletpass_limiters"] = {
         "enroll": security.RateLimiter(settings.enroll_rate_limit),
         "passkit_log": security.RateLimiter(RateLimit(120, 60)),
+        "login": security.RateLimiter(RateLimit(20, 15 * 60)),
     }
     db.init_app(app)
     i18n.init_app(app)
@@ -47,6 +50,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(api_bp)
     app.register_blueprint(passkit_bp)
     app.register_blueprint(pos_bp)
+    app.register_blueprint(console_bp)
 
     @app.get("/healthz")
     def healthz() -> Response:

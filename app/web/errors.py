@@ -11,10 +11,10 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from app.errors import DomainError
 from app.loyalty.errors import (
     AlreadyEnrolledError,
     InsufficientPointsError,
-    LoyaltyError,
     UnknownCardError,
     UnknownProgramError,
     ValidationError,
@@ -24,7 +24,7 @@ from app.web.i18n import t
 
 log = logging.getLogger(__name__)
 
-_STATUS: dict[type[LoyaltyError], int] = {
+_STATUS: dict[type[DomainError], int] = {
     ValidationError: 422,
     UnknownProgramError: 404,
     UnknownCardError: 404,
@@ -58,8 +58,8 @@ def _page(status: int, message: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(LoyaltyError)
-    def _domain(error: LoyaltyError) -> Response:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError) -> Response:
         status = _STATUS.get(type(error)) or int(getattr(error, "status", 400))
         if wants_json():
             extra: dict[str, object] = {}

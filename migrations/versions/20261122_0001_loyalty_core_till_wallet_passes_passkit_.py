@@ -1,8 +1,8 @@
-"""loyalty core, till, wallet passes, PassKit, push pipeline
+"""loyalty core, till, wallet passes, PassKit, push pipeline, staff
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:55:27.286805
+Create Date: 2026-11-22 14:06:55.202782
 """
 
 from collections.abc import Sequence
@@ -92,6 +92,35 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_push_counters')),
     sa.UniqueConstraint('day', 'channel', 'outcome', name=op.f('uq_push_counters_day_channel_outcome'))
     )
+    op.create_table('staff_users',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('password_hash', sa.String(length=200), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_login_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('disabled_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("role IN ('admin', 'marketer', 'store_manager')", name=op.f('ck_staff_users_role_known')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_users')),
+    sa.UniqueConstraint('email', name=op.f('uq_staff_users_email'))
+    )
+    op.create_table('audit_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=254), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('target', sa.String(length=200), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['staff_users.id'], name=op.f('fk_audit_log_actor_id_staff_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
+
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('program_id', sa.Integer(), nullable=False),
@@ -315,6 +344,11 @@ def downgrade() -> None:
     op.drop_table('tiers')
     op.drop_table('stores')
     op.drop_table('members')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_log_at'))
+
+    op.drop_table('audit_log')
+    op.drop_table('staff_users')
     op.drop_table('push_counters')
     op.drop_table('push_alarms')
     op.drop_table('programs')

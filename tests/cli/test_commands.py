@@ -189,3 +189,44 @@ def test_push_stats_and_resume(workdir: Path) -> None:
     resumed = walletpass(workdir, "push", "resume")
     assert "alarm cleared" in resumed.stdout
     assert "ALARM" not in walletpass(workdir, "push", "stats").stderr
+
+
+def test_users_add_creates_the_first_admin_with_a_hashed_password(workdir: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    env = {
+        **os.environ,
+        "WALLETPASS_INSTANCE_DIR": str(workdir / "instance"),
+        "WALLETPASS_DEV_CERTS_DIR": str(workdir / "certs"),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "users",
+        "add",
+        "--email",
+        "boss@example.com",
+        "--name",
+        "Boss",
+        "--password-stdin",
+    ]
+    weak = subprocess.run(
+        command, input="short\n", capture_output=True, text=True, env=env, check=False
+    )
+    assert weak.returncode != 0 and "password must be at least 12 characters" in weak.stderr
+    done = subprocess.run(
+        command,
+        input="a long enough passphrase\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "created admin boss@example.com" in done.stdout
+    engine = create_engine(f"sqlite:///{workdir / 'instance' / 'walletpass.db'}")
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM staff_users")).scalar_one()
+    engine.dispose()
+    assert stored.startswith("scrypt$") and "passphrase" not in stored

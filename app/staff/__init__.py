@@ -1,0 +1,1 @@
+"""Staff accounts (admin, marketer, store manager), passwords, and the audit log."""

@@ -1,0 +1,67 @@
+"""Who is logged in to the console, for how long, and with which role."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, redirect, request, session, url_for
+
+from app.services import staff
+from app.staff.errors import ForbiddenError
+from app.staff.models import StaffUser
+from app.web.db import db
+
+IDLE_SECONDS = 30 * 60
+ABSOLUTE_SECONDS = 12 * 3600
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def log_in(user: StaffUser) -> None:
+    session.clear()  # a new session at every login: nothing carries over from before
+    session.permanent = True
+    now = int(time.time())
+    session.update({"staff_id": user.id, "login_at": now, "seen_at": now})
+
+
+def log_out() -> None:
+    session.clear()
+
+
+def current_staff() -> StaffUser | None:
+    if "staff" in g:
+        found: StaffUser | None = g.staff
+        return found
+    user = None
+    staff_id = session.get("staff_id")
+    now = int(time.time())
+    if isinstance(staff_id, int):
+        login_at, seen_at = int(session.get("login_at", 0)), int(session.get("seen_at", 0))
+        if now - seen_at <= IDLE_SECONDS and now - login_at <= ABSOLUTE_SECONDS:
+            user = staff.get_user(db(), staff_id)
+        if user is None:
+            session.clear()
+        else:
+            session["seen_at"] = now
+    g.staff = user
+    return user
+
+
+def require(*roles: str) -> Callable[[F], F]:
+    """Only logged-in staff (of these roles, when given) get through."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = current_staff()
+            if user is None:
+                return redirect(url_for("console.login", next=request.path))
+            if roles and user.role not in roles:
+                raise ForbiddenError(user.role)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,87 @@
+"""Console pages: login, logout, home."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Response, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.loyalty.models import Program
+from app.services import delivery, staff
+from app.web.console import bp
+from app.web.console.auth import current_staff, log_in, log_out, require
+from app.web.db import db, services
+from app.web.i18n import t
+from app.web.security import csrf_token, csrf_valid
+from app.web.shared import enforce_rate_limit
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths on this site: an open redirect would help phishing.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
+        return target
+    return url_for("console.home")
+
+
+def _login_page(status: int, email: str = "", notice: str | None = None) -> Response:
+    html = render_template(
+        "console/login.html",
+        csrf=csrf_token(),
+        email=email,
+        notice=notice,
+        next=request.values.get("next", ""),
+    )
+    return Response(html, status=status)
+
+
+@bp.get("/login")
+def login() -> Response:
+    if current_staff() is not None:
+        return redirect(_safe_next(request.args.get("next")))  # type: ignore[return-value]
+    return _login_page(200)
+
+
+@bp.post("/login")
+def login_submit() -> Response:
+    email = request.form.get("email", "")
+    if not csrf_valid():
+        return _login_page(400, email, t("join.expired"))
+    enforce_rate_limit("login")
+    session = db()
+    user = staff.login(session, services().clock, email, request.form.get("password", ""))
+    # Commit either way: a failed attempt counts towards the lockout.
+    session.commit()
+    if user is None:
+        return _login_page(401, email, t("console.login_failed"))
+    log_in(user)
+    return redirect(_safe_next(request.form.get("next")), code=303)  # type: ignore[return-value]
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    if csrf_valid():
+        log_out()
+    return redirect(url_for("console.login"), code=303)  # type: ignore[return-value]
+
+
+@bp.get("/")
+@require()
+def home() -> Response:
+    session = db()
+    programs = list(session.scalars(select(Program).order_by(Program.slug)))
+    stats = delivery.stats(session, services().clock)
+    return Response(
+        render_template(
+            "console/home.html",
+            user=current_staff(),
+            programs=programs,
+            stats=stats,
+            csrf=csrf_token(),
+        )
+    )

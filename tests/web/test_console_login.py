@@ -1,0 +1,146 @@
+"""Staff log in to the console: CSRF, lockout, session expiry, roles, audit."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.bootstrap import Services
+from app.loyalty.errors import ValidationError
+from app.services import staff
+from app.staff.models import AuditEntry, StaffUser
+from app.staff.passwords import hash_password, verify_password
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def admin(session: Session, services: Services) -> StaffUser:
+    user = staff.add_user(
+        session,
+        services.clock,
+        email="Olga@Example.com",
+        name="Olga",
+        role="admin",
+        password=PASSWORD,
+        actor="cli",
+    )
+    session.commit()
+    return user
+
+
+def csrf(client: FlaskClient, path: str = "/console/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match
+    return match.group(1)
+
+
+def log_in(client: FlaskClient, password: str = PASSWORD, **extra: str) -> object:
+    return client.post(
+        "/console/login",
+        data={
+            "csrf_token": csrf(client),
+            "email": "olga@example.com",
+            "password": password,
+            **extra,
+        },
+        headers={"Accept-Language": "en"},
+    )
+
+
+def test_passwords_are_hashed_with_scrypt_and_verified() -> None:
+    stored = hash_password(PASSWORD)
+    assert stored.startswith("scrypt$") and PASSWORD not in stored
+    assert verify_password(PASSWORD, stored)
+    assert not verify_password(PASSWORD + "x", stored)
+    assert not verify_password(PASSWORD, "md5$whatever")
+
+
+def test_weak_passwords_and_bad_accounts_are_refused(session: Session, services: Services) -> None:
+    with pytest.raises(ValidationError) as error:
+        staff.add_user(
+            session,
+            services.clock,
+            email="nope",
+            name="",
+            role="root",
+            password="short",
+            actor="cli",
+        )
+    assert set(error.value.fields) == {"email", "name", "role", "password"}
+
+
+def test_the_console_needs_a_login_and_then_shows_home(
+    client: FlaskClient, admin: StaffUser, session: Session
+) -> None:
+    assert client.get("/console/").headers["Location"].startswith("/console/login")
+    response = log_in(client, next="/console/")
+    assert response.status_code == 303 and response.headers["Location"] == "/console/"
+    home = client.get("/console/")
+    assert home.status_code == 200 and "Olga" in home.get_data(as_text=True)
+    actions = session.scalars(select(AuditEntry.action)).all()
+    assert actions == ["staff.created", "staff.login"]
+
+
+def test_wrong_passwords_lock_the_account_for_a_while(
+    client: FlaskClient, admin: StaffUser, session: Session, services: Services
+) -> None:
+    for _ in range(5):
+        response = log_in(client, password="wrong password here")
+        assert response.status_code == 401
+        assert "Wrong e-mail or password" in response.get_data(as_text=True)
+    assert log_in(client).status_code == 401  # locked, even with the right password
+    services.clock.advance(minutes=16)  # type: ignore[attr-defined]
+    assert log_in(client).status_code == 303
+    assert "staff.locked_out" in session.scalars(select(AuditEntry.action)).all()
+
+
+def test_an_unknown_email_looks_like_a_wrong_password(
+    client: FlaskClient, admin: StaffUser
+) -> None:
+    response = client.post(
+        "/console/login",
+        data={"csrf_token": csrf(client), "email": "who@example.com", "password": PASSWORD},
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 401
+    assert "Wrong e-mail or password" in response.get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(client: FlaskClient, admin: StaffUser) -> None:
+    response = client.post(
+        "/console/login", data={"email": "olga@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 400
+    assert client.get("/console/").status_code == 302
+
+
+def test_no_open_redirect_after_login(client: FlaskClient, admin: StaffUser) -> None:
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        response = log_in(client, next=target)
+        assert response.headers["Location"] == "/console/"
+        client.post("/console/logout", data={"csrf_token": csrf(client, "/console/")})
+
+
+def test_idle_sessions_expire(
+    client: FlaskClient, admin: StaffUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log_in(client)
+    assert client.get("/console/").status_code == 200
+    later = time.time() + 31 * 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert client.get("/console/").status_code == 302
+
+
+def test_logout_ends_the_session(client: FlaskClient, admin: StaffUser) -> None:
+    log_in(client)
+    forged = client.post("/console/logout", data={"csrf_token": "forged"})
+    assert forged.status_code == 303 and client.get("/console/").status_code == 200
+    client.post("/console/logout", data={"csrf_token": csrf(client, "/console/")})
+    assert client.get("/console/").status_code == 302
