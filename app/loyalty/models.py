@@ -48,6 +48,10 @@ class Program(Base):
     points_validity_days: Mapped[int | None] = mapped_column(Integer)
     # What one point is worth at the till, in minor units (100 = one rouble a point).
     point_value_minor: Mapped[int] = mapped_column(Integer, default=100)
+    # Lifecycle thresholds (days): see app.analytics.lifecycle.
+    newcomer_days: Mapped[int] = mapped_column(Integer, default=60)
+    at_risk_after_days: Mapped[int] = mapped_column(Integer, default=90)
+    lost_after_days: Mapped[int] = mapped_column(Integer, default=180)
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
     terms_url: Mapped[str | None] = mapped_column(String(300))
@@ -62,6 +66,10 @@ class Program(Base):
         CheckConstraint("registration_bonus >= 0", name="registration_bonus_not_negative"),
         CheckConstraint("birthday_bonus >= 0", name="birthday_bonus_not_negative"),
         CheckConstraint("point_value_minor > 0", name="point_value_positive"),
+        CheckConstraint(
+            "newcomer_days > 0 AND at_risk_after_days > 0 AND lost_after_days > at_risk_after_days",
+            name="lifecycle_thresholds_ordered",
+        ),
         CheckConstraint(
             "max_redeem_share_bp >= 0 AND max_redeem_share_bp <= 10000",
             name="redeem_share_in_range",
@@ -143,6 +151,9 @@ class Member(Base):
 
     program: Mapped[Program] = relationship()
     card: Mapped[Card] = relationship(back_populates="member", uselist=False)
+    # The lifecycle stage last computed, and since when (transitions trigger campaigns).
+    stage: Mapped[str | None] = mapped_column(String(16))
+    stage_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("program_id", "phone"),)
 
@@ -218,3 +229,15 @@ class LedgerEntry(Base):
             name="remaining_within_lot",
         ),
     )
+
+
+class StageTransition(Base):
+    """A member moved from one lifecycle stage to another (win-back and welcome triggers)."""
+
+    __tablename__ = "stage_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from app.bootstrap import Services
 from app.push.rules import PushSender
-from app.services import delivery, jobs
+from app.services import delivery, jobs, lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,9 @@ def run_daily(services: Services) -> tuple[int, int, int]:
             points = jobs.expire_card(session, services.clock, card_id)
         expired_cards += points > 0
         expired_points += points
+    with services.transaction() as session:
+        for program in jobs.all_programs(session):
+            lifecycle.refresh_stages(session, services.clock, program)
     return birthdays, expired_cards, expired_points
 
 

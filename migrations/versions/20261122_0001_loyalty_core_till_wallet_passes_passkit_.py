@@ -1,8 +1,8 @@
-"""loyalty core, till, wallet passes, PassKit, push pipeline, staff
+"""loyalty core, till, wallet passes, PassKit, push pipeline, staff, lifecycle
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:06:55.202782
+Create Date: 2026-11-22 14:08:34.340515
 """
 
 from collections.abc import Sequence
@@ -61,6 +61,9 @@ def upgrade() -> None:
     sa.Column('max_redeem_share_bp', sa.Integer(), nullable=False),
     sa.Column('points_validity_days', sa.Integer(), nullable=True),
     sa.Column('point_value_minor', sa.Integer(), nullable=False),
+    sa.Column('newcomer_days', sa.Integer(), nullable=False),
+    sa.Column('at_risk_after_days', sa.Integer(), nullable=False),
+    sa.Column('lost_after_days', sa.Integer(), nullable=False),
     sa.Column('offer_en', sa.String(length=200), nullable=True),
     sa.Column('offer_ru', sa.String(length=200), nullable=True),
     sa.Column('terms_url', sa.String(length=300), nullable=True),
@@ -69,6 +72,7 @@ def upgrade() -> None:
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('birthday_bonus >= 0', name=op.f('ck_programs_birthday_bonus_not_negative')),
     sa.CheckConstraint('max_redeem_share_bp >= 0 AND max_redeem_share_bp <= 10000', name=op.f('ck_programs_redeem_share_in_range')),
+    sa.CheckConstraint('newcomer_days > 0 AND at_risk_after_days > 0 AND lost_after_days > at_risk_after_days', name=op.f('ck_programs_lifecycle_thresholds_ordered')),
     sa.CheckConstraint('point_value_minor > 0', name=op.f('ck_programs_point_value_positive')),
     sa.CheckConstraint('registration_bonus >= 0', name=op.f('ck_programs_registration_bonus_not_negative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_programs')),
@@ -132,6 +136,8 @@ def upgrade() -> None:
     sa.Column('marketing_consent', sa.Boolean(), nullable=False),
     sa.Column('consent_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('stage', sa.String(length=16), nullable=True),
+    sa.Column('stage_since', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_members_program_id_programs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
     sa.UniqueConstraint('program_id', 'phone', name=op.f('uq_members_program_id_phone'))
@@ -190,6 +196,19 @@ def upgrade() -> None:
     sa.UniqueConstraint('number', name=op.f('uq_cards_number')),
     sa.UniqueConstraint('public_id', name=op.f('uq_cards_public_id'))
     )
+    op.create_table('stage_transitions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('from_stage', sa.String(length=16), nullable=True),
+    sa.Column('to_stage', sa.String(length=16), nullable=False),
+    sa.Column('at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_stage_transitions_member_id_members'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stage_transitions'))
+    )
+    with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stage_transitions_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stage_transitions_member_id'), ['member_id'], unique=False)
+
     op.create_table('terminals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('program_id', sa.Integer(), nullable=False),
@@ -340,6 +359,11 @@ def downgrade() -> None:
 
     op.drop_table('ledger_entries')
     op.drop_table('terminals')
+    with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_stage_transitions_member_id'))
+        batch_op.drop_index(batch_op.f('ix_stage_transitions_at'))
+
+    op.drop_table('stage_transitions')
     op.drop_table('cards')
     op.drop_table('tiers')
     op.drop_table('stores')

@@ -1,0 +1,1 @@
+"""What the program earns: lifecycle stages of members and the KPIs marketers read."""

@@ -1,0 +1,31 @@
+"""Keeping members' lifecycle stages current and recording the transitions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.analytics.kpis import member_stages
+from app.clock import Clock
+from app.loyalty.models import Member, Program, StageTransition
+
+
+def refresh_stages(
+    session: Session, clock: Clock, program: Program
+) -> list[tuple[int, str | None, str]]:
+    """Recompute every member's stage; returns (member, from, to) for those that moved."""
+    now = clock.now()
+    stages = member_stages(session, program, now)
+    moved: list[tuple[int, str | None, str]] = []
+    members = session.scalars(select(Member).where(Member.program_id == program.id))
+    for member in members:
+        new = stages.get(member.id)
+        if new is None or new == member.stage:
+            continue
+        moved.append((member.id, member.stage, new))
+        session.add(
+            StageTransition(member_id=member.id, from_stage=member.stage, to_stage=new, at=now)
+        )
+        member.stage, member.stage_since = new, now
+    session.flush()
+    return moved
