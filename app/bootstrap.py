@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock, SystemClock
-from app.db import make_engine, make_sessionmaker
+from app.db import AFTER_COMMIT, make_engine, make_sessionmaker
 from app.passes.apple.builder import AppleIdentity, PkpassBuilder
 from app.passes.apple.certs import (
     SigningIdentity,
@@ -123,11 +123,14 @@ def watch_changes(maker: sessionmaker[Session], queue: TaskQueue) -> None:
         ids = session.info.pop(CHANGED_PASSES, None)
         if ids:
             queue.deliver(ids)
+        for action in session.info.pop(AFTER_COMMIT, []):
+            action()
 
     @event.listens_for(maker, "after_rollback")
     def _forget(session: Session) -> None:
         if not session.in_nested_transaction():
             session.info.pop(CHANGED_PASSES, None)
+            session.info.pop(AFTER_COMMIT, None)
 
 
 def build_services(

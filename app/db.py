@@ -108,3 +108,12 @@ def make_sessionmaker(engine: Engine, *, write: bool) -> sessionmaker[Session]:
 def lock_for_update(session: Session) -> bool:
     """Whether row locks (FOR UPDATE) are meaningful on this session's database."""
     return session.get_bind().dialect.name != "sqlite"
+
+
+AFTER_COMMIT = "walletpass.after_commit"
+
+
+def after_commit(session: Session, action: Any) -> None:
+    """Run ``action()`` once this session's transaction has committed (never if it rolls
+    back). Bootstrap installs the listener that runs them."""
+    session.info.setdefault(AFTER_COMMIT, []).append(action)

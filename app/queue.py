@@ -39,6 +39,12 @@ class TaskQueue:
         self._deliver = huey.task(retries=3, retry_delay=5, name="deliver_passes")(
             self._dispatch("deliver_passes")
         )
+        self._campaign = huey.task(retries=2, retry_delay=30, name="run_campaign")(
+            self._dispatch("run_campaign")
+        )
+        huey.periodic_task(crontab(minute="*"), name="start_due_campaigns")(
+            self._dispatch("start_due_campaigns")
+        )
         # The sweeper re-sends what is owed for over a minute (lost enqueues, dead workers).
         huey.periodic_task(crontab(minute="*"), name="sweep_outbox")(self._dispatch("sweep_outbox"))
         # Hourly: the birthday job runs on each program's local date and is idempotent.
@@ -60,6 +66,9 @@ class TaskQueue:
         for start in range(0, len(ids), chunk):
             self._deliver(ids[start : start + chunk])
         return (len(ids) + chunk - 1) // chunk
+
+    def run_campaign(self, campaign_id: int) -> None:
+        self._campaign(campaign_id)
 
     def pending(self) -> int:
         return int(self.huey.pending_count())

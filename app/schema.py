@@ -1,5 +1,6 @@
 """Imports every model module so Base.metadata knows all tables (Alembic, tests)."""
 
+from app.campaigns import models as campaign_models
 from app.db import Base
 from app.loyalty import models as loyalty_models
 from app.passes import models as passes_models
@@ -9,6 +10,7 @@ from app.till import models as till_models
 
 metadata = Base.metadata
 __all__ = [
+    "campaign_models",
     "loyalty_models",
     "metadata",
     "passes_models",

@@ -52,6 +52,10 @@ class Program(Base):
     newcomer_days: Mapped[int] = mapped_column(Integer, default=60)
     at_risk_after_days: Mapped[int] = mapped_column(Integer, default=90)
     lost_after_days: Mapped[int] = mapped_column(Integer, default=180)
+    # Campaign delivery rules: no offers at night (local hours), one offer per card per N days.
+    quiet_start_hour: Mapped[int] = mapped_column(Integer, default=21)
+    quiet_end_hour: Mapped[int] = mapped_column(Integer, default=9)
+    frequency_cap_days: Mapped[int] = mapped_column(Integer, default=7)
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
     terms_url: Mapped[str | None] = mapped_column(String(300))

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from app.bootstrap import Services
 from app.push.rules import PushSender
-from app.services import delivery, jobs, lifecycle
+from app.services import campaigns, delivery, jobs, lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,32 @@ def run_daily(services: Services) -> tuple[int, int, int]:
     return birthdays, expired_cards, expired_points
 
 
+def run_campaign(services: Services, campaign_id: int) -> int:
+    """Targets first, then the offer chunk by chunk, each chunk its own transaction
+    (whose commit enqueues the pushes). Safe to run again after a crash."""
+    with services.transaction() as session:
+        targets = campaigns.select_targets(session, services.clock, campaign_id)
+    applied = 0
+    while True:
+        with services.transaction() as session:
+            chunk = campaigns.next_chunk(session, campaign_id)
+            if not chunk:
+                campaigns.finish(session, services.clock, campaign_id)
+                break
+            applied += campaigns.apply_chunk(session, services.clock, campaign_id, chunk)
+    log.info("campaign %d: %d targets, offer applied to %d cards", campaign_id, targets, applied)
+    return applied
+
+
+def start_due_campaigns(services: Services) -> list[int]:
+    with services.transaction() as session:
+        return campaigns.start_due(session, services.clock, services.queue)
+
+
 def attach(services: Services, sender: PushSender) -> None:
     queue = services.queue
     queue.handle("deliver_passes", lambda ids: deliver(services, sender, ids))
     queue.handle("sweep_outbox", lambda: sweep(services))
     queue.handle("daily_jobs", lambda: run_daily(services))
+    queue.handle("run_campaign", lambda campaign_id: run_campaign(services, campaign_id))
+    queue.handle("start_due_campaigns", lambda: start_due_campaigns(services))

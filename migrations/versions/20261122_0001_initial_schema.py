@@ -1,8 +1,8 @@
-"""loyalty core, till, wallet passes, PassKit, push pipeline, staff, lifecycle
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:08:34.340515
+Create Date: 2026-11-22 14:10:30.329564
 """
 
 from collections.abc import Sequence
@@ -64,6 +64,9 @@ def upgrade() -> None:
     sa.Column('newcomer_days', sa.Integer(), nullable=False),
     sa.Column('at_risk_after_days', sa.Integer(), nullable=False),
     sa.Column('lost_after_days', sa.Integer(), nullable=False),
+    sa.Column('quiet_start_hour', sa.Integer(), nullable=False),
+    sa.Column('quiet_end_hour', sa.Integer(), nullable=False),
+    sa.Column('frequency_cap_days', sa.Integer(), nullable=False),
     sa.Column('offer_en', sa.String(length=200), nullable=True),
     sa.Column('offer_ru', sa.String(length=200), nullable=True),
     sa.Column('terms_url', sa.String(length=300), nullable=True),
@@ -125,6 +128,28 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
 
+    op.create_table('campaigns',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('offer_en', sa.String(length=200), nullable=False),
+    sa.Column('offer_ru', sa.String(length=200), nullable=False),
+    sa.Column('bonus_points', sa.Integer(), nullable=False),
+    sa.Column('bonus_days', sa.Integer(), nullable=True),
+    sa.Column('segment', sa.JSON(), nullable=False),
+    sa.Column('holdout_bp', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('send_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_by', sa.String(length=254), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('draft', 'scheduled', 'sending', 'sent', 'cancelled')", name=op.f('ck_campaigns_status_known')),
+    sa.CheckConstraint('bonus_points >= 0', name=op.f('ck_campaigns_bonus_not_negative')),
+    sa.CheckConstraint('holdout_bp >= 0 AND holdout_bp <= 5000', name=op.f('ck_campaigns_holdout_in_range')),
+    sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_campaigns_program_id_programs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns'))
+    )
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('program_id', sa.Integer(), nullable=False),
@@ -225,6 +250,22 @@ def upgrade() -> None:
     sa.UniqueConstraint('key_prefix', name=op.f('uq_terminals_key_prefix')),
     sa.UniqueConstraint('program_id', 'name', name=op.f('uq_terminals_program_id_name'))
     )
+    op.create_table('campaign_targets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('card_id', sa.Integer(), nullable=False),
+    sa.Column('holdout', sa.Boolean(), nullable=False),
+    sa.Column('applied_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('skipped', sa.String(length=32), nullable=True),
+    sa.Column('pass_version', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_targets_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['card_id'], ['cards.id'], name=op.f('fk_campaign_targets_card_id_cards'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_targets')),
+    sa.UniqueConstraint('campaign_id', 'card_id', name=op.f('uq_campaign_targets_campaign_id_card_id'))
+    )
+    with op.batch_alter_table('campaign_targets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_campaign_targets_card_id'), ['card_id'], unique=False)
+
     op.create_table('ledger_entries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('card_id', sa.Integer(), nullable=False),
@@ -358,6 +399,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ledger_entries_card_id'))
 
     op.drop_table('ledger_entries')
+    with op.batch_alter_table('campaign_targets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_campaign_targets_card_id'))
+
+    op.drop_table('campaign_targets')
     op.drop_table('terminals')
     with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stage_transitions_member_id'))
@@ -368,6 +413,7 @@ def downgrade() -> None:
     op.drop_table('tiers')
     op.drop_table('stores')
     op.drop_table('members')
+    op.drop_table('campaigns')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
 

@@ -1,0 +1,1 @@
+"""Segments, campaigns on the wallet channel, holdouts and their measured uplift."""

@@ -1,0 +1,60 @@
+"""Tables of campaigns and their targets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime
+
+STATUSES = ("draft", "scheduled", "sending", "sent", "cancelled")
+
+
+class Campaign(Base):
+    """An offer sent to a segment through the cards on phones, with a random holdout."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    offer_en: Mapped[str] = mapped_column(String(200))
+    offer_ru: Mapped[str] = mapped_column(String(200))
+    bonus_points: Mapped[int] = mapped_column(Integer, default=0)
+    bonus_days: Mapped[int | None] = mapped_column(Integer)
+    segment: Mapped[dict[str, Any]] = mapped_column(JSON)
+    holdout_bp: Mapped[int] = mapped_column(Integer, default=1000)  # 10 %
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("holdout_bp >= 0 AND holdout_bp <= 5000", name="holdout_in_range"),
+        CheckConstraint("bonus_points >= 0", name="bonus_not_negative"),
+        CheckConstraint(
+            "status IN ('draft', 'scheduled', 'sending', 'sent', 'cancelled')", name="status_known"
+        ),
+    )
+
+
+class CampaignTarget(Base):
+    """A card the campaign chose: sent the offer, or kept back as holdout (gets nothing)."""
+
+    __tablename__ = "campaign_targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
+    holdout: Mapped[bool] = mapped_column(Boolean)
+    # Set when the card's offer was applied (the pass then waits in the push outbox).
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    skipped: Mapped[str | None] = mapped_column(String(32))  # e.g. "frequency_cap"
+    pass_version: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("campaign_id", "card_id"),)

@@ -1,0 +1,134 @@
+"""Segments: filters over cards, combined with AND, evaluated in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, extract, func, select
+
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Card, Member, Tier
+from app.till.models import Receipt
+
+STAGES = ("newcomer", "active", "at_risk", "lost")
+WALLETS = ("apple", "google", "any", "none")
+
+
+@dataclass(frozen=True)
+class Segment:
+    stages: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    birthday_month: int | None = None
+    store_id: int | None = None  # bought in this store at least once
+    last_purchase_within_days: int | None = None
+    no_purchase_for_days: int | None = None
+    min_spend: int | None = None  # money paid, minor units, all time
+    max_spend: int | None = None
+    wallet: str | None = None  # apple | google | any | none
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Segment:
+        errors: dict[str, str] = {}
+        known = set(cls.__dataclass_fields__)
+        for key in set(data) - known:
+            errors[key] = "is not a segment filter"
+        stages = tuple(data.get("stages") or ())
+        if any(s not in STAGES for s in stages):
+            errors["stages"] = f"each must be one of {', '.join(STAGES)}"
+        month = data.get("birthday_month")
+        if month is not None and (not isinstance(month, int) or not 1 <= month <= 12):
+            errors["birthday_month"] = "must be a month number 1-12"
+        for name in (
+            "last_purchase_within_days",
+            "no_purchase_for_days",
+            "min_spend",
+            "max_spend",
+            "store_id",
+        ):
+            value = data.get(name)
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 0
+            ):
+                errors[name] = "must be a whole number >= 0"
+        wallet = data.get("wallet")
+        if wallet is not None and wallet not in WALLETS:
+            errors["wallet"] = f"must be one of {', '.join(WALLETS)}"
+        if errors:
+            raise ValidationError({f"segment.{k}": v for k, v in errors.items()})
+        return cls(
+            stages=stages,
+            tiers=tuple(data.get("tiers") or ()),
+            birthday_month=month,
+            store_id=data.get("store_id"),
+            last_purchase_within_days=data.get("last_purchase_within_days"),
+            no_purchase_for_days=data.get("no_purchase_for_days"),
+            min_spend=data.get("min_spend"),
+            max_spend=data.get("max_spend"),
+            wallet=wallet,
+        )
+
+
+def to_json(segment: Segment) -> dict[str, Any]:
+    return {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in asdict(segment).items()
+        if v not in (None, ())
+    }
+
+
+def card_ids(program_id: int, segment: Segment, now: datetime) -> Select[int]:
+    """SELECT of the active cards of a program that the segment matches."""
+    stmt = (
+        select(Card.id)
+        .join(Member, Member.id == Card.member_id)
+        .where(Card.program_id == program_id, Card.status == "active")
+    )
+    if segment.stages:
+        stmt = stmt.where(Member.stage.in_(segment.stages))
+    if segment.tiers:
+        stmt = stmt.join(Tier, Tier.id == Card.tier_id).where(Tier.code.in_(segment.tiers))
+    if segment.birthday_month is not None:
+        stmt = stmt.where(extract("month", Member.birthday) == segment.birthday_month)
+    if segment.wallet == "apple":
+        stmt = stmt.where(Card.apple_installed_at.is_not(None))
+    elif segment.wallet == "google":
+        stmt = stmt.where(Card.google_installed_at.is_not(None))
+    elif segment.wallet == "any":
+        stmt = stmt.where(
+            (Card.apple_installed_at.is_not(None)) | (Card.google_installed_at.is_not(None))
+        )
+    elif segment.wallet == "none":
+        stmt = stmt.where(Card.apple_installed_at.is_(None), Card.google_installed_at.is_(None))
+    if segment.store_id is not None:
+        stmt = stmt.where(
+            select(Receipt.id)
+            .where(Receipt.card_id == Card.id, Receipt.store_id == segment.store_id)
+            .exists()
+        )
+    if segment.last_purchase_within_days is not None:
+        since = now - timedelta(days=segment.last_purchase_within_days)
+        stmt = stmt.where(
+            select(Receipt.id)
+            .where(Receipt.card_id == Card.id, Receipt.created_at >= since)
+            .exists()
+        )
+    if segment.no_purchase_for_days is not None:
+        since = now - timedelta(days=segment.no_purchase_for_days)
+        stmt = stmt.where(
+            ~select(Receipt.id)
+            .where(Receipt.card_id == Card.id, Receipt.created_at >= since)
+            .exists()
+        )
+    if segment.min_spend is not None or segment.max_spend is not None:
+        spend = (
+            select(func.coalesce(func.sum(Receipt.amount_due), 0))
+            .where(Receipt.card_id == Card.id)
+            .scalar_subquery()
+        )
+        if segment.min_spend is not None:
+            stmt = stmt.where(spend >= segment.min_spend)
+        if segment.max_spend is not None:
+            stmt = stmt.where(spend <= segment.max_spend)
+    return stmt

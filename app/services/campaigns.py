@@ -1,0 +1,355 @@
+"""Campaigns: create, schedule around quiet hours, pick targets with a random holdout,
+apply the offer card by card in chunks, follow progress, and report the uplift.
+
+Launching only records the decision and enqueues ``run_campaign``; the worker does the
+set-based work, so a campaign to 100 000 cards costs the console a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign, CampaignTarget
+from app.campaigns.segments import Segment, card_ids, to_json
+from app.clock import Clock
+from app.db import after_commit
+from app.loyalty import ledger
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Card, Program
+from app.passes.models import WalletPass
+from app.passes.sync import mark_changed
+from app.services.staff import audit
+from app.staff.models import StaffUser
+from app.till.models import Receipt
+
+CHUNK = 1000
+
+
+class CampaignQueue(Protocol):
+    def run_campaign(self, campaign_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Draft:
+    name: str
+    offer_en: str
+    offer_ru: str
+    segment: dict[str, Any]
+    bonus_points: int = 0
+    bonus_days: int | None = None
+    holdout_percent: float = 10.0
+    send_at: datetime | None = None  # None: now (or when quiet hours end)
+
+
+def create(
+    session: Session, clock: Clock, program: Program, draft: Draft, actor: StaffUser | str
+) -> Campaign:
+    errors: dict[str, str] = {}
+    segment = Segment.from_json(draft.segment)
+    if not 1 <= len(draft.name.strip()) <= 120:
+        errors["name"] = "is required (up to 120 characters)"
+    for field, text in (("offer_en", draft.offer_en), ("offer_ru", draft.offer_ru)):
+        if not 1 <= len(text.strip()) <= 200:
+            errors[field] = "is required (up to 200 characters: it is shown on the card)"
+    if draft.bonus_points < 0 or draft.bonus_points > 1_000_000:
+        errors["bonus_points"] = "must be between 0 and 1 000 000"
+    if not 0 <= draft.holdout_percent <= 50:
+        errors["holdout_percent"] = "must be between 0 and 50"
+    now = clock.now()
+    if draft.send_at is not None and draft.send_at < now - timedelta(minutes=1):
+        errors["send_at"] = "is in the past"
+    if errors:
+        raise ValidationError(errors)
+    campaign = Campaign(
+        program_id=program.id,
+        name=draft.name.strip(),
+        offer_en=draft.offer_en.strip(),
+        offer_ru=draft.offer_ru.strip(),
+        bonus_points=draft.bonus_points,
+        bonus_days=draft.bonus_days,
+        segment=to_json(segment),
+        holdout_bp=round(draft.holdout_percent * 100),
+        status="scheduled",
+        send_at=outside_quiet_hours(program, draft.send_at or now),
+        created_by=actor.email if isinstance(actor, StaffUser) else actor,
+        created_at=now,
+    )
+    session.add(campaign)
+    session.flush()
+    audit(
+        session,
+        clock,
+        actor,
+        "campaign.scheduled",
+        f"campaign:{campaign.id}",
+        {"name": campaign.name},
+    )
+    return campaign
+
+
+def outside_quiet_hours(program: Program, when: datetime) -> datetime:
+    """``when``, or the end of the program's quiet hours if it falls inside them."""
+    zone = ZoneInfo(program.timezone)
+    local = when.astimezone(zone)
+    start, end = program.quiet_start_hour, program.quiet_end_hour
+    quiet = (local.hour >= start or local.hour < end) if start > end else start <= local.hour < end
+    if not quiet:
+        return when
+    wake = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if wake <= local:
+        wake += timedelta(days=1)
+    return wake.astimezone(when.tzinfo)
+
+
+def segment_size(session: Session, program: Program, segment: dict[str, Any], now: datetime) -> int:
+    query = card_ids(program.id, Segment.from_json(segment), now).subquery()
+    return int(session.scalar(select(func.count()).select_from(query)) or 0)
+
+
+def in_holdout(campaign_id: int, card_id: int, holdout_bp: int) -> bool:
+    """A random but repeatable draw: the same card stays on the same side on a retry."""
+    digest = hashlib.sha256(f"{campaign_id}:{card_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 10_000 < holdout_bp
+
+
+def start_due(session: Session, clock: Clock, queue: CampaignQueue) -> list[int]:
+    """Campaigns whose time has come: marked sending, handed to the worker after commit."""
+    due = list(
+        session.scalars(
+            select(Campaign)
+            .where(Campaign.status == "scheduled", Campaign.send_at <= clock.now())
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for campaign in due:
+        campaign.status = "sending"
+        after_commit(session, functools.partial(queue.run_campaign, campaign.id))
+    return [c.id for c in due]
+
+
+def select_targets(session: Session, clock: Clock, campaign_id: int) -> int:
+    """Snapshot the audience into campaign_targets (once); cards that had an offer within
+    the program's frequency cap are kept but skipped. Returns the number of targets."""
+    campaign = session.get(Campaign, campaign_id)
+    assert campaign is not None
+    existing = session.scalar(select(func.count()).where(CampaignTarget.campaign_id == campaign_id))
+    if existing:
+        return int(existing)
+    program = session.get(Program, campaign.program_id)
+    assert program is not None
+    now = clock.now()
+    campaign.status, campaign.started_at = "sending", now
+    ids = list(session.scalars(card_ids(program.id, Segment.from_json(campaign.segment), now)))
+    capped = set(
+        session.scalars(
+            select(CampaignTarget.card_id).where(
+                CampaignTarget.applied_at >= now - timedelta(days=program.frequency_cap_days),
+                CampaignTarget.card_id.in_(ids)
+                if len(ids) < 30_000
+                else CampaignTarget.card_id > 0,
+            )
+        )
+    )
+    rows = [
+        {
+            "campaign_id": campaign_id,
+            "card_id": card_id,
+            "holdout": in_holdout(campaign_id, card_id, campaign.holdout_bp),
+            "skipped": "frequency_cap" if card_id in capped else None,
+        }
+        for card_id in ids
+    ]
+    for start in range(0, len(rows), 10_000):
+        session.execute(insert(CampaignTarget), rows[start : start + 10_000])
+    return len(rows)
+
+
+def next_chunk(session: Session, campaign_id: int) -> list[int]:
+    """Target ids still to apply (not holdout, not skipped)."""
+    return list(
+        session.scalars(
+            select(CampaignTarget.id)
+            .where(
+                CampaignTarget.campaign_id == campaign_id,
+                CampaignTarget.holdout.is_(False),
+                CampaignTarget.skipped.is_(None),
+                CampaignTarget.applied_at.is_(None),
+            )
+            .order_by(CampaignTarget.id)
+            .limit(CHUNK)
+        )
+    )
+
+
+def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: list[int]) -> int:
+    """Put the offer (and bonus) on these targets' cards and mark their passes changed."""
+    campaign = session.get(Campaign, campaign_id)
+    assert campaign is not None
+    now = clock.now()
+    card_ids_ = list(
+        session.scalars(select(CampaignTarget.card_id).where(CampaignTarget.id.in_(target_ids)))
+    )
+    session.execute(
+        update(Card)
+        .where(Card.id.in_(card_ids_))
+        .values(offer_en=campaign.offer_en, offer_ru=campaign.offer_ru)
+        .execution_options(synchronize_session=False)
+    )
+    if campaign.bonus_points:
+        for card_id in card_ids_:
+            ledger.award(
+                session,
+                card_id,
+                points=campaign.bonus_points,
+                kind="bonus",
+                now=now,
+                valid_days=campaign.bonus_days,
+                reference=f"campaign:{campaign_id}",
+                idempotency_key=f"campaign:{campaign_id}:{card_id}",
+            )
+    pass_ids = list(session.scalars(select(WalletPass.id).where(WalletPass.card_id.in_(card_ids_))))
+    mark_changed(session, clock, pass_ids)
+    versions = select(WalletPass.version).where(WalletPass.card_id == CampaignTarget.card_id)
+    session.execute(
+        update(CampaignTarget)
+        .where(CampaignTarget.id.in_(target_ids))
+        .values(applied_at=now, pass_version=versions.scalar_subquery())
+        .execution_options(synchronize_session=False)
+    )
+    return len(target_ids)
+
+
+def finish(session: Session, clock: Clock, campaign_id: int) -> None:
+    campaign = session.get(Campaign, campaign_id)
+    assert campaign is not None
+    campaign.status, campaign.finished_at = "sent", clock.now()
+
+
+@dataclass(frozen=True)
+class Progress:
+    status: str
+    targets: int
+    holdout: int
+    skipped: int
+    applied: int
+    pushed: int  # applied and delivered to every registered Apple device
+
+    @property
+    def percent(self) -> int:
+        sendable = self.targets - self.holdout - self.skipped
+        return 100 if sendable == 0 else int(100 * self.pushed / sendable)
+
+
+def progress(session: Session, campaign: Campaign) -> Progress:
+    t = CampaignTarget
+    mine = t.campaign_id == campaign.id
+
+    def count(*where: Any) -> int:
+        return int(session.scalar(select(func.count()).select_from(t).where(mine, *where)) or 0)
+
+    pushed = session.scalar(
+        select(func.count())
+        .select_from(t)
+        .join(WalletPass, WalletPass.card_id == t.card_id)
+        .where(mine, t.applied_at.is_not(None), WalletPass.apns_delivered_version >= t.pass_version)
+    )
+    return Progress(
+        status=campaign.status,
+        targets=count(),
+        holdout=count(t.holdout.is_(True)),
+        skipped=count(t.skipped.is_not(None)),
+        applied=count(t.applied_at.is_not(None)),
+        pushed=int(pushed or 0),
+    )
+
+
+@dataclass(frozen=True)
+class Arm:
+    cards: int
+    buyers: int
+    purchases: int
+    revenue: int
+
+    @property
+    def revenue_per_card(self) -> float:
+        return self.revenue / self.cards if self.cards else 0.0
+
+
+@dataclass(frozen=True)
+class Report:
+    days: int
+    targets: Arm
+    holdout: Arm
+    uplift_per_card: float  # extra revenue per targeted card, minor units
+    ci95: tuple[float, float]
+
+
+def report(session: Session, campaign: Campaign, days: int = 14) -> Report:
+    """Revenue and purchases of targets vs holdout in the days after the start, with
+    the difference of revenue per card and its 95 % confidence interval (Welch)."""
+    start = campaign.started_at or campaign.send_at or campaign.created_at
+    end = start + timedelta(days=days)
+    per_card = dict(
+        session.execute(
+            select(Receipt.card_id, func.coalesce(func.sum(Receipt.amount_due), 0))
+            .join(CampaignTarget, CampaignTarget.card_id == Receipt.card_id)
+            .where(
+                CampaignTarget.campaign_id == campaign.id,
+                Receipt.created_at >= start,
+                Receipt.created_at < end,
+            )
+            .group_by(Receipt.card_id)
+        ).all()
+    )
+    counts = dict(
+        session.execute(
+            select(Receipt.card_id, func.count())
+            .join(CampaignTarget, CampaignTarget.card_id == Receipt.card_id)
+            .where(
+                CampaignTarget.campaign_id == campaign.id,
+                Receipt.created_at >= start,
+                Receipt.created_at < end,
+            )
+            .group_by(Receipt.card_id)
+        ).all()
+    )
+    arms: dict[bool, list[int]] = {True: [], False: []}
+    for card_id, holdout, skipped in session.execute(
+        select(CampaignTarget.card_id, CampaignTarget.holdout, CampaignTarget.skipped).where(
+            CampaignTarget.campaign_id == campaign.id
+        )
+    ):
+        if skipped is None:
+            arms[bool(holdout)].append(card_id)
+
+    def arm(cards: list[int]) -> Arm:
+        return Arm(
+            len(cards),
+            sum(1 for c in cards if c in counts),
+            sum(counts.get(c, 0) for c in cards),
+            sum(int(per_card.get(c, 0)) for c in cards),
+        )
+
+    def mean_var(cards: list[int]) -> tuple[float, float]:
+        values = [float(per_card.get(c, 0)) for c in cards]
+        if len(values) < 2:
+            return (values[0] if values else 0.0), 0.0
+        mean = sum(values) / len(values)
+        return mean, sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+    m1, v1 = mean_var(arms[False])
+    m0, v0 = mean_var(arms[True])
+    diff = m1 - m0
+    se = math.sqrt(v1 / max(len(arms[False]), 1) + v0 / max(len(arms[True]), 1))
+    return Report(
+        days, arm(arms[False]), arm(arms[True]), diff, (diff - 1.96 * se, diff + 1.96 * se)
+    )

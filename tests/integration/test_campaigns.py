@@ -1,0 +1,276 @@
+"""Campaigns end to end below the console: segment, holdout, offer on cards, pushes, report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.bootstrap import Services
+from app.campaigns.models import Campaign, CampaignTarget
+from app.db import new_public_id
+from app.fakes.apns import running_fake_apns
+from app.fakes.tls import make_server_cert
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Card, Member, Program
+from app.passes.apple.apns import ApnsConfig, ApnsSender
+from app.passes.apple.certs import DevChain
+from app.passes.models import AppleDevice, AppleRegistration, WalletPass
+from app.services import campaigns
+from app.till.models import Receipt
+from app.worker import handlers
+from app.worker.runtime import client_pem_files
+from tests.helpers import PASS_TYPE_ID
+
+
+def population(session: Session, services: Services, program: Program, n: int) -> list[Card]:
+    """n members with cards and registered iPhones; every fourth is "at risk"."""
+    now = services.clock.now()
+    cards = []
+    for i in range(n):
+        member = Member(
+            program_id=program.id,
+            phone=f"+7907{i:07d}",
+            name=f"C{i}",
+            locale="ru",
+            marketing_consent=True,
+            created_at=now,
+            stage="at_risk" if i % 4 == 0 else "active",
+            birthday=datetime(1990, 1 + i % 12, 1).date(),
+        )
+        session.add(member)
+        session.flush()
+        card = Card(
+            public_id=new_public_id(),
+            program_id=program.id,
+            member_id=member.id,
+            number=f"{i:013d}",
+            barcode_secret="S" * 10,
+            tier_id=program.default_tier.id,
+            balance=0,
+            status="active",
+            apple_installed_at=now if i % 2 == 0 else None,
+            created_at=now,
+        )
+        session.add(card)
+        session.flush()
+        wallet_pass = WalletPass(
+            card_id=card.id,
+            serial_number=new_public_id(),
+            auth_token="t" * 24,
+            version=1,
+            apns_delivered_version=1,
+            updated_at=now,
+            last_modified=0,
+            created_at=now,
+        )
+        device = AppleDevice(
+            library_id=f"lib{i}", push_token=f"{i:064x}", created_at=now, updated_at=now
+        )
+        session.add_all([wallet_pass, device])
+        session.flush()
+        session.add(AppleRegistration(device_id=device.id, pass_id=wallet_pass.id, created_at=now))
+        cards.append(card)
+    session.commit()
+    return cards
+
+
+def draft(**overrides: Any) -> campaigns.Draft:
+    values: dict[str, Any] = {
+        "name": "Win back",
+        "offer_en": "-20 % on everything this week",
+        "offer_ru": "-20 % на всё на этой неделе",
+        "segment": {"stages": ["at_risk"]},
+        "holdout_percent": 25.0,
+    }
+    values.update(overrides)
+    return campaigns.Draft(**values)
+
+
+def test_segments_filter_and_count(session: Session, services: Services, demo: Program) -> None:
+    population(session, services, demo, 40)
+    now = services.clock.now()
+    assert campaigns.segment_size(session, demo, {}, now) == 40
+    assert campaigns.segment_size(session, demo, {"stages": ["at_risk"]}, now) == 10
+    assert campaigns.segment_size(session, demo, {"wallet": "apple"}, now) == 20
+    assert (
+        campaigns.segment_size(session, demo, {"stages": ["at_risk"], "wallet": "none"}, now) == 0
+    )
+    assert campaigns.segment_size(session, demo, {"birthday_month": 3}, now) == 4
+    assert campaigns.segment_size(session, demo, {"tiers": ["large_family"]}, now) == 0
+    assert campaigns.segment_size(session, demo, {"min_spend": 1}, now) == 0
+    with pytest.raises(ValidationError) as error:
+        campaigns.segment_size(session, demo, {"stages": ["vip"], "colour": "red"}, now)
+    assert set(error.value.fields) == {"segment.stages", "segment.colour"}
+
+
+def test_offers_are_not_sent_at_night(demo: Program) -> None:
+    # 23:30 in Moscow (20:30 UTC) waits until 09:00 Moscow (06:00 UTC) the next morning.
+    late = datetime(2026, 3, 14, 20, 30, tzinfo=UTC)
+    assert campaigns.outside_quiet_hours(demo, late) == datetime(2026, 3, 15, 6, 0, tzinfo=UTC)
+    early = datetime(2026, 3, 15, 3, 0, tzinfo=UTC)  # 06:00 Moscow
+    assert campaigns.outside_quiet_hours(demo, early) == datetime(2026, 3, 15, 6, 0, tzinfo=UTC)
+    noon = datetime(2026, 3, 15, 9, 0, tzinfo=UTC)
+    assert campaigns.outside_quiet_hours(demo, noon) == noon
+
+
+@pytest.fixture
+def fake_sender(
+    tmp_path_factory: pytest.TempPathFactory, dev_chain: DevChain, services: Services
+) -> Iterator[tuple[Any, ApnsSender]]:
+    server = make_server_cert(tmp_path_factory.mktemp("apns"))
+    with running_fake_apns(
+        server_cert=server.cert,
+        server_key=server.key,
+        client_ca=dev_chain.root_cert,
+        topic=PASS_TYPE_ID,
+    ) as fake:
+        cert, key = client_pem_files(services)
+        config = ApnsConfig(
+            topic=PASS_TYPE_ID,
+            base_url=f"https://127.0.0.1:{fake.port}",
+            client_cert=cert,
+            client_key=key,
+            ca_file=server.ca_cert,
+        )
+        with ApnsSender(config) as sender:
+            yield fake, sender
+
+
+def test_a_campaign_reaches_its_targets_and_never_the_holdout(
+    session: Session, services: Services, demo: Program, fake_sender: tuple[Any, ApnsSender]
+) -> None:
+    fake, sender = fake_sender
+    cards = population(session, services, demo, 400)
+    campaign = campaigns.create(session, services.clock, demo, draft(), "test")
+    session.commit()
+    services.queue.huey.flush()
+    handlers.run_campaign(services, campaign.id)
+    targets = session.scalars(
+        select(CampaignTarget).where(CampaignTarget.campaign_id == campaign.id)
+    ).all()
+    assert len(targets) == 100  # the at-risk quarter
+    holdout = {t.card_id for t in targets if t.holdout}
+    assert 10 <= len(holdout) <= 45  # ~25 % of 100, drawn at random
+    for task in list(services.queue.huey.pending()):
+        if task.name == "deliver_passes":
+            handlers.deliver(services, sender, task.args[0])
+    reached = {r.token for r in fake.received if r.status == 200}
+    by_card = {c.id: f"{i:064x}" for i, c in enumerate(cards)}
+    assert reached == {by_card[t.card_id] for t in targets if not t.holdout}
+    assert not reached & {by_card[c] for c in holdout}
+    session.expire_all()
+    offered = session.scalars(select(Card).where(Card.offer_en.is_not(None))).all()
+    assert {c.id for c in offered} == {t.card_id for t in targets if not t.holdout}
+    progress = campaigns.progress(session, session.get(Campaign, campaign.id))  # type: ignore[arg-type]
+    assert progress.status == "sent" and progress.percent == 100
+    assert progress.pushed == progress.applied == 100 - len(holdout)
+
+
+def test_the_frequency_cap_skips_cards_offered_recently(
+    session: Session, services: Services, demo: Program
+) -> None:
+    population(session, services, demo, 40)
+    first = campaigns.create(session, services.clock, demo, draft(holdout_percent=0), "test")
+    session.commit()
+    handlers.run_campaign(services, first.id)
+    services.clock.advance(days=3)  # type: ignore[attr-defined]
+    second = campaigns.create(
+        session, services.clock, demo, draft(segment={}, holdout_percent=0), "test"
+    )
+    session.commit()
+    handlers.run_campaign(services, second.id)
+    session.expire_all()
+    progress = campaigns.progress(session, session.get(Campaign, second.id))  # type: ignore[arg-type]
+    assert (progress.targets, progress.skipped, progress.applied) == (40, 10, 30)
+    services.clock.advance(days=8)  # type: ignore[attr-defined]
+    third = campaigns.create(session, services.clock, demo, draft(holdout_percent=0), "test")
+    session.commit()
+    handlers.run_campaign(services, third.id)
+    session.expire_all()
+    assert campaigns.progress(session, session.get(Campaign, third.id)).skipped == 0  # type: ignore[arg-type]
+
+
+def test_scheduled_campaigns_start_when_due(
+    session: Session, services: Services, demo: Program
+) -> None:
+    population(session, services, demo, 8)
+    later = services.clock.now() + timedelta(hours=2)
+    campaign = campaigns.create(session, services.clock, demo, draft(send_at=later), "test")
+    session.commit()
+    services.queue.huey.flush()
+    assert handlers.start_due_campaigns(services) == []
+    services.clock.advance(hours=3)  # type: ignore[attr-defined]
+    assert handlers.start_due_campaigns(services) == [campaign.id]
+    queued = [t.args for t in services.queue.huey.pending() if t.name == "run_campaign"]
+    assert queued == [(campaign.id,)]
+    assert handlers.start_due_campaigns(services) == []  # started once
+
+
+def test_the_report_compares_targets_with_the_holdout(
+    session: Session, services: Services, demo: Program
+) -> None:
+    from app.services import terminals
+
+    cards = population(session, services, demo, 400)
+    campaign = campaigns.create(
+        session, services.clock, demo, draft(segment={}, holdout_percent=20), "test"
+    )
+    session.commit()
+    handlers.run_campaign(services, campaign.id)
+    terminal = terminals.add_terminal(session, services.clock, demo, "T")[0]
+    targets = session.scalars(
+        select(CampaignTarget).where(CampaignTarget.campaign_id == campaign.id)
+    ).all()
+    start = services.clock.now()
+    # Every targeted card buys for 1 000.00, every held-out card for 600.00, within the window;
+    # a purchase after the window must not count.
+    for i, t in enumerate(targets):
+        amount = 60_000 if t.holdout else 100_000
+        session.add(
+            Receipt(
+                program_id=demo.id,
+                terminal_id=terminal.id,
+                receipt_id=f"x{i}",
+                card_id=t.card_id,
+                amount=amount,
+                discount_bp=0,
+                discount_amount=0,
+                points_redeemed=0,
+                point_value_minor=100,
+                points_earned=0,
+                amount_due=amount,
+                request_hash="h",
+                created_at=start + timedelta(days=2),
+            )
+        )
+    session.add(
+        Receipt(
+            program_id=demo.id,
+            terminal_id=terminal.id,
+            receipt_id="late",
+            card_id=cards[0].id,
+            amount=999_999,
+            discount_bp=0,
+            discount_amount=0,
+            points_redeemed=0,
+            point_value_minor=100,
+            points_earned=0,
+            amount_due=999_999,
+            request_hash="h",
+            created_at=start + timedelta(days=20),
+        )
+    )
+    session.commit()
+    report = campaigns.report(session, session.get(Campaign, campaign.id), days=14)  # type: ignore[arg-type]
+    holdout = sum(1 for t in targets if t.holdout)
+    assert (report.targets.cards, report.holdout.cards) == (400 - holdout, holdout)
+    assert report.targets.revenue == (400 - holdout) * 100_000
+    assert report.holdout.revenue == holdout * 60_000
+    assert report.uplift_per_card == pytest.approx(40_000)
+    low, high = report.ci95
+    assert low == pytest.approx(40_000) and high == pytest.approx(40_000)  # no variance at all
