@@ -9,6 +9,7 @@ import click
 from app.cli.certs import certs
 from app.cli.db import db, demo
 from app.cli.fake_apns import fake_apns
+from app.cli.members import members
 from app.cli.passes import passes
 from app.cli.posters import poster
 from app.cli.run import run
@@ -47,5 +48,6 @@ for command in (
     push,
     fake_apns,
     users,
+    members,
 ):
     main.add_command(command)

@@ -230,3 +230,18 @@ def test_users_add_creates_the_first_admin_with_a_hashed_password(workdir: Path)
         stored = conn.execute(text("SELECT password_hash FROM staff_users")).scalar_one()
     engine.dispose()
     assert stored.startswith("scrypt$") and "passphrase" not in stored
+
+
+def test_members_import_dry_run_then_apply_then_export(workdir: Path) -> None:
+    source = workdir / "base.csv"
+    source.write_text("phone,name,balance\n+79008887766,Vera,250\n", encoding="utf-8")
+    dry = walletpass(workdir, "members", "import", "--program", "demo", str(source))
+    assert dry.returncode == 0 and "dry run: nothing created" in dry.stdout
+    done = walletpass(workdir, "members", "import", "--program", "demo", "--apply", str(source))
+    assert done.returncode == 0 and "created 1 members, carried over 250 points" in done.stdout
+    again = walletpass(workdir, "members", "import", "--program", "demo", str(source))
+    assert again.returncode == 1 and "line 2: phone already has a card" in again.stderr
+    out = workdir / "export.csv"
+    exported = walletpass(workdir, "members", "export", "--program", "demo", "-o", str(out))
+    assert exported.returncode == 0
+    assert "+79008887766,Vera" in out.read_text(encoding="utf-8")
