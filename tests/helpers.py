@@ -8,7 +8,13 @@ import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from app.bootstrap import Services
+    from app.loyalty.models import Card, Program
 
 START = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 PASS_TYPE_ID = "pass.test.walletpass.loyalty"
@@ -63,3 +69,59 @@ def postgres_url() -> str | None:
     import os
 
     return os.environ.get("WALLETPASS_TEST_DATABASE_URL")
+
+
+def population(session: Session, services: Services, program: Program, n: int) -> list[Card]:
+    """n members with cards and registered iPhones; every fourth is "at risk"."""
+    from app.db import new_public_id
+    from app.loyalty.models import Card, Member
+    from app.passes.models import AppleDevice, AppleRegistration, WalletPass
+
+    now = services.clock.now()
+    cards = []
+    for i in range(n):
+        member = Member(
+            program_id=program.id,
+            phone=f"+7907{i:07d}",
+            name=f"C{i}",
+            locale="ru",
+            marketing_consent=True,
+            created_at=now,
+            stage="at_risk" if i % 4 == 0 else "active",
+            birthday=datetime(1990, 1 + i % 12, 1).date(),
+        )
+        session.add(member)
+        session.flush()
+        card = Card(
+            public_id=new_public_id(),
+            program_id=program.id,
+            member_id=member.id,
+            number=f"{i:013d}",
+            barcode_secret="S" * 10,
+            tier_id=program.default_tier.id,
+            balance=0,
+            status="active",
+            apple_installed_at=now if i % 2 == 0 else None,
+            created_at=now,
+        )
+        session.add(card)
+        session.flush()
+        wallet_pass = WalletPass(
+            card_id=card.id,
+            serial_number=new_public_id(),
+            auth_token="t" * 24,
+            version=1,
+            apns_delivered_version=1,
+            updated_at=now,
+            last_modified=0,
+            created_at=now,
+        )
+        device = AppleDevice(
+            library_id=f"lib{i}", push_token=f"{i:064x}", created_at=now, updated_at=now
+        )
+        session.add_all([wallet_pass, device])
+        session.flush()
+        session.add(AppleRegistration(device_id=device.id, pass_id=wallet_pass.id, created_at=now))
+        cards.append(card)
+    session.commit()
+    return cards

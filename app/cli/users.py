@@ -53,3 +53,20 @@ def users_add(settings: Settings, email: str, name: str, role: str, password_std
         raise click.ClickException(str(exc)) from None
     finally:
         services.close()
+
+
+@users.command("token")
+@click.option("--email", required=True, help="The staff user the token acts for.")
+@click.option("--name", required=True, help="What uses it, e.g. 'crm'.")
+@click.pass_obj
+def users_token(settings: Settings, email: str, name: str) -> None:
+    """Create an API token for /api/v1 (printed once; store it in the CRM)."""
+    services = build_services(settings)
+    try:
+        with services.transaction() as session:
+            user = staff.find_user(session, email)
+            if user is None:
+                raise click.ClickException(f"no staff user {email!r}")
+            click.echo(staff.create_api_token(session, services.clock, user, name))
+    finally:
+        services.close()

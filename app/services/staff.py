@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import keys
 from app.clock import Clock
 from app.loyalty import rules
 from app.loyalty.errors import ValidationError
-from app.staff.models import ROLES, AuditEntry, StaffUser
+from app.staff.models import ROLES, AuditEntry, StaffApiToken, StaffUser
 from app.staff.passwords import dummy_hash, hash_password, password_problem, verify_password
 
 MAX_FAILURES = 5
@@ -113,3 +114,40 @@ def get_user(session: Session, user_id: int) -> StaffUser | None:
 
 def count_admins(session: Session) -> int:
     return int(session.scalar(select(func.count()).where(StaffUser.role == "admin")) or 0)
+
+
+TOKEN_KIND = "wps"  # noqa: S105 - the tag in front of tokens, not a secret
+
+
+def create_api_token(session: Session, clock: Clock, user: StaffUser, name: str) -> str:
+    """A new API token for ``user``; returns the token, which is never stored or shown again."""
+    new = keys.new_key(TOKEN_KIND)
+    session.add(
+        StaffApiToken(
+            user_id=user.id,
+            name=name.strip()[:100] or "api",
+            prefix=new.prefix,
+            token_hash=new.digest,
+            created_at=clock.now(),
+        )
+    )
+    audit(session, clock, user, "staff.api_token_created", user.email, {"name": name})
+    return new.key
+
+
+def user_for_token(session: Session, token: str | None) -> StaffUser | None:
+    prefix = keys.split(TOKEN_KIND, token)
+    row = (
+        session.scalar(select(StaffApiToken).where(StaffApiToken.prefix == prefix))
+        if prefix is not None
+        else None
+    )
+    if not keys.matches(row.token_hash if row else None, token) or row is None:
+        return None
+    if row.revoked_at is not None:
+        return None
+    return get_user(session, row.user_id)
+
+
+def find_user(session: Session, email: str) -> StaffUser | None:
+    return session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import keys
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program, Store
@@ -18,11 +16,6 @@ from app.till.models import Terminal
 
 KEY_PREFIX = "wpt"
 _TOUCH_EVERY = timedelta(minutes=5)
-
-
-def _hash(key: str) -> str:
-    # Keys carry 256 random bits, so a fast hash is enough (no password stretching).
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def add_terminal(
@@ -43,29 +36,27 @@ def add_terminal(
         )
         if store_id is None:
             raise ValidationError({"store": f"no store {store_code!r} in this program"})
-    prefix = secrets.token_hex(4)
-    key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    new = keys.new_key(KEY_PREFIX)
     terminal = Terminal(
         program_id=program.id,
         store_id=store_id,
         name=name,
-        key_prefix=prefix,
-        key_hash=_hash(key),
+        key_prefix=new.prefix,
+        key_hash=new.digest,
         created_at=clock.now(),
     )
     session.add(terminal)
     session.flush()
-    return terminal, key
+    return terminal, new.key
 
 
 def authenticate(session: Session, clock: Clock, key: str | None, *, touch: bool) -> Terminal:
     """The active terminal owning ``key``; raises UnauthorizedTerminalError otherwise."""
-    parts = (key or "").split("_", 2)
+    prefix = keys.split(KEY_PREFIX, key)
     terminal = None
-    if len(parts) == 3 and parts[0] == KEY_PREFIX:
-        terminal = session.scalar(select(Terminal).where(Terminal.key_prefix == parts[1]))
-    expected = terminal.key_hash if terminal is not None else "0" * 64
-    if not hmac.compare_digest(expected, _hash(key or "")) or terminal is None:
+    if prefix is not None:
+        terminal = session.scalar(select(Terminal).where(Terminal.key_prefix == prefix))
+    if not keys.matches(terminal.key_hash if terminal else None, key) or terminal is None:
         raise UnauthorizedTerminalError()
     if terminal.revoked_at is not None:
         raise UnauthorizedTerminalError()

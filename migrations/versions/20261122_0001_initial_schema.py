@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:10:30.329564
+Create Date: 2026-11-22 14:14:55.587244
 """
 
 from collections.abc import Sequence
@@ -166,6 +166,18 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_members_program_id_programs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
     sa.UniqueConstraint('program_id', 'phone', name=op.f('uq_members_program_id_phone'))
+    )
+    op.create_table('staff_api_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['staff_users.id'], name=op.f('fk_staff_api_tokens_user_id_staff_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_api_tokens')),
+    sa.UniqueConstraint('prefix', name=op.f('uq_staff_api_tokens_prefix'))
     )
     op.create_table('stores',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -412,6 +424,7 @@ def downgrade() -> None:
     op.drop_table('cards')
     op.drop_table('tiers')
     op.drop_table('stores')
+    op.drop_table('staff_api_tokens')
     op.drop_table('members')
     op.drop_table('campaigns')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:

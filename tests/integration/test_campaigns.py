@@ -12,71 +12,17 @@ from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
 from app.campaigns.models import Campaign, CampaignTarget
-from app.db import new_public_id
 from app.fakes.apns import running_fake_apns
 from app.fakes.tls import make_server_cert
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Card, Member, Program
+from app.loyalty.models import Card, Program
 from app.passes.apple.apns import ApnsConfig, ApnsSender
 from app.passes.apple.certs import DevChain
-from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.services import campaigns
 from app.till.models import Receipt
 from app.worker import handlers
 from app.worker.runtime import client_pem_files
-from tests.helpers import PASS_TYPE_ID
-
-
-def population(session: Session, services: Services, program: Program, n: int) -> list[Card]:
-    """n members with cards and registered iPhones; every fourth is "at risk"."""
-    now = services.clock.now()
-    cards = []
-    for i in range(n):
-        member = Member(
-            program_id=program.id,
-            phone=f"+7907{i:07d}",
-            name=f"C{i}",
-            locale="ru",
-            marketing_consent=True,
-            created_at=now,
-            stage="at_risk" if i % 4 == 0 else "active",
-            birthday=datetime(1990, 1 + i % 12, 1).date(),
-        )
-        session.add(member)
-        session.flush()
-        card = Card(
-            public_id=new_public_id(),
-            program_id=program.id,
-            member_id=member.id,
-            number=f"{i:013d}",
-            barcode_secret="S" * 10,
-            tier_id=program.default_tier.id,
-            balance=0,
-            status="active",
-            apple_installed_at=now if i % 2 == 0 else None,
-            created_at=now,
-        )
-        session.add(card)
-        session.flush()
-        wallet_pass = WalletPass(
-            card_id=card.id,
-            serial_number=new_public_id(),
-            auth_token="t" * 24,
-            version=1,
-            apns_delivered_version=1,
-            updated_at=now,
-            last_modified=0,
-            created_at=now,
-        )
-        device = AppleDevice(
-            library_id=f"lib{i}", push_token=f"{i:064x}", created_at=now, updated_at=now
-        )
-        session.add_all([wallet_pass, device])
-        session.flush()
-        session.add(AppleRegistration(device_id=device.id, pass_id=wallet_pass.id, created_at=now))
-        cards.append(card)
-    session.commit()
-    return cards
+from tests.helpers import PASS_TYPE_ID, population
 
 
 def draft(**overrides: Any) -> campaigns.Draft:

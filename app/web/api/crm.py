@@ -1,0 +1,187 @@
+"""Staff API for a CRM: segments, campaigns, KPIs (`Authorization: Bearer <staff token>`)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from flask import Response, g, jsonify, request
+from werkzeug.exceptions import NotFound
+
+from app.analytics.kpis import kpis
+from app.campaigns.models import Campaign
+from app.db import after_commit
+from app.loyalty.errors import ValidationError
+from app.services import campaigns, programs, staff
+from app.staff.errors import ForbiddenError
+from app.staff.models import StaffUser
+from app.web.api import bp
+from app.web.api.views import json_object
+from app.web.db import db, services
+from app.web.errors import json_error
+
+_BEARER = re.compile(r"^Bearer\s+(\S+)\s*$")
+CAMPAIGN_ROLES = ("admin", "marketer")
+CAMPAIGN_FIELDS = {
+    "name",
+    "offer_en",
+    "offer_ru",
+    "segment",
+    "bonus_points",
+    "bonus_days",
+    "holdout_percent",
+    "send_at",
+}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def staff_api(*roles: str) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            match = _BEARER.match(request.headers.get("Authorization", ""))
+            user = staff.user_for_token(db(), match.group(1) if match else None)
+            if user is None:
+                response = json_error(401, "unauthorized", "missing, unknown or revoked API token")
+                response.headers["WWW-Authenticate"] = 'Bearer realm="walletpass"'
+                return response
+            if roles and user.role not in roles:
+                raise ForbiddenError(user.role)
+            g.staff = user
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def _date(name: str, default: datetime) -> datetime:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+    except ValueError:
+        raise ValidationError({name: "must be a date YYYY-MM-DD"}) from None
+
+
+def _campaign_json(campaign: Campaign) -> dict[str, Any]:
+    progress = campaigns.progress(db(), campaign)
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "send_at": campaign.send_at.isoformat() if campaign.send_at else None,
+        "holdout_percent": campaign.holdout_bp / 100,
+        "progress": {
+            "targets": progress.targets,
+            "holdout": progress.holdout,
+            "skipped": progress.skipped,
+            "applied": progress.applied,
+            "pushed": progress.pushed,
+            "percent": progress.percent,
+        },
+    }
+
+
+@bp.post("/programs/<slug>/segments/size")
+@staff_api(*CAMPAIGN_ROLES)
+def segment_size(slug: str) -> Response:
+    body = json_object()
+    program = programs.get_program(db(), slug)
+    segment = body.get("segment", {})
+    if not isinstance(segment, dict):
+        raise ValidationError({"segment": "must be an object of filters"})
+    return jsonify({"size": campaigns.segment_size(db(), program, segment, services().clock.now())})
+
+
+@bp.post("/programs/<slug>/campaigns")
+@staff_api(*CAMPAIGN_ROLES)
+def create_campaign(slug: str) -> tuple[Response, int]:
+    body = json_object()
+    unknown = sorted(set(body) - CAMPAIGN_FIELDS)
+    if unknown:
+        raise ValidationError({name: "is not a campaign field" for name in unknown})
+    errors: dict[str, str] = {}
+    send_at = None
+    if body.get("send_at") is not None:
+        try:
+            send_at = datetime.fromisoformat(str(body["send_at"]))
+            if send_at.tzinfo is None:
+                raise ValueError
+        except ValueError:
+            errors["send_at"] = "must be an ISO 8601 date-time with a time zone"
+    for name in ("name", "offer_en", "offer_ru"):
+        if not isinstance(body.get(name), str):
+            errors[name] = "is required text"
+    for name in ("bonus_points", "bonus_days"):
+        value = body.get(name)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            errors[name] = "must be a whole number >= 0"
+    holdout = body.get("holdout_percent", 10)
+    if not isinstance(holdout, int | float) or isinstance(holdout, bool):
+        errors["holdout_percent"] = "must be a number from 0 to 50"
+    if not isinstance(body.get("segment", {}), dict):
+        errors["segment"] = "must be an object of filters"
+    if errors:
+        raise ValidationError(errors)
+    session = db()
+    program = programs.get_program(session, slug)
+    user: StaffUser = g.staff
+    draft = campaigns.Draft(
+        name=body["name"],
+        offer_en=body["offer_en"],
+        offer_ru=body["offer_ru"],
+        segment=body.get("segment", {}),
+        bonus_points=body.get("bonus_points") or 0,
+        bonus_days=body.get("bonus_days"),
+        holdout_percent=float(holdout),
+        send_at=send_at,
+    )
+    campaign = campaigns.create(session, services().clock, program, draft, user)
+    if campaign.send_at is not None and campaign.send_at <= services().clock.now():
+        campaign.status = "sending"  # start now: the worker does the fan-out
+        after_commit(session, functools.partial(services().queue.run_campaign, campaign.id))
+    return jsonify(_campaign_json(campaign)), 201
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@staff_api(*CAMPAIGN_ROLES)
+def get_campaign(campaign_id: int) -> Response:
+    campaign = db().get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("no such campaign")
+    body = _campaign_json(campaign)
+    if campaign.status == "sent":
+        report = campaigns.report(db(), campaign, days=int(request.args.get("days", 14)))
+        body["report"] = {
+            "days": report.days,
+            "targets": vars(report.targets),
+            "holdout": vars(report.holdout),
+            "uplift_per_card": report.uplift_per_card,
+            "ci95": list(report.ci95),
+        }
+    return jsonify(body)
+
+
+@bp.get("/programs/<slug>/kpis")
+@staff_api()
+def get_kpis(slug: str) -> Response:
+    program = programs.get_program(db(), slug)
+    now = services().clock.now()
+    end = _date("to", now)
+    start = _date("from", end - timedelta(days=30))
+    return jsonify(
+        {
+            "from": start.date().isoformat(),
+            "to": end.date().isoformat(),
+            **vars(kpis(db(), program, start, end)),
+        }
+    )
