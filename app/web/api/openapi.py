@@ -1,0 +1,329 @@
+"""The OpenAPI 3.1 document of the JSON APIs, served at /api/v1/openapi.json.
+
+A test checks it is a valid OpenAPI document and that it lists every /api route
+the app registers, so it cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+from app.web.api import bp
+
+
+def _obj(required: list[str], **props: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": required,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+STR, INT, NUM, BOOL = (
+    {"type": "string"},
+    {"type": "integer"},
+    {"type": "number"},
+    {"type": "boolean"},
+)
+NINT = {"type": ["integer", "null"]}
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Malformed body",
+        401: "Missing or wrong credentials",
+        403: "Role not allowed",
+        404: "Not found",
+        409: "Conflict",
+        413: "Body too large",
+        415: "Not JSON",
+        422: "Invalid fields (see error.fields)",
+        429: "Rate limited",
+    }
+    return {
+        str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}}
+        for c in codes
+    }
+
+
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    *errors: int,
+    body: dict[str, Any] | None = None,
+    security: str | None = None,
+    params: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {**ok, **_errors(*errors)}}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if security:
+        op["security"] = [{security: []}]
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _json(status: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        status: {"description": description, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": STR}
+
+
+def _query(name: str, schema: dict[str, Any] = STR) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+PURCHASE = _obj(
+    ["receipt_id", "amount"],
+    receipt_id=STR,
+    amount=INT,
+    barcode=STR,
+    redeem_points=INT,
+    lines={"type": "array", "items": {"type": "object"}},
+)
+PURCHASE_RESULT = _obj(
+    ["receipt_id", "discount_amount", "points_redeemed", "points_earned", "balance", "amount_due"],
+    receipt_id=STR,
+    card_number={"type": ["string", "null"]},
+    discount_amount=INT,
+    points_redeemed=INT,
+    points_earned=INT,
+    balance=NINT,
+    amount_due=INT,
+)
+REFUND_RESULT = _obj(
+    [
+        "refund_id",
+        "receipt_id",
+        "amount",
+        "money_back",
+        "points_returned",
+        "points_taken_back",
+        "points_shortfall",
+        "balance",
+    ],
+    refund_id=STR,
+    receipt_id=STR,
+    amount=INT,
+    money_back=INT,
+    points_returned=INT,
+    points_taken_back=INT,
+    points_shortfall=INT,
+    balance=NINT,
+)
+CAMPAIGN = {
+    "type": "object",
+    "properties": {
+        "id": INT,
+        "name": STR,
+        "status": STR,
+        "send_at": {"type": ["string", "null"]},
+        "holdout_percent": NUM,
+        "progress": {"type": "object"},
+        "report": {"type": "object"},
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "walletpass",
+            "version": "1",
+            "description": "Enrollment, till (POS) and CRM APIs. Amounts are minor units.",
+        },
+        "components": {
+            "securitySchemes": {
+                "terminal": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "terminal key (wpt_…)",
+                },
+                "staff": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "staff API token (wps_…)",
+                },
+            },
+            "schemas": {
+                "Error": _obj(
+                    ["error"],
+                    error={
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {"code": STR, "message": STR, "fields": {"type": "object"}},
+                    },
+                )
+            },
+        },
+        "paths": {
+            "/api/v1/programs/{slug}/enrollments": {
+                "post": _op(
+                    "Enroll a shopper: member, card and wallet pass",
+                    _json(
+                        "201",
+                        "Enrolled",
+                        _obj(["card", "links"], card={"type": "object"}, links={"type": "object"}),
+                    ),
+                    400,
+                    404,
+                    409,
+                    413,
+                    415,
+                    422,
+                    429,
+                    body=_obj(
+                        ["name", "phone", "consent"],
+                        name=STR,
+                        phone=STR,
+                        birthday=STR,
+                        email=STR,
+                        locale={"enum": ["ru", "en"]},
+                        consent=BOOL,
+                    ),
+                    params=[_path("slug")],
+                )
+            },
+            "/api/pos/v1/terminal": {
+                "get": _op(
+                    "The terminal the key belongs to",
+                    _json("200", "Terminal", {"type": "object"}),
+                    401,
+                    security="terminal",
+                )
+            },
+            "/api/pos/v1/cards/{code}": {
+                "get": _op(
+                    "Look a card up by its scanned code or number",
+                    _json("200", "Card", {"type": "object"}),
+                    401,
+                    404,
+                    422,
+                    security="terminal",
+                    params=[_path("code"), _query("amount", INT)],
+                )
+            },
+            "/api/pos/v1/purchases": {
+                "post": _op(
+                    "Record a purchase (idempotent per terminal and receipt_id)",
+                    {
+                        **_json("201", "Recorded", PURCHASE_RESULT),
+                        **_json("200", "Replay", PURCHASE_RESULT),
+                    },
+                    400,
+                    401,
+                    404,
+                    409,
+                    413,
+                    415,
+                    422,
+                    body=PURCHASE,
+                    security="terminal",
+                )
+            },
+            "/api/pos/v1/refunds": {
+                "post": _op(
+                    "Record a refund (idempotent per terminal and refund_id)",
+                    {
+                        **_json("201", "Recorded", REFUND_RESULT),
+                        **_json("200", "Replay", REFUND_RESULT),
+                    },
+                    400,
+                    401,
+                    404,
+                    409,
+                    415,
+                    422,
+                    security="terminal",
+                    body=_obj(
+                        ["receipt_id", "refund_id"], receipt_id=STR, refund_id=STR, amount=INT
+                    ),
+                )
+            },
+            "/api/pos/v1/decode": {
+                "post": _op(
+                    "Read a QR code from a camera frame",
+                    _json("200", "Code", _obj(["code"], code={"type": ["string", "null"]})),
+                    400,
+                    401,
+                    413,
+                    security="terminal",
+                )
+            },
+            "/api/v1/programs/{slug}/segments/size": {
+                "post": _op(
+                    "Count the cards a segment matches",
+                    _json("200", "Size", _obj(["size"], size=INT)),
+                    400,
+                    401,
+                    403,
+                    404,
+                    422,
+                    security="staff",
+                    params=[_path("slug")],
+                    body=_obj([], segment={"type": "object"}),
+                )
+            },
+            "/api/v1/programs/{slug}/campaigns": {
+                "post": _op(
+                    "Schedule or start a campaign (the worker fans it out)",
+                    _json("201", "Campaign", CAMPAIGN),
+                    400,
+                    401,
+                    403,
+                    404,
+                    422,
+                    security="staff",
+                    params=[_path("slug")],
+                    body=_obj(
+                        ["name", "offer_en", "offer_ru"],
+                        name=STR,
+                        offer_en=STR,
+                        offer_ru=STR,
+                        segment={"type": "object"},
+                        bonus_points=INT,
+                        bonus_days=INT,
+                        holdout_percent=NUM,
+                        send_at=STR,
+                    ),
+                )
+            },
+            "/api/v1/campaigns/{campaign_id}": {
+                "get": _op(
+                    "Progress, and the report once sent",
+                    _json("200", "Campaign", CAMPAIGN),
+                    401,
+                    403,
+                    404,
+                    security="staff",
+                    params=[{**_path("campaign_id"), "schema": INT}, _query("days", INT)],
+                )
+            },
+            "/api/v1/programs/{slug}/kpis": {
+                "get": _op(
+                    "KPIs of a period",
+                    _json("200", "KPIs", {"type": "object"}),
+                    401,
+                    404,
+                    422,
+                    security="staff",
+                    params=[_path("slug"), _query("from"), _query("to")],
+                )
+            },
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(document())
