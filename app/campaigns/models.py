@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
 
-STATUSES = ("draft", "scheduled", "sending", "sent", "cancelled")
+STATUSES = ("draft", "scheduled", "sending", "sent", "cancelled", "active", "stopped")
+TRIGGERS = ("welcome", "birthday", "win_back")
 
 
 class Campaign(Base):
@@ -28,6 +29,9 @@ class Campaign(Base):
     segment: Mapped[dict[str, Any]] = mapped_column(JSON)
     holdout_bp: Mapped[int] = mapped_column(Integer, default=1000)  # 10 %
     status: Mapped[str] = mapped_column(String(16), default="draft")
+    # Triggered campaigns run card by card when their moment comes (status "active"):
+    # welcome after the card is installed, birthday, win-back on entering "at risk".
+    trigger: Mapped[str | None] = mapped_column(String(16))
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -38,7 +42,12 @@ class Campaign(Base):
         CheckConstraint("holdout_bp >= 0 AND holdout_bp <= 5000", name="holdout_in_range"),
         CheckConstraint("bonus_points >= 0", name="bonus_not_negative"),
         CheckConstraint(
-            "status IN ('draft', 'scheduled', 'sending', 'sent', 'cancelled')", name="status_known"
+            "status IN ('draft', 'scheduled', 'sending', 'sent', 'cancelled', 'active', 'stopped')",
+            name="status_known",
+        ),
+        CheckConstraint(
+            "trigger IS NULL OR trigger IN ('welcome', 'birthday', 'win_back')",
+            name="trigger_known",
         ),
     )
 

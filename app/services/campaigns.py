@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import Campaign, CampaignTarget
+from app.campaigns.models import TRIGGERS, Campaign, CampaignTarget
 from app.campaigns.segments import Segment, card_ids, to_json
 from app.clock import Clock
 from app.db import after_commit
@@ -48,6 +48,7 @@ class Draft:
     bonus_days: int | None = None
     holdout_percent: float = 10.0
     send_at: datetime | None = None  # None: now (or when quiet hours end)
+    trigger: str | None = None  # welcome | birthday | win_back: runs card by card, no segment
 
 
 def create(
@@ -67,6 +68,8 @@ def create(
     now = clock.now()
     if draft.send_at is not None and draft.send_at < now - timedelta(minutes=1):
         errors["send_at"] = "is in the past"
+    if draft.trigger is not None and draft.trigger not in TRIGGERS:
+        errors["trigger"] = f"must be one of {', '.join(TRIGGERS)}"
     if errors:
         raise ValidationError(errors)
     campaign = Campaign(
@@ -78,8 +81,9 @@ def create(
         bonus_days=draft.bonus_days,
         segment=to_json(segment),
         holdout_bp=round(draft.holdout_percent * 100),
-        status="scheduled",
-        send_at=outside_quiet_hours(program, draft.send_at or now),
+        status="active" if draft.trigger else "scheduled",
+        trigger=draft.trigger,
+        send_at=None if draft.trigger else outside_quiet_hours(program, draft.send_at or now),
         created_by=actor.email if isinstance(actor, StaffUser) else actor,
         created_at=now,
     )
@@ -188,6 +192,62 @@ def next_chunk(session: Session, campaign_id: int) -> list[int]:
             .limit(CHUNK)
         )
     )
+
+
+def capped(session: Session, program: Program, card_id: int, now: datetime) -> bool:
+    """Whether the card already got an offer within the program's frequency cap."""
+    since = now - timedelta(days=program.frequency_cap_days)
+    return (
+        session.scalar(
+            select(CampaignTarget.id).where(
+                CampaignTarget.card_id == card_id, CampaignTarget.applied_at >= since
+            )
+        )
+        is not None
+    )
+
+
+def fire_trigger(
+    session: Session, clock: Clock, program_id: int, trigger: str, card_id: int
+) -> int:
+    """Run the program's active campaigns of this trigger for one card, in the caller's
+    transaction: holdout drawn as usual, frequency cap respected, once per card (once a
+    year for birthdays). Returns how many campaigns applied an offer."""
+    now = clock.now()
+    applied = 0
+    active = session.scalars(
+        select(Campaign).where(
+            Campaign.program_id == program_id,
+            Campaign.trigger == trigger,
+            Campaign.status == "active",
+        )
+    ).all()
+    for campaign in active:
+        window = timedelta(days=300) if trigger == "birthday" else timedelta(days=36500)
+        earlier = session.scalar(
+            select(CampaignTarget)
+            .where(CampaignTarget.campaign_id == campaign.id, CampaignTarget.card_id == card_id)
+            .order_by(CampaignTarget.id.desc())
+        )
+        if earlier is not None and (earlier.applied_at or now) > now - window:
+            continue
+        if earlier is not None:
+            session.delete(earlier)  # a new year's birthday replaces last year's row
+            session.flush()
+        program = session.get(Program, program_id)
+        assert program is not None
+        target = CampaignTarget(
+            campaign_id=campaign.id,
+            card_id=card_id,
+            holdout=in_holdout(campaign.id, card_id, campaign.holdout_bp),
+            skipped="frequency_cap" if capped(session, program, card_id, now) else None,
+        )
+        session.add(target)
+        session.flush()
+        if not target.holdout and target.skipped is None:
+            apply_chunk(session, clock, campaign.id, [target.id])
+            applied += 1
+    return applied
 
 
 def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: list[int]) -> int:

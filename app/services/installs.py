@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from app.clock import Clock
 from app.loyalty import ledger
 from app.passes.sync import mark_card_changed
+from app.services import campaigns
 
 WALLETS = ("apple", "google")
 
@@ -22,6 +23,7 @@ def record_install(session: Session, clock: Clock, card_id: int, wallet: str) ->
     now = clock.now()
     card = ledger.lock_card(session, card_id)
     column = "apple_installed_at" if wallet == "apple" else "google_installed_at"
+    first_install = card.apple_installed_at is None and card.google_installed_at is None
     if getattr(card, column) is None:
         setattr(card, column, now)
     program = card.program
@@ -42,5 +44,7 @@ def record_install(session: Session, clock: Clock, card_id: int, wallet: str) ->
         )
     if awarded:
         mark_card_changed(session, clock, card.id)
+    if first_install:
+        campaigns.fire_trigger(session, clock, card.program_id, "welcome", card.id)
     session.flush()
     return awarded

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.analytics.kpis import member_stages
 from app.clock import Clock
+from app.services import campaigns
 from app.loyalty.models import Member, Program, StageTransition
 
 
@@ -26,6 +27,10 @@ def refresh_stages(
         session.add(
             StageTransition(member_id=member.id, from_stage=member.stage, to_stage=new, at=now)
         )
+        # Win-back fires when a known member moves into "at risk" (not on the first
+        # computation, which would message the whole base at once).
+        if new == "at_risk" and member.stage is not None and member.card is not None:
+            campaigns.fire_trigger(session, clock, program.id, "win_back", member.card.id)
         member.stage, member.stage_since = new, now
     session.flush()
     return moved

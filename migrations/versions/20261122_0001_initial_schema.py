@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:14:55.587244
+Create Date: 2026-11-22 14:16:43.467541
 """
 
 from collections.abc import Sequence
@@ -139,12 +139,14 @@ def upgrade() -> None:
     sa.Column('segment', sa.JSON(), nullable=False),
     sa.Column('holdout_bp', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('trigger', sa.String(length=16), nullable=True),
     sa.Column('send_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('started_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by', sa.String(length=254), nullable=False),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('draft', 'scheduled', 'sending', 'sent', 'cancelled')", name=op.f('ck_campaigns_status_known')),
+    sa.CheckConstraint("status IN ('draft', 'scheduled', 'sending', 'sent', 'cancelled', 'active', 'stopped')", name=op.f('ck_campaigns_status_known')),
+    sa.CheckConstraint("trigger IS NULL OR trigger IN ('welcome', 'birthday', 'win_back')", name=op.f('ck_campaigns_trigger_known')),
     sa.CheckConstraint('bonus_points >= 0', name=op.f('ck_campaigns_bonus_not_negative')),
     sa.CheckConstraint('holdout_bp >= 0 AND holdout_bp <= 5000', name=op.f('ck_campaigns_holdout_in_range')),
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_campaigns_program_id_programs'), ondelete='CASCADE'),

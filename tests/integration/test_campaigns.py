@@ -220,3 +220,110 @@ def test_the_report_compares_targets_with_the_holdout(
     assert report.uplift_per_card == pytest.approx(40_000)
     low, high = report.ci95
     assert low == pytest.approx(40_000) and high == pytest.approx(40_000)  # no variance at all
+
+
+def test_triggered_campaigns_welcome_and_win_back(
+    session: Session, services: Services, demo: Program
+) -> None:
+    from app.loyalty.models import Card as CardModel
+    from app.loyalty.models import Member
+    from app.services import installs
+    from app.services.lifecycle import refresh_stages
+    from app.worker.handlers import run_daily
+
+    welcome = campaigns.create(
+        session,
+        services.clock,
+        demo,
+        draft(
+            name="Welcome",
+            offer_en="Welcome gift: -10 %",
+            offer_ru="Подарок: -10 %",
+            segment={},
+            holdout_percent=0,
+            trigger="welcome",
+        ),
+        "test",
+    )
+    win_back = campaigns.create(
+        session,
+        services.clock,
+        demo,
+        draft(
+            name="Come back",
+            offer_en="We miss you: -20 %",
+            offer_ru="Скучаем: -20 %",
+            segment={},
+            holdout_percent=0,
+            trigger="win_back",
+        ),
+        "test",
+    )
+    session.commit()
+    assert welcome.status == "active" and welcome.send_at is None
+    cards = population(session, services, demo, 4)
+    card = cards[1]
+    card.apple_installed_at = None
+    session.commit()
+    installs.record_install(session, services.clock, card.id, "apple")
+    installs.record_install(session, services.clock, card.id, "google")  # not a first install
+    session.commit()
+    session.expire_all()
+    assert session.get(CardModel, card.id).offer_en == "Welcome gift: -10 %"  # type: ignore[union-attr]
+    assert (
+        len(
+            session.scalars(
+                select(CampaignTarget).where(CampaignTarget.campaign_id == welcome.id)
+            ).all()
+        )
+        == 1
+    )
+
+    # Win-back fires on the move into "at risk", after the frequency cap has passed.
+    refresh_stages(session, services.clock, demo)
+    session.commit()
+    services.clock.advance(days=120)  # type: ignore[attr-defined]
+    run_daily(services)
+    session.expire_all()
+    assert [m.stage for m in session.scalars(select(Member).order_by(Member.id))] == ["at_risk"] * 4
+    session.expire_all()
+    targets = session.scalars(
+        select(CampaignTarget).where(CampaignTarget.campaign_id == win_back.id)
+    ).all()
+    # The first card was at risk already: it did not move, so it gets no win-back.
+    assert {t.card_id for t in targets} == {c.id for c in cards[1:]}
+    assert all(t.applied_at is not None for t in targets)
+
+
+def test_the_birthday_campaign_goes_with_the_birthday_bonus_once_a_year(
+    session: Session, services: Services, demo: Program
+) -> None:
+    from app.worker.handlers import run_daily
+
+    gift = campaigns.create(
+        session,
+        services.clock,
+        demo,
+        draft(
+            name="Birthday",
+            offer_en="Happy birthday: -25 %",
+            offer_ru="С днём рождения: -25 %",
+            segment={},
+            holdout_percent=0,
+            trigger="birthday",
+        ),
+        "test",
+    )
+    session.commit()
+    cards = population(session, services, demo, 12)  # birthdays on the 1st of each month
+    services.clock._now = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    run_daily(services)
+    run_daily(services)
+    services.clock._now = datetime(2027, 5, 1, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    run_daily(services)
+    session.expire_all()
+    targets = session.scalars(
+        select(CampaignTarget).where(CampaignTarget.campaign_id == gift.id)
+    ).all()
+    assert [t.card_id for t in targets] == [cards[4].id]  # born in May; this year's row
+    assert targets[0].applied_at is not None and targets[0].applied_at.year == 2027
