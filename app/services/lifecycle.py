@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from app.analytics.kpis import member_stages
 from app.clock import Clock
-from app.services import campaigns
 from app.loyalty.models import Member, Program, StageTransition
+from app.services import campaigns
 
 
 def refresh_stages(

@@ -51,16 +51,16 @@ def test_every_problem_is_reported_by_line_and_nothing_is_created(
     imports.import_members(session, services.clock, demo, GOOD, apply=True, actor="cli")
     session.commit()
     bad = (
-        "phone,name,birthday,balance\n"
-        "12,Short phone,,\n"
-        "+79005556677,,,\n"
-        "+79005556678,Ok,2090-01-01,\n"
-        "+79005556679,Ok,,lots\n"
-        "+79005556680,Twice,,\n"
-        "8 900 555-66-80,Twice again,,\n"
-        "+79001112233,Already here,,\n"
-        "+79005556681,Fine,,10\n"
-    ).encode()
+        b"phone,name,birthday,balance\n"
+        b"12,Short phone,,\n"
+        b"+79005556677,,,\n"
+        b"+79005556678,Ok,2090-01-01,\n"
+        b"+79005556679,Ok,,lots\n"
+        b"+79005556680,Twice,,\n"
+        b"8 900 555-66-80,Twice again,,\n"
+        b"+79001112233,Already here,,\n"
+        b"+79005556681,Fine,,10\n"
+    )
     report = imports.import_members(session, services.clock, demo, bad, apply=True, actor="cli")
     assert report.created == 0 and report.ok == 2
     assert [(line, field) for line, field, _ in report.errors] == [
