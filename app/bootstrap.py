@@ -7,6 +7,7 @@ tests call it with their own settings (and may replace pieces, e.g. the clock).
 from __future__ import annotations
 
 import logging
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,12 +28,43 @@ from app.passes.apple.certs import (
     load_signing_identity,
 )
 from app.passes.apple.signing import CmsPassSigner, PassSigner
+from app.passes.google.auth import AccessTokens, ServiceAccount
+from app.passes.google.callbacks import CallbackVerifier, load_root_keys
+from app.passes.google.client import GoogleWalletClient
 from app.passes.sync import CHANGED_PASSES
 from app.passes.templates import TemplateStore
 from app.queue import TaskQueue, make_huey
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import PROJECT_ROOT, GoogleSettings, Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class GoogleWallet:
+    """Google Wallet parts, present only when WALLETPASS_GOOGLE_* are set."""
+
+    settings: GoogleSettings
+    account: ServiceAccount
+    client: GoogleWalletClient
+    verifier: CallbackVerifier | None  # None without WALLETPASS_GOOGLE_ROOT_KEYS
+
+
+def build_google(settings: Settings) -> GoogleWallet | None:
+    google = settings.google
+    if google is None:
+        return None
+    account = ServiceAccount.from_file(google.service_account_file)
+    tokens = AccessTokens(account, google.token_url)
+    verifier = None
+    if google.root_keys is not None:
+        if google.root_keys.startswith("https://"):
+            # Fetched at start; Google rotates these keys rarely and announces it.
+            with urllib.request.urlopen(google.root_keys, timeout=10) as response:  # noqa: S310
+                text = response.read()
+        else:
+            text = Path(google.root_keys).read_bytes()
+        verifier = CallbackVerifier(google.issuer_id, load_root_keys(text))
+    return GoogleWallet(google, account, GoogleWalletClient(google.api_url, tokens), verifier)
 
 
 @dataclass
@@ -46,6 +78,7 @@ class Services:
     signing_identity: SigningIdentity
     pkpass: PkpassBuilder
     queue: TaskQueue
+    google: GoogleWallet | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
     @contextmanager
@@ -163,6 +196,7 @@ def build_services(
         signing_identity=identity,
         pkpass=pkpass,
         queue=queue,
+        google=build_google(settings),
     )
 
 

@@ -69,6 +69,15 @@ class ApnsSettings:
 
 
 @dataclass(frozen=True)
+class GoogleSettings:
+    issuer_id: str
+    service_account_file: Path
+    api_url: str
+    token_url: str
+    root_keys: str | None  # a file path or an https URL of Google's callback signing keys
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     instance_dir: Path
@@ -78,6 +87,7 @@ class Settings:
     secret_key: str = field(repr=False)
     apple: AppleSettings
     apns: ApnsSettings
+    google: GoogleSettings | None  # None: Google Wallet is off
     queue_url: str | None
     sweep_after_seconds: int
     templates_dir: Path
@@ -255,6 +265,36 @@ def _apns(env: Mapping[str, str], production: bool, apple: AppleSettings) -> Apn
     )
 
 
+def _google(env: Mapping[str, str]) -> GoogleSettings | None:
+    issuer = _get(env, "WALLETPASS_GOOGLE_ISSUER_ID")
+    account = _path(env, "WALLETPASS_GOOGLE_SERVICE_ACCOUNT_FILE")
+    if issuer is None and account is None:
+        return None
+    if issuer is None or account is None:
+        raise SettingsError(
+            "Google Wallet needs both WALLETPASS_GOOGLE_ISSUER_ID and "
+            "WALLETPASS_GOOGLE_SERVICE_ACCOUNT_FILE (or neither, to switch it off)"
+        )
+    if not issuer.isdigit():
+        raise SettingsError(f"WALLETPASS_GOOGLE_ISSUER_ID={issuer!r}: the issuer id is a number")
+    urls = {}
+    for name, default in (
+        ("WALLETPASS_GOOGLE_API_URL", "https://walletobjects.googleapis.com/walletobjects/v1"),
+        ("WALLETPASS_GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+    ):
+        url = _get(env, name, default) or default
+        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise SettingsError(f"{name}={url!r}: expected an https:// URL")
+        urls[name] = url.rstrip("/")
+    return GoogleSettings(
+        issuer_id=issuer,
+        service_account_file=account,
+        api_url=urls["WALLETPASS_GOOGLE_API_URL"],
+        token_url=urls["WALLETPASS_GOOGLE_TOKEN_URL"],
+        root_keys=_get(env, "WALLETPASS_GOOGLE_ROOT_KEYS"),
+    )
+
+
 def _load(env: Mapping[str, str]) -> Settings:
     app_env = _get(env, "WALLETPASS_ENV", "development")
     assert app_env is not None
@@ -291,6 +331,7 @@ def _load(env: Mapping[str, str]) -> Settings:
         secret_key=secret_key,
         apple=apple,
         apns=_apns(env, production, apple),
+        google=_google(env),
         queue_url=_queue_url(env),
         sweep_after_seconds=_int(env, "WALLETPASS_SWEEP_AFTER_SECONDS", 60),
         templates_dir=templates,

@@ -73,3 +73,28 @@ class AppleDeviceLog(Base):
     reason: Mapped[str] = mapped_column(String(40))
     serial_number: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
+
+
+class GoogleObject(Base):
+    """The Google Wallet object of a pass: inserted over REST before the first save link."""
+
+    __tablename__ = "google_objects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pass_id: Mapped[int] = mapped_column(
+        ForeignKey("wallet_passes.id", ondelete="CASCADE"), unique=True
+    )
+    object_id: Mapped[str] = mapped_column(String(200), unique=True)
+    saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GoogleCallbackNonce(Base):
+    """Nonces of verified save/delete callbacks: Google may deliver one twice."""
+
+    __tablename__ = "google_callback_nonces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(200), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

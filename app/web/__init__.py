@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from app.web import db, errors, i18n, security
     from app.web.api import bp as api_bp
     from app.web.console import bp as console_bp
+    from app.web.google import bp as google_bp
     from app.web.join import bp as join_bp
     from app.web.passkit import bp as passkit_bp
     from app.web.pos import bp as pos_bp
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(passkit_bp)
     app.register_blueprint(pos_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(google_bp)
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -19,6 +19,7 @@ from app.loyalty.errors import (
     UnknownProgramError,
     ValidationError,
 )
+from app.passes.google.client import GoogleWalletError
 from app.passes.templates import TemplateError
 from app.web.i18n import t
 
@@ -43,7 +44,7 @@ _HTTP_CODES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith(("/api/", "/passkit/"))
+    return request.path.startswith(("/api/", "/passkit/", "/google/"))
 
 
 def json_error(status: int, code: str, message: str, **extra: object) -> Response:
@@ -87,6 +88,13 @@ def init_app(app: Flask) -> None:
         if retry_after is not None:
             response.headers["Retry-After"] = str(int(retry_after))
         return response
+
+    @app.errorhandler(GoogleWalletError)
+    def _google(error: GoogleWalletError) -> Response:
+        log.error("Google Wallet API failed: %s", error)
+        if wants_json():
+            return json_error(502, "google_unavailable", "Google Wallet did not answer; try again")
+        return _page(502, t("error.google"))
 
     @app.errorhandler(TemplateError)
     def _template(error: TemplateError) -> Response:

@@ -44,6 +44,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "card.balance": {"en": "Points", "ru": "Баллы"},
     "card.discount": {"en": "Discount", "ru": "Скидка"},
     "card.add_apple": {"en": "Add to Apple Wallet", "ru": "Добавить в Apple Wallet"},
+    "card.add_google": {"en": "Add to Google Wallet", "ru": "Добавить в Google Wallet"},
     "card.install_bonus": {
         "en": "Add the card to your wallet and get {bonus} points.",
         "ru": "Добавьте карту в кошелёк и получите {bonus} баллов.",
@@ -66,6 +67,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.internal": {
         "en": "An error occurred on our side. Please try again.",
         "ru": "Ошибка на нашей стороне. Попробуйте ещё раз.",
+    },
+    "error.google": {
+        "en": "Google Wallet did not answer. Please try again in a minute.",
+        "ru": "Google Wallet не ответил. Попробуйте через минуту.",
     },
     "error.bad_request": {"en": "The request is not valid.", "ru": "Некорректный запрос."},
     "error.method": {

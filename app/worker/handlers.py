@@ -7,13 +7,51 @@ import logging
 from datetime import timedelta
 
 from app.bootstrap import Services
+from app.passes.google.client import GoogleWalletError
 from app.push.rules import PushSender
-from app.services import campaigns, delivery, jobs, lifecycle
+from app.services import campaigns, delivery, google_wallet, jobs, lifecycle
 
 log = logging.getLogger(__name__)
 
 
 def deliver(services: Services, sender: PushSender, pass_ids: list[int]) -> delivery.Report:
+    if services.google is not None:
+        deliver_google(services, pass_ids)
+    return deliver_apple(services, sender, pass_ids)
+
+
+def deliver_google(services: Services, pass_ids: list[int]) -> int:
+    """PATCH the Google object of every pass that changed since Google last saw it."""
+    google = services.google
+    assert google is not None
+    issuer, public_url = google.settings.issuer_id, services.settings.public_url
+    with services.transaction(write=False) as session:
+        owed = google_wallet.owed(session, pass_ids)
+        found = [
+            google_wallet.bodies(
+                session,
+                google_wallet.card_of_pass(session, p),
+                services.templates,
+                issuer,
+                public_url,
+            )
+            for p in owed
+        ]
+    done: dict[int, int] = {}
+    for item in found:
+        try:
+            google.client.patch_object(item.object_body["id"], item.object_body)
+        except GoogleWalletError as exc:  # stays owed: the sweeper tries again
+            log.warning("Google Wallet patch of pass %d failed: %s", item.pass_id, exc)
+            continue
+        done[item.pass_id] = item.version
+    if done:
+        with services.transaction() as session:
+            google_wallet.delivered(session, done)
+    return len(done)
+
+
+def deliver_apple(services: Services, sender: PushSender, pass_ids: list[int]) -> delivery.Report:
     with services.transaction(write=False) as session:
         if delivery.open_alarm(session) is not None:
             log.warning("APNs alarm open: %d passes stay owed until it is cleared", len(pass_ids))
@@ -45,6 +83,10 @@ def sweep(services: Services) -> int:
         if delivery.open_alarm(session) is not None:
             return 0
         stale = delivery.stale_apple(session, services.clock, age)
+        if services.google is not None:
+            stale = sorted(
+                set(stale) | set(google_wallet.stale(session, services.clock.now(), age))
+            )
     if stale:
         log.info("sweeper: %d passes still owed after %s, enqueued again", len(stale), age)
         services.queue.deliver(stale)

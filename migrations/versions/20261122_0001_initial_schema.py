@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:16:43.467541
+Create Date: 2026-11-22 14:19:01.570933
 """
 
 from collections.abc import Sequence
@@ -39,6 +39,13 @@ def upgrade() -> None:
     sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_apple_devices')),
     sa.UniqueConstraint('library_id', name=op.f('uq_apple_devices_library_id'))
+    )
+    op.create_table('google_callback_nonces',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('nonce', sa.String(length=200), nullable=False),
+    sa.Column('received_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_google_callback_nonces')),
+    sa.UniqueConstraint('nonce', name=op.f('uq_google_callback_nonces_nonce'))
     )
     op.create_table('programs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -365,6 +372,18 @@ def upgrade() -> None:
     with op.batch_alter_table('apple_registrations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_apple_registrations_pass_id'), ['pass_id'], unique=False)
 
+    op.create_table('google_objects',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('pass_id', sa.Integer(), nullable=False),
+    sa.Column('object_id', sa.String(length=200), nullable=False),
+    sa.Column('saved_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('removed_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['pass_id'], ['wallet_passes.id'], name=op.f('fk_google_objects_pass_id_wallet_passes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_google_objects')),
+    sa.UniqueConstraint('object_id', name=op.f('uq_google_objects_object_id')),
+    sa.UniqueConstraint('pass_id', name=op.f('uq_google_objects_pass_id'))
+    )
     op.create_table('refunds',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('receipt_pk', sa.Integer(), nullable=False),
@@ -396,6 +415,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_refunds_receipt_pk'))
 
     op.drop_table('refunds')
+    op.drop_table('google_objects')
     with op.batch_alter_table('apple_registrations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_apple_registrations_pass_id'))
 
@@ -437,6 +457,7 @@ def downgrade() -> None:
     op.drop_table('push_counters')
     op.drop_table('push_alarms')
     op.drop_table('programs')
+    op.drop_table('google_callback_nonces')
     op.drop_table('apple_devices')
     with op.batch_alter_table('apple_device_logs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_apple_device_logs_received_at'))

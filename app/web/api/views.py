@@ -52,4 +52,6 @@ def create_enrollment(slug: str) -> tuple[Response, int]:
             "card_page": external_url("join.card_page", public_id=card.public_id),
         },
     }
+    if svc.google is not None:
+        payload["links"]["google_save"] = external_url("join.google_save", public_id=card.public_id)
     return jsonify(payload), 201

@@ -7,8 +7,10 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from app.loyalty import rules
 from app.loyalty.errors import AlreadyEnrolledError, ValidationError
 from app.loyalty.models import Program
+from app.passes.google.client import GoogleWalletError
+from app.passes.google.save_link import save_jwt, save_url
 from app.posters.qrcodes import qr_png
-from app.services import cards, enrollment, posters, programs
+from app.services import cards, enrollment, google_wallet, posters, programs
 from app.web.db import db, services
 from app.web.i18n import current_locale, t
 from app.web.join import bp
@@ -80,6 +82,7 @@ def card_page(public_id: str) -> Response:
     card = cards.card_by_public_id(session, public_id)
     html = render_template(
         "card.html",
+        google=services().google is not None,
         card=card,
         program=card.program,
         number=rules.format_card_number(card.number),
@@ -139,3 +142,45 @@ def poster(slug: str, fmt: str) -> Response:
     )
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+@bp.get("/programs/<slug>/images/<name>")
+def program_image(slug: str, name: str) -> Response:
+    """A program's template images (Google Wallet fetches its logo and hero image here)."""
+    program = programs.get_program(db(), slug)
+    image = services().templates.get(program.template).images.get(name)
+    if image is None:
+        abort(404)
+    response = Response(image, mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/c/<public_id>/google")
+def google_save(public_id: str) -> Response:
+    """Insert (or update) the card's Google object, then send the shopper to Google's
+    save page. No transaction is open while Google is called."""
+    svc = services()
+    google = svc.google
+    if google is None:
+        abort(404)
+    issuer = google.settings.issuer_id
+    with svc.transaction(write=False) as session:
+        card = cards.card_by_public_id(session, public_id)
+        found = google_wallet.bodies(session, card, svc.templates, issuer, svc.settings.public_url)
+    try:
+        google.client.insert_class(found.class_body)
+    except GoogleWalletError as exc:
+        if exc.status != 409:
+            raise
+    google.client.upsert_object(found.object_body)
+    with svc.transaction() as session:
+        google_wallet.record_object(
+            session, svc.clock, found.pass_id, found.object_body["id"], found.version
+        )
+    jwt = save_jwt(
+        google.account,
+        origins=[svc.settings.public_url],
+        objects=[{"id": found.object_body["id"], "classId": found.object_body["classId"]}],
+    )
+    return redirect(save_url(jwt), code=303)  # type: ignore[return-value]

@@ -1,0 +1,32 @@
+"""Google Wallet's save/delete callbacks."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, abort, jsonify, request
+
+from app.passes.google.callbacks import CallbackError
+from app.services import google_wallet
+from app.web.db import db, services
+from app.web.errors import json_error
+from app.web.google import bp
+
+log = logging.getLogger(__name__)
+
+
+@bp.post("/callbacks")
+def callbacks() -> Response:
+    """Verify the ECv2SigningOnly chain; anything unverified changes nothing (400)."""
+    svc = services()
+    google = svc.google
+    if google is None or google.verifier is None:
+        abort(404)
+    now_ms = int(svc.clock.now().timestamp() * 1000)
+    try:
+        message = google.verifier.verify(request.get_data(), now_ms)
+    except CallbackError as exc:
+        log.warning("refused a Google Wallet callback: %s", exc.reason)
+        return json_error(400, "invalid_callback", f"callback not accepted: {exc.reason}")
+    result = google_wallet.handle_callback(db(), svc.clock, message)
+    return jsonify({"result": result})
