@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
@@ -98,3 +98,25 @@ class GoogleCallbackNonce(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(200), unique=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GoogleMessage(Base):
+    """A campaign text owed to a Google card (``addMessage``). At most three a day per pass
+    may notify (TEXT_AND_NOTIFY); beyond that it goes in silently (TEXT)."""
+
+    __tablename__ = "google_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pass_id: Mapped[int] = mapped_column(
+        ForeignKey("wallet_passes.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(64))  # e.g. "campaign-12": one message per key
+    header_en: Mapped[str] = mapped_column(String(200))
+    header_ru: Mapped[str] = mapped_column(String(200))
+    body_en: Mapped[str] = mapped_column(String(500))
+    body_ru: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    notified: Mapped[bool | None] = mapped_column(Boolean)
+
+    __table_args__ = (UniqueConstraint("pass_id", "key"),)

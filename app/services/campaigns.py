@@ -27,6 +27,7 @@ from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Program
 from app.passes.models import WalletPass
 from app.passes.sync import mark_changed
+from app.services import google_messages
 from app.services.staff import audit
 from app.staff.models import StaffUser
 from app.till.models import Receipt
@@ -278,6 +279,18 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
             )
     pass_ids = list(session.scalars(select(WalletPass.id).where(WalletPass.card_id.in_(card_ids_))))
     mark_changed(session, clock, pass_ids)
+    # Google cards also get the offer as a message (notifying within Google's daily budget).
+    brand = (
+        session.scalar(select(Program.brand_name).where(Program.id == campaign.program_id)) or ""
+    )
+    google_messages.queue_messages(
+        session,
+        clock,
+        card_ids_,
+        f"campaign-{campaign_id}",
+        {"en": brand, "ru": brand},
+        {"en": campaign.offer_en, "ru": campaign.offer_ru},
+    )
     versions = select(WalletPass.version).where(WalletPass.card_id == CampaignTarget.card_id)
     session.execute(
         update(CampaignTarget)

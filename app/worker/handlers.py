@@ -7,9 +7,9 @@ import logging
 from datetime import timedelta
 
 from app.bootstrap import Services
-from app.passes.google.client import GoogleWalletError
+from app.passes.google.client import GoogleWalletError, NotificationQuotaError
 from app.push.rules import PushSender
-from app.services import campaigns, delivery, google_wallet, jobs, lifecycle
+from app.services import campaigns, delivery, google_messages, google_wallet, jobs, lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,33 @@ def deliver_google(services: Services, pass_ids: list[int]) -> int:
     if done:
         with services.transaction() as session:
             google_wallet.delivered(session, done)
+    send_google_messages(services, pass_ids)
     return len(done)
+
+
+def send_google_messages(services: Services, pass_ids: list[int]) -> int:
+    """Campaign texts owed to Google cards; a refused notification goes in silently."""
+    google = services.google
+    assert google is not None
+    with services.transaction(write=False) as session:
+        owed = google_messages.owed_messages(session, pass_ids, services.clock.now())
+    sent: dict[int, bool] = {}
+    for item in owed:
+        body, notified = item.body, item.notify
+        try:
+            try:
+                google.client.add_message(item.object_id, body)
+            except NotificationQuotaError:  # our count and Google's disagree: go silent
+                body, notified = {**body, "messageType": "TEXT"}, False
+                google.client.add_message(item.object_id, body)
+        except GoogleWalletError as exc:
+            log.warning("Google Wallet message to %s failed: %s", item.object_id, exc)
+            continue
+        sent[item.id] = notified
+    if sent:
+        with services.transaction() as session:
+            google_messages.messages_sent(session, services.clock.now(), sent)
+    return len(sent)
 
 
 def deliver_apple(services: Services, sender: PushSender, pass_ids: list[int]) -> delivery.Report:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:19:01.570933
+Create Date: 2026-11-22 14:25:17.241241
 """
 
 from collections.abc import Sequence
@@ -372,6 +372,25 @@ def upgrade() -> None:
     with op.batch_alter_table('apple_registrations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_apple_registrations_pass_id'), ['pass_id'], unique=False)
 
+    op.create_table('google_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('pass_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('header_en', sa.String(length=200), nullable=False),
+    sa.Column('header_ru', sa.String(length=200), nullable=False),
+    sa.Column('body_en', sa.String(length=500), nullable=False),
+    sa.Column('body_ru', sa.String(length=500), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('notified', sa.Boolean(), nullable=True),
+    sa.ForeignKeyConstraint(['pass_id'], ['wallet_passes.id'], name=op.f('fk_google_messages_pass_id_wallet_passes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_google_messages')),
+    sa.UniqueConstraint('pass_id', 'key', name=op.f('uq_google_messages_pass_id_key'))
+    )
+    with op.batch_alter_table('google_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_google_messages_pass_id'), ['pass_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_google_messages_sent_at'), ['sent_at'], unique=False)
+
     op.create_table('google_objects',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('pass_id', sa.Integer(), nullable=False),
@@ -416,6 +435,11 @@ def downgrade() -> None:
 
     op.drop_table('refunds')
     op.drop_table('google_objects')
+    with op.batch_alter_table('google_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_google_messages_sent_at'))
+        batch_op.drop_index(batch_op.f('ix_google_messages_pass_id'))
+
+    op.drop_table('google_messages')
     with op.batch_alter_table('apple_registrations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_apple_registrations_pass_id'))
 

@@ -189,3 +189,46 @@ def test_a_purchase_reaches_the_google_object(
     stored = google.objects[object_id(ISSUER, session.get(WalletPass, pass_id).serial_number)]  # type: ignore[union-attr]
     assert stored["loyaltyPoints"]["balance"]["int"] == sale.json["balance"]
     assert handlers.deliver_google(services, [pass_id]) == 0  # nothing owed any more
+
+
+def test_campaign_texts_notify_three_times_a_day_then_go_in_silently(
+    client: FlaskClient,
+    session: Session,
+    services: Services,
+    demo: Program,
+    google: FakeGoogleWallet,
+    signer: FakeGoogle,
+) -> None:
+    from app.services import campaigns
+
+    body = enroll(client, "+7 922 100-00-05")
+    obj = saved_object(client, body["links"])
+    callback(client, signer, services, object_id=obj["id"], nonce="n-msg")
+    demo.frequency_cap_days = 0  # let four campaigns through today
+    session.commit()
+    for i in range(4):
+        campaign = campaigns.create(
+            session,
+            services.clock,
+            demo,
+            campaigns.Draft(
+                name=f"Offer {i}",
+                offer_en=f"Offer {i}",
+                offer_ru=f"Предложение {i}",
+                segment={},
+                holdout_percent=0,
+            ),
+            "test",
+        )
+        session.commit()
+        handlers.run_campaign(services, campaign.id)
+        services.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    pass_id = session.scalar(
+        select(WalletPass.id).join(Card).where(Card.number == body["card"]["number"])
+    )
+    assert pass_id is not None
+    handlers.deliver_google(services, [pass_id])
+    messages = google.objects[obj["id"]]["messages"]
+    assert [m["messageType"] for m in messages] == ["TEXT_AND_NOTIFY"] * 3 + ["TEXT"]
+    assert messages[0]["localizedBody"]["defaultValue"]["value"] == "Предложение 0"
+    assert handlers.send_google_messages(services, [pass_id]) == 0  # all sent, once
