@@ -56,6 +56,8 @@ class Program(Base):
     quiet_start_hour: Mapped[int] = mapped_column(Integer, default=21)
     quiet_end_hour: Mapped[int] = mapped_column(Integer, default=9)
     frequency_cap_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Google cards show a code that changes every 30 s (screenshots stop working).
+    rotating_barcode: Mapped[bool] = mapped_column(Boolean, default=False)
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
     terms_url: Mapped[str | None] = mapped_column(String(300))
@@ -177,6 +179,8 @@ class Card(Base):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     # Random part of the barcode: the number alone is not enough to use a card.
     barcode_secret: Mapped[str] = mapped_column(String(32))
+    # Key of the rotating code on a Google card (programs with rotating_barcode).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
     tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"))
     balance: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="active")
@@ -245,3 +249,16 @@ class StageTransition(Base):
     from_stage: Mapped[str | None] = mapped_column(String(16))
     to_stage: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class TotpUse(Base):
+    """A rotating code spent at the till: the same code cannot pay twice."""
+
+    __tablename__ = "totp_uses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"))
+    step: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("card_id", "step"),)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.db import new_public_id
-from app.loyalty import rules
+from app.loyalty import rules, totp
 from app.loyalty.errors import AlreadyEnrolledError, ValidationError
 from app.loyalty.models import Card, Member, Program
 from app.passes.models import WalletPass
@@ -139,6 +139,7 @@ def enroll(session: Session, clock: Clock, program: Program, data: Enrollment) -
             member_id=member.id,
             number=rules.new_card_number(),
             barcode_secret=rules.new_barcode_secret(),
+            totp_secret=totp.new_secret_hex(),
             tier_id=program.default_tier.id,
             balance=0,
             status="active",

@@ -69,7 +69,12 @@ def bodies(
         wallet_pass.id,
         wallet_pass.version,
         objects.loyalty_class(issuer_id, program_look(card.program, templates, public_url)),
-        objects.loyalty_object(issuer_id, card.program.slug, content),
+        objects.loyalty_object(
+            issuer_id,
+            card.program.slug,
+            content,
+            rotating_totp_key_hex=card.totp_secret if card.program.rotating_barcode else None,
+        ),
     )
 
 

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,14 +21,16 @@ from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.db import lock_for_update
-from app.loyalty import ledger, rules
+from app.loyalty import ledger, rules, totp
 from app.loyalty.errors import UnknownCardError
-from app.loyalty.models import Card, LedgerEntry, Program
+from app.loyalty.models import Card, LedgerEntry, Program, TotpUse
 from app.passes.sync import mark_card_changed
 from app.till import rules as till_rules
 from app.till.errors import (
     BarcodeRequiredError,
     CardBlockedError,
+    CodeExpiredError,
+    CodeReusedError,
     DuplicateConflictError,
     RefundExceedsError,
     UnknownReceiptError,
@@ -45,11 +47,23 @@ def request_hash(body: dict[str, Any]) -> str:
 class FoundCard:
     card: Card
     scanned: bool  # True when the full barcode was presented, not only the number
+    totp_step: int | None = None  # the rotating code's time step, when one was scanned
 
 
-def find_card(session: Session, program: Program, code: str, *, lock: bool = False) -> FoundCard:
-    """A card of ``program`` from a scanned barcode, or from its typed number;
-    ``lock`` also takes the card's row lock (see ledger.lock_card) in the same query."""
+def find_card(
+    session: Session,
+    program: Program,
+    code: str,
+    *,
+    lock: bool = False,
+    now: datetime | None = None,
+) -> FoundCard:
+    """A card of ``program`` from a scanned barcode (static, or rotating from a Google
+    card), or from its typed number; ``lock`` also takes the card's row lock (see
+    ledger.lock_card) in the same query."""
+    rotating = totp.split_rotating(code)
+    if rotating is not None:
+        code, shown = rotating
     parsed = rules.parse_barcode(code)
     if parsed is not None:
         number, secret = parsed
@@ -67,7 +81,13 @@ def find_card(session: Session, program: Program, code: str, *, lock: bool = Fal
         raise UnknownCardError()
     if card.status != "active":
         raise CardBlockedError()
-    return FoundCard(card, scanned=secret is not None)
+    step = None
+    if rotating is not None:
+        moment = (now or datetime.now(UTC)).timestamp()
+        step = totp.matching_step(card.totp_secret, shown, moment) if card.totp_secret else None
+        if step is None:
+            raise CodeExpiredError()
+    return FoundCard(card, scanned=secret is not None, totp_step=step)
 
 
 def spendable_balance(session: Session, card: Card, now: datetime) -> int:
@@ -98,7 +118,7 @@ class CardView:
 def view_card(
     session: Session, clock: Clock, program: Program, code: str, amount: int | None, locale: str
 ) -> CardView:
-    card = find_card(session, program, code).card
+    card = find_card(session, program, code, now=clock.now()).card
     balance = spendable_balance(session, card, clock.now())
     redeemable = None
     if amount is not None:
@@ -178,9 +198,15 @@ def record_purchase(
     if req.redeem_points and not req.barcode:
         raise BarcodeRequiredError()
     if req.barcode:
-        found = find_card(session, program, req.barcode, lock=True)
+        found = find_card(session, program, req.barcode, lock=True, now=now)
         if req.redeem_points and not found.scanned:
             raise BarcodeRequiredError()
+        if found.totp_step is not None:
+            try:
+                with session.begin_nested():
+                    session.add(TotpUse(card_id=found.card.id, step=found.totp_step, used_at=now))
+            except IntegrityError:
+                raise CodeReusedError() from None
         card = found.card
         ledger.expire_due(session, card, now)
     quote = till_rules.quote(

@@ -62,3 +62,18 @@ class UnauthorizedTerminalError(TillError):
 
     def __init__(self) -> None:
         super().__init__("missing, unknown or revoked terminal key")
+
+
+class CodeExpiredError(TillError):
+    code = "code_expired"
+
+    def __init__(self) -> None:
+        super().__init__("the code on the card has changed since: scan it again")
+
+
+class CodeReusedError(TillError):
+    code = "code_already_used"
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__("this code was already used for a purchase: scan the card again")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:25:17.241241
+Create Date: 2026-11-22 14:28:11.799914
 """
 
 from collections.abc import Sequence
@@ -74,6 +74,7 @@ def upgrade() -> None:
     sa.Column('quiet_start_hour', sa.Integer(), nullable=False),
     sa.Column('quiet_end_hour', sa.Integer(), nullable=False),
     sa.Column('frequency_cap_days', sa.Integer(), nullable=False),
+    sa.Column('rotating_barcode', sa.Boolean(), nullable=False),
     sa.Column('offer_en', sa.String(length=200), nullable=True),
     sa.Column('offer_ru', sa.String(length=200), nullable=True),
     sa.Column('terms_url', sa.String(length=300), nullable=True),
@@ -223,6 +224,7 @@ def upgrade() -> None:
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=20), nullable=False),
     sa.Column('barcode_secret', sa.String(length=32), nullable=False),
+    sa.Column('totp_secret', sa.String(length=64), nullable=True),
     sa.Column('tier_id', sa.Integer(), nullable=False),
     sa.Column('balance', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -340,6 +342,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_receipts_card_id'), ['card_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_receipts_created_at'), ['created_at'], unique=False)
 
+    op.create_table('totp_uses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('card_id', sa.Integer(), nullable=False),
+    sa.Column('step', sa.BigInteger(), nullable=False),
+    sa.Column('used_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['card_id'], ['cards.id'], name=op.f('fk_totp_uses_card_id_cards'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_totp_uses')),
+    sa.UniqueConstraint('card_id', 'step', name=op.f('uq_totp_uses_card_id_step'))
+    )
     op.create_table('wallet_passes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('card_id', sa.Integer(), nullable=False),
@@ -448,6 +459,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_wallet_passes_last_modified'))
 
     op.drop_table('wallet_passes')
+    op.drop_table('totp_uses')
     with op.batch_alter_table('receipts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_receipts_created_at'))
         batch_op.drop_index(batch_op.f('ix_receipts_card_id'))

@@ -79,6 +79,7 @@ def saved_object(client: FlaskClient, links: dict[str, str]) -> dict[str, str]:
     assert claims["aud"] == "google" and claims["typ"] == "savetowallet"
     assert claims["origins"] == [ORIGIN]
     (obj,) = claims["payload"]["loyaltyObjects"]
+    assert set(obj) == {"id", "classId"}  # a skinny JWT: the content (and any secret) stays out
     return dict(obj)
 
 
@@ -232,3 +233,16 @@ def test_campaign_texts_notify_three_times_a_day_then_go_in_silently(
     assert [m["messageType"] for m in messages] == ["TEXT_AND_NOTIFY"] * 3 + ["TEXT"]
     assert messages[0]["localizedBody"]["defaultValue"]["value"] == "Предложение 0"
     assert handlers.send_google_messages(services, [pass_id]) == 0  # all sent, once
+
+
+def test_rotating_barcodes_are_created_over_rest_never_in_the_link(
+    client: FlaskClient, session: Session, demo: Program, google: FakeGoogleWallet
+) -> None:
+    demo.rotating_barcode = True
+    session.commit()
+    body = enroll(client, "+7 922 100-00-06")
+    stored = google.objects[saved_object(client, body["links"])["id"]]
+    card = session.scalars(select(Card).where(Card.number == body["card"]["number"])).one()
+    assert card.totp_secret is not None
+    key = stored["rotatingBarcode"]["totpDetails"]["parameters"][0]["key"]
+    assert key.lower() == card.totp_secret.lower() and "barcode" not in stored

@@ -363,3 +363,37 @@ def test_a_camera_frame_is_decoded_for_browsers_without_barcode_detector(
         "/api/pos/v1/decode", data=frame, content_type="text/plain", headers=till.headers
     )
     assert wrong.status_code == 400
+
+
+def test_a_rotating_google_code_pays_once_and_expires(
+    till: Till, card: dict[str, str], session: Session, services: Services
+) -> None:
+    from app.loyalty import totp
+
+    found = session.scalars(select(Card)).one()
+    found.program.rotating_barcode = True
+    session.commit()
+    assert found.totp_secret
+    now = services.clock.now().timestamp()
+    code = f"{card['barcode']}-{totp.code_at(found.totp_secret, totp.step_of(now))}"
+    assert till.get(f"/cards/{code}").status_code == 200  # looking up does not spend it
+    first = till.post("/purchases", {"receipt_id": "T-1", "amount": 10_000, "barcode": code})
+    assert first.status_code == 201
+    replay = till.post("/purchases", {"receipt_id": "T-2", "amount": 10_000, "barcode": code})
+    assert replay.status_code == 409 and replay.json["error"]["code"] == "code_already_used"
+    assert (
+        till.post(
+            "/purchases", {"receipt_id": "T-1", "amount": 10_000, "barcode": code}
+        ).status_code
+        == 200
+    )
+    old = f"{card['barcode']}-{totp.code_at(found.totp_secret, totp.step_of(now) - 2)}"
+    expired = till.post("/purchases", {"receipt_id": "T-3", "amount": 10_000, "barcode": old})
+    assert expired.status_code == 422 and expired.json["error"]["code"] == "code_expired"
+    # The Apple pass (no rotating code) still works with its static code.
+    assert (
+        till.post(
+            "/purchases", {"receipt_id": "T-4", "amount": 10_000, "barcode": card["barcode"]}
+        ).status_code
+        == 201
+    )
