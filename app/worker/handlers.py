@@ -40,7 +40,8 @@ def deliver_google(services: Services, pass_ids: list[int]) -> int:
     done: dict[int, int] = {}
     for item in found:
         try:
-            google.client.patch_object(item.object_body["id"], item.object_body)
+            # Google notifies the holder only for its allow-listed fields (the balance).
+            google.client.patch_object(item.object_body["id"], item.object_body, notify=True)
         except GoogleWalletError as exc:  # stays owed: the sweeper tries again
             log.warning("Google Wallet patch of pass %d failed: %s", item.pass_id, exc)
             continue

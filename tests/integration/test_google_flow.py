@@ -126,7 +126,7 @@ def test_a_verified_save_pays_the_install_bonus_once_across_both_wallets(
     saved = callback(client, signer, services, object_id=obj["id"], nonce="n-1")
     assert saved.status_code == 200 and saved.json == {"result": "saved"}
     again = callback(client, signer, services, object_id=obj["id"], nonce="n-1")
-    assert again.json == {"result": "duplicate"}
+    assert again.status_code == 400 and again.json["error"]["code"] == "replayed_callback"
     session.expire_all()
     assert session.get(Card, card.id).google_installed_at is not None  # type: ignore[union-attr]
     bonuses = session.scalar(

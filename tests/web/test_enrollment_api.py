@@ -60,6 +60,7 @@ def test_the_card_page_shows_the_card(client: FlaskClient, demo: Program) -> Non
     html = page.get_data(as_text=True)
     assert rules.format_card_number(body["card"]["number"]) in html
     assert "apple.pkpass" in html
+    assert 'id="add-google"' not in html and "google_save" not in body["links"]  # Google is off
     assert page.headers["Referrer-Policy"] == "no-referrer"
 
 

@@ -29,4 +29,7 @@ def callbacks() -> Response:
         log.warning("refused a Google Wallet callback: %s", exc.reason)
         return json_error(400, "invalid_callback", f"callback not accepted: {exc.reason}")
     result = google_wallet.handle_callback(db(), svc.clock, message)
+    if result == "duplicate":
+        # Already applied: a replay changes nothing, whoever sends it.
+        return json_error(400, "replayed_callback", "this callback's nonce was already used")
     return jsonify({"result": result})
