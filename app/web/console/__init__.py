@@ -2,4 +2,8 @@ from flask import Blueprint
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-from app.web.console import views  # noqa: E402,F401  (registers the routes)
+from app.web.console import (  # noqa: E402,F401  (registers the routes)
+    campaign_views,
+    dashboard_views,
+    views,
+)

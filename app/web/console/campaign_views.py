@@ -1,0 +1,315 @@
+"""Marketer pages: segments with a live size; campaigns (list, new, progress, report).
+
+Launching stays cheap: the request stores the campaign and, when it is due now, marks it
+sending and enqueues ``run_campaign`` after the commit; the worker does the fan-out.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, flash, jsonify, redirect, request, url_for
+from sqlalchemy import select
+
+from app.campaigns.models import Campaign
+from app.db import after_commit
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Program
+from app.services import campaigns
+from app.web.console import bp
+from app.web.console.auth import current_staff, require
+from app.web.console.forms import (
+    CAMPAIGN_ROLES,
+    FormValues,
+    all_programs,
+    describe_segment,
+    page,
+    program_named,
+    read_segment,
+)
+from app.web.console.texts import field_message, local_time, money, number, tx
+from app.web.db import db, services
+from app.web.security import csrf_valid
+
+LIVE = ("scheduled", "sending")
+# A sent campaign's pushes may still be on their way: keep watching for this long.
+PUSH_WATCH = timedelta(hours=1)
+TEXT_LIMITS = {"name": 120, "offer_en": 200, "offer_ru": 200}
+LIST_LIMIT = 100
+
+
+@bp.get("/segments")
+@require(*CAMPAIGN_ROLES)
+def segments() -> Response:
+    session = db()
+    program = program_named(session, request.args.get("program"))
+    segment, errors = read_segment(request.args)
+    size = None
+    if not errors:
+        size = campaigns.segment_size(session, program, segment, services().clock.now())
+    return page(
+        "console/segments.html",
+        422 if errors else 200,
+        program=program,
+        programs=all_programs(session),
+        values=request.args,
+        errors=errors,
+        size=size,
+        query=request.query_string.decode(),
+    )
+
+
+@bp.get("/segments/size")
+@require(*CAMPAIGN_ROLES)
+def segment_size() -> Response:
+    session = db()
+    program = program_named(session, request.args.get("program"))
+    segment, errors = read_segment(request.args)
+    if errors:
+        response = jsonify(errors=errors)
+        response.status_code = 422
+        return response
+    return jsonify(size=campaigns.segment_size(session, program, segment, services().clock.now()))
+
+
+@bp.get("/campaigns")
+@require(*CAMPAIGN_ROLES)
+def campaign_list() -> Response:
+    session = db()
+    rows = session.execute(
+        select(Campaign, Program)
+        .join(Program, Program.id == Campaign.program_id)
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+        .limit(LIST_LIMIT)
+    ).all()
+    items = [(c, p, campaigns.progress(session, c)) for c, p in rows]
+    return page(
+        "console/campaigns.html",
+        items=items,
+        programs=all_programs(session),
+        percent_of=_percent,
+    )
+
+
+@bp.get("/campaigns/new")
+@require(*CAMPAIGN_ROLES)
+def campaign_new() -> Response:
+    session = db()
+    program = program_named(session, request.args.get("program"))
+    segment, errors = read_segment(request.args)
+    size = None
+    if not errors:
+        size = campaigns.segment_size(session, program, segment, services().clock.now())
+    return _form_page(program, request.args, errors, 200, size=size)
+
+
+@bp.post("/campaigns")
+@require(*CAMPAIGN_ROLES)
+def campaign_create() -> Response:
+    session = db()
+    program = program_named(session, request.form.get("program"))
+    if not csrf_valid():
+        return _form_page(program, request.form, {}, 400, notice=tx("form.expired"))
+    clock = services().clock
+    user = current_staff()
+    assert user is not None  # require() let us in
+    draft, errors = parse_campaign(request.form, program)
+    campaign = None
+    if draft is not None:
+        try:
+            campaign = campaigns.create(session, clock, program, draft, actor=user)
+        except ValidationError as error:
+            errors = {k: field_message(k, str(v)) for k, v in error.fields.items()}
+    if campaign is None or draft is None:
+        return _form_page(program, request.form, errors, 422, notice=tx("form.errors"))
+    now = clock.now()
+    assert campaign.send_at is not None
+    if campaign.send_at <= now:
+        # What campaigns.start_due does for one campaign: the worker takes it from here.
+        campaign.status = "sending"
+        after_commit(session, functools.partial(services().queue.run_campaign, campaign.id))
+    elif campaign.send_at > (draft.send_at or now):
+        flash(tx("campaign.moved", when=_when(campaign.send_at, program)))
+    return redirect(  # type: ignore[return-value]
+        url_for("console.campaign_page", campaign_id=campaign.id), code=303
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@require(*CAMPAIGN_ROLES)
+def campaign_page(campaign_id: int) -> Response:
+    session = db()
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    program = session.get(Program, campaign.program_id)
+    assert program is not None
+    progress = campaigns.progress(session, campaign)
+    report = None
+    if campaign.status in ("sending", "sent") and progress.targets:
+        report = campaigns.report(session, campaign, days=14)
+    return page(
+        "console/campaign.html",
+        campaign=campaign,
+        program=program,
+        progress=progress,
+        percent_done=_percent(progress),
+        live=_live(campaign, progress),
+        report=report,
+        sentences=_uplift_sentences(report, program.currency) if report else [],
+        segment_lines=describe_segment(campaign.segment, program),
+        when=lambda d: _when(d, program),
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>/progress.json")
+@require(*CAMPAIGN_ROLES)
+def campaign_progress(campaign_id: int) -> Response:
+    session = db()
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    p = campaigns.progress(session, campaign)
+    return jsonify(
+        status=p.status,
+        status_text=tx(f"status.{p.status}"),
+        targets=p.targets,
+        holdout=p.holdout,
+        skipped=p.skipped,
+        applied=p.applied,
+        pushed=p.pushed,
+        sendable=p.targets - p.holdout - p.skipped,
+        percent=_percent(p),
+        live=_live(campaign, p),
+    )
+
+
+def parse_campaign(
+    form: FormValues, program: Program
+) -> tuple[campaigns.Draft | None, dict[str, str]]:
+    """The form as a Draft, or messages for what is not even a number or a date."""
+    errors: dict[str, str] = {}
+
+    def whole(name: str, empty: int | None, low: int, high: int) -> int | None:
+        raw = (form.get(name) or "").strip().replace(" ", "")
+        if not raw:
+            return empty
+        try:
+            value = int(raw)
+        except ValueError:
+            errors[name] = tx("form.whole_number")
+            return empty
+        if not low <= value <= high:
+            errors[name] = field_message(name)
+        return value
+
+    bonus_points = whole("bonus_points", 0, 0, 1_000_000) or 0
+    bonus_days = whole("bonus_days", None, 1, 3650)
+    holdout = 10.0
+    try:
+        holdout = float((form.get("holdout_percent") or "").strip().replace(",", "."))
+        if not math.isfinite(holdout):
+            raise ValueError(holdout)
+    except ValueError:
+        errors["holdout_percent"] = tx("form.number")
+    send_at = None
+    if form.get("send") == "at":
+        try:
+            local = datetime.fromisoformat((form.get("send_at") or "").strip())
+            send_at = local.replace(tzinfo=ZoneInfo(program.timezone)).astimezone(UTC)
+        except ValueError:
+            errors["send_at"] = tx("form.datetime")
+    segment, segment_errors = read_segment(form)
+    errors.update(segment_errors)
+    if errors:
+        # The domain checks these too; say it now so every problem shows at once.
+        for name, limit in TEXT_LIMITS.items():
+            if not 1 <= len((form.get(name) or "").strip()) <= limit:
+                errors[name] = field_message(name)
+        return None, errors
+    return (
+        campaigns.Draft(
+            name=form.get("name") or "",
+            offer_en=form.get("offer_en") or "",
+            offer_ru=form.get("offer_ru") or "",
+            segment=segment,
+            bonus_points=bonus_points,
+            bonus_days=bonus_days,
+            holdout_percent=holdout,
+            send_at=send_at,
+        ),
+        {},
+    )
+
+
+def _form_page(
+    program: Program,
+    values: FormValues,
+    errors: dict[str, str],
+    status: int,
+    *,
+    notice: str | None = None,
+    size: int | None = None,
+) -> Response:
+    now = services().clock.now()
+    quiet = {
+        "start": f"{program.quiet_start_hour:02d}:00",
+        "end": f"{program.quiet_end_hour:02d}:00",
+        "zone": program.timezone,
+    }
+    quiet_now = campaigns.outside_quiet_hours(program, now) != now
+    return page(
+        "console/campaign_new.html",
+        status,
+        program=program,
+        programs=all_programs(db()),
+        values=values,
+        errors=errors,
+        notice=notice,
+        size=size,
+        quiet=quiet,
+        quiet_now=quiet_now,
+        local_now=local_time(now, program.timezone).replace(" ", "T"),
+    )
+
+
+def _percent(p: campaigns.Progress) -> int:
+    # Progress.percent is 100 for an empty audience; before targets are picked that reads
+    # as "done", so a live campaign without targets shows 0.
+    if p.status in LIVE and p.targets == 0:
+        return 0
+    return p.percent
+
+
+def _live(campaign: Campaign, p: campaigns.Progress) -> bool:
+    """Whether the page should keep polling: still sending, or pushes still landing."""
+    if p.status in LIVE:
+        return True
+    recent = campaign.finished_at and services().clock.now() - campaign.finished_at < PUSH_WATCH
+    return p.status == "sent" and _percent(p) < 100 and bool(recent)
+
+
+def _when(moment: datetime | None, program: Program) -> str:
+    return f"{local_time(moment, program.timezone)} ({program.timezone})"
+
+
+def _uplift_sentences(report: campaigns.Report, currency: str) -> list[str]:
+    if report.holdout.cards == 0:
+        return [tx("report.no_holdout")]
+    if report.targets.purchases == 0 and report.holdout.purchases == 0:
+        return [tx("report.no_purchases")]
+    low, high = report.ci95
+    values: dict[str, Any] = {
+        "amount": money(abs(report.uplift_per_card), currency),
+        "low": number(low / 100, 2),
+        "high": money(high, currency),
+    }
+    key = "report.less" if report.uplift_per_card < 0 else "report.more"
+    sentences = [tx(key, **values)]
+    if low <= 0 <= high:
+        sentences.append(tx("report.unsure"))
+    return sentences

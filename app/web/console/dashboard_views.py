@@ -1,0 +1,274 @@
+"""The KPI dashboard: a period's figures, weekly charts (server-side SVG), a CSV of the
+weeks, and the figures per store.
+
+Weekly figures call ``kpis()`` once per week (a year is 53 calls): fine at today's size.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, request
+from markupsafe import Markup
+
+from app.analytics.kpis import Kpis, kpis
+from app.loyalty.models import Program, Store
+from app.web.console import bp
+from app.web.console.auth import require
+from app.web.console.charts import Frame, Series, line_chart
+from app.web.console.forms import DASHBOARD_ROLES, all_programs, page, program_named
+from app.web.console.texts import money, money_short, number, percent, short_date, tx
+from app.web.db import db, services
+
+DEFAULT_DAYS = 30
+WIDE, HALF = Frame(width=960, height=260), Frame(width=480, height=250, left=60)
+MAX_DAYS = 366
+KPI_ORDER = (
+    "revenue",
+    "receipts",
+    "average_check_with_card",
+    "average_check_without_card",
+    "check_uplift",
+    "card_revenue_share",
+    "card_penetration",
+    "receipts_with_card",
+    "revenue_with_card",
+    "members_enrolled",
+    "conversion_first",
+    "conversion_second",
+    "repeat_share",
+    "purchases_per_person",
+    "at_risk_share",
+)
+# The home page (views.py) links to these pages in the visitor's language.
+bp.add_app_template_global(tx, "console_tx")
+
+CSV_COLUMNS = (
+    "week_start",
+    "week_end",
+    "receipts",
+    "receipts_with_card",
+    "revenue",
+    "revenue_with_card",
+    "average_check_with_card",
+    "average_check_without_card",
+    "card_revenue_share",
+    "card_penetration",
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date  # local dates, both included
+    last: date
+    store: Store | None
+
+    def bounds(
+        self, zone: str, first: date | None = None, last: date | None = None
+    ) -> tuple[datetime, datetime]:
+        """UTC instants of local midnight at the first day and after the last day."""
+        tz = ZoneInfo(zone)
+        start = datetime.combine(first or self.first, time(0), tzinfo=tz).astimezone(UTC)
+        end_day = (last or self.last) + timedelta(days=1)
+        return start, datetime.combine(end_day, time(0), tzinfo=tz).astimezone(UTC)
+
+    def weeks(self) -> list[tuple[date, date]]:
+        out, day = [], self.first
+        while day <= self.last:
+            out.append((day, min(day + timedelta(days=6), self.last)))
+            day += timedelta(days=7)
+        return out
+
+
+def read_period(program: Program) -> tuple[Period, dict[str, str]]:
+    """The period and store asked for (defaults: the last 30 days, all stores)."""
+    errors: dict[str, str] = {}
+    today = services().clock.now().astimezone(ZoneInfo(program.timezone)).date()
+    first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
+    for name in ("from", "to"):
+        raw = (request.args.get(name) or "").strip()
+        if not raw:
+            continue
+        try:
+            value = date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = tx("form.date")
+            continue
+        if name == "from":
+            first = value
+        else:
+            last = value
+    if not errors and not 0 <= (last - first).days < MAX_DAYS:
+        errors["period"] = tx("dash.bad_period")
+    store = None
+    code = (request.args.get("store") or "").strip()
+    if code:
+        store = next((s for s in program.stores if s.code == code), None)
+        if store is None:
+            errors["store"] = tx("dash.unknown_store")
+    if errors:
+        first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
+    return Period(first, last, store), errors
+
+
+def weekly(program: Program, period: Period) -> list[tuple[date, date, Kpis]]:
+    session = db()
+    store_id = period.store.id if period.store else None
+    rows = []
+    for first, last in period.weeks():
+        start, end = period.bounds(program.timezone, first, last)
+        rows.append((first, last, kpis(session, program, start, end, store_id=store_id)))
+    return rows
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    svg: Markup
+    compact: Markup | None = None  # the same for narrow screens (CSS picks one)
+
+
+def charts(program: Program, weeks: list[tuple[date, date, Kpis]]) -> list[Chart]:
+    """The check over the full width (and a compact copy for phones), the shares side by side."""
+    labels = [short_date(first) for first, _, _ in weeks]
+
+    def draw(chart_id: str, frame: Frame, title: str, *series: Series, share: bool) -> Markup:
+        svg = line_chart(
+            chart_id=chart_id,
+            frame=frame,
+            title=title,
+            labels=labels,
+            series=series,
+            y_format=(lambda v: percent(v, 0))
+            if share
+            else (lambda v: money_short(v, program.currency)),
+            y_max=1.0 if share else None,
+            empty_text=tx("chart.no_data"),
+        )
+        return Markup(svg)  # noqa: S704  (our own SVG: every text in it is escaped)
+
+    check = (
+        tx("dash.chart_check"),
+        Series(tx("dash.with_card"), [k.average_check_with_card for *_, k in weeks], "#1F3A5F"),
+        Series(
+            tx("dash.without_card"),
+            [k.average_check_without_card for *_, k in weeks],
+            "#E07A5F",
+            dashed=True,
+        ),
+    )
+    share = Series(tx("dash.share"), [k.card_revenue_share for *_, k in weeks], "#2A9D8F")
+    reach = Series(tx("dash.penetration"), [k.card_penetration for *_, k in weeks], "#7B61FF")
+    return [
+        Chart(
+            check[0],
+            draw("chart-check", WIDE, *check, share=False),
+            draw("chart-check-compact", HALF, *check, share=False),
+        ),
+        Chart(
+            tx("dash.chart_share"),
+            draw("chart-share", HALF, tx("dash.chart_share"), share, share=True),
+        ),
+        Chart(
+            tx("dash.chart_penetration"),
+            draw("chart-penetration", HALF, tx("dash.chart_penetration"), reach, share=True),
+        ),
+    ]
+
+
+def kpi_cells(k: Kpis, currency: str) -> list[tuple[str, str, str]]:
+    """(field, label, value as read) for the KPI tiles."""
+    cells = []
+    for name in KPI_ORDER:
+        value = getattr(k, name)
+        if name in ("revenue", "revenue_with_card") or name.startswith("average_check"):
+            text = money(value, currency)
+        elif name == "check_uplift":
+            text = "—" if value is None else ("+" if value > 0 else "") + percent(value)
+        elif name in ("receipts", "receipts_with_card", "members_enrolled"):
+            text = number(value)
+        elif name == "purchases_per_person":
+            text = number(value, 2)
+        else:
+            text = percent(value)
+        cells.append((name, tx(f"kpi.{name}"), text))
+    return cells
+
+
+@bp.get("/dashboard")
+@require(*DASHBOARD_ROLES)
+def dashboard() -> Response:
+    session = db()
+    program = program_named(session, request.args.get("program"))
+    period, errors = read_period(program)
+    context: dict[str, Any] = {
+        "program": program,
+        "programs": all_programs(session),
+        "period": period,
+        "errors": errors,
+        "values": request.args,
+        "query": request.query_string.decode(),
+    }
+    if errors:
+        return page("console/dashboard.html", 422, **context)
+    start, end = period.bounds(program.timezone)
+    store_id = period.store.id if period.store else None
+    total = kpis(session, program, start, end, store_id=store_id)
+    per_store = [
+        (store, kpis(session, program, start, end, store_id=store.id)) for store in program.stores
+    ]
+    return page(
+        "console/dashboard.html",
+        cells=kpi_cells(total, program.currency),
+        charts=charts(program, weekly(program, period)),
+        per_store=per_store,
+        **context,
+    )
+
+
+@bp.get("/dashboard.csv")
+@require(*DASHBOARD_ROLES)
+def dashboard_csv() -> Response:
+    program = program_named(db(), request.args.get("program"))
+    period, errors = read_period(program)
+    if errors:
+        return Response("\n".join(errors.values()) + "\n", 422, mimetype="text/plain")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for first, last, k in weekly(program, period):
+        writer.writerow(
+            [
+                first.isoformat(),
+                last.isoformat(),
+                k.receipts,
+                k.receipts_with_card,
+                _decimal(k.revenue / 100),
+                _decimal(k.revenue_with_card / 100),
+                _decimal(_div(k.average_check_with_card, 100)),
+                _decimal(_div(k.average_check_without_card, 100)),
+                _decimal(k.card_revenue_share, 4),
+                _decimal(k.card_penetration, 4),
+            ]
+        )
+    store = "-" + re.sub(r"[^A-Za-z0-9_-]", "", period.store.code) if period.store else ""
+    name = f"dashboard-{program.slug}{store}-{period.first}-{period.last}.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _div(value: float | None, by: int) -> float | None:
+    return None if value is None else value / by
+
+
+def _decimal(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"

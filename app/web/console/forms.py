@@ -1,0 +1,147 @@
+"""Presentation helpers shared by the marketer pages: the program in the URL, rendering
+with the console's helpers, and the segment filter widgets <-> the segment JSON."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, abort, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from app.campaigns.segments import STAGES, WALLETS, Segment
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Program
+from app.web.console.auth import current_staff
+from app.web.console.texts import field_message, helpers, money, month_name, tx
+from app.web.i18n import current_locale, other_locale
+from app.web.security import csrf_token
+
+WHOLE_FILTERS = ("store_id", "last_purchase_within_days", "no_purchase_for_days")
+MONEY_FILTERS = ("min_spend", "max_spend")
+SEGMENT_FIELDS = ("stages", "tiers", "birthday_month", *WHOLE_FILTERS, *MONEY_FILTERS, "wallet")
+CAMPAIGN_ROLES = ("admin", "marketer")
+DASHBOARD_ROLES = ("admin", "marketer", "store_manager")
+
+FormValues = MultiDict[str, str]  # a request's args or form
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    user = current_staff()
+    args = request.args.copy()
+    args["lang"] = other_locale()
+    html = render_template(
+        template,
+        user=user,
+        csrf=csrf_token(),
+        can_campaign=user is not None and user.role in CAMPAIGN_ROLES,
+        stages=STAGES,
+        wallets=WALLETS,
+        lang_url=f"{request.path}?{urlencode(list(args.items(multi=True)))}",
+        **helpers(),
+        **context,
+    )
+    return Response(html, status=status)
+
+
+def all_programs(session: Session) -> list[Program]:
+    return list(session.scalars(select(Program).order_by(Program.slug)))
+
+
+def program_named(session: Session, slug: str | None) -> Program:
+    """The program of ``?program=``; the first one when not given; 404 when unknown."""
+    query = select(Program).order_by(Program.slug).limit(1)
+    if slug:
+        query = query.where(Program.slug == slug)
+    program = session.scalar(query)
+    if program is None:
+        abort(404)
+    return program
+
+
+def minor_units(raw: str) -> int | None:
+    """``"1 500,50"`` -> 150050; None when it is not an amount."""
+    text = raw.replace(" ", "").replace("\u00a0", "").replace("\u202f", "").replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def segment_from_form(values: FormValues) -> tuple[dict[str, Any], dict[str, str]]:
+    """The widgets' values as segment JSON, and messages for values that are not numbers.
+
+    Whether the numbers make sense is the domain's call (``Segment.from_json``)."""
+    segment: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in ("stages", "tiers"):
+        chosen = [v for v in values.getlist(name) if v]
+        if chosen:
+            segment[name] = chosen
+    for name in ("birthday_month", *WHOLE_FILTERS):
+        raw = (values.get(name) or "").strip()
+        if raw:
+            try:
+                segment[name] = int(raw)
+            except ValueError:
+                errors[f"segment.{name}"] = tx("seg.error.whole")
+    for name in MONEY_FILTERS:
+        raw = (values.get(name) or "").strip()
+        if raw:
+            amount = minor_units(raw)
+            if amount is None:
+                errors[f"segment.{name}"] = tx("form.amount")
+            else:
+                segment[name] = amount
+    wallet = (values.get("wallet") or "").strip()
+    if wallet:
+        segment["wallet"] = wallet
+    return segment, errors
+
+
+def segment_errors(segment: dict[str, Any]) -> dict[str, str]:
+    """The domain's objections to a segment, in the visitor's language, by field."""
+    try:
+        Segment.from_json(segment)
+    except ValidationError as error:
+        return {k: field_message(k, str(v)) for k, v in error.fields.items()}
+    return {}
+
+
+def read_segment(values: FormValues) -> tuple[dict[str, Any], dict[str, str]]:
+    segment, errors = segment_from_form(values)
+    checked = segment_errors({k: v for k, v in segment.items() if f"segment.{k}" not in errors})
+    return segment, {**checked, **errors}
+
+
+def describe_segment(segment: dict[str, Any], program: Program) -> list[str]:
+    """Each filter of a stored segment as a short line a person reads."""
+    stores = {s.id: s.name for s in program.stores}
+    tiers = {t.code: t.name(current_locale()) for t in program.tiers}
+    lines = []
+    if segment.get("stages"):
+        names = ", ".join(tx(f"seg.stage.{s}") for s in segment["stages"])
+        lines.append(f"{tx('seg.stages')}: {names}")
+    if segment.get("tiers"):
+        names = ", ".join(tiers.get(code, code) for code in segment["tiers"])
+        lines.append(f"{tx('seg.tiers')}: {names}")
+    if segment.get("birthday_month"):
+        lines.append(f"{tx('seg.birthday_month')}: {month_name(segment['birthday_month'])}")
+    if segment.get("store_id") is not None:
+        name = stores.get(segment["store_id"], f"#{segment['store_id']}")
+        lines.append(f"{tx('seg.store_id')}: {name}")
+    for name in ("last_purchase_within_days", "no_purchase_for_days"):
+        if segment.get(name) is not None:
+            lines.append(f"{tx(f'seg.{name}')}: {segment[name]}")
+    for name in MONEY_FILTERS:
+        if segment.get(name) is not None:
+            lines.append(f"{tx(f'seg.{name}')}: {money(segment[name], program.currency)}")
+    if segment.get("wallet"):
+        lines.append(f"{tx('seg.wallet')}: {tx('seg.wallet.' + segment['wallet'])}")
+    return lines or [tx("campaign.all_cards")]

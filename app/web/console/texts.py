@@ -1,0 +1,372 @@
+"""Texts of the marketer console pages (ru/en) and how numbers, money and times read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.web.i18n import current_locale
+
+NARROW_NBSP = "\u202f"
+NBSP = "\u00a0"
+CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€"}
+
+TEXTS: dict[str, dict[str, str]] = {
+    # navigation
+    "nav.home": {"en": "Home", "ru": "Главная"},
+    "nav.dashboard": {"en": "Dashboard", "ru": "Показатели"},
+    "nav.segments": {"en": "Segments", "ru": "Сегменты"},
+    "nav.campaigns": {"en": "Campaigns", "ru": "Кампании"},
+    "nav.logout": {"en": "Sign out", "ru": "Выйти"},
+    "program": {"en": "Program", "ru": "Программа"},
+    "none": {"en": "—", "ru": "—"},
+    "form.expired": {
+        "en": "The form has expired. Please check the values and send it again.",
+        "ru": "Форма устарела. Проверьте значения и отправьте ещё раз.",
+    },
+    "form.errors": {"en": "Please correct the fields below.", "ru": "Исправьте поля ниже."},
+    "form.whole_number": {"en": "Enter a whole number.", "ru": "Введите целое число."},
+    "form.amount": {"en": "Enter an amount, e.g. 1500.", "ru": "Введите сумму, например 1500."},
+    "form.number": {"en": "Enter a number.", "ru": "Введите число."},
+    "form.datetime": {"en": "Enter a date and time.", "ru": "Укажите дату и время."},
+    "form.date": {"en": "Enter a date (YYYY-MM-DD).", "ru": "Укажите дату (ГГГГ-ММ-ДД)."},
+    # segments
+    "segments.title": {"en": "Segments", "ru": "Сегменты"},
+    "segments.lead": {
+        "en": "Filters combine with AND. Leave a filter empty to ignore it.",
+        "ru": "Фильтры действуют вместе (И). Пустой фильтр не учитывается.",
+    },
+    "segments.size": {"en": "Cards in the segment", "ru": "Карт в сегменте"},
+    "segments.count": {"en": "Count", "ru": "Посчитать"},
+    "segments.to_campaign": {
+        "en": "Create a campaign for this segment",
+        "ru": "Создать кампанию для этого сегмента",
+    },
+    "seg.stages": {"en": "Lifecycle stage", "ru": "Этап жизненного цикла"},
+    "seg.stage.newcomer": {"en": "Newcomer", "ru": "Новичок"},
+    "seg.stage.active": {"en": "Active", "ru": "Активный"},
+    "seg.stage.at_risk": {"en": "At risk", "ru": "Под угрозой ухода"},
+    "seg.stage.lost": {"en": "Lost", "ru": "Ушедший"},
+    "seg.tiers": {"en": "Level", "ru": "Уровень"},
+    "seg.birthday_month": {"en": "Birthday month", "ru": "Месяц рождения"},
+    "seg.store_id": {"en": "Bought at least once in", "ru": "Покупал хотя бы раз в"},
+    "seg.any": {"en": "any", "ru": "любой"},
+    "seg.last_purchase_within_days": {
+        "en": "Bought within the last N days",
+        "ru": "Покупал за последние N дней",
+    },
+    "seg.no_purchase_for_days": {
+        "en": "No purchase for N days",
+        "ru": "Не покупал N дней",
+    },
+    "seg.min_spend": {"en": "Spent at least, all time", "ru": "Потратил не меньше, за всё время"},
+    "seg.max_spend": {"en": "Spent at most, all time", "ru": "Потратил не больше, за всё время"},
+    "seg.wallet": {"en": "Card in a wallet", "ru": "Карта в кошельке"},
+    "seg.wallet.apple": {"en": "Apple Wallet", "ru": "Apple Wallet"},
+    "seg.wallet.google": {"en": "Google Wallet", "ru": "Google Wallet"},
+    "seg.wallet.any": {"en": "in any wallet", "ru": "в любом кошельке"},
+    "seg.wallet.none": {"en": "in no wallet", "ru": "ни в одном кошельке"},
+    "seg.error.choice": {"en": "Choose from the list.", "ru": "Выберите из списка."},
+    "seg.error.whole": {
+        "en": "Enter a whole number, 0 or more.",
+        "ru": "Введите целое число, 0 или больше.",
+    },
+    "seg.error.month": {"en": "Choose a month.", "ru": "Выберите месяц."},
+    # campaigns
+    "campaigns.title": {"en": "Campaigns", "ru": "Кампании"},
+    "campaigns.new": {"en": "New campaign", "ru": "Новая кампания"},
+    "campaigns.empty": {"en": "No campaigns yet.", "ru": "Кампаний пока нет."},
+    "col.name": {"en": "Name", "ru": "Название"},
+    "col.status": {"en": "Status", "ru": "Статус"},
+    "col.created": {"en": "Created", "ru": "Создана"},
+    "col.send_at": {"en": "Sending", "ru": "Отправка"},
+    "col.targets": {"en": "Targets", "ru": "Получатели"},
+    "col.pushed": {"en": "Delivered", "ru": "Доставлено"},
+    "status.draft": {"en": "draft", "ru": "черновик"},
+    "status.scheduled": {"en": "scheduled", "ru": "запланирована"},
+    "status.sending": {"en": "sending", "ru": "отправляется"},
+    "status.sent": {"en": "sent", "ru": "отправлена"},
+    "status.cancelled": {"en": "cancelled", "ru": "отменена"},
+    "field.name": {"en": "Campaign name (only staff see it)", "ru": "Название (видно только вам)"},
+    "field.offer_en": {
+        "en": "Offer on the card, English",
+        "ru": "Предложение на карте, английский",
+    },
+    "field.offer_ru": {"en": "Offer on the card, Russian", "ru": "Предложение на карте, русский"},
+    "field.bonus_points": {"en": "Bonus points (0: none)", "ru": "Бонусные баллы (0 — без баллов)"},
+    "field.bonus_days": {
+        "en": "Bonus valid for N days (empty: program rule)",
+        "ru": "Баллы действуют N дней (пусто — по правилам программы)",
+    },
+    "field.holdout_percent": {
+        "en": "Holdout: cards kept back to measure the effect, %",
+        "ru": "Контрольная группа (не получит предложение), %",
+    },
+    "field.send": {"en": "When", "ru": "Когда"},
+    "field.send_now": {"en": "Send now", "ru": "Отправить сейчас"},
+    "field.send_at": {"en": "At a date and time", "ru": "В указанное время"},
+    "segment.legend": {"en": "Who gets it", "ru": "Кому"},
+    "campaign.quiet": {
+        "en": "Quiet hours {start}–{end} ({zone}): offers are not sent at night; "
+        "a time inside them moves to {end}.",
+        "ru": "Тихие часы {start}–{end} ({zone}): ночью предложения не отправляются, "
+        "время внутри них переносится на {end}.",
+    },
+    "campaign.quiet_now": {
+        "en": "It is now quiet hours in {zone}: “send now” goes out at {end}.",
+        "ru": "Сейчас тихие часы ({zone}): «отправить сейчас» уйдёт в {end}.",
+    },
+    "campaign.quiet_moves": {
+        "en": "This time is in quiet hours: the offer will go out at {end}.",
+        "ru": "Это время попадает в тихие часы: предложение уйдёт в {end}.",
+    },
+    "campaign.chars": {"en": "characters", "ru": "символов"},
+    "campaign.launch": {"en": "Launch campaign", "ru": "Запустить кампанию"},
+    "campaign.moved": {
+        "en": "Quiet hours: the campaign will be sent at {when}.",
+        "ru": "Тихие часы: кампания будет отправлена {when}.",
+    },
+    "campaign.scheduled_for": {"en": "Scheduled for {when}.", "ru": "Запланирована на {when}."},
+    "campaign.offer": {"en": "Offer", "ru": "Предложение"},
+    "campaign.bonus": {
+        "en": "{points} bonus points",
+        "ru": "{points} бонусных баллов",
+    },
+    "campaign.segment": {"en": "Segment", "ru": "Сегмент"},
+    "campaign.all_cards": {"en": "all active cards", "ru": "все активные карты"},
+    "campaign.holdout": {"en": "Holdout", "ru": "Контрольная группа"},
+    "progress.title": {"en": "Progress", "ru": "Ход отправки"},
+    "progress.targets": {"en": "Targets", "ru": "Отобрано карт"},
+    "progress.holdout": {"en": "Holdout", "ru": "Контрольная группа"},
+    "progress.skipped": {
+        "en": "Skipped (frequency cap)",
+        "ru": "Пропущено (недавно получали)",
+    },
+    "progress.applied": {"en": "Offer on the card", "ru": "Предложение на карте"},
+    "progress.pushed": {"en": "Updated on phones", "ru": "Обновлено на телефонах"},
+    "report.title": {
+        "en": "Report: {days} days after the start",
+        "ru": "Отчёт: {days} дней после запуска",
+    },
+    "report.wait": {
+        "en": "The report appears once the campaign has started.",
+        "ru": "Отчёт появится после запуска кампании.",
+    },
+    "report.targets": {"en": "Targeted cards", "ru": "Получили предложение"},
+    "report.holdout": {"en": "Holdout cards", "ru": "Контрольная группа"},
+    "report.cards": {"en": "Cards", "ru": "Карт"},
+    "report.buyers": {"en": "Buyers", "ru": "Покупателей"},
+    "report.purchases": {"en": "Purchases", "ru": "Покупок"},
+    "report.revenue": {"en": "Revenue", "ru": "Выручка"},
+    "report.per_card": {"en": "Revenue per card", "ru": "Выручка на карту"},
+    "report.more": {
+        "en": "Each targeted card brought {amount} more than a held-out one "
+        "(95 % CI {low}–{high}).",
+        "ru": "Каждая карта с предложением принесла на {amount} больше, чем карта "
+        "из контрольной группы (95 % ДИ {low}–{high}).",
+    },
+    "report.less": {
+        "en": "Each targeted card brought {amount} less than a held-out one "
+        "(95 % CI {low}–{high}).",
+        "ru": "Каждая карта с предложением принесла на {amount} меньше, чем карта "
+        "из контрольной группы (95 % ДИ {low}–{high}).",
+    },
+    "report.unsure": {
+        "en": "The interval includes zero: the difference may be chance so far.",
+        "ru": "Интервал включает ноль: разница пока может быть случайной.",
+    },
+    "report.no_purchases": {
+        "en": "None of these cards has bought anything since the start yet.",
+        "ru": "С начала кампании по этим картам ещё не было покупок.",
+    },
+    "report.no_holdout": {
+        "en": "There is no holdout, so the uplift cannot be measured.",
+        "ru": "Контрольной группы нет, поэтому прирост измерить нельзя.",
+    },
+    # dashboard
+    "dash.title": {"en": "Dashboard", "ru": "Показатели"},
+    "dash.from": {"en": "From", "ru": "С"},
+    "dash.to": {"en": "To", "ru": "По"},
+    "dash.store": {"en": "Store", "ru": "Магазин"},
+    "dash.all_stores": {"en": "all stores", "ru": "все магазины"},
+    "dash.show": {"en": "Show", "ru": "Показать"},
+    "dash.csv": {"en": "Weekly figures (CSV)", "ru": "По неделям (CSV)"},
+    "dash.bad_period": {
+        "en": "The period must start before it ends and last at most 366 days.",
+        "ru": "Начало периода должно быть раньше конца, период — не длиннее 366 дней.",
+    },
+    "dash.unknown_store": {"en": "Unknown store.", "ru": "Неизвестный магазин."},
+    "dash.per_store": {"en": "Per store", "ru": "По магазинам"},
+    "dash.no_stores": {"en": "The program has no stores.", "ru": "У программы нет магазинов."},
+    "dash.chart_check": {
+        "en": "Average check with and without a card, by week",
+        "ru": "Средний чек с картой и без, по неделям",
+    },
+    "dash.chart_share": {
+        "en": "Share of revenue from card holders, by week",
+        "ru": "Доля выручки держателей карт, по неделям",
+    },
+    "dash.chart_penetration": {
+        "en": "Card penetration (receipts with a card), by week",
+        "ru": "Проникновение карт (чеки с картой), по неделям",
+    },
+    "dash.with_card": {"en": "with card", "ru": "с картой"},
+    "dash.without_card": {"en": "without card", "ru": "без карты"},
+    "dash.share": {"en": "card holders' share", "ru": "доля держателей карт"},
+    "dash.penetration": {"en": "receipts with a card", "ru": "чеки с картой"},
+    "chart.no_data": {"en": "No purchases in this period", "ru": "Нет покупок за период"},
+    "kpi.receipts": {"en": "Receipts", "ru": "Чеков"},
+    "kpi.receipts_with_card": {"en": "Receipts with a card", "ru": "Чеков с картой"},
+    "kpi.revenue": {"en": "Revenue", "ru": "Выручка"},
+    "kpi.revenue_with_card": {"en": "Revenue with a card", "ru": "Выручка с картой"},
+    "kpi.average_check_with_card": {"en": "Average check, card", "ru": "Средний чек с картой"},
+    "kpi.average_check_without_card": {
+        "en": "Average check, no card",
+        "ru": "Средний чек без карты",
+    },
+    "kpi.check_uplift": {"en": "Check uplift", "ru": "Прирост среднего чека"},
+    "kpi.card_revenue_share": {"en": "Revenue share of cards", "ru": "Доля выручки по картам"},
+    "kpi.card_penetration": {"en": "Card penetration", "ru": "Проникновение карт"},
+    "kpi.members_enrolled": {"en": "New members", "ru": "Новых участников"},
+    "kpi.conversion_first": {"en": "New members who bought", "ru": "Новые, кто купил"},
+    "kpi.conversion_second": {"en": "…and bought again", "ru": "…и купил повторно"},
+    "kpi.repeat_share": {"en": "Repeat buyers", "ru": "Повторные покупатели"},
+    "kpi.purchases_per_person": {"en": "Purchases per buyer", "ru": "Покупок на покупателя"},
+    "kpi.at_risk_share": {"en": "At risk of leaving", "ru": "Под угрозой ухода"},
+}
+
+# Messages for fields, by the field name the domain reports (segment.* or campaign fields).
+FIELD_MESSAGES: dict[str, dict[str, str]] = {
+    "name": {"en": "Enter a name (up to 120 characters).", "ru": "Введите название (до 120)."},
+    "offer_en": {
+        "en": "Enter the offer (up to 200 characters: it is shown on the card).",
+        "ru": "Введите предложение (до 200 символов: оно видно на карте).",
+    },
+    "bonus_points": {"en": "From 0 to 1 000 000.", "ru": "От 0 до 1 000 000."},
+    "bonus_days": {"en": "From 1 to 3650 days, or empty.", "ru": "От 1 до 3650 дней или пусто."},
+    "holdout_percent": {"en": "From 0 to 50 %.", "ru": "От 0 до 50 %."},
+    "send_at": {"en": "This time is in the past.", "ru": "Это время уже прошло."},
+    "segment.stages": {"en": "Choose from the list.", "ru": "Выберите из списка."},
+    "segment.tiers": {"en": "Choose from the list.", "ru": "Выберите из списка."},
+    "segment.wallet": {"en": "Choose from the list.", "ru": "Выберите из списка."},
+    "segment.birthday_month": {"en": "Choose a month.", "ru": "Выберите месяц."},
+}
+FIELD_MESSAGES["offer_ru"] = FIELD_MESSAGES["offer_en"]
+for _name in (
+    "store_id",
+    "last_purchase_within_days",
+    "no_purchase_for_days",
+    "min_spend",
+    "max_spend",
+):
+    FIELD_MESSAGES[f"segment.{_name}"] = TEXTS["seg.error.whole"]
+
+SHORT_MONTHS = {
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    "ru": ["янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"],
+}
+MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "ru": [
+        "январь",
+        "февраль",
+        "март",
+        "апрель",
+        "май",
+        "июнь",
+        "июль",
+        "август",
+        "сентябрь",
+        "октябрь",
+        "ноябрь",
+        "декабрь",
+    ],
+}
+
+
+def tx(key: str, **values: object) -> str:
+    text = TEXTS[key][current_locale()]
+    return text.format(**values) if values else text
+
+
+def field_message(field: str, fallback: str = "") -> str:
+    """The visitor's-language message for a field the domain refused."""
+    return FIELD_MESSAGES.get(field, {}).get(current_locale(), fallback)
+
+
+def month_name(month: int) -> str:
+    return MONTHS[current_locale()][month - 1]
+
+
+def short_date(day: date) -> str:
+    """An axis label: ``Mar 2`` / ``2 мар``."""
+    month = SHORT_MONTHS[current_locale()][day.month - 1]
+    return f"{month} {day.day}" if current_locale() == "en" else f"{day.day} {month}"
+
+
+def _group(whole: str) -> str:
+    digits = whole.lstrip("-")
+    groups: list[str] = []
+    while len(digits) > 3:
+        groups.insert(0, digits[-3:])
+        digits = digits[:-3]
+    groups.insert(0, digits)
+    return ("-" if whole.startswith("-") else "") + NARROW_NBSP.join(groups)
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.{digits}f}"
+    whole, _, fraction = text.partition(".")
+    point = "," if current_locale() == "ru" else "."
+    return _group(whole) + (point + fraction if fraction else "")
+
+
+def money(minor: float | None, currency: str = "RUB") -> str:
+    """Minor units (kopecks) as ``1 234.50 ₽``."""
+    if minor is None:
+        return "—"
+    return number(minor / 100, 2) + NBSP + CURRENCY_SIGNS.get(currency, currency)
+
+
+def money_short(minor: float, currency: str = "RUB") -> str:
+    """An axis label: whole units, no kopecks."""
+    return number(minor / 100, 0) + NBSP + CURRENCY_SIGNS.get(currency, currency)
+
+
+def percent(ratio: float | None, digits: int = 1) -> str:
+    return "—" if ratio is None else number(ratio * 100, digits) + NBSP + "%"
+
+
+def local_time(when: datetime | None, zone: str) -> str:
+    if when is None:
+        return "—"
+    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def helpers() -> dict[str, Callable[..., Any]]:
+    """What every console template may call."""
+    return {
+        "tx": tx,
+        "number": number,
+        "money": money,
+        "percent": percent,
+        "local_time": local_time,
+        "month_name": month_name,
+    }
