@@ -64,7 +64,8 @@ def build_google(settings: Settings) -> GoogleWallet | None:
         else:
             text = Path(google.root_keys).read_bytes()
         verifier = CallbackVerifier(google.issuer_id, load_root_keys(text))
-    return GoogleWallet(google, account, GoogleWalletClient(google.api_url, tokens), verifier)
+    client = GoogleWalletClient(google.api_url, tokens, rate_per_second=google.requests_per_second)
+    return GoogleWallet(google, account, client, verifier)
 
 
 @dataclass

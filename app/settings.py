@@ -75,6 +75,7 @@ class GoogleSettings:
     api_url: str
     token_url: str
     root_keys: str | None  # a file path or an https URL of Google's callback signing keys
+    requests_per_second: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,9 @@ def _google(env: Mapping[str, str]) -> GoogleSettings | None:
         api_url=urls["WALLETPASS_GOOGLE_API_URL"],
         token_url=urls["WALLETPASS_GOOGLE_TOKEN_URL"],
         root_keys=_get(env, "WALLETPASS_GOOGLE_ROOT_KEYS"),
+        requests_per_second=float(
+            _int(env, "WALLETPASS_GOOGLE_REQUESTS_PER_SECOND", 20, minimum=1)
+        ),
     )
 
 

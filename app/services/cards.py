@@ -12,6 +12,8 @@ from app.passes.apple.builder import PkpassBuilder
 from app.passes.content import CardContent, card_content
 from app.passes.models import WalletPass
 from app.passes.sync import mark_card_changed
+from app.services.staff import audit
+from app.staff.models import StaffUser
 from app.passes.templates import TemplateStore
 
 
@@ -73,4 +75,12 @@ def set_tier(
         card.tier_reason = reason
         session.flush()
         mark_card_changed(session, clock, card.id)
+        audit(
+            session,
+            clock,
+            actor,
+            "card.tier_set",
+            card.number,
+            {"tier": tier_code, "reason": reason},
+        )
     return tier
