@@ -12,9 +12,9 @@ from app.passes.apple.builder import PkpassBuilder
 from app.passes.content import CardContent, card_content
 from app.passes.models import WalletPass
 from app.passes.sync import mark_card_changed
+from app.passes.templates import TemplateStore
 from app.services.staff import audit
 from app.staff.models import StaffUser
-from app.passes.templates import TemplateStore
 
 
 def card_by_public_id(session: Session, public_id: str) -> Card:
@@ -58,7 +58,12 @@ def find_by_number(session: Session, program_id: int, number: str) -> Card:
 
 
 def set_tier(
-    session: Session, clock: Clock, card: Card, tier_code: str, reason: str | None
+    session: Session,
+    clock: Clock,
+    card: Card,
+    tier_code: str,
+    reason: str | None,
+    actor: StaffUser | str = "cli",
 ) -> Tier:
     """Move a card to another tier. Staff-assigned tiers (e.g. "large family") need
     a reason, kept on the card; the pass shows the new discount."""
