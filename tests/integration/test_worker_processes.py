@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from app.bootstrap import Services, build_services, upgrade_database
-from app.db import new_public_id
 from app.fakes.apns import FakeApns, running_fake_apns
+from app.fakes.population import registered_passes
 from app.fakes.tls import make_server_cert
-from app.loyalty.models import Card, Member
 from app.passes.apple.certs import DevChain
-from app.passes.models import AppleDevice, AppleRegistration, WalletPass
+from app.passes.models import WalletPass
 from app.services.programs import seed_demo
 from app.settings import Settings
 from tests.helpers import PASS_TYPE_ID, TEAM_ID
@@ -50,83 +49,18 @@ def environment(
 
 
 def fan_out(env: dict[str, str], chunk: int | None = 1000) -> tuple[Services, list[str], list[int]]:
-    """N registered passes, all marked changed in one set-based UPDATE (like a campaign),
+    """N registered passes, all owing an update (like a campaign's set-based change),
     delivery enqueued in chunks after the commit."""
     settings = Settings.from_env(env)
     upgrade_database(settings.database_url)
     services = build_services(settings)
-    now = datetime.now(UTC)
+    tokens = [f"{i:064x}" for i in range(N)]
     with services.transaction() as session:
         program = seed_demo(session, services.clock)
-        tier = program.default_tier.id
-        session.execute(
-            insert(Member),
-            [
-                {
-                    "program_id": program.id,
-                    "phone": f"+7905{i:07d}",
-                    "name": "F",
-                    "locale": "ru",
-                    "marketing_consent": True,
-                    "created_at": now,
-                }
-                for i in range(N)
-            ],
-        )
-        members = session.scalars(select(Member.id).order_by(Member.id)).all()
-        session.execute(
-            insert(Card),
-            [
-                {
-                    "public_id": new_public_id(),
-                    "program_id": program.id,
-                    "member_id": m,
-                    "number": f"{i:013d}",
-                    "barcode_secret": "X" * 10,
-                    "tier_id": tier,
-                    "balance": 0,
-                    "status": "active",
-                    "created_at": now,
-                }
-                for i, m in enumerate(members)
-            ],
-        )
-        cards = session.scalars(select(Card.id).order_by(Card.id)).all()
-        session.execute(
-            insert(WalletPass),
-            [
-                {
-                    "card_id": c,
-                    "serial_number": new_public_id(),
-                    "auth_token": "t" * 24,
-                    "version": 2,
-                    "updated_at": now,
-                    "last_modified": 0,
-                    "created_at": now,
-                }
-                for c in cards
-            ],
-        )
-        tokens = [f"{i:064x}" for i in range(N)]
-        session.execute(
-            insert(AppleDevice),
-            [
-                {"library_id": f"d{i}", "push_token": t, "created_at": now, "updated_at": now}
-                for i, t in enumerate(tokens)
-            ],
-        )
-        passes = session.scalars(select(WalletPass.id).order_by(WalletPass.id)).all()
-        devices = session.scalars(select(AppleDevice.id).order_by(AppleDevice.id)).all()
-        session.execute(
-            insert(AppleRegistration),
-            [
-                {"device_id": d, "pass_id": p, "created_at": now}
-                for d, p in zip(devices, passes, strict=True)
-            ],
-        )
+        passes = registered_passes(session, program, tokens, datetime.now(UTC), version=2)
     if chunk:
         services.queue.deliver(passes, chunk=chunk)
-    return services, tokens, list(passes)
+    return services, tokens, passes
 
 
 def owed(services: Services) -> int:
