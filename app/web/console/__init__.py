@@ -5,5 +5,6 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 from app.web.console import (  # noqa: E402,F401  (registers the routes)
     campaign_views,
     dashboard_views,
+    member_views,
     views,
 )

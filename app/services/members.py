@@ -1,0 +1,105 @@
+"""Staff work on members: finding them, a card's history, manual point adjustments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.loyalty import ledger
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Card, LedgerEntry, Member, Program
+from app.passes.sync import mark_card_changed
+from app.services.staff import audit
+from app.staff.models import StaffUser
+from app.till.models import Receipt
+
+MAX_ADJUSTMENT = 1_000_000
+
+
+def search(
+    session: Session, program: Program, query: str, limit: int = 50
+) -> list[tuple[Member, Card]]:
+    """Members whose name, phone or card number contains the query (newest first)."""
+    q = " ".join(query.split())
+    stmt = (
+        select(Member, Card)
+        .join(Card, Card.member_id == Member.id)
+        .where(Member.program_id == program.id)
+        .order_by(Member.id.desc())
+        .limit(limit)
+    )
+    if q:
+        digits = "".join(ch for ch in q if ch.isdigit())
+        conditions: list[ColumnElement[bool]] = [Member.name.ilike(f"%{q}%")]
+        if len(digits) >= 4:
+            conditions += [Member.phone.contains(digits), Card.number.contains(digits)]
+        stmt = stmt.where(or_(*conditions))
+    return [(m, c) for m, c in session.execute(stmt).all()]
+
+
+@dataclass(frozen=True)
+class History:
+    ledger: list[LedgerEntry]
+    receipts: list[Receipt]
+
+
+def history(session: Session, card: Card, limit: int = 100) -> History:
+    return History(
+        list(
+            session.scalars(
+                select(LedgerEntry)
+                .where(LedgerEntry.card_id == card.id)
+                .order_by(LedgerEntry.id.desc())
+                .limit(limit)
+            )
+        ),
+        list(
+            session.scalars(
+                select(Receipt)
+                .where(Receipt.card_id == card.id)
+                .order_by(Receipt.id.desc())
+                .limit(limit)
+            )
+        ),
+    )
+
+
+def adjust(
+    session: Session, clock: Clock, card: Card, points: int, reason: str, actor: StaffUser | str
+) -> LedgerEntry | None:
+    """Add (positive) or take (negative) points by hand, with a reason; audited, and the
+    card on the phone updates."""
+    errors: dict[str, str] = {}
+    reason = " ".join(reason.split())
+    if not 3 <= len(reason) <= 500:
+        errors["reason"] = "is required (3 to 500 characters): say why"
+    if points == 0 or abs(points) > MAX_ADJUSTMENT:
+        errors["points"] = f"must be a non-zero whole number up to {MAX_ADJUSTMENT} either way"
+    if errors:
+        raise ValidationError(errors)
+    locked = ledger.lock_card(session, card.id)
+    now = clock.now()
+    if points > 0:
+        entry = ledger.credit(
+            session,
+            locked,
+            points=points,
+            kind="adjust",
+            now=now,
+            valid_days=locked.program.points_validity_days,
+            reference="manual",
+            note=reason,
+        )
+    else:
+        entry = ledger.debit(
+            session, locked, points=-points, kind="adjust", now=now, reference="manual", note=reason
+        )
+    mark_card_changed(session, clock, locked.id)
+    audit(
+        session, clock, actor, "card.adjusted", locked.number, {"points": points, "reason": reason}
+    )
+    session.flush()
+    return entry

@@ -1,0 +1,116 @@
+"""Console pages: members list with search, a card's detail, manual adjustments."""
+
+from __future__ import annotations
+
+from flask import Response, abort, redirect, request, url_for
+from sqlalchemy import select
+
+from app.loyalty.errors import InsufficientPointsError, ValidationError
+from app.loyalty.models import Card
+from app.services import members
+from app.web.console import bp
+from app.web.console.auth import current_staff, require
+from app.web.console.forms import page, program_named
+from app.web.console.texts import tx
+from app.web.db import db, services
+from app.web.i18n import current_locale
+from app.web.security import csrf_valid
+
+VIEW_ROLES = ("admin", "marketer", "store_manager")
+ADJUST_ROLES = ("admin", "store_manager")
+
+TEXTS = {
+    "members": {"en": "Members", "ru": "Участники"},
+    "search": {"en": "Name, phone or card number", "ru": "Имя, телефон или номер карты"},
+    "find": {"en": "Find", "ru": "Найти"},
+    "adjust": {"en": "Adjust points", "ru": "Начислить или списать баллы"},
+    "points": {"en": "Points (negative to take)", "ru": "Баллы (со знаком минус — списать)"},
+    "reason": {"en": "Reason", "ru": "Причина"},
+    "save": {"en": "Save", "ru": "Сохранить"},
+    "ledger": {"en": "Points history", "ru": "История баллов"},
+    "receipts": {"en": "Purchases", "ru": "Покупки"},
+    "saved": {
+        "en": "Saved: the card on the phone updates shortly.",
+        "ru": "Сохранено: карта на телефоне скоро обновится.",
+    },
+    "insufficient": {
+        "en": "The card does not have that many points.",
+        "ru": "На карте нет столько баллов.",
+    },
+}
+
+
+def mt(key: str) -> str:
+    return TEXTS[key][current_locale()]
+
+
+def _card(program_slug: str | None, number: str) -> Card:
+    program = program_named(db(), program_slug)
+    card = db().scalar(select(Card).where(Card.program_id == program.id, Card.number == number))
+    if card is None:
+        abort(404)
+    return card
+
+
+@bp.get("/members")
+@require(*VIEW_ROLES)
+def member_list() -> Response:
+    program = program_named(db(), request.args.get("program"))
+    query = request.args.get("q", "")
+    found = members.search(db(), program, query)
+    return page("console/members.html", program=program, query=query, found=found, mt=mt)
+
+
+def _card_page(
+    card: Card,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    notice: str | None = None,
+) -> Response:
+    user = current_staff()
+    return page(
+        "console/card_detail.html",
+        status=status,
+        card=card,
+        program=card.program,
+        history=members.history(db(), card),
+        errors=errors or {},
+        values=values or {},
+        notice=notice,
+        mt=mt,
+        can_adjust=user is not None and user.role in ADJUST_ROLES,
+    )
+
+
+@bp.get("/cards/<number>")
+@require(*VIEW_ROLES)
+def card_detail(number: str) -> Response:
+    notice = mt("saved") if request.args.get("saved") else None
+    return _card_page(_card(request.args.get("program"), number), notice=notice)
+
+
+@bp.post("/cards/<number>/adjust")
+@require(*ADJUST_ROLES)
+def card_adjust(number: str) -> Response:
+    card = _card(request.form.get("program"), number)
+    values = {k: request.form.get(k, "") for k in ("points", "reason")}
+    if not csrf_valid():
+        return _card_page(card, 400, values=values, notice=tx("form.expired"))
+    raw = values["points"].strip().replace(" ", "")
+    try:
+        points = int(raw)
+    except ValueError:
+        return _card_page(card, 422, {"points": "whole number"}, values)
+    try:
+        members.adjust(
+            db(), services().clock, card, points, values["reason"], current_staff() or "console"
+        )
+    except ValidationError as exc:
+        return _card_page(card, 422, exc.fields, values)
+    except InsufficientPointsError:
+        return _card_page(card, 422, {"points": mt("insufficient")}, values)
+    return redirect(  # type: ignore[return-value]
+        url_for("console.card_detail", number=card.number, program=card.program.slug, saved=1),
+        code=303,
+    )
