@@ -52,11 +52,12 @@ def _card(program_slug: str | None, number: str) -> Card:
     return card
 
 
-@bp.get("/members")
+@bp.route("/members", methods=["GET", "POST"])
 @require(*VIEW_ROLES)
 def member_list() -> Response:
-    program = program_named(db(), request.args.get("program"))
-    query = request.args.get("q", "")
+    """Search is a POST: a phone number or a name must not end up in URLs and logs."""
+    program = program_named(db(), request.values.get("program"))
+    query = request.form.get("q", "") if request.method == "POST" and csrf_valid() else ""
     found = members.search(db(), program, query)
     return page("console/members.html", program=program, query=query, found=found, mt=mt)
 
