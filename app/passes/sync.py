@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, case, update
+from sqlalchemy import ColumnElement, case, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
+from app.loyalty.models import Card
 from app.passes.models import WalletPass
 
 CHANGED_PASSES = "walletpass.changed_passes"
@@ -60,3 +61,9 @@ def mark_changed(session: Session, clock: Clock, pass_ids: Iterable[int]) -> int
 def mark_card_changed(session: Session, clock: Clock, card_id: int) -> None:
     """mark_changed for the pass of one card (a card without a pass has nothing to update)."""
     _bump(session, clock, WalletPass.card_id == card_id)
+
+
+def mark_program_changed(session: Session, clock: Clock, program_id: int) -> int:
+    """Every pass of a program changed (its look or texts did), in one set-based UPDATE."""
+    cards = select(Card.id).where(Card.program_id == program_id).scalar_subquery()
+    return _bump(session, clock, WalletPass.card_id.in_(cards))

@@ -235,6 +235,64 @@ TEXTS: dict[str, dict[str, str]] = {
     "kpi.repeat_share": {"en": "Repeat buyers", "ru": "Повторные покупатели"},
     "kpi.purchases_per_person": {"en": "Purchases per buyer", "ru": "Покупок на покупателя"},
     "kpi.at_risk_share": {"en": "At risk of leaving", "ru": "Под угрозой ухода"},
+    # card design
+    "design.link": {"en": "card design", "ru": "дизайн карты"},
+    "design.title": {"en": "Card design", "ru": "Дизайн карты"},
+    "design.lead": {
+        "en": "Colours and texts of the card in Apple Wallet and Google Wallet.",
+        "ru": "Цвета и тексты карты в Apple Wallet и Google Wallet.",
+    },
+    "design.colors": {"en": "Colours", "ru": "Цвета"},
+    "design.texts": {"en": "Offer and contacts", "ru": "Предложение и контакты"},
+    "design.background_color": {"en": "Background", "ru": "Фон"},
+    "design.foreground_color": {"en": "Text", "ru": "Текст"},
+    "design.label_color": {"en": "Labels", "ru": "Подписи"},
+    "design.offer_ru": {"en": "Offer in Russian", "ru": "Предложение по-русски"},
+    "design.offer_en": {"en": "Offer in English", "ru": "Предложение по-английски"},
+    "design.terms_url": {"en": "Program terms (web address)", "ru": "Правила программы (адрес)"},
+    "design.website_url": {"en": "Website", "ru": "Сайт"},
+    "design.support_phone": {"en": "Customer care phone", "ru": "Телефон службы заботы"},
+    "design.preview": {"en": "Preview", "ru": "Предпросмотр"},
+    "design.save": {"en": "Save", "ru": "Сохранить"},
+    "design.apple": {"en": "Apple Wallet", "ru": "Apple Wallet"},
+    "design.google": {"en": "Google Wallet", "ru": "Google Wallet"},
+    "design.preview_alt": {
+        "en": "Preview of the card in {wallet}",
+        "ru": "Так карта выглядит в {wallet}",
+    },
+    "design.preview_note": {
+        "en": "A sample card; the wallets draw the real one slightly differently.",
+        "ru": "Пример карты; кошельки рисуют настоящую немного иначе.",
+    },
+    "design.saved": {
+        "en": "Saved: cards on phones will update in a few minutes.",
+        "ru": "Сохранено: карты на телефонах обновятся в течение нескольких минут.",
+    },
+    "design.unchanged": {"en": "Nothing changed.", "ru": "Ничего не изменилось."},
+    "design.error.color": {
+        "en": "Enter a colour like #1A2B3C.",
+        "ru": "Укажите цвет в виде #1A2B3C.",
+    },
+    "design.error.too_long": {
+        "en": "At most {limit} characters.",
+        "ru": "Не больше {limit} символов.",
+    },
+    "design.error.url": {
+        "en": "Enter a web address starting with https://.",
+        "ru": "Укажите адрес, начинающийся с https://.",
+    },
+    "design.error.phone": {
+        "en": "Enter a phone number with 10 to 15 digits, e.g. +7 800 000-00-00.",
+        "ru": "Укажите телефон из 10–15 цифр, например +7 800 000-00-00.",
+    },
+    "design.error.contrast.foreground": {
+        "en": "Text and background are too alike to read: contrast {ratio}:1, needs 3:1.",
+        "ru": "Текст плохо читается на фоне: контраст {ratio}:1, нужно не меньше 3:1.",
+    },
+    "design.error.contrast.label": {
+        "en": "Labels and background are too alike to read: contrast {ratio}:1, needs 3:1.",
+        "ru": "Подписи плохо читаются на фоне: контраст {ratio}:1, нужно не меньше 3:1.",
+    },
 }
 
 # Messages for fields, by the field name the domain reports (segment.* or campaign fields).

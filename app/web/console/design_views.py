@@ -1,0 +1,126 @@
+"""The card design page: colours, offer and contacts of a program's card, with preview
+images of the Apple and Google card drawn on the server from the values in the form
+(not saved yet). design.js reloads the images as fields change; without it, the
+"Preview" button reloads the page with the values."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Response, abort, flash, redirect, request, url_for
+from sqlalchemy import select
+
+from app.loyalty.models import Program
+from app.services import design
+from app.web.console import bp
+from app.web.console.auth import current_staff, require
+from app.web.console.forms import page
+from app.web.console.texts import tx
+from app.web.db import db, services
+from app.web.i18n import current_locale
+from app.web.security import csrf_valid
+
+DESIGN_ROLES = ("admin", "marketer")
+LOCALES = ("ru", "en")
+
+
+def _program(slug: str) -> Program:
+    program = db().scalar(select(Program).where(Program.slug == slug))
+    if program is None:
+        abort(404)
+    return program
+
+
+def _values(source: dict[str, str], program: Program) -> dict[str, str]:
+    """The form's fields: those sent, the saved ones for the rest."""
+    saved = design.design_form(program)
+    return {name: source.get(name, saved[name]) for name in design.FIELDS}
+
+
+def _preview_url(program: Program, wallet: str, values: dict[str, str]) -> str:
+    base = url_for("console.design_preview", slug=program.slug, wallet=wallet)
+    return f"{base}?{urlencode({**values, 'hl': current_locale()})}"
+
+
+def _page(
+    program: Program,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+    notice: str | None = None,
+) -> Response:
+    return page(
+        "console/design.html",
+        status,
+        program=program,
+        values=values,
+        errors=errors,
+        notice=notice,
+        previews={w: _preview_url(program, w, values) for w in design.WALLETS},
+        swatches={name: _swatch(values[name], program, name) for name in design.COLORS},
+    )
+
+
+@bp.get("/programs/<slug>/design")
+@require(*DESIGN_ROLES)
+def design_page(slug: str) -> Response:
+    program = _program(slug)
+    if "csrf_token" in request.args:  # the "Preview" button sends the whole form
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != "csrf_token"]
+        target = f"{url_for('console.design_page', slug=slug)}?{urlencode(args)}"
+        return redirect(target, code=303)  # type: ignore[return-value]
+    values = _values(request.args.to_dict(), program)
+    errors = {}
+    if any(name in request.args for name in design.FIELDS):
+        errors = _messages(design.clean_design(values)[1])
+    return _page(program, values, errors)
+
+
+@bp.get("/programs/<slug>/preview/<wallet>.png")
+@require(*DESIGN_ROLES)
+def design_preview(slug: str, wallet: str) -> Response:
+    if wallet not in design.WALLETS:
+        abort(404)
+    session = db()
+    program = _program(slug)
+    locale = request.args.get("hl", "")
+    locale = locale if locale in LOCALES else current_locale()
+    template = services().templates.get(program.template)
+    values = _values(request.args.to_dict(), program)
+    png = design.preview_png(session, program, values, locale, template, wallet)
+    response = Response(png, mimetype="image/png")
+    # The URL holds every value the image depends on.
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.post("/programs/<slug>/design")
+@require(*DESIGN_ROLES)
+def design_save(slug: str) -> Response:
+    session = db()
+    program = _program(slug)
+    values = _values(request.form.to_dict(), program)
+    if not csrf_valid():
+        return _page(program, values, {}, 400, notice=tx("form.expired"))
+    user = current_staff()
+    assert user is not None  # require() let us in
+    before = design.design_form(program)
+    try:
+        design.apply_design(session, services().clock, program, values, user)
+    except design.DesignError as error:
+        return _page(program, values, _messages(error.problems), 422, notice=tx("form.errors"))
+    changed = design.design_form(program) != before
+    flash(tx("design.saved") if changed else tx("design.unchanged"))
+    return redirect(  # type: ignore[return-value]
+        url_for("console.design_page", slug=program.slug), code=303
+    )
+
+
+def _swatch(value: str, program: Program, name: str) -> str:
+    """What a colour picker can show: the value, or the saved colour when it is not one."""
+    color = value if design.is_color(value) else str(getattr(program, name))
+    return color.lower()
+
+
+def _messages(problems: dict[str, design.Problem]) -> dict[str, str]:
+    return {name: tx(f"design.error.{p.code}", **p.params) for name, p in problems.items()}

@@ -1,0 +1,82 @@
+"""The card design page in headless Chromium: the previews follow the colour picker
+before anything is saved, and saving brings the notice back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from app.loyalty.models import Program
+from app.services import staff
+from app.services.programs import seed_demo
+from tests.e2e.conftest import ARTIFACTS, LiveServer
+
+PASSWORD = "correct horse battery"
+
+
+def test_a_marketer_recolours_the_card_and_sees_the_previews_follow(
+    live_server: LiveServer, browser_page: Any
+) -> None:
+    services = live_server.services
+    with services.transaction() as session:
+        seed_demo(session, services.clock)
+        staff.add_user(
+            session,
+            services.clock,
+            email="mila@example.com",
+            name="Mila Orlova",
+            role="marketer",
+            password=PASSWORD,
+            actor="cli",
+        )
+
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    url = live_server.url
+    page.goto(f"{url}/console/login")
+    page.fill("input[name=email]", "mila@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action$='/console/login'] button[type=submit]")
+    page.wait_for_url(f"{url}/console/")
+    page.click("a[data-design=demo]")
+    page.wait_for_selector("#design-form")
+
+    apple, google = page.locator("#preview-apple"), page.locator("#preview-google")
+    for image in (apple, google):
+        expect(image).to_have_js_property("complete", True)
+        assert image.evaluate("img => img.naturalWidth") == 750
+    assert page.locator("#preview-button").is_hidden()  # the script updates the images
+    before = apple.get_attribute("src")
+
+    page.fill("#background_color", "#0b6e4f")
+    expect(apple).to_have_attribute("src", _containing("background_color=%230b6e4f"))
+    expect(google).to_have_attribute("src", _containing("background_color=%230b6e4f"))
+    assert apple.get_attribute("src") != before
+    for image in (apple, google):
+        page.wait_for_function(
+            "img => img.complete && !img.hasAttribute('data-loading')", arg=image.element_handle()
+        )
+        assert image.evaluate("img => img.naturalWidth") == 750
+    page.fill("#offer_en", "Two coffees for the price of one")
+    expect(apple).to_have_attribute("src", _containing("offer_en=Two+coffees"))
+    for image in (apple, google):
+        page.wait_for_function(
+            "img => img.complete && !img.hasAttribute('data-loading')", arg=image.element_handle()
+        )
+    page.screenshot(path=str(ARTIFACTS / "console-design.png"), full_page=True)
+
+    page.click("#save")
+    page.wait_for_selector("p.notice[role=status]")
+    assert "cards on phones will update" in page.inner_text("p.notice[role=status]")
+    assert page.input_value("#background_color") == "#0b6e4f"
+    with services.transaction() as session:
+        program = session.query(Program).filter_by(slug="demo").one()
+        assert program.background_color == "#0B6E4F"
+        assert program.offer_en == "Two coffees for the price of one"
+
+
+def _containing(text: str) -> Any:
+    import re
+
+    return re.compile(re.escape(text))
