@@ -95,7 +95,7 @@ def deliver_apple(services: Services, sender: PushSender, pass_ids: list[int]) -
         report.delivered_passes,
         len(owed.versions),
         len(tokens),
-        dict(report.outcomes),
+        {str(outcome): n for outcome, n in report.outcomes.items()},
         report.pruned,
     )
     if report.config_error:
