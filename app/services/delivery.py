@@ -105,15 +105,19 @@ def record_apple(
         report.outcomes[result.outcome] += 1
     if prune_regs:
         report.pruned = _prune(session, prune_regs)
+    # One UPDATE per distinct version (a campaign's chunk is usually one or two).
+    by_version: dict[int, list[int]] = {}
     for pass_id, version in owed.versions.items():
-        if pass_id in undone:
-            continue
+        if pass_id not in undone:
+            by_version.setdefault(version, []).append(pass_id)
+    for version, ids in by_version.items():
         session.execute(
             update(WalletPass)
-            .where(WalletPass.id == pass_id, WalletPass.apns_delivered_version < version)
+            .where(WalletPass.id.in_(ids), WalletPass.apns_delivered_version < version)
             .values(apns_delivered_version=version)
+            .execution_options(synchronize_session=False)
         )
-        report.delivered_passes += 1
+        report.delivered_passes += len(ids)
     day = clock.now().date()
     for outcome, n in report.outcomes.items():
         count(session, day, outcome, n)
