@@ -95,6 +95,11 @@ class _H2(H2Connection):
     dominated the profile with hundreds in flight. The owner counts its own streams;
     h2's scan (which also retires closed streams) runs every 256th time."""
 
+    # h2 remembers 65 536 closed streams per connection (to tell late frames from
+    # protocol errors): ~15 MiB a connection before memory levels off. APNs answers
+    # each stream once, so a short memory is enough.
+    MAX_CLOSED_STREAMS = 1024
+
     def __init__(self, owned: dict[int, _Stream]) -> None:
         config = H2Configuration(
             client_side=True,
