@@ -13,14 +13,12 @@ from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
 from app.campaigns.models import Campaign, CampaignTarget
-from app.db import new_public_id
-from app.loyalty.models import Card, Member, Program
-from app.passes.models import WalletPass
+from app.loyalty.models import Program
 from app.services import campaigns, staff, terminals
 from app.staff.models import AuditEntry
 from app.till.models import Receipt
 from app.worker import handlers
-from tests.helpers import START
+from tests.helpers import START, population
 
 PASSWORD = "correct horse battery"
 
@@ -59,54 +57,6 @@ def log_in(client: FlaskClient, session: Session, services: Services, role: str)
     )
     assert response.status_code == 303
     client.get("/console/?lang=en")  # the pages in English from here on
-
-
-def population(session: Session, services: Services, program: Program, n: int) -> list[Card]:
-    """n members with cards and passes; every fourth is at risk, every other in Apple Wallet."""
-    now = services.clock.now()
-    cards = []
-    for i in range(n):
-        member = Member(
-            program_id=program.id,
-            phone=f"+7907{i:07d}",
-            name=f"C{i}",
-            locale="ru",
-            marketing_consent=True,
-            created_at=now,
-            stage="at_risk" if i % 4 == 0 else "active",
-            birthday=datetime(1990, 1 + i % 12, 1).date(),
-        )
-        session.add(member)
-        session.flush()
-        card = Card(
-            public_id=new_public_id(),
-            program_id=program.id,
-            member_id=member.id,
-            number=f"{i:013d}",
-            barcode_secret="S" * 10,
-            tier_id=program.default_tier.id,
-            balance=0,
-            status="active",
-            apple_installed_at=now if i % 2 == 0 else None,
-            created_at=now,
-        )
-        session.add(card)
-        session.flush()
-        session.add(
-            WalletPass(
-                card_id=card.id,
-                serial_number=new_public_id(),
-                auth_token="t" * 24,
-                version=1,
-                apns_delivered_version=1,
-                updated_at=now,
-                last_modified=0,
-                created_at=now,
-            )
-        )
-        cards.append(card)
-    session.commit()
-    return cards
 
 
 def form(**overrides: Any) -> dict[str, Any]:
