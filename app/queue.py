@@ -42,6 +42,9 @@ class TaskQueue:
         self._campaign = huey.task(retries=2, retry_delay=30, name="run_campaign")(
             self._dispatch("run_campaign")
         )
+        self._google_class = huey.task(retries=5, retry_delay=60, name="sync_google_class")(
+            self._dispatch("sync_google_class")
+        )
         huey.periodic_task(crontab(minute="*"), name="start_due_campaigns")(
             self._dispatch("start_due_campaigns")
         )
@@ -69,6 +72,9 @@ class TaskQueue:
 
     def run_campaign(self, campaign_id: int) -> None:
         self._campaign(campaign_id)
+
+    def sync_google_class(self, program_id: int) -> None:
+        self._google_class(program_id)
 
     def pending(self) -> int:
         return int(self.huey.pending_count())

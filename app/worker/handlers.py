@@ -7,6 +7,8 @@ import logging
 from datetime import timedelta
 
 from app.bootstrap import Services
+from app.loyalty.models import Program
+from app.passes.google import objects
 from app.passes.google.client import GoogleWalletError, NotificationQuotaError
 from app.push.rules import PushSender
 from app.services import campaigns, delivery, google_messages, google_wallet, jobs, lifecycle
@@ -169,6 +171,27 @@ def start_due_campaigns(services: Services) -> list[int]:
         return campaigns.start_due(session, services.clock, services.queue)
 
 
+def sync_google_class(services: Services, program_id: int) -> None:
+    """Re-send a program's LoyaltyClass (colour, logo, locations) after its design changed.
+    A failure raises, so Huey retries the task."""
+    google = services.google
+    if google is None:
+        return
+    with services.transaction(write=False) as session:
+        program = session.get(Program, program_id)
+        assert program is not None
+        body = objects.loyalty_class(
+            google.settings.issuer_id,
+            google_wallet.program_look(program, services.templates, services.settings.public_url),
+        )
+    try:
+        google.client.patch_class(body["id"], body)
+    except GoogleWalletError as exc:
+        if exc.status != 404:
+            raise
+        google.client.insert_class(body)
+
+
 def attach(services: Services, sender: PushSender) -> None:
     queue = services.queue
     queue.handle("deliver_passes", lambda ids: deliver(services, sender, ids))
@@ -176,3 +199,4 @@ def attach(services: Services, sender: PushSender) -> None:
     queue.handle("daily_jobs", lambda: run_daily(services))
     queue.handle("run_campaign", lambda campaign_id: run_campaign(services, campaign_id))
     queue.handle("start_due_campaigns", lambda: start_due_campaigns(services))
+    queue.handle("sync_google_class", lambda program_id: sync_google_class(services, program_id))

@@ -246,3 +246,18 @@ def test_rotating_barcodes_are_created_over_rest_never_in_the_link(
     assert card.totp_secret is not None
     key = stored["rotatingBarcode"]["totpDetails"]["parameters"][0]["key"]
     assert key.lower() == card.totp_secret.lower() and "barcode" not in stored
+
+
+def test_a_new_program_colour_reaches_the_google_class(
+    client: FlaskClient,
+    session: Session,
+    services: Services,
+    demo: Program,
+    google: FakeGoogleWallet,
+) -> None:
+    body = enroll(client, "+7 922 100-00-07")
+    class_id = saved_object(client, body["links"])["classId"]
+    demo.background_color = "#0B6E4F"
+    session.commit()
+    handlers.sync_google_class(services, demo.id)
+    assert google.classes[class_id]["hexBackgroundColor"].lower() == "#0b6e4f"

@@ -5,11 +5,13 @@ images of the Apple and Google card drawn on the server from the values in the f
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlencode
 
 from flask import Response, abort, flash, redirect, request, url_for
 from sqlalchemy import select
 
+from app.db import after_commit
 from app.loyalty.models import Program
 from app.services import design
 from app.web.console import bp
@@ -110,6 +112,9 @@ def design_save(slug: str) -> Response:
     except design.DesignError as error:
         return _page(program, values, _messages(error.problems), 422, notice=tx("form.errors"))
     changed = design.design_form(program) != before
+    if changed and services().google is not None:
+        # Google keeps the colour and logo on the class: re-send it once the save commits.
+        after_commit(session, functools.partial(services().queue.sync_google_class, program.id))
     flash(tx("design.saved") if changed else tx("design.unchanged"))
     return redirect(  # type: ignore[return-value]
         url_for("console.design_page", slug=program.slug), code=303
