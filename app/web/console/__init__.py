@@ -7,5 +7,6 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     dashboard_views,
     design_views,
     member_views,
+    store_views,
     views,
 )

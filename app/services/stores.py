@@ -1,0 +1,75 @@
+"""A program's stores: their locations make the card appear on the lock screen nearby
+(Apple ``locations``, Google ``merchantLocations``, ten at most on a card)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Program, Store
+from app.passes.sync import mark_program_changed
+from app.services.staff import audit
+from app.staff.models import StaffUser
+
+CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def add_store(
+    session: Session, clock: Clock, program: Program, values: dict[str, str], actor: StaffUser | str
+) -> Store:
+    errors: dict[str, str] = {}
+    code = values.get("code", "").strip().lower()
+    if not CODE.match(code):
+        errors["code"] = "1-40 lower-case letters, digits, - or _"
+    elif session.scalar(select(Store.id).where(Store.program_id == program.id, Store.code == code)):
+        errors["code"] = "is already used by another store"
+    name = " ".join(values.get("name", "").split())
+    if not 1 <= len(name) <= 100:
+        errors["name"] = "is required (up to 100 characters)"
+    coordinates: dict[str, float] = {}
+    for field, limit in (("latitude", 90.0), ("longitude", 180.0)):
+        raw = values.get(field, "").strip().replace(",", ".")
+        try:
+            value = float(raw)
+        except ValueError:
+            errors[field] = "must be a number (decimal degrees)"
+            continue
+        if not -limit <= value <= limit:
+            errors[field] = f"must be between -{limit:g} and {limit:g}"
+        coordinates[field] = value
+    texts = {
+        k: values.get(k, "").strip()[:100] or None for k in ("relevant_text_en", "relevant_text_ru")
+    }
+    if errors:
+        raise ValidationError(errors)
+    store = Store(
+        program_id=program.id,
+        code=code,
+        name=name,
+        address=values.get("address", "").strip()[:200] or None,
+        latitude=coordinates["latitude"],
+        longitude=coordinates["longitude"],
+        **texts,
+    )
+    session.add(store)
+    session.flush()
+    mark_program_changed(session, clock, program.id)
+    audit(session, clock, actor, "store.added", f"{program.slug}/{code}", {"name": name})
+    return store
+
+
+def remove_store(
+    session: Session, clock: Clock, program: Program, code: str, actor: StaffUser | str
+) -> bool:
+    store = session.scalar(select(Store).where(Store.program_id == program.id, Store.code == code))
+    if store is None:
+        return False
+    session.delete(store)
+    session.flush()
+    mark_program_changed(session, clock, program.id)
+    audit(session, clock, actor, "store.removed", f"{program.slug}/{code}")
+    return True
