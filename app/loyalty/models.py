@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -58,6 +60,9 @@ class Program(Base):
     frequency_cap_days: Mapped[int] = mapped_column(Integer, default=7)
     # Google cards show a code that changes every 30 s (screenshots stop working).
     rotating_barcode: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The program's own card labels and back-side texts over its template's (see
+    # app.passes.templates.with_texts).
+    card_texts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
     terms_url: Mapped[str | None] = mapped_column(String(300))

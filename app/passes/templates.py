@@ -11,7 +11,7 @@ import io
 import json
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +127,27 @@ def load_template(root: Path, slug: str) -> PassTemplate:
         if any("%@" not in text for text in message.values()):
             raise TemplateError(f"{spec_file} change_messages.{key}: every text needs '%@'")
     return PassTemplate(slug, description, labels, changes, back, images)
+
+
+def with_texts(template: PassTemplate, texts: dict[str, Any] | None) -> PassTemplate:
+    """The template with a program's own labels and back-side texts over its defaults.
+
+    ``texts`` is ``{"labels": {key: {"ru", "en"}}, "back": {key: {"label": {...},
+    "value": {...}}}}``; keys the template does not have are ignored, images stay.
+    """
+    if not texts:
+        return template
+    labels = dict(template.labels)
+    for key, value in (texts.get("labels") or {}).items():
+        if key in labels:
+            labels[key] = {**labels[key], **value}
+    back_texts = texts.get("back") or {}
+    back = tuple(
+        BackField(
+            field.key,
+            {**field.label, **(back_texts.get(field.key, {}).get("label") or {})},
+            {**field.value, **(back_texts.get(field.key, {}).get("value") or {})},
+        )
+        for field in template.back_fields
+    )
+    return replace(template, labels=labels, back_fields=back)

@@ -7,12 +7,12 @@ from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.loyalty.errors import UnknownCardError, ValidationError
-from app.loyalty.models import Card, Tier
+from app.loyalty.models import Card, Program, Tier
 from app.passes.apple.builder import PkpassBuilder
 from app.passes.content import CardContent, card_content
 from app.passes.models import WalletPass
 from app.passes.sync import mark_card_changed
-from app.passes.templates import TemplateStore
+from app.passes.templates import PassTemplate, TemplateStore, with_texts
 from app.services.staff import audit
 from app.staff.models import StaffUser
 
@@ -39,7 +39,12 @@ def wallet_pass_of(session: Session, card: Card) -> WalletPass:
 
 
 def content_of(session: Session, card: Card, templates: TemplateStore) -> CardContent:
-    return card_content(card, wallet_pass_of(session, card), templates.get(card.program.template))
+    return card_content(card, wallet_pass_of(session, card), template_of(card.program, templates))
+
+
+def template_of(program: Program, templates: TemplateStore) -> PassTemplate:
+    """The program's template with its own texts applied."""
+    return with_texts(templates.get(program.template), program.card_texts)
 
 
 def apple_pass(

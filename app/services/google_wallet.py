@@ -28,7 +28,7 @@ from app.services.installs import record_install
 def program_look(
     program: Program, templates: TemplateStore, public_url: str
 ) -> objects.ProgramLook:
-    template = templates.get(program.template)
+    template = cards.template_of(program, templates)
     return objects.ProgramLook(
         program_slug=program.slug,
         issuer_name=program.brand_name,

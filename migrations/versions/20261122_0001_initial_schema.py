@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:28:11.799914
+Create Date: 2026-11-22 14:59:40.353083
 """
 
 from collections.abc import Sequence
@@ -75,6 +75,7 @@ def upgrade() -> None:
     sa.Column('quiet_end_hour', sa.Integer(), nullable=False),
     sa.Column('frequency_cap_days', sa.Integer(), nullable=False),
     sa.Column('rotating_barcode', sa.Boolean(), nullable=False),
+    sa.Column('card_texts', sa.JSON(), nullable=True),
     sa.Column('offer_en', sa.String(length=200), nullable=True),
     sa.Column('offer_ru', sa.String(length=200), nullable=True),
     sa.Column('terms_url', sa.String(length=300), nullable=True),

@@ -8,5 +8,6 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     design_views,
     member_views,
     store_views,
+    text_views,
     views,
 )

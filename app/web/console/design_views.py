@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import after_commit
 from app.loyalty.models import Program
-from app.services import design
+from app.services import cards, design
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
@@ -87,7 +87,7 @@ def design_preview(slug: str, wallet: str) -> Response:
     program = _program(slug)
     locale = request.args.get("hl", "")
     locale = locale if locale in LOCALES else current_locale()
-    template = services().templates.get(program.template)
+    template = cards.template_of(program, services().templates)
     values = _values(request.args.to_dict(), program)
     png = design.preview_png(session, program, values, locale, template, wallet)
     response = Response(png, mimetype="image/png")
