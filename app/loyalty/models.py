@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -72,6 +73,7 @@ class Program(Base):
 
     tiers: Mapped[list[Tier]] = relationship(back_populates="program", order_by="Tier.discount_bp")
     stores: Mapped[list[Store]] = relationship(back_populates="program", order_by="Store.id")
+    images: Mapped[list[ProgramImage]] = relationship(order_by="ProgramImage.name")
 
     __table_args__ = (
         CheckConstraint("registration_bonus >= 0", name="registration_bonus_not_negative"),
@@ -267,3 +269,17 @@ class TotpUse(Base):
     used_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("card_id", "step"),)
+
+
+class ProgramImage(Base):
+    """A program's own card image (logo, strip, icon at @1x/@2x/@3x) over its template's."""
+
+    __tablename__ = "program_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))  # a template image name, e.g. "logo@2x.png"
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("program_id", "name"),)

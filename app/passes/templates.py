@@ -44,6 +44,7 @@ class PassTemplate:
     change_messages: dict[str, Localized]
     back_fields: tuple[BackField, ...]
     images: dict[str, bytes]  # file name -> PNG bytes
+    images_key: str = ""  # names the image set: "" is the template's own
 
     def label(self, key: str) -> Localized:
         return self.labels[key]
@@ -151,3 +152,10 @@ def with_texts(template: PassTemplate, texts: dict[str, Any] | None) -> PassTemp
         for field in template.back_fields
     )
     return replace(template, labels=labels, back_fields=back)
+
+
+def with_images(template: PassTemplate, images: dict[str, bytes], key: str) -> PassTemplate:
+    """The template with a program's own images (same names) over its files."""
+    if not images:
+        return template
+    return replace(template, images={**template.images, **images}, images_key=key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,7 +14,7 @@ from app.passes.apple.builder import PkpassBuilder
 from app.passes.content import CardContent, card_content
 from app.passes.models import WalletPass
 from app.passes.sync import mark_card_changed
-from app.passes.templates import PassTemplate, TemplateStore, with_texts
+from app.passes.templates import PassTemplate, TemplateStore, with_images, with_texts
 from app.services.staff import audit
 from app.staff.models import StaffUser
 
@@ -43,14 +45,19 @@ def content_of(session: Session, card: Card, templates: TemplateStore) -> CardCo
 
 
 def template_of(program: Program, templates: TemplateStore) -> PassTemplate:
-    """The program's template with its own texts applied."""
-    return with_texts(templates.get(program.template), program.card_texts)
+    """The program's template with its own texts and images applied."""
+    template = with_texts(templates.get(program.template), program.card_texts)
+    own = {image.name: image.png for image in program.images}
+    if not own:
+        return template
+    key = hashlib.sha1(b"".join(sorted(own.values())), usedforsecurity=False).hexdigest()
+    return with_images(template, own, f"p{program.id}-{key}")
 
 
 def apple_pass(
     session: Session, card: Card, builder: PkpassBuilder, templates: TemplateStore
 ) -> bytes:
-    return builder.build(content_of(session, card, templates))
+    return builder.build(content_of(session, card, templates), template_of(card.program, templates))
 
 
 def find_by_number(session: Session, program_id: int, number: str) -> Card:

@@ -6,6 +6,7 @@ from app.loyalty import rules
 from app.loyalty.models import Program
 from app.passes.templates import TemplateStore
 from app.posters.render import PAPER_SIZES, PosterContent, render_poster_pdf, render_poster_png
+from app.services import cards
 
 __all__ = ["PAPER_SIZES", "poster_content", "render"]
 
@@ -34,7 +35,7 @@ _STEPS = {
 def poster_content(
     templates: TemplateStore, program: Program, join_url: str, locale: str
 ) -> PosterContent:
-    template = templates.get(program.template)
+    template = cards.template_of(program, templates)
     logo = template.images.get("logo@3x.png") or template.images.get("logo.png")
     values = {
         "brand": program.brand_name,

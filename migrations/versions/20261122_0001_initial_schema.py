@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:59:40.353083
+Create Date: 2026-11-22 15:03:24.073852
 """
 
 from collections.abc import Sequence
@@ -177,6 +177,16 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_members_program_id_programs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
     sa.UniqueConstraint('program_id', 'phone', name=op.f('uq_members_program_id_phone'))
+    )
+    op.create_table('program_images',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('png', sa.LargeBinary(), nullable=False),
+    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_program_images_program_id_programs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program_images')),
+    sa.UniqueConstraint('program_id', 'name', name=op.f('uq_program_images_program_id_name'))
     )
     op.create_table('staff_api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -484,6 +494,7 @@ def downgrade() -> None:
     op.drop_table('tiers')
     op.drop_table('stores')
     op.drop_table('staff_api_tokens')
+    op.drop_table('program_images')
     op.drop_table('members')
     op.drop_table('campaigns')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:

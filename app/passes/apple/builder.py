@@ -10,7 +10,7 @@ from app.passes.apple.bundle import BundleFile, write_zip
 from app.passes.apple.passjson import dumps, render_pass_json, render_strings
 from app.passes.apple.signing import PassSigner
 from app.passes.content import CardContent
-from app.passes.templates import TemplateStore
+from app.passes.templates import PassTemplate, TemplateStore
 
 PKPASS_MIME = "application/vnd.apple.pkpass"
 
@@ -32,16 +32,20 @@ class PkpassBuilder:
         self._assets: dict[str, tuple[BundleFile, ...]] = {}
         self._lock = threading.Lock()
 
-    def _template_files(self, slug: str) -> tuple[BundleFile, ...]:
-        files = self._assets.get(slug)
+    def _template_files(self, slug: str, template: PassTemplate | None) -> tuple[BundleFile, ...]:
+        """Image files prepared once per image set (the template's, or a program's own)."""
+        key = f"{slug}#{template.images_key}" if template is not None else f"{slug}#"
+        files = self._assets.get(key)
         if files is None:
             with self._lock:
-                template = self._templates.get(slug)
-                files = tuple(BundleFile.stored(n, d) for n, d in sorted(template.images.items()))
-                self._assets[slug] = files
+                source = template if template is not None else self._templates.get(slug)
+                files = tuple(BundleFile.stored(n, d) for n, d in sorted(source.images.items()))
+                if len(self._assets) > 1000:  # image sets of deleted or redesigned programs
+                    self._assets.clear()
+                self._assets[key] = files
         return files
 
-    def build(self, content: CardContent) -> bytes:
+    def build(self, content: CardContent, template: PassTemplate | None = None) -> bytes:
         data, tables = render_pass_json(
             content,
             pass_type_id=self.identity.pass_type_id,
@@ -55,7 +59,7 @@ class PkpassBuilder:
             BundleFile.stored(f"{lang}.lproj/pass.strings", render_strings(table))
             for lang, table in sorted(tables.items())
         )
-        files += self._template_files(content.template)
+        files += self._template_files(content.template, template)
         manifest = json.dumps({f.name: f.sha1 for f in files}, sort_keys=True).encode()
         signature = self._signer.sign(manifest)
         files.append(BundleFile.stored("manifest.json", manifest))

@@ -148,7 +148,7 @@ def poster(slug: str, fmt: str) -> Response:
 def program_image(slug: str, name: str) -> Response:
     """A program's template images (Google Wallet fetches its logo and hero image here)."""
     program = programs.get_program(db(), slug)
-    image = services().templates.get(program.template).images.get(name)
+    image = cards.template_of(program, services().templates).images.get(name)
     if image is None:
         abort(404)
     response = Response(image, mimetype="image/png")
