@@ -184,3 +184,26 @@ def test_stage_rules_at_their_edges() -> None:
     assert stage(joined, 0, None, now, t) == "at_risk"  # never bought: silence since joining
     with pytest.raises(ValueError):
         Thresholds(30, 90, 60)
+
+
+def test_kpis_per_lifecycle_segment(
+    session: Session, services: Services, demo: Program, history: dict[str, Card]
+) -> None:
+    from app.analytics.kpis import kpis_by_stage
+
+    refresh_stages(session, FixedClock(APRIL), demo)
+    session.commit()
+    rows = {k.stage: k for k in kpis_by_stage(session, demo, MARCH, APRIL)}
+    # Active: A (1 000 + 3 000) and D (4 000); newcomers: B (2 000 - 500 refunded) and C.
+    assert (rows["active"].members, rows["active"].buyers, rows["active"].receipts) == (2, 2, 3)
+    assert rows["active"].revenue == 8_000 and rows["active"].revenue_per_member == pytest.approx(
+        4_000
+    )
+    assert rows["active"].purchases_per_buyer == pytest.approx(1.5)
+    assert (rows["newcomer"].members, rows["newcomer"].buyers, rows["newcomer"].revenue) == (
+        2,
+        1,
+        1_500,
+    )
+    assert rows["at_risk"].receipts == 0 and rows["at_risk"].members == 1
+    assert rows["lost"].average_check is None

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, request
 from markupsafe import Markup
 
-from app.analytics.kpis import Kpis, kpis
+from app.analytics.kpis import Kpis, kpis, kpis_by_stage
 from app.loyalty.models import Program, Store
 from app.web.console import bp
 from app.web.console.auth import require
@@ -228,6 +228,7 @@ def dashboard() -> Response:
         cells=kpi_cells(total, program.currency),
         charts=charts(program, weekly(program, period)),
         per_store=per_store,
+        per_stage=kpis_by_stage(session, program, start, end),
         **context,
     )
 
