@@ -8,6 +8,7 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     design_views,
     image_views,
     member_views,
+    rules_views,
     store_views,
     text_views,
     views,

@@ -1,0 +1,49 @@
+"""Rules a marketer tunes: lifecycle thresholds, quiet hours, the frequency cap."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Program
+from app.services.staff import audit
+from app.staff.models import StaffUser
+
+# field -> (lowest, highest)
+FIELDS: dict[str, tuple[int, int]] = {
+    "newcomer_days": (1, 365),
+    "at_risk_after_days": (1, 730),
+    "lost_after_days": (2, 1460),
+    "quiet_start_hour": (0, 23),
+    "quiet_end_hour": (0, 23),
+    "frequency_cap_days": (0, 90),
+}
+
+
+def form(program: Program) -> dict[str, str]:
+    return {name: str(getattr(program, name)) for name in FIELDS}
+
+
+def apply(
+    session: Session, clock: Clock, program: Program, values: dict[str, str], actor: StaffUser | str
+) -> bool:
+    errors: dict[str, str] = {}
+    clean: dict[str, int] = {}
+    for name, (low, high) in FIELDS.items():
+        raw = values.get(name, str(getattr(program, name))).strip()
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            errors[name] = f"must be a whole number from {low} to {high}"
+        else:
+            clean[name] = int(raw)
+    if not errors and clean["lost_after_days"] <= clean["at_risk_after_days"]:
+        errors["lost_after_days"] = "must be more than the days before “at risk”"
+    if errors:
+        raise ValidationError(errors)
+    changed = {n: v for n, v in clean.items() if getattr(program, n) != v}
+    for name, value in changed.items():
+        setattr(program, name, value)
+    if changed:
+        session.flush()
+        audit(session, clock, actor, "program.rules_updated", program.slug, changed)
+    return bool(changed)
