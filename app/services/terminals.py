@@ -11,6 +11,7 @@ from app import keys
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program, Store
+from app.services.staff import audit
 from app.till.errors import UnauthorizedTerminalError
 from app.till.models import Terminal
 
@@ -47,6 +48,7 @@ def add_terminal(
     )
     session.add(terminal)
     session.flush()
+    audit(session, clock, "cli", "terminal.added", f"{program.slug}/{name}", {"prefix": new.prefix})
     return terminal, new.key
 
 
@@ -77,6 +79,7 @@ def revoke(session: Session, clock: Clock, program: Program, name_or_prefix: str
         raise ValidationError({"terminal": f"no terminal {name_or_prefix!r} in this program"})
     if terminal.revoked_at is None:
         terminal.revoked_at = clock.now()
+        audit(session, clock, "cli", "terminal.revoked", f"{program.slug}/{terminal.name}")
     return terminal
 
 
