@@ -65,5 +65,9 @@ class CampaignTarget(Base):
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     skipped: Mapped[str | None] = mapped_column(String(32))  # e.g. "frequency_cap"
     pass_version: Mapped[int | None] = mapped_column(Integer)
+    # What APNs answered for this card's devices after the offer (summed over devices).
+    pushes_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    pushes_failed: Mapped[int] = mapped_column(Integer, default=0)
+    pushes_pruned: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (UniqueConstraint("campaign_id", "card_id"),)

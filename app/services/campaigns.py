@@ -315,6 +315,9 @@ class Progress:
     skipped: int
     applied: int
     pushed: int  # applied and delivered to every registered Apple device
+    accepted: int = 0  # device pushes APNs accepted
+    failed: int = 0  # device pushes that failed (sent again later)
+    pruned: int = 0  # devices removed because their token was dead
 
     @property
     def percent(self) -> int:
@@ -335,6 +338,13 @@ def progress(session: Session, campaign: Campaign) -> Progress:
         .join(WalletPass, WalletPass.card_id == t.card_id)
         .where(mine, t.applied_at.is_not(None), WalletPass.apns_delivered_version >= t.pass_version)
     )
+    sums = session.execute(
+        select(
+            func.coalesce(func.sum(t.pushes_accepted), 0),
+            func.coalesce(func.sum(t.pushes_failed), 0),
+            func.coalesce(func.sum(t.pushes_pruned), 0),
+        ).where(mine)
+    ).one()
     return Progress(
         status=campaign.status,
         targets=count(),
@@ -342,6 +352,9 @@ def progress(session: Session, campaign: Campaign) -> Progress:
         skipped=count(t.skipped.is_not(None)),
         applied=count(t.applied_at.is_not(None)),
         pushed=int(pushed or 0),
+        accepted=int(sums[0]),
+        failed=int(sums[1]),
+        pruned=int(sums[2]),
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.campaigns.models import CampaignTarget
 from app.clock import Clock
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.push.models import PushAlarm, PushCounter
@@ -89,6 +90,7 @@ def record_apple(
     report = Report()
     undone: set[int] = set()
     prune_regs: set[int] = set()
+    per_pass: dict[int, list[int]] = {}  # pass -> [accepted, failed, pruned]
     for target in owed.targets:
         result = results.get(target.token)
         if result is None:  # not sent (the batch stopped): still owed
@@ -97,6 +99,8 @@ def record_apple(
         if result.outcome == "config_error" and report.config_error is None:
             report.config_error = f"{result.status} {result.reason}"
         decision = decide(result, target.registered_at)
+        tally = per_pass.setdefault(target.pass_id, [0, 0, 0])
+        tally[2 if decision.prune else 0 if result.outcome == "accepted" else 1] += 1
         if decision.prune:
             prune_regs.add(target.registration_id)
         if not decision.done:
@@ -118,6 +122,7 @@ def record_apple(
             .execution_options(synchronize_session=False)
         )
         report.delivered_passes += len(ids)
+    _tally_campaigns(session, owed.versions, per_pass)
     day = clock.now().date()
     for outcome, n in report.outcomes.items():
         count(session, day, outcome, n)
@@ -128,6 +133,28 @@ def record_apple(
             session, clock, "config_error", f"APNs refused our credentials: {report.config_error}"
         )
     return report
+
+
+def _tally_campaigns(
+    session: Session, versions: Mapping[int, int], per_pass: Mapping[int, list[int]]
+) -> None:
+    """Add the answers to the campaign target whose offer made this version of the pass,
+    one UPDATE per distinct (version, tally) so a 1 000-pass chunk costs a few."""
+    groups: dict[tuple[int, int, int, int], list[int]] = {}
+    for pass_id, (accepted, failed, pruned) in per_pass.items():
+        groups.setdefault((versions[pass_id], accepted, failed, pruned), []).append(pass_id)
+    for (version, accepted, failed, pruned), pass_ids in groups.items():
+        cards = select(WalletPass.card_id).where(WalletPass.id.in_(pass_ids)).scalar_subquery()
+        session.execute(
+            update(CampaignTarget)
+            .where(CampaignTarget.card_id.in_(cards), CampaignTarget.pass_version == version)
+            .values(
+                pushes_accepted=CampaignTarget.pushes_accepted + accepted,
+                pushes_failed=CampaignTarget.pushes_failed + failed,
+                pushes_pruned=CampaignTarget.pushes_pruned + pruned,
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _prune(session: Session, registration_ids: set[int]) -> int:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 15:03:24.073852
+Create Date: 2026-11-22 15:08:11.969057
 """
 
 from collections.abc import Sequence
@@ -292,6 +292,9 @@ def upgrade() -> None:
     sa.Column('applied_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('skipped', sa.String(length=32), nullable=True),
     sa.Column('pass_version', sa.Integer(), nullable=True),
+    sa.Column('pushes_accepted', sa.Integer(), nullable=False),
+    sa.Column('pushes_failed', sa.Integer(), nullable=False),
+    sa.Column('pushes_pruned', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_targets_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['card_id'], ['cards.id'], name=op.f('fk_campaign_targets_card_id_cards'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_targets')),

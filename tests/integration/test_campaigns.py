@@ -115,6 +115,7 @@ def test_a_campaign_reaches_its_targets_and_never_the_holdout(
     progress = campaigns.progress(session, session.get(Campaign, campaign.id))  # type: ignore[arg-type]
     assert progress.status == "sent" and progress.percent == 100
     assert progress.pushed == progress.applied == 100 - len(holdout)
+    assert (progress.accepted, progress.failed, progress.pruned) == (100 - len(holdout), 0, 0)
 
 
 def test_the_frequency_cap_skips_cards_offered_recently(

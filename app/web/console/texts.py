@@ -146,6 +146,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "progress.applied": {"en": "Offer on the card", "ru": "Предложение на карте"},
     "progress.pushed": {"en": "Updated on phones", "ru": "Обновлено на телефонах"},
+    "progress.accepted": {"en": "Pushes accepted", "ru": "Уведомлений принято"},
+    "progress.failed": {"en": "Pushes failed (retried)", "ru": "Уведомлений не дошло (повторим)"},
+    "progress.pruned": {"en": "Dead devices removed", "ru": "Удалено устройств"},
     "report.title": {
         "en": "Report: {days} days after the start",
         "ru": "Отчёт: {days} дней после запуска",

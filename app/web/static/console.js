@@ -128,7 +128,7 @@
         .then(function (answer) {
           if (!answer.ok) return;
           var p = answer.body;
-          ["targets", "holdout", "skipped", "applied", "pushed", "percent"].forEach(function (name) {
+          ["targets", "holdout", "skipped", "applied", "pushed", "accepted", "failed", "pruned", "percent"].forEach(function (name) {
             var el = box.querySelector('[data-field="' + name + '"]');
             if (el) el.textContent = fmt(p[name]);
           });
