@@ -125,3 +125,32 @@ def population(session: Session, services: Services, program: Program, n: int) -
         cards.append(card)
     session.commit()
     return cards
+
+
+CONSOLE_PASSWORD = "a long enough passphrase"
+
+
+def console_login(client: Any, session: Session, services: Services, role: str = "marketer") -> str:
+    """Create a staff user of ``role`` and log the test client in; returns the e-mail."""
+    import re
+
+    from app.services import staff
+
+    email = f"{role}.user@example.com"
+    staff.add_user(
+        session,
+        services.clock,
+        email=email,
+        name=role.title(),
+        role=role,
+        password=CONSOLE_PASSWORD,
+        actor="test",
+    )
+    session.commit()
+    page = client.get("/console/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    response = client.post(
+        "/console/login", data={"csrf_token": token, "email": email, "password": CONSOLE_PASSWORD}
+    )
+    assert response.status_code == 303, "console login failed"
+    return email

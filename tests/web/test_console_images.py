@@ -13,30 +13,9 @@ from sqlalchemy.orm import Session
 from app.bootstrap import Services
 from app.loyalty.models import Program, ProgramImage
 from app.passes.models import WalletPass
-from app.services import cards, enrollment, staff
+from app.services import cards, enrollment
 from app.staff.models import AuditEntry
-from tests.helpers import Pkpass
-
-PASSWORD = "a long enough passphrase"
-
-
-def login(client: FlaskClient, session: Session, services: Services) -> None:
-    staff.add_user(
-        session,
-        services.clock,
-        email="d@example.com",
-        name="D",
-        role="admin",
-        password=PASSWORD,
-        actor="test",
-    )
-    session.commit()
-    token = re.search(
-        r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True)
-    ).group(1)  # type: ignore[union-attr]
-    client.post(
-        "/console/login", data={"csrf_token": token, "email": "d@example.com", "password": PASSWORD}
-    )
+from tests.helpers import Pkpass, console_login
 
 
 def csrf(client: FlaskClient) -> str:
@@ -59,7 +38,7 @@ def test_an_uploaded_logo_is_resized_and_goes_into_every_pass(
     )
     session.commit()
     before = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
-    login(client, session, services)
+    console_login(client, session, services, "admin")
     bad = client.post(
         "/console/programs/demo/images",
         content_type="multipart/form-data",

@@ -12,29 +12,9 @@ from sqlalchemy.orm import Session
 from app.bootstrap import Services
 from app.loyalty.models import Card, LedgerEntry, Program
 from app.passes.models import WalletPass
-from app.services import enrollment, staff
+from app.services import enrollment
 from app.staff.models import AuditEntry
-
-PASSWORD = "a long enough passphrase"
-
-
-def login(client: FlaskClient, session: Session, services: Services, role: str) -> None:
-    staff.add_user(
-        session,
-        services.clock,
-        email=f"{role}@example.com",
-        name=role.title(),
-        role=role,
-        password=PASSWORD,
-        actor="test",
-    )
-    session.commit()
-    page = client.get("/console/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    client.post(
-        "/console/login",
-        data={"csrf_token": token, "email": f"{role}@example.com", "password": PASSWORD},
-    )
+from tests.helpers import console_login
 
 
 @pytest.fixture
@@ -56,7 +36,7 @@ def csrf(client: FlaskClient, path: str) -> str:
 def test_search_by_name_phone_or_number(
     client: FlaskClient, session: Session, services: Services, card: Card
 ) -> None:
-    login(client, session, services, "marketer")
+    console_login(client, session, services, "marketer")
 
     def search(query: str, token: str | None = None) -> str:
         token = token or csrf(client, "/console/members?program=demo")
@@ -75,7 +55,7 @@ def test_search_by_name_phone_or_number(
 def test_a_store_manager_adjusts_points_with_a_reason(
     client: FlaskClient, session: Session, services: Services, card: Card
 ) -> None:
-    login(client, session, services, "store_manager")
+    console_login(client, session, services, "store_manager")
     path = f"/console/cards/{card.number}?program=demo"
     version = session.scalar(select(WalletPass.version).where(WalletPass.card_id == card.id))
     missing = client.post(
@@ -112,7 +92,7 @@ def test_a_store_manager_adjusts_points_with_a_reason(
         == (version or 0) + 1
     )
     audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "card.adjusted")).one()
-    assert audit.actor == "store_manager@example.com" and audit.details == {
+    assert audit.actor == "store_manager.user@example.com" and audit.details == {
         "points": 500,
         "reason": "compensation for a late delivery",
     }
@@ -123,7 +103,7 @@ def test_a_store_manager_adjusts_points_with_a_reason(
 def test_marketers_see_cards_but_cannot_adjust(
     client: FlaskClient, session: Session, services: Services, card: Card
 ) -> None:
-    login(client, session, services, "marketer")
+    console_login(client, session, services, "marketer")
     path = f"/console/cards/{card.number}?program=demo"
     page = client.get(path).get_data(as_text=True)
     assert "Надежда Смирнова" in page and 'id="adjust-form"' not in page

@@ -10,36 +10,14 @@ from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
 from app.loyalty.models import Program
-from app.services import staff
 from app.staff.models import AuditEntry
-
-PASSWORD = "a long enough passphrase"
-
-
-def login(client: FlaskClient, session: Session, services: Services) -> None:
-    staff.add_user(
-        session,
-        services.clock,
-        email="rules.editor@example.com",
-        name="R",
-        role="marketer",
-        password=PASSWORD,
-        actor="test",
-    )
-    session.commit()
-    token = re.search(
-        r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True)
-    ).group(1)  # type: ignore[union-attr]
-    client.post(
-        "/console/login",
-        data={"csrf_token": token, "email": "rules.editor@example.com", "password": PASSWORD},
-    )
+from tests.helpers import console_login
 
 
 def test_rules_are_validated_saved_and_audited(
     client: FlaskClient, session: Session, services: Services, demo: Program
 ) -> None:
-    login(client, session, services)
+    console_login(client, session, services, "marketer")
     page = client.get("/console/programs/demo/rules").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     values = {

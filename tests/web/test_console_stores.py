@@ -11,30 +11,9 @@ from sqlalchemy.orm import Session
 from app.bootstrap import Services
 from app.loyalty.models import Program, Store
 from app.passes.models import WalletPass
-from app.services import enrollment, staff
+from app.services import enrollment
 from app.staff.models import AuditEntry
-
-PASSWORD = "a long enough passphrase"
-
-
-def login(client: FlaskClient, session: Session, services: Services, role: str) -> None:
-    staff.add_user(
-        session,
-        services.clock,
-        email=f"{role}@example.com",
-        name=role,
-        role=role,
-        password=PASSWORD,
-        actor="test",
-    )
-    session.commit()
-    token = re.search(
-        r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True)
-    ).group(1)  # type: ignore[union-attr]
-    client.post(
-        "/console/login",
-        data={"csrf_token": token, "email": f"{role}@example.com", "password": PASSWORD},
-    )
+from tests.helpers import console_login
 
 
 def csrf(client: FlaskClient) -> str:
@@ -50,7 +29,7 @@ def test_adding_and_removing_stores_updates_every_card(
         session, services.clock, demo, enrollment.validate(form, demo, services.clock.now().date())
     )
     session.commit()
-    login(client, session, services, "marketer")
+    console_login(client, session, services, "marketer")
     bad = client.post(
         "/console/programs/demo/stores",
         data={
@@ -96,5 +75,5 @@ def test_adding_and_removing_stores_updates_every_card(
 def test_store_managers_cannot_edit_stores(
     client: FlaskClient, session: Session, services: Services, demo: Program
 ) -> None:
-    login(client, session, services, "store_manager")
+    console_login(client, session, services, "store_manager")
     assert client.get("/console/programs/demo/stores").status_code == 403

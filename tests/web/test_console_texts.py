@@ -11,30 +11,9 @@ from sqlalchemy.orm import Session
 from app.bootstrap import Services
 from app.loyalty.models import Program
 from app.passes.models import WalletPass
-from app.services import cards, enrollment, staff
+from app.services import cards, enrollment
 from app.staff.models import AuditEntry
-from tests.helpers import Pkpass
-
-PASSWORD = "a long enough passphrase"
-
-
-def login(client: FlaskClient, session: Session, services: Services) -> None:
-    staff.add_user(
-        session,
-        services.clock,
-        email="m@example.com",
-        name="M",
-        role="marketer",
-        password=PASSWORD,
-        actor="test",
-    )
-    session.commit()
-    token = re.search(
-        r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True)
-    ).group(1)  # type: ignore[union-attr]
-    client.post(
-        "/console/login", data={"csrf_token": token, "email": "m@example.com", "password": PASSWORD}
-    )
+from tests.helpers import Pkpass, console_login
 
 
 def csrf(client: FlaskClient) -> str:
@@ -50,7 +29,7 @@ def test_new_labels_and_back_texts_reach_the_pass_of_every_card(
         session, services.clock, demo, enrollment.validate(form, demo, services.clock.now().date())
     )
     session.commit()
-    login(client, session, services)
+    console_login(client, session, services, "marketer")
     page = client.get("/console/programs/demo/texts").get_data(as_text=True)
     assert 'name="label.balance.ru"' in page and "Баллы" in page
     bad = client.post(
