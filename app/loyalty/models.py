@@ -64,6 +64,9 @@ class Program(Base):
     # The program's own card labels and back-side texts over its template's (see
     # app.passes.templates.with_texts).
     card_texts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Texts edited in the console but not published yet, same shape; None = no draft,
+    # {} = a draft that goes back to the template's texts (see app.services.card_drafts).
+    card_texts_draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
     terms_url: Mapped[str | None] = mapped_column(String(300))
@@ -74,6 +77,7 @@ class Program(Base):
     tiers: Mapped[list[Tier]] = relationship(back_populates="program", order_by="Tier.discount_bp")
     stores: Mapped[list[Store]] = relationship(back_populates="program", order_by="Store.id")
     images: Mapped[list[ProgramImage]] = relationship(order_by="ProgramImage.name")
+    image_drafts: Mapped[list[ProgramImageDraft]] = relationship(order_by="ProgramImageDraft.name")
 
     __table_args__ = (
         CheckConstraint("registration_bonus >= 0", name="registration_bonus_not_negative"),
@@ -280,6 +284,21 @@ class ProgramImage(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(40))  # a template image name, e.g. "logo@2x.png"
     png: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("program_id", "name"),)
+
+
+class ProgramImageDraft(Base):
+    """An image change waiting to be published: a new picture, or ``png`` None for
+    "back to the template's". Phones see it only once the draft is published."""
+
+    __tablename__ = "program_image_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    png: Mapped[bytes | None] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("program_id", "name"),)

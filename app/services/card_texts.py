@@ -1,4 +1,5 @@
-"""A program's own card labels and back-side texts (ru/en), over its template's."""
+"""A program's own card labels and back-side texts (ru/en), over its template's: the
+console's form, its checks, and the draft the console edits before publishing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from sqlalchemy.orm import Session
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
-from app.passes.sync import mark_program_changed
 from app.passes.templates import LOCALES, PassTemplate, with_texts
 from app.services.staff import audit
 from app.staff.models import StaffUser
@@ -58,37 +58,60 @@ def _problem(name: str, text: str) -> str | None:
     return None
 
 
-def apply(
-    session: Session,
-    clock: Clock,
-    program: Program,
-    template: PassTemplate,
-    values: dict[str, str],
-    actor: StaffUser | str,
-) -> bool:
-    """Validate and store the texts that differ from the template; every card of the
-    program is re-sent when anything changed. Returns whether something did."""
-    current = form(template, program.card_texts)
-    errors = {n: p for n in current if (p := _problem(n, values.get(n, current[n])))}
+def texts_of(template: PassTemplate, values: dict[str, str]) -> dict[str, Any] | None:
+    """The stored shape of a complete form: only what differs from the template;
+    None when nothing does. Raises ``ValidationError`` naming every wrong field."""
+    errors = {n: p for n, text in values.items() if (p := _problem(n, text))}
     if errors:
         raise ValidationError(errors)
     defaults = form(template, None)
     texts: dict[str, Any] = {"labels": {}, "back": {}}
-    for name in current:
-        text = values.get(name, current[name])
-        if text == defaults[name]:
+    for name, default in defaults.items():
+        text = values[name]
+        if text == default:
             continue
         kind, key, lang = name.split(".")
         if kind == "label":
             texts["labels"].setdefault(key, {})[lang] = text
         else:
             texts["back"].setdefault(key, {"value": {}})["value"][lang] = text
-    new = texts if texts["labels"] or texts["back"] else None
-    if new == program.card_texts:
-        return False
-    changed = sorted(n for n in current if values.get(n, current[n]) != current[n])
-    program.card_texts = new
+    return texts if texts["labels"] or texts["back"] else None
+
+
+def draft_of(program: Program) -> dict[str, Any] | None:
+    """The texts the program's next publication would give its cards."""
+    if program.card_texts_draft is None:
+        return program.card_texts
+    return program.card_texts_draft or None  # {} = back to the template's texts
+
+
+def changed_fields(template: PassTemplate, program: Program) -> list[str]:
+    """Form fields (in the form's order) whose draft text differs from the published one."""
+    published = form(template, program.card_texts)
+    draft = form(template, draft_of(program))
+    return [name for name in published if draft[name] != published[name]]
+
+
+def save_draft(
+    session: Session,
+    clock: Clock,
+    program: Program,
+    template: PassTemplate,
+    values: dict[str, str],
+    actor: StaffUser | str,
+) -> list[str]:
+    """Keep the texts as the program's draft: phones see nothing until it is published
+    (app.services.card_drafts). Fields not sent keep their draft text. Returns the
+    fields that now differ from the published texts."""
+    current = form(template, draft_of(program))
+    texts = texts_of(template, {name: values.get(name, text) for name, text in current.items()})
+    if texts == program.card_texts:
+        program.card_texts_draft = None  # the draft went back to what phones show
+    else:
+        program.card_texts_draft = texts or {}
     session.flush()
-    mark_program_changed(session, clock, program.id)
-    audit(session, clock, actor, "card_texts.updated", program.slug, {"fields": changed})
-    return True
+    changed = changed_fields(template, program)
+    edited = sorted(n for n in current if values.get(n, current[n]) != current[n])
+    if edited:
+        audit(session, clock, actor, "card_texts.drafted", program.slug, {"fields": edited})
+    return changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,13 +46,23 @@ def content_of(session: Session, card: Card, templates: TemplateStore) -> CardCo
 
 
 def template_of(program: Program, templates: TemplateStore) -> PassTemplate:
-    """The program's template with its own texts and images applied."""
-    template = with_texts(templates.get(program.template), program.card_texts)
+    """The program's template with its own (published) texts and images applied."""
     own = {image.name: image.png for image in program.images}
-    if not own:
+    return customised(templates.get(program.template), program.card_texts, own, f"p{program.id}")
+
+
+def customised(
+    template: PassTemplate, texts: dict[str, Any] | None, images: dict[str, bytes], prefix: str
+) -> PassTemplate:
+    """``template`` with ``texts`` and ``images`` over its own; the image set is named by
+    ``prefix`` and a hash of the pictures (the signer prepares each set once)."""
+    template = with_texts(template, texts)
+    if not images:
         return template
-    key = hashlib.sha1(b"".join(sorted(own.values())), usedforsecurity=False).hexdigest()
-    return with_images(template, own, f"p{program.id}-{key}")
+    digest = hashlib.sha1(usedforsecurity=False)
+    for name in sorted(images):
+        digest.update(name.encode() + b"\0" + images[name])
+    return with_images(template, images, f"{prefix}-{digest.hexdigest()}")
 
 
 def apple_pass(

@@ -29,12 +29,15 @@ def program_look(
     program: Program, templates: TemplateStore, public_url: str
 ) -> objects.ProgramLook:
     template = cards.template_of(program, templates)
+    images = f"{public_url}/programs/{program.slug}/images"
+    # Google copies an image once per address: a new picture needs a new address.
+    version = f"?v={template.images_key.rsplit('-', 1)[-1][:12]}" if template.images_key else ""
     return objects.ProgramLook(
         program_slug=program.slug,
         issuer_name=program.brand_name,
         program_name=program.name,
-        logo_url=f"{public_url}/programs/{program.slug}/images/logo@3x.png",
-        hero_image_url=f"{public_url}/programs/{program.slug}/images/strip@3x.png"
+        logo_url=f"{images}/logo@3x.png{version}",
+        hero_image_url=f"{images}/strip@3x.png{version}"
         if "strip@3x.png" in template.images
         else None,
         background_color=program.background_color,

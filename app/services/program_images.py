@@ -1,17 +1,17 @@
-"""A program's own card images: uploaded once, resized to what each wallet needs."""
+"""A program's own card images: uploaded once, resized to what each wallet needs, kept
+in the program's draft until published (app.services.card_drafts)."""
 
 from __future__ import annotations
 
 import io
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program, ProgramImage
-from app.passes.sync import mark_program_changed
+from app.loyalty.models import Program, ProgramImageDraft
 from app.services.staff import audit
 from app.staff.models import StaffUser
 
@@ -45,45 +45,72 @@ def _variants(kind: str, data: bytes) -> dict[str, bytes]:
     return out
 
 
-def upload(
+def _kind_of(name: str) -> str:
+    return name.split("@")[0].removesuffix(".png")
+
+
+def draft_images(program: Program) -> dict[str, bytes]:
+    """The program's own images as its next publication would have them."""
+    images = {image.name: image.png for image in program.images}
+    for draft in program.image_drafts:
+        if draft.png is None:
+            images.pop(draft.name, None)
+        else:
+            images[draft.name] = draft.png
+    return images
+
+
+def pending_kinds(program: Program) -> dict[str, str]:
+    """Kinds with a change waiting: ``new`` (an uploaded picture) or ``template``."""
+    return {_kind_of(d.name): "template" if d.png is None else "new" for d in program.image_drafts}
+
+
+def _clear(session: Session, program: Program, kind: str) -> None:
+    session.execute(
+        delete(ProgramImageDraft).where(
+            ProgramImageDraft.program_id == program.id,
+            ProgramImageDraft.name.in_([f"{kind}{suffix}.png" for suffix in SUFFIXES.values()]),
+        )
+    )
+
+
+def stage(
     session: Session, clock: Clock, program: Program, kind: str, data: bytes, actor: StaffUser | str
 ) -> list[str]:
-    """Store the image at @1x/@2x/@3x; every card of the program is re-sent."""
+    """Keep the image at @1x/@2x/@3x in the program's draft; phones get it on publishing."""
     if kind not in KINDS:
         raise ValidationError({"kind": f"must be one of {', '.join(KINDS)}"})
     variants = _variants(kind, data)
+    _clear(session, program, kind)
     now = clock.now()
-    existing = {
-        image.name: image
-        for image in session.scalars(
-            select(ProgramImage).where(ProgramImage.program_id == program.id)
-        )
-    }
-    for name, png in variants.items():
-        row = existing.get(name)
-        if row is None:
-            session.add(ProgramImage(program_id=program.id, name=name, png=png, updated_at=now))
-        else:
-            row.png, row.updated_at = png, now
+    session.add_all(
+        ProgramImageDraft(program_id=program.id, name=name, png=png, updated_at=now)
+        for name, png in variants.items()
+    )
     session.flush()
-    session.expire(program, ["images"])
-    mark_program_changed(session, clock, program.id)
-    audit(session, clock, actor, "design.image_uploaded", program.slug, {"kind": kind})
+    session.expire(program, ["image_drafts"])
+    audit(session, clock, actor, "design.image_drafted", program.slug, {"kind": kind})
     return sorted(variants)
 
 
-def remove(
+def stage_reset(
     session: Session, clock: Clock, program: Program, kind: str, actor: StaffUser | str
 ) -> bool:
-    """Back to the template's image of this kind."""
-    result = session.execute(
-        delete(ProgramImage).where(
-            ProgramImage.program_id == program.id, ProgramImage.name.startswith(f"{kind}")
-        )
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    """Draft "back to the template's image" for ``kind``; an unpublished upload of that
+    kind is simply dropped. Returns whether the draft changed."""
+    if kind not in KINDS:
         return False
-    session.expire(program, ["images"])
-    mark_program_changed(session, clock, program.id)
-    audit(session, clock, actor, "design.image_removed", program.slug, {"kind": kind})
+    had_draft = any(_kind_of(d.name) == kind for d in program.image_drafts)
+    published = [image.name for image in program.images if _kind_of(image.name) == kind]
+    if not had_draft and not published:
+        return False
+    _clear(session, program, kind)
+    now = clock.now()
+    session.add_all(
+        ProgramImageDraft(program_id=program.id, name=name, png=None, updated_at=now)
+        for name in published
+    )
+    session.flush()
+    session.expire(program, ["image_drafts"])
+    audit(session, clock, actor, "design.image_reset_drafted", program.slug, {"kind": kind})
     return True

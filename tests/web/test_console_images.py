@@ -1,4 +1,5 @@
-"""A program's own card images: uploaded in the console, resized, used in every pass."""
+"""A program's own card images: uploaded in the console, resized, kept in the draft with
+a preview, and used in every pass (and on the Google class) once published."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
-from app.loyalty.models import Program, ProgramImage
-from app.passes.models import WalletPass
-from app.services import cards, enrollment
+from app.loyalty.models import Program, ProgramImage, ProgramImageDraft
+from app.services import cards, google_wallet
 from app.staff.models import AuditEntry
 from tests.helpers import Pkpass, console_login
+from tests.web.test_console_texts import enrolled, preview, version_of
 
 
 def csrf(client: FlaskClient) -> str:
@@ -29,61 +30,104 @@ def picture(width: int, height: int, fmt: str = "PNG") -> bytes:
     return out.getvalue()
 
 
-def test_an_uploaded_logo_is_resized_and_goes_into_every_pass(
+def upload(client: FlaskClient, kind: str, data: bytes, name: str = "x.png") -> int:
+    return client.post(
+        "/console/programs/demo/images",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf(client), "kind": kind, "image": (io.BytesIO(data), name)},
+    ).status_code
+
+
+def publish(client: FlaskClient) -> None:
+    done = client.post(
+        "/console/programs/demo/draft/publish", data={"csrf_token": csrf(client), "back": "images"}
+    )
+    assert done.status_code == 303 and done.location.endswith("/console/programs/demo/images")
+
+
+def test_an_uploaded_logo_waits_in_the_draft_then_goes_into_every_pass(
     client: FlaskClient, session: Session, services: Services, demo: Program
 ) -> None:
-    form = enrollment.EnrollmentForm(name="I", phone="+79161237777", consent=True)
-    card = enrollment.enroll(
-        session, services.clock, demo, enrollment.validate(form, demo, services.clock.now().date())
-    )
-    session.commit()
+    card = enrolled(session, services, demo, "+79161237777")
     before = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
+    google_logo = google_wallet.program_look(demo, services.templates, "https://w.test").logo_url
     console_login(client, session, services, "admin")
-    bad = client.post(
+    assert upload(client, "logo", b"not a picture") == 422
+    assert 'id="image-error"' in client.post(
         "/console/programs/demo/images",
         content_type="multipart/form-data",
-        data={
-            "csrf_token": csrf(client),
-            "kind": "logo",
-            "image": (io.BytesIO(b"not a picture"), "x.png"),
-        },
-    )
-    assert bad.status_code == 422 and 'id="image-error"' in bad.get_data(as_text=True)
-    version = session.scalar(select(WalletPass.version).where(WalletPass.card_id == card.id)) or 0
-    done = client.post(
-        "/console/programs/demo/images",
-        content_type="multipart/form-data",
-        data={
-            "csrf_token": csrf(client),
-            "kind": "logo",
-            "image": (io.BytesIO(picture(600, 200, "JPEG")), "logo.jpg"),
-        },
-    )
-    assert done.status_code == 303
-    session.expire_all()
+        data={"csrf_token": csrf(client), "kind": "logo", "image": (io.BytesIO(b"x"), "x.gif")},
+    ).get_data(as_text=True)
+    assert upload(client, "banner", picture(10, 10)) == 422
+    version = version_of(session, card)
+    published_look = preview(client, "google")
+
+    assert upload(client, "logo", picture(600, 200, "JPEG"), "logo.jpg") == 303
     sizes = {
-        i.name: Image.open(io.BytesIO(i.png)).size for i in session.scalars(select(ProgramImage))
+        i.name: Image.open(io.BytesIO(i.png)).size  # type: ignore[arg-type]
+        for i in session.scalars(select(ProgramImageDraft))
     }
     assert sizes == {"logo.png": (150, 50), "logo@2x.png": (300, 100), "logo@3x.png": (450, 150)}
-    assert (
-        session.scalar(select(WalletPass.version).where(WalletPass.card_id == card.id))
-        == version + 1
-    )
-    program = session.get(Program, demo.id)
-    assert program is not None
+    # Not sent: phones and Google keep the published logo until the draft is published.
+    assert version_of(session, card) == version
+    assert session.scalars(select(ProgramImage)).all() == []
+    served = client.get("/programs/demo/images/logo@3x.png")
+    assert Image.open(io.BytesIO(served.data)).size != (450, 150)
+    drafted = client.get("/console/programs/demo/draft/images/logo@3x.png")
+    assert Image.open(io.BytesIO(drafted.data)).size == (450, 150)
+    page = client.get("/console/programs/demo/images").get_data(as_text=True)
+    assert re.findall(r'<li data-pending="image">([^<]+)</li>', page) == ["Логотип: новая картинка"]
+    assert preview(client, "google") != published_look
+
+    publish(client)
+    assert version_of(session, card) == version + 1
     after = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
     assert after.files["logo@2x.png"] != before.files["logo@2x.png"]
     assert Image.open(io.BytesIO(after.files["logo@2x.png"])).size == (300, 100)
     assert after.files["icon.png"] == before.files["icon.png"]  # the rest stays the template's
     served = client.get("/programs/demo/images/logo@3x.png")  # what Google fetches
     assert Image.open(io.BytesIO(served.data)).size == (450, 150)
+    program = session.get(Program, demo.id)
+    assert program is not None
+    new_logo = google_wallet.program_look(program, services.templates, "https://w.test").logo_url
+    assert new_logo != google_logo and new_logo.startswith(google_logo + "?v=")
+    assert session.scalars(select(ProgramImageDraft)).all() == []
+
+    # "Back to the template's" is a draft too; published, the template's logo returns.
     reset = client.post(
         "/console/programs/demo/images/logo/reset", data={"csrf_token": csrf(client)}
     )
     assert reset.status_code == 303
-    session.expire_all()
+    assert len(session.scalars(select(ProgramImage)).all()) == 3
+    page = client.get("/console/programs/demo/images").get_data(as_text=True)
+    pending = re.findall(r'<li data-pending="image">([^<]+)</li>', page)
+    assert pending == ["Логотип: картинка шаблона"]
+    publish(client)
     assert session.scalars(select(ProgramImage)).all() == []
+    assert version_of(session, card) == version + 2
     back = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
     assert back.files["logo@2x.png"] == before.files["logo@2x.png"]
     actions = session.scalars(select(AuditEntry.action)).all()
-    assert "design.image_uploaded" in actions and "design.image_removed" in actions
+    assert {"design.image_drafted", "design.image_reset_drafted", "design.published"} <= set(
+        actions
+    )
+
+
+def test_texts_and_images_publish_together_in_one_update(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    card = enrolled(session, services, demo, "+79161237778")
+    console_login(client, session, services, "marketer")
+    version = version_of(session, card)
+    assert upload(client, "strip", picture(900, 300)) == 303
+    client.post(
+        "/console/programs/demo/texts",
+        data={"csrf_token": csrf(client), "label.balance.en": "Bonus"},
+    )
+    page = client.get("/console/programs/demo/images").get_data(as_text=True)
+    assert len(re.findall(r"data-pending=", page)) == 2
+    publish(client)
+    assert version_of(session, card) == version + 1
+    pkpass = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
+    assert Image.open(io.BytesIO(pkpass.files["strip@2x.png"])).size == (750, 246)
+    assert pkpass.strings("en")["Баллы"] == "Bonus"

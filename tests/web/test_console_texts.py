@@ -1,15 +1,18 @@
-"""A program's own card labels and back texts, edited in the console, reach the pass."""
+"""A program's own card labels and back texts: edited in the console as a draft with a
+preview, and reaching the cards only once published."""
 
 from __future__ import annotations
 
+import io
 import re
 
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
-from app.loyalty.models import Program
+from app.loyalty.models import Card, Program
 from app.passes.models import WalletPass
 from app.services import cards, enrollment
 from app.staff.models import AuditEntry
@@ -21,17 +24,43 @@ def csrf(client: FlaskClient) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
 
 
-def test_new_labels_and_back_texts_reach_the_pass_of_every_card(
-    client: FlaskClient, session: Session, services: Services, demo: Program
-) -> None:
-    form = enrollment.EnrollmentForm(name="T", phone="+79161238888", consent=True, locale="ru")
+def enrolled(session: Session, services: Services, demo: Program, phone: str) -> Card:
+    form = enrollment.EnrollmentForm(name="T", phone=phone, consent=True, locale="ru")
     card = enrollment.enroll(
         session, services.clock, demo, enrollment.validate(form, demo, services.clock.now().date())
     )
     session.commit()
+    return card
+
+
+def version_of(session: Session, card: Card) -> int:
+    session.expire_all()
+    return session.scalar(select(WalletPass.version).where(WalletPass.card_id == card.id)) or 0
+
+
+def fields_of(session: Session, services: Services, card: Card) -> dict[str, dict[str, str]]:
+    pkpass = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
+    return {f["key"]: f for slot in pkpass.pass_json["storeCard"].values() for f in slot}
+
+
+def preview(client: FlaskClient, wallet: str = "apple") -> bytes:
+    response = client.get(f"/console/programs/demo/draft/preview/{wallet}.png?hl=ru")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.headers["Cache-Control"] == "no-store"
+    Image.open(io.BytesIO(response.data)).verify()
+    return response.data
+
+
+def test_texts_wait_in_a_draft_with_a_preview_until_published(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    card = enrolled(session, services, demo, "+79161238888")
     console_login(client, session, services, "marketer")
     page = client.get("/console/programs/demo/texts").get_data(as_text=True)
     assert 'name="label.balance.ru"' in page and "Баллы" in page
+    assert 'id="draft-none"' in page  # nothing waits yet
+    published_look = {w: preview(client, w) for w in ("apple", "google")}
+
     bad = client.post(
         "/console/programs/demo/texts",
         data={
@@ -43,8 +72,11 @@ def test_new_labels_and_back_texts_reach_the_pass_of_every_card(
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
     assert 'data-field="label.balance.ru"' in html and "{cashback}" in html
-    version = session.scalar(select(WalletPass.version).where(WalletPass.card_id == card.id)) or 0
-    done = client.post(
+    session.expire_all()
+    assert session.get(Program, demo.id).card_texts_draft is None  # type: ignore[union-attr]
+
+    version = version_of(session, card)
+    drafted = client.post(
         "/console/programs/demo/texts",
         data={
             "csrf_token": csrf(client),
@@ -52,23 +84,78 @@ def test_new_labels_and_back_texts_reach_the_pass_of_every_card(
             "back.how_it_works.ru": "Скидка {discount} всегда.",
         },
     )
-    assert done.status_code == 303
-    session.expire_all()
-    assert (
-        session.scalar(select(WalletPass.version).where(WalletPass.card_id == card.id))
-        == version + 1
+    assert drafted.status_code == 303 and drafted.location.endswith("/texts#draft")
+    # Nothing reached the phones: same version, same pass.
+    assert version_of(session, card) == version
+    assert fields_of(session, services, card)["balance"]["label"] == "Баллы"
+    page = client.get("/console/programs/demo/texts").get_data(as_text=True)
+    assert 'value="Бонусы"' in page  # the form shows the draft
+    pending = re.findall(r'<li data-pending="text">([^<]+)</li>', page)
+    assert pending == ["Подпись «Баллы» · по-русски", "Оборот «Как это работает» · по-русски"]
+    for wallet in ("apple", "google"):
+        assert preview(client, wallet) != published_look[wallet]
+
+    published = client.post(
+        "/console/programs/demo/draft/publish", data={"csrf_token": csrf(client), "back": "texts"}
     )
-    program = session.get(Program, demo.id)
-    assert program is not None
-    pkpass = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
-    fields = {f["key"]: f for slot in pkpass.pass_json["storeCard"].values() for f in slot}
+    assert published.status_code == 303
+    assert published.location.endswith("/console/programs/demo/texts")
+    assert version_of(session, card) == version + 1
+    fields = fields_of(session, services, card)
     assert fields["balance"]["label"] == "Бонусы"
     assert fields["how_it_works"]["value"] == "Скидка 7\u00a0% всегда."
+    pkpass = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
     assert pkpass.strings("en")["Бонусы"] == "Points"  # English keeps the template's label
-    assert "card_texts.updated" in session.scalars(select(AuditEntry.action)).all()
-    same = client.post("/console/programs/demo/texts", data={"csrf_token": csrf(client)})
-    assert same.status_code == 303
-    assert (
-        session.scalar(select(WalletPass.version).where(WalletPass.card_id == card.id))
-        == version + 1
+    assert 'id="draft-none"' in client.get("/console/programs/demo/texts").get_data(as_text=True)
+    actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions[-2:] == ["card_texts.drafted", "design.published"]
+
+    # Publishing again, or saving the published texts unchanged, sends nothing.
+    client.post("/console/programs/demo/draft/publish", data={"csrf_token": csrf(client)})
+    client.post("/console/programs/demo/texts", data={"csrf_token": csrf(client)})
+    assert version_of(session, card) == version + 1
+    assert session.get(Program, demo.id).card_texts_draft is None  # type: ignore[union-attr]
+
+
+def test_a_discarded_draft_never_reaches_the_cards(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    card = enrolled(session, services, demo, "+79161238889")
+    console_login(client, session, services, "admin")
+    version = version_of(session, card)
+    client.post(
+        "/console/programs/demo/texts",
+        data={"csrf_token": csrf(client), "label.balance.en": "Bonus"},
     )
+    # Editing the draft back to the published text leaves nothing to publish.
+    client.post(
+        "/console/programs/demo/texts",
+        data={"csrf_token": csrf(client), "label.balance.en": "Points"},
+    )
+    assert 'id="draft-none"' in client.get("/console/programs/demo/texts").get_data(as_text=True)
+    client.post(
+        "/console/programs/demo/texts",
+        data={"csrf_token": csrf(client), "label.balance.en": "Bonus"},
+    )
+    refused = client.post("/console/programs/demo/draft/publish", data={"back": "texts"})
+    assert refused.status_code == 303  # no CSRF token: the draft stays a draft
+    assert version_of(session, card) == version
+    discarded = client.post(
+        "/console/programs/demo/draft/discard", data={"csrf_token": csrf(client), "back": "texts"}
+    )
+    assert discarded.status_code == 303
+    assert session.get(Program, demo.id).card_texts_draft is None  # type: ignore[union-attr]
+    client.post("/console/programs/demo/draft/publish", data={"csrf_token": csrf(client)})
+    assert version_of(session, card) == version
+    pkpass = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
+    assert "Bonus" not in pkpass.strings("en").values()
+    assert "design.draft_discarded" in session.scalars(select(AuditEntry.action)).all()
+
+
+def test_store_managers_cannot_publish(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    console_login(client, session, services, "store_manager")
+    assert client.get("/console/programs/demo/texts").status_code == 403
+    assert client.post("/console/programs/demo/draft/publish").status_code == 403
+    assert client.get("/console/programs/demo/draft/preview/apple.png").status_code == 403

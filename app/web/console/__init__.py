@@ -6,6 +6,7 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     campaign_views,
     dashboard_views,
     design_views,
+    draft_views,
     image_views,
     member_views,
     rules_views,

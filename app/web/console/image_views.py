@@ -1,17 +1,16 @@
-"""Console page of a program's card images (logo, strip, icon)."""
+"""Console page of a program's card images (logo, strip, icon). Uploads and resets go
+into the draft with a preview; the draft buttons publish it."""
 
 from __future__ import annotations
 
-import functools
+from flask import Response, abort, flash, redirect, request, url_for
 
-from flask import Response, flash, redirect, request, url_for
-
-from app.db import after_commit
 from app.loyalty.errors import ValidationError
 from app.services import program_images
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, _program
+from app.web.console.draft_views import draft_context
 from app.web.console.forms import page
 from app.web.console.texts import tx
 from app.web.db import db, services
@@ -29,10 +28,11 @@ TEXTS = {
     },
     "upload": {"en": "Upload", "ru": "Загрузить"},
     "reset": {"en": "Back to the template's", "ru": "Вернуть картинку шаблона"},
-    "saved": {
-        "en": "Saved: cards on phones will update.",
-        "ru": "Сохранено: карты на телефонах обновятся.",
+    "drafted": {
+        "en": "Kept in the draft. Check the preview, then publish it to the cards.",
+        "ru": "Сохранено в черновик. Проверьте предпросмотр и опубликуйте на картах.",
     },
+    "choose": {"en": "Choose a picture file.", "ru": "Выберите файл с картинкой."},
 }
 
 
@@ -44,22 +44,27 @@ def _page(
     slug: str, status: int = 200, errors: dict[str, str] | None = None, notice: str | None = None
 ) -> Response:
     program = _program(slug)
-    own = {image.name for image in program.images}
     return page(
         "console/images.html",
         status,
         program=program,
         kinds=program_images.KINDS,
-        own=own,
+        own={
+            name.split("@")[0].removesuffix(".png") for name in program_images.draft_images(program)
+        },
         errors=errors or {},
         notice=notice,
         it=it,
+        back="images",
+        **draft_context(program),
     )
 
 
-def _after_change(program_id: int) -> None:
-    if services().google is not None:  # the logo and hero image live on the Google class
-        after_commit(db(), functools.partial(services().queue.sync_google_class, program_id))
+def _drafted(slug: str) -> Response:
+    flash(it("drafted"))
+    return redirect(  # type: ignore[return-value]
+        url_for("console.images_page", slug=slug, _anchor="draft"), code=303
+    )
 
 
 @bp.get("/programs/<slug>/images")
@@ -71,6 +76,7 @@ def images_page(slug: str) -> Response:
 @bp.post("/programs/<slug>/images")
 @require(*DESIGN_ROLES)
 def images_upload(slug: str) -> Response:
+    """Keep the picture in the draft; publishing is a separate step."""
     request.max_content_length = MAX_UPLOAD  # a picture, not a form field
     if not csrf_valid():
         return _page(slug, 400, notice=tx("form.expired"))
@@ -78,25 +84,23 @@ def images_upload(slug: str) -> Response:
     upload = request.files.get("image")
     kind = request.form.get("kind", "")
     if upload is None or not upload.filename:
-        return _page(slug, 422, {"image": "choose a file"}, tx("form.errors"))
+        return _page(slug, 422, {"image": it("choose")}, tx("form.errors"))
     try:
-        program_images.upload(
+        program_images.stage(
             db(), services().clock, program, kind, upload.read(), current_staff() or "console"
         )
     except ValidationError as exc:
         return _page(slug, 422, exc.fields, tx("form.errors"))
-    _after_change(program.id)
-    flash(it("saved"))
-    return redirect(url_for("console.images_page", slug=slug), code=303)  # type: ignore[return-value]
+    return _drafted(slug)
 
 
 @bp.post("/programs/<slug>/images/<kind>/reset")
 @require(*DESIGN_ROLES)
 def images_reset(slug: str, kind: str) -> Response:
     program = _program(slug)
-    if csrf_valid() and program_images.remove(
-        db(), services().clock, program, kind, current_staff() or "console"
-    ):
-        _after_change(program.id)
-        flash(it("saved"))
-    return redirect(url_for("console.images_page", slug=slug), code=303)  # type: ignore[return-value]
+    if not csrf_valid():
+        return _page(slug, 400, notice=tx("form.expired"))
+    if kind not in program_images.KINDS:
+        abort(404)
+    program_images.stage_reset(db(), services().clock, program, kind, current_staff() or "console")
+    return _drafted(slug)

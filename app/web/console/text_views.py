@@ -1,12 +1,10 @@
-"""Console page of a program's card texts: field labels and back-side texts, ru and en."""
+"""Console page of a program's card texts: field labels and back-side texts, ru and en.
+Saving keeps them as a draft with a preview; the draft buttons publish it."""
 
 from __future__ import annotations
 
-import functools
-
 from flask import Response, flash, redirect, request, url_for
 
-from app.db import after_commit
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
 from app.passes.templates import PassTemplate
@@ -14,6 +12,7 @@ from app.services import card_texts
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, _program
+from app.web.console.draft_views import draft_context
 from app.web.console.forms import page
 from app.web.console.texts import tx
 from app.web.db import db, services
@@ -28,12 +27,11 @@ TEXTS = {
         "ru": "Подписи на лицевой стороне и тексты на обороте карты. В текстах оборота "
         "можно использовать " + PLACES,
     },
-    "save": {"en": "Save", "ru": "Сохранить"},
-    "saved": {
-        "en": "Saved: cards on phones will update.",
-        "ru": "Сохранено: карты на телефонах обновятся.",
+    "save": {"en": "Save draft and preview", "ru": "Сохранить черновик и посмотреть"},
+    "drafted": {
+        "en": "Draft saved. Check the preview, then publish it to the cards.",
+        "ru": "Черновик сохранён. Проверьте предпросмотр и опубликуйте на картах.",
     },
-    "unchanged": {"en": "Nothing changed.", "ru": "Ничего не изменилось."},
 }
 
 
@@ -46,45 +44,49 @@ def _template(slug: str) -> tuple[Program, PassTemplate]:
     return program, services().templates.get(program.template)
 
 
+def _page(
+    program: Program,
+    values: dict[str, str],
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+) -> Response:
+    return page(
+        "console/texts.html",
+        status,
+        program=program,
+        values=values,
+        errors=errors or {},
+        notice=notice,
+        ct=ct,
+        back="texts",
+        **draft_context(program),
+    )
+
+
 @bp.get("/programs/<slug>/texts")
 @require(*DESIGN_ROLES)
 def texts_page(slug: str) -> Response:
     program, template = _template(slug)
-    values = card_texts.form(template, program.card_texts)
-    return page("console/texts.html", program=program, values=values, errors={}, ct=ct)
+    return _page(program, card_texts.form(template, card_texts.draft_of(program)))
 
 
 @bp.post("/programs/<slug>/texts")
 @require(*DESIGN_ROLES)
 def texts_save(slug: str) -> Response:
+    """Keep the texts as a draft and show its preview; publishing is a separate step."""
     program, template = _template(slug)
-    values = {**card_texts.form(template, program.card_texts), **request.form.to_dict()}
-    values.pop("csrf_token", None)
+    saved = card_texts.form(template, card_texts.draft_of(program))
+    values = {name: request.form.get(name, text) for name, text in saved.items()}
     if not csrf_valid():
-        return page(
-            "console/texts.html",
-            400,
-            program=program,
-            values=values,
-            errors={},
-            notice=tx("form.expired"),
-            ct=ct,
-        )
+        return _page(program, values, 400, notice=tx("form.expired"))
     try:
-        changed = card_texts.apply(
+        card_texts.save_draft(
             db(), services().clock, program, template, values, current_staff() or "console"
         )
     except ValidationError as exc:
-        return page(
-            "console/texts.html",
-            422,
-            program=program,
-            values=values,
-            errors=exc.fields,
-            notice=tx("form.errors"),
-            ct=ct,
-        )
-    if changed and services().google is not None:  # the class carries the account labels
-        after_commit(db(), functools.partial(services().queue.sync_google_class, program.id))
-    flash(ct("saved") if changed else ct("unchanged"))
-    return redirect(url_for("console.texts_page", slug=slug), code=303)  # type: ignore[return-value]
+        return _page(program, values, 422, exc.fields, tx("form.errors"))
+    flash(ct("drafted"))
+    return redirect(  # type: ignore[return-value]
+        url_for("console.texts_page", slug=slug, _anchor="draft"), code=303
+    )

@@ -1,0 +1,150 @@
+"""The draft of a program's card texts and images in the console: preview images drawn
+from it, its pictures, and the buttons that publish it to every phone or discard it.
+The texts and images pages both show it (console/_draft.html)."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Response, abort, flash, redirect, request, url_for
+
+from app.db import after_commit
+from app.loyalty.models import Program
+from app.passes.templates import PassTemplate
+from app.services import card_drafts, design, program_images
+from app.web.console import bp
+from app.web.console.auth import current_staff, require
+from app.web.console.design_views import DESIGN_ROLES, LOCALES, _program
+from app.web.console.texts import tx
+from app.web.db import db, services
+from app.web.i18n import current_locale
+from app.web.security import csrf_valid
+
+PAGES = {"texts": "console.texts_page", "images": "console.images_page"}
+TEXTS = {
+    "title": {"en": "Preview", "ru": "Предпросмотр"},
+    "none": {
+        "en": "No unpublished changes: the preview shows the cards as phones have them.",
+        "ru": "Неопубликованных изменений нет: так карта выглядит на телефонах.",
+    },
+    "waiting": {
+        "en": "Not published yet — phones still show the previous version. Changes waiting:",
+        "ru": "Ещё не опубликовано — на телефонах прежняя версия. Ждут публикации:",
+    },
+    "kind.logo": {"en": "Logo", "ru": "Логотип"},
+    "kind.strip": {"en": "Strip", "ru": "Полоса"},
+    "kind.icon": {"en": "Icon", "ru": "Значок"},
+    "image.new": {"en": "new picture", "ru": "новая картинка"},
+    "image.template": {"en": "back to the template's", "ru": "картинка шаблона"},
+    "publish": {"en": "Publish to all cards", "ru": "Опубликовать на всех картах"},
+    "discard": {"en": "Discard changes", "ru": "Отменить изменения"},
+    "published": {
+        "en": "Published: cards on phones will update.",
+        "ru": "Опубликовано: карты на телефонах обновятся.",
+    },
+    "discarded": {"en": "Changes discarded.", "ru": "Изменения отменены."},
+    "nothing": {"en": "There was nothing to publish.", "ru": "Публиковать было нечего."},
+    "label": {"en": "Label", "ru": "Подпись"},
+    "back": {"en": "Back side", "ru": "Оборот"},
+    "lang.ru": {"en": "Russian", "ru": "по-русски"},
+    "lang.en": {"en": "English", "ru": "по-английски"},
+}
+
+
+def dt(key: str) -> str:
+    return TEXTS[key][current_locale()]
+
+
+def field_title(template: PassTemplate, name: str) -> str:
+    """A marketer's name for a texts form field, e.g. "Label «Points» · English"."""
+    kind, key, lang = name.split(".")
+    locale = current_locale()
+    if kind == "label":
+        what = template.labels.get(key, {}).get(locale) or key
+    else:
+        field = next((f for f in template.back_fields if f.key == key), None)
+        what = (field.label.get(locale) if field else None) or key
+    return f"{dt(kind)} «{what}» · {dt('lang.' + lang)}"
+
+
+def draft_context(program: Program) -> dict[str, object]:
+    """What console/_draft.html needs."""
+    templates = services().templates
+    template = templates.get(program.template)
+    pending = card_drafts.pending(program, templates)
+    return {
+        "pending": pending,
+        "pending_texts": [field_title(template, name) for name in pending.texts],
+        "field_title": functools.partial(field_title, template),
+        "draft_previews": {
+            wallet: url_for(
+                "console.draft_preview", slug=program.slug, wallet=wallet, hl=current_locale()
+            )
+            for wallet in design.WALLETS
+        },
+        "dt": dt,
+    }
+
+
+@bp.get("/programs/<slug>/draft/preview/<wallet>.png")
+@require(*DESIGN_ROLES)
+def draft_preview(slug: str, wallet: str) -> Response:
+    if wallet not in design.WALLETS:
+        abort(404)
+    program = _program(slug)
+    locale = request.args.get("hl", "")
+    locale = locale if locale in LOCALES else current_locale()
+    template = card_drafts.draft_template(program, services().templates)
+    png = design.preview_png(db(), program, {}, locale, template, wallet)
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"  # the draft changes under the same URL
+    return response
+
+
+@bp.get("/programs/<slug>/draft/images/<name>")
+@require(*DESIGN_ROLES)
+def draft_image(slug: str, name: str) -> Response:
+    """One picture as the draft has it (the program's, else the template's)."""
+    program = _program(slug)
+    image = program_images.draft_images(program).get(name)
+    if image is None:
+        image = services().templates.get(program.template).images.get(name)
+    if image is None:
+        abort(404)
+    response = Response(image, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _back(slug: str) -> Response:
+    page = PAGES.get(request.form.get("back", ""), "console.texts_page")
+    return redirect(url_for(page, slug=slug), code=303)  # type: ignore[return-value]
+
+
+@bp.post("/programs/<slug>/draft/publish")
+@require(*DESIGN_ROLES)
+def draft_publish(slug: str) -> Response:
+    program = _program(slug)
+    if not csrf_valid():
+        flash(tx("form.expired"))
+        return _back(slug)
+    session = db()
+    actor = current_staff() or "console"
+    published = card_drafts.publish(session, services().clock, program, services().templates, actor)
+    if published and services().google is not None:
+        # The Google class carries the labels, logo and hero image: re-send it after commit.
+        after_commit(session, functools.partial(services().queue.sync_google_class, program.id))
+    flash(dt("published") if published else dt("nothing"))
+    return _back(slug)
+
+
+@bp.post("/programs/<slug>/draft/discard")
+@require(*DESIGN_ROLES)
+def draft_discard(slug: str) -> Response:
+    program = _program(slug)
+    if not csrf_valid():
+        flash(tx("form.expired"))
+        return _back(slug)
+    if card_drafts.discard(db(), services().clock, program, current_staff() or "console"):
+        flash(dt("discarded"))
+    return _back(slug)
