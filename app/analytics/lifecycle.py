@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 STAGES = ("newcomer", "active", "at_risk", "lost")
 
@@ -38,3 +40,57 @@ def stage(
     if quiet_days <= thresholds.lost_after_days:
         return "at_risk"
     return "lost"
+
+
+class StageCounter:
+    """How many members are in each stage at each of some instants, fed one member's
+    history at a time: the same answer as ``stage()`` per member and instant, without
+    a pass over the history per instant.
+
+    Between two purchases a member's stage depends only on the time since the last
+    one (or since enrolling), so each stretch adds to a run of instants."""
+
+    def __init__(self, thresholds: Thresholds, instants: Sequence[datetime]) -> None:
+        self._instants = sorted(instants)
+        self._newcomer = timedelta(days=thresholds.newcomer_days + 1)
+        self._at_risk = timedelta(days=thresholds.at_risk_after_days + 1)
+        self._lost = timedelta(days=thresholds.lost_after_days + 1)
+        # Difference arrays: +1 at the first instant of a run, -1 after its last.
+        self._diff = {name: [0] * (len(self._instants) + 1) for name in STAGES}
+
+    def _run(self, name: str, first: int, end: int) -> None:
+        if first < end:
+            self._diff[name][first] += 1
+            self._diff[name][end] -= 1
+
+    def add(self, enrolled_at: datetime, purchases: Sequence[datetime]) -> None:
+        """One member: when they enrolled and their purchase times in order."""
+        at = self._instants
+        young_until = bisect_left(at, enrolled_at + self._newcomer)
+        lasts = [enrolled_at, *purchases]
+        for n, last in enumerate(lasts):
+            # Instants T with exactly n purchases before T and the member enrolled:
+            # max(last, enrolled) < T <= next purchase.
+            first = bisect_right(at, max(last, enrolled_at))
+            end = bisect_right(at, lasts[n + 1]) if n + 1 < len(lasts) else len(at)
+            if first >= end:
+                continue
+            settled = first
+            if n < 2:
+                self._run("newcomer", first, min(end, young_until))
+                settled = max(first, young_until)
+            risk_from = bisect_left(at, last + self._at_risk)
+            lost_from = bisect_left(at, last + self._lost)
+            self._run("active", settled, min(end, risk_from))
+            self._run("at_risk", max(settled, risk_from), min(end, lost_from))
+            self._run("lost", max(settled, lost_from), end)
+
+    def totals(self) -> list[dict[str, int]]:
+        """Stage -> members, for each instant in time order."""
+        out: list[dict[str, int]] = []
+        running = dict.fromkeys(STAGES, 0)
+        for i in range(len(self._instants)):
+            for name in STAGES:
+                running[name] += self._diff[name][i]
+            out.append(dict(running))
+        return out

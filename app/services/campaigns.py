@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import TRIGGERS, Campaign, CampaignTarget
@@ -326,36 +327,64 @@ class Progress:
 
 
 def progress(session: Session, campaign: Campaign) -> Progress:
+    return progress_of(session, [campaign])[campaign.id]
+
+
+def progress_of(session: Session, campaigns: Sequence[Campaign]) -> dict[int, Progress]:
+    """Progress of several campaigns (campaign id -> progress) in two grouped queries,
+    not a handful per campaign (the campaign list shows fifty)."""
     t = CampaignTarget
-    mine = t.campaign_id == campaign.id
+    ids = [c.id for c in campaigns]
+    if not ids:
+        return {}
 
-    def count(*where: Any) -> int:
-        return int(session.scalar(select(func.count()).select_from(t).where(mine, *where)) or 0)
+    def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    pushed = session.scalar(
-        select(func.count())
-        .select_from(t)
-        .join(WalletPass, WalletPass.card_id == t.card_id)
-        .where(mine, t.applied_at.is_not(None), WalletPass.apns_delivered_version >= t.pass_version)
+    counts = {
+        row[0]: row[1:]
+        for row in session.execute(
+            select(
+                t.campaign_id,
+                func.count(),
+                flag(t.holdout.is_(True)),
+                flag(t.skipped.is_not(None)),
+                flag(t.applied_at.is_not(None)),
+                func.coalesce(func.sum(t.pushes_accepted), 0),
+                func.coalesce(func.sum(t.pushes_failed), 0),
+                func.coalesce(func.sum(t.pushes_pruned), 0),
+            )
+            .where(t.campaign_id.in_(ids))
+            .group_by(t.campaign_id)
+        )
+    }
+    pushed: dict[int, int] = dict(
+        session.execute(
+            select(t.campaign_id, func.count())
+            .join(WalletPass, WalletPass.card_id == t.card_id)
+            .where(
+                t.campaign_id.in_(ids),
+                t.applied_at.is_not(None),
+                WalletPass.apns_delivered_version >= t.pass_version,
+            )
+            .group_by(t.campaign_id)
+        ).all()
     )
-    sums = session.execute(
-        select(
-            func.coalesce(func.sum(t.pushes_accepted), 0),
-            func.coalesce(func.sum(t.pushes_failed), 0),
-            func.coalesce(func.sum(t.pushes_pruned), 0),
-        ).where(mine)
-    ).one()
-    return Progress(
-        status=campaign.status,
-        targets=count(),
-        holdout=count(t.holdout.is_(True)),
-        skipped=count(t.skipped.is_not(None)),
-        applied=count(t.applied_at.is_not(None)),
-        pushed=int(pushed or 0),
-        accepted=int(sums[0]),
-        failed=int(sums[1]),
-        pruned=int(sums[2]),
-    )
+    out = {}
+    for campaign in campaigns:
+        n = [int(v) for v in counts.get(campaign.id, (0,) * 7)]
+        out[campaign.id] = Progress(
+            status=campaign.status,
+            targets=n[0],
+            holdout=n[1],
+            skipped=n[2],
+            applied=n[3],
+            pushed=int(pushed.get(campaign.id, 0)),
+            accepted=n[4],
+            failed=n[5],
+            pruned=n[6],
+        )
+    return out
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,57 @@ def _containing(text: str) -> Any:
     import re
 
     return re.compile(re.escape(text))
+
+
+def test_a_marketer_drafts_new_card_texts_checks_the_preview_then_publishes(
+    live_server: LiveServer, browser_page: Any
+) -> None:
+    services = live_server.services
+    with services.transaction() as session:
+        seed_demo(session, services.clock)
+        staff.add_user(
+            session,
+            services.clock,
+            email="ira@example.com",
+            name="Ira Volkova",
+            role="marketer",
+            password=PASSWORD,
+            actor="cli",
+        )
+        program_id = session.query(Program).filter_by(slug="demo").one().id
+
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    url = live_server.url
+    page.goto(f"{url}/console/login?lang=en")
+    page.fill("input[name=email]", "ira@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action$='/console/login'] button[type=submit]")
+    page.wait_for_url(f"{url}/console/")
+    page.click("a[data-texts=demo]")
+    page.wait_for_selector("#texts-form")
+    assert page.locator("#draft-none").is_visible()
+    apple = page.locator("#draft-preview-apple")
+    expect(apple).to_have_js_property("complete", True)
+    published_look = apple.screenshot()
+
+    page.fill("input[name='label.balance.en']", "Bonus points")
+    page.click("#save-draft")
+    page.wait_for_selector("#draft-pending")
+    assert "Label «Points» · English" in page.inner_text("#draft-pending")
+    apple = page.locator("#draft-preview-apple")
+    expect(apple).to_have_js_property("complete", True)
+    assert apple.evaluate("img => img.naturalWidth") == 750
+    assert apple.screenshot() != published_look  # the preview shows the draft
+    page.screenshot(path=str(ARTIFACTS / "console-texts-draft.png"), full_page=True)
+    with services.transaction() as session:
+        program = session.get(Program, program_id)
+        assert program is not None and program.card_texts is None  # not published yet
+
+    page.click("#publish")
+    page.wait_for_selector("#draft-none")
+    assert "cards on phones will update" in page.inner_text("p.notice[role=status]")
+    with services.transaction() as session:
+        program = session.get(Program, program_id)
+        assert program is not None
+        assert program.card_texts == {"labels": {"balance": {"en": "Bonus points"}}, "back": {}}

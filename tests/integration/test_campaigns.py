@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
@@ -140,6 +141,22 @@ def test_the_frequency_cap_skips_cards_offered_recently(
     handlers.run_campaign(services, third.id)
     session.expire_all()
     assert campaigns.progress(session, session.get(Campaign, third.id)).skipped == 0  # type: ignore[arg-type]
+    # The campaign list reads the progress of all three in two queries.
+    three = [session.get(Campaign, c.id) for c in (first, second, third)]
+    statements: list[str] = []
+    listen = functools.partial(_record, statements)
+    event.listen(session.bind, "before_cursor_execute", listen)  # type: ignore[arg-type]
+    try:
+        together = campaigns.progress_of(session, three)  # type: ignore[arg-type]
+    finally:
+        event.remove(session.bind, "before_cursor_execute", listen)  # type: ignore[arg-type]
+    assert len(statements) == 2
+    assert together == {c.id: campaigns.progress(session, c) for c in three}  # type: ignore[union-attr]
+    assert [together[c.id].skipped for c in (first, second, third)] == [0, 10, 0]
+
+
+def _record(statements: list[str], *args: object) -> None:
+    statements.append(str(args[2]))
 
 
 def test_scheduled_campaigns_start_when_due(

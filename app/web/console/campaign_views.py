@@ -86,7 +86,8 @@ def campaign_list() -> Response:
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
         .limit(LIST_LIMIT)
     ).all()
-    items = [(c, p, campaigns.progress(session, c)) for c, p in rows]
+    progress = campaigns.progress_of(session, [c for c, _ in rows])
+    items = [(c, p, progress[c.id]) for c, p in rows]
     return page(
         "console/campaigns.html",
         items=items,

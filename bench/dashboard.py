@@ -1,0 +1,172 @@
+"""How long the console dashboard's figures take for a year of a chain's history: the
+period's figures, the weekly chart series and the per-store table as the dashboard
+now gets them (one ``kpis_series`` read for the weeks and the period, the stores
+summed by the database) against the same-run baseline of one ``kpis()`` call for the
+period, per week and per store (what it did before).
+
+Usage: .venv/bin/python bench/dashboard.py [--members 20000] [--receipts 200000]
+       [--stores 100] [--database-url postgresql+psycopg://...]
+
+A scratch SQLite database (or an empty PostgreSQL database given by URL) gets the
+members enrolled over two years, receipts over the last year (a fifth without a card),
+spread over the stores. Printed: the seconds of each way and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from common import bench_env
+from sqlalchemy import insert, select
+
+YEAR_END = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+BATCH = 10_000
+
+
+def populate(services: object, members: int, receipts: int, stores: int) -> int:
+    from app.db import new_public_id
+    from app.loyalty.models import Card, Member, Program, Store
+    from app.services import terminals
+    from app.services.programs import seed_demo
+    from app.till.models import Receipt
+
+    rng = random.Random(1)
+    with services.transaction() as session:  # type: ignore[attr-defined]
+        program: Program = seed_demo(session, services.clock)  # type: ignore[attr-defined]
+        terminal = terminals.add_terminal(session, services.clock, program, "bench")[0]  # type: ignore[attr-defined]
+        session.execute(
+            insert(Store),
+            [
+                {"program_id": program.id, "code": f"s{i}", "name": f"Store {i}"}
+                for i in range(stores)
+            ],
+        )
+        store_ids = list(session.scalars(select(Store.id).where(Store.program_id == program.id)))
+        enrolled = [
+            YEAR_END - timedelta(minutes=rng.randrange(2 * 365 * 1440)) for _ in range(members)
+        ]
+        for start in range(0, members, BATCH):
+            session.execute(
+                insert(Member),
+                [
+                    {
+                        "program_id": program.id,
+                        "phone": f"+7907{i:07d}",
+                        "name": "Member",
+                        "locale": "ru",
+                        "marketing_consent": True,
+                        "created_at": enrolled[i],
+                    }
+                    for i in range(start, min(members, start + BATCH))
+                ],
+            )
+        member_ids = list(session.scalars(select(Member.id).order_by(Member.id)))
+        tier = program.default_tier.id
+        for start in range(0, members, BATCH):
+            session.execute(
+                insert(Card),
+                [
+                    {
+                        "public_id": new_public_id(),
+                        "program_id": program.id,
+                        "member_id": member_ids[i],
+                        "number": f"{i:013d}",
+                        "barcode_secret": f"S{i:09d}",
+                        "tier_id": tier,
+                        "balance": 0,
+                        "status": "active",
+                        "created_at": enrolled[i],
+                    }
+                    for i in range(start, min(members, start + BATCH))
+                ],
+            )
+        card_ids = list(session.scalars(select(Card.id).order_by(Card.member_id)))
+        # Some members buy often, most rarely: a skewed choice of buyer.
+        for start in range(0, receipts, BATCH):
+            rows = []
+            for n in range(start, min(receipts, start + BATCH)):
+                at = YEAR_END - timedelta(minutes=rng.randrange(365 * 1440))
+                who = int(members * rng.random() ** 2)
+                card = card_ids[who] if rng.random() < 0.8 and enrolled[who] < at else None
+                due = rng.randrange(500, 20_000)
+                rows.append(
+                    {
+                        "program_id": program.id,
+                        "terminal_id": terminal.id,
+                        "store_id": rng.choice(store_ids),
+                        "receipt_id": f"r{n}",
+                        "card_id": card,
+                        "amount": due,
+                        "discount_bp": 0,
+                        "discount_amount": 0,
+                        "points_redeemed": 0,
+                        "point_value_minor": 100,
+                        "points_earned": 0,
+                        "amount_due": due,
+                        "request_hash": "h",
+                        "created_at": at,
+                    }
+                )
+            session.execute(insert(Receipt), rows)
+        return program.id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--receipts", type=int, default=200_000)
+    parser.add_argument("--stores", type=int, default=100)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        extra = {"WALLETPASS_QUEUE_URL": "memory://"}
+        if args.database_url:
+            extra["WALLETPASS_DATABASE_URL"] = args.database_url
+        os.environ.update(bench_env(Path(tmp), **extra))
+        from app.analytics.kpis import kpis, kpis_by_store, kpis_series
+        from app.bootstrap import build_services, upgrade_database
+        from app.loyalty.models import Program
+        from app.settings import Settings
+
+        settings = Settings.from_env()
+        upgrade_database(settings.database_url)
+        services = build_services(settings)
+        started = time.perf_counter()
+        program_id = populate(services, args.members, args.receipts, args.stores)
+        kind = settings.database_url.split(":")[0]
+        print(
+            f"{args.members} members, {args.receipts} receipts, {args.stores} stores "
+            f"created in {time.perf_counter() - started:.1f} s ({kind})"
+        )
+        first = YEAR_END - timedelta(weeks=52)
+        weeks = [(first + timedelta(weeks=i), first + timedelta(weeks=i + 1)) for i in range(52)]
+        year = (first, YEAR_END)
+        with services.transaction(write=False) as session:
+            program = session.get(Program, program_id)
+            assert program is not None
+            program.stores  # noqa: B018  (loaded before the clock starts)
+            t0 = time.perf_counter()
+            *series, total = kpis_series(session, program, [*weeks, year])
+            by_store = kpis_by_store(session, program, *year, total)
+            batched = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            one_by_one = [kpis(session, program, s, e) for s, e in weeks]
+            alone = kpis(session, program, *year)
+            per_store = {s.id: kpis(session, program, *year, store_id=s.id) for s in program.stores}
+            baseline = time.perf_counter() - t0
+            # The same figures both ways.
+            assert series == one_by_one and total == alone and by_store == per_store
+        services.close()
+    print(f"year + 52 weeks + {args.stores} stores, batched:  {batched:6.2f} s")
+    print(f"year + 52 weeks + {args.stores} stores, one each: {baseline:6.2f} s (baseline)")
+    print(f"ratio: {baseline / batched:.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()
