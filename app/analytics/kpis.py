@@ -11,10 +11,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.analytics.lifecycle import StageCounter, Thresholds, stage
+from app.analytics.receipt_sums import ReceiptSums, Window, layers, receipt_sums
 from app.loyalty.models import Card, Member, Program
 from app.till.models import Receipt, Refund
 
@@ -46,23 +47,6 @@ def thresholds_of(program: Program) -> Thresholds:
     return Thresholds(program.newcomer_days, program.at_risk_after_days, program.lost_after_days)
 
 
-Window = tuple[datetime, datetime]  # [start, end)
-
-
-@dataclass(frozen=True)
-class _Sale:
-    at: datetime
-    card_id: int | None
-    member_id: int | None
-    store_id: int | None
-    amount_due: int
-    refunds: tuple[tuple[datetime, int], ...]  # (when, money back)
-
-    def net(self, end: datetime) -> int:
-        """Money kept, counting the refunds made before ``end``."""
-        return self.amount_due - sum(back for at, back in self.refunds if at < end)
-
-
 @dataclass(frozen=True)
 class _ProgramWide:
     """The figures of a window that are the whole program's, whatever store is asked."""
@@ -77,18 +61,6 @@ class _ProgramWide:
         return cls(k.members_enrolled, k.conversion_first, k.conversion_second, k.at_risk_share)
 
 
-@dataclass(frozen=True)
-class _Till:
-    """What the receipts of a window add up to."""
-
-    receipts: int
-    with_card: int
-    revenue: int
-    revenue_with_card: int
-    buyers: int  # members who bought with their card
-    repeat_buyers: int  # of those, with two or more receipts
-
-
 def kpis(
     session: Session, program: Program, start: datetime, end: datetime, store_id: int | None = None
 ) -> Kpis:
@@ -98,20 +70,17 @@ def kpis(
 def kpis_series(
     session: Session, program: Program, windows: Sequence[Window], store_id: int | None = None
 ) -> list[Kpis]:
-    """The KPIs of every window (e.g. the weeks of a chart) from one read of the
-    receipts and one of the purchase history, instead of a pass per window."""
+    """The KPIs of every window (e.g. the weeks of a chart and the whole period): the
+    receipts summed by the database, one query per layer of windows that do not
+    overlap, and one read of the purchase history for the program-wide figures."""
     if not windows:
         return []
-    sales = _sales(session, program, min(w[0] for w in windows), max(w[1] for w in windows))
-    if store_id is not None:
-        sales = [s for s in sales if s.store_id == store_id]
+    sums: dict[int, ReceiptSums] = {}
+    for layer in layers(windows):
+        found = receipt_sums(session, program, [windows[i] for i in layer], store_id)
+        sums.update({i: found.get((n, None), ReceiptSums()) for n, i in enumerate(layer)})
     wide = _program_wide(session, program, windows)
-    times = [s.at for s in sales]
-    out = []
-    for (start, end), figures in zip(windows, wide, strict=True):
-        mine = sales[bisect_left(times, start) : bisect_left(times, end)]
-        out.append(_figures(mine, end, figures))
-    return out
+    return [_assemble(sums[i], wide[i]) for i in range(len(windows))]
 
 
 def kpis_by_store(
@@ -121,98 +90,14 @@ def kpis_by_store(
     ``total``, the period's figures when already computed, saves reading the history
     again for the parts that are the whole program's (cohort, at-risk share)."""
     wide = _ProgramWide.of(total) if total else _program_wide(session, program, [(start, end)])[0]
-    refunded = (
-        select(Refund.receipt_pk, func.sum(Refund.money_back).label("back"))
-        .where(Refund.created_at < end)
-        .group_by(Refund.receipt_pk)
-        .subquery()
-    )
-    per_member = (
-        select(
-            Receipt.store_id.label("store_id"),
-            Card.member_id.label("member_id"),
-            (Receipt.card_id.is_not(None)).label("carded"),
-            func.count().label("n"),
-            func.sum(Receipt.amount_due - func.coalesce(refunded.c.back, 0)).label("net"),
-        )
-        .outerjoin(refunded, refunded.c.receipt_pk == Receipt.id)
-        .outerjoin(Card, Card.id == Receipt.card_id)
-        .where(
-            Receipt.program_id == program.id, Receipt.created_at >= start, Receipt.created_at < end
-        )
-        .group_by(Receipt.store_id, Card.member_id, Receipt.card_id.is_not(None))
-        .subquery()
-    )
-    carded = per_member.c.carded
-    rows = session.execute(
-        select(
-            per_member.c.store_id,
-            func.sum(per_member.c.n),
-            func.sum(case((carded, per_member.c.n), else_=0)),
-            func.sum(per_member.c.net),
-            func.sum(case((carded, per_member.c.net), else_=0)),
-            func.count(per_member.c.member_id),
-            func.sum(
-                case(((per_member.c.member_id.is_not(None)) & (per_member.c.n >= 2), 1), else_=0)
-            ),
-        ).group_by(per_member.c.store_id)
-    ).all()
-    tills = {row[0]: _Till(*(int(v or 0) for v in row[1:])) for row in rows}
-    empty = _Till(0, 0, 0, 0, 0, 0)
-    return {store.id: _assemble(tills.get(store.id, empty), wide) for store in program.stores}
+    sums = receipt_sums(session, program, [(start, end)], by_store=True)
+    return {
+        store.id: _assemble(sums.get((0, store.id), ReceiptSums()), wide)
+        for store in program.stores
+    }
 
 
-def _sales(session: Session, program: Program, start: datetime, end: datetime) -> list[_Sale]:
-    """Receipts of ``[start, end)`` in time order, with their refunds made before ``end``."""
-    in_period = (
-        Receipt.program_id == program.id,
-        Receipt.created_at >= start,
-        Receipt.created_at < end,
-    )
-    rows = session.execute(
-        select(
-            Receipt.id,
-            Receipt.created_at,
-            Receipt.card_id,
-            Card.member_id,
-            Receipt.store_id,
-            Receipt.amount_due,
-        )
-        .outerjoin(Card, Card.id == Receipt.card_id)
-        .where(*in_period)
-        .order_by(Receipt.created_at, Receipt.id)
-    ).all()
-    refunds: dict[int, list[tuple[datetime, int]]] = {}
-    for receipt_pk, at, back in session.execute(
-        select(Refund.receipt_pk, Refund.created_at, Refund.money_back)
-        .join(Receipt, Receipt.id == Refund.receipt_pk)
-        .where(*in_period, Refund.created_at < end)
-    ):
-        refunds.setdefault(receipt_pk, []).append((at, back))
-    return [
-        _Sale(at, card_id, member_id, store_id, due, tuple(refunds.get(pk, ())))
-        for pk, at, card_id, member_id, store_id, due in rows
-    ]
-
-
-def _figures(sales: list[_Sale], end: datetime, wide: _ProgramWide) -> Kpis:
-    nets = [(s.card_id is not None, s.member_id, s.net(end)) for s in sales]
-    with_card = [(member_id, net) for carded, member_id, net in nets if carded]
-    per_member: dict[int | None, int] = {}
-    for member_id, _ in with_card:
-        per_member[member_id] = per_member.get(member_id, 0) + 1
-    till = _Till(
-        receipts=len(sales),
-        with_card=len(with_card),
-        revenue=sum(net for _, _, net in nets),
-        revenue_with_card=sum(net for _, net in with_card),
-        buyers=len(per_member),
-        repeat_buyers=sum(1 for n in per_member.values() if n >= 2),
-    )
-    return _assemble(till, wide)
-
-
-def _assemble(till: _Till, wide: _ProgramWide) -> Kpis:
+def _assemble(till: ReceiptSums, wide: _ProgramWide) -> Kpis:
     avg_with = _ratio(till.revenue_with_card, till.with_card)
     avg_without = _ratio(till.revenue - till.revenue_with_card, till.receipts - till.with_card)
     return Kpis(

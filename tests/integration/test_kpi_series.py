@@ -58,6 +58,9 @@ def check(session: Session, program: Program) -> None:
     assert series == [kpis(session, program, start, end) for start, end in weeks]
     assert sum(k.members_enrolled for k in series) > 20  # the weeks hold real activity
     assert {k.at_risk_share for k in series} - {None}
+    # Overlapping windows (the dashboard's weeks and their whole period) in one call.
+    mixed = [weeks[9], (weeks[0][0], weeks[12][1]), *weeks[:3], (weeks[2][0], weeks[5][1])]
+    assert kpis_series(session, program, mixed) == [kpis(session, program, *w) for w in mixed]
     for store in program.stores:
         alone = [kpis(session, program, s, e, store_id=store.id) for s, e in weeks[:8]]
         assert kpis_series(session, program, weeks[:8], store_id=store.id) == alone
