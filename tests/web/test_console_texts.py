@@ -94,6 +94,9 @@ def test_texts_wait_in_a_draft_with_a_preview_until_published(
     assert pending == ["Подпись «Баллы» · по-русски", "Оборот «Как это работает» · по-русски"]
     for wallet in ("apple", "google"):
         assert preview(client, wallet) != published_look[wallet]
+    # The design page, whose previews show the published texts, points to the draft.
+    design_page = client.get("/console/programs/demo/design").get_data(as_text=True)
+    assert 'id="draft-pending-note"' in design_page and "/texts#draft" in design_page
 
     published = client.post(
         "/console/programs/demo/draft/publish", data={"csrf_token": csrf(client), "back": "texts"}
@@ -107,6 +110,8 @@ def test_texts_wait_in_a_draft_with_a_preview_until_published(
     pkpass = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
     assert pkpass.strings("en")["Бонусы"] == "Points"  # English keeps the template's label
     assert 'id="draft-none"' in client.get("/console/programs/demo/texts").get_data(as_text=True)
+    design_page = client.get("/console/programs/demo/design").get_data(as_text=True)
+    assert 'id="draft-pending-note"' not in design_page
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions[-2:] == ["card_texts.drafted", "design.published"]
 

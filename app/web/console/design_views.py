@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import after_commit
 from app.loyalty.models import Program
-from app.services import cards, design
+from app.services import card_drafts, cards, design
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
@@ -60,6 +60,8 @@ def _page(
         notice=notice,
         previews={w: _preview_url(program, w, values) for w in design.WALLETS},
         swatches={name: _swatch(values[name], program, name) for name in design.COLORS},
+        # Texts and images waiting in a draft are not in these previews: say so.
+        draft_pending=bool(card_drafts.pending(program, services().templates)),
     )
 
 

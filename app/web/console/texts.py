@@ -271,6 +271,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Saved: cards on phones will update in a few minutes.",
         "ru": "Сохранено: карты на телефонах обновятся в течение нескольких минут.",
     },
+    "design.draft_pending": {
+        "en": "Card texts or images have unpublished changes; these previews show the published "
+        "ones.",
+        "ru": "В текстах или картинках карты есть неопубликованные изменения; здесь показаны "
+        "опубликованные.",
+    },
+    "design.draft_review": {"en": "Review and publish", "ru": "Проверить и опубликовать"},
     "design.unchanged": {"en": "Nothing changed.", "ru": "Ничего не изменилось."},
     "design.error.color": {
         "en": "Enter a colour like #1A2B3C.",
