@@ -11,11 +11,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.analytics.lifecycle import StageCounter, Thresholds, stage
 from app.analytics.receipt_sums import ReceiptSums, Window, layers, receipt_sums
+from app.db import UTCDateTime
 from app.loyalty.models import Card, Member, Program
 from app.till.models import Receipt, Refund
 
@@ -128,7 +129,8 @@ def _program_wide(
     first_start = min(start for start, _ in windows)
     counter = StageCounter(thresholds_of(program), ends)
     joined: list[tuple[datetime, datetime | None, datetime | None]] = []
-    for enrolled, purchases in _histories(session, program, ends[-1]):
+    read = _histories if len(ends) > 1 else _summaries
+    for enrolled, purchases in read(session, program, ends[-1]):
         counter.add(enrolled, purchases)
         if enrolled >= first_start:
             first = purchases[0] if purchases else None
@@ -178,6 +180,49 @@ def _histories(
             purchases.append(bought)
     if current is not None:
         yield current[1], purchases
+
+
+def _summaries(
+    session: Session, program: Program, end: datetime
+) -> Iterator[tuple[datetime, list[datetime]]]:
+    """Like ``_histories`` for a single instant ``end``, with each member's purchases
+    summed up by the database to what the stage at ``end`` and the cohort need: the
+    first, the second and the last one (the stage only asks whether there were two)."""
+    ranked = (
+        select(
+            Card.member_id.label("member_id"),
+            Receipt.created_at.label("at"),
+            func.row_number()
+            .over(partition_by=Card.member_id, order_by=(Receipt.created_at, Receipt.id))
+            .label("rn"),
+        )
+        .join(Card, Card.id == Receipt.card_id)
+        .where(Card.program_id == program.id, Receipt.created_at < end)
+        .subquery()
+    )
+    summary = (
+        select(
+            ranked.c.member_id,
+            func.count().label("n"),
+            type_coerce(func.min(case((ranked.c.rn == 1, ranked.c.at))), UTCDateTime()).label(
+                "first"
+            ),
+            type_coerce(func.min(case((ranked.c.rn == 2, ranked.c.at))), UTCDateTime()).label(
+                "second"
+            ),
+            type_coerce(func.max(ranked.c.at), UTCDateTime()).label("last"),
+        )
+        .group_by(ranked.c.member_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Member.created_at, summary.c.n, summary.c.first, summary.c.second, summary.c.last)
+        .outerjoin(summary, summary.c.member_id == Member.id)
+        .where(Member.program_id == program.id, Member.created_at < end)
+        .execution_options(yield_per=5_000)
+    )
+    for enrolled, n, first, second, last in rows:
+        yield enrolled, [first, second, last][: min(int(n or 0), 3)]
 
 
 def member_stages(session: Session, program: Program, now: datetime) -> dict[int, str]:

@@ -4,6 +4,9 @@ Nothing in a draft reaches a pass before ``publish``."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete
@@ -15,6 +18,7 @@ from app.passes.sync import mark_program_changed
 from app.passes.templates import PassTemplate, TemplateStore
 from app.services import card_texts, program_images
 from app.services.cards import customised
+from app.services.programs import lock_program
 from app.services.staff import audit
 from app.staff.models import StaffUser
 
@@ -35,6 +39,27 @@ def pending(program: Program, templates: TemplateStore) -> Pending:
     return Pending(
         card_texts.changed_fields(template, program), program_images.pending_kinds(program)
     )
+
+
+class DraftChangedError(Exception):
+    """The draft is no longer the one the marketer looked at (someone edited it since)."""
+
+
+def fingerprint(program: Program) -> str:
+    """Names the draft's content: the publish form carries it, so what gets published
+    is what was previewed."""
+    digest = hashlib.sha256(json.dumps(program.card_texts_draft, sort_keys=True).encode())
+    for draft in program.image_drafts:
+        picture = hashlib.sha256(draft.png).digest() if draft.png is not None else b"-"
+        digest.update(draft.name.encode() + b"\0" + picture)
+    return digest.hexdigest()[:20]
+
+
+def _locked(session: Session, program: Program, seen: str | None) -> Program:
+    program = lock_program(session, program)
+    if seen is not None and not hmac.compare_digest(seen, fingerprint(program)):
+        raise DraftChangedError()
+    return program
 
 
 def draft_template(program: Program, templates: TemplateStore) -> PassTemplate:
@@ -59,10 +84,13 @@ def publish(
     program: Program,
     templates: TemplateStore,
     actor: StaffUser | str,
+    seen: str | None = None,
 ) -> Pending:
     """Make the draft what every card shows: the passes of the program are marked changed
     once, and the phones fetch them after the commit. Returns what was published
-    (empty when the draft changed nothing)."""
+    (empty when the draft changed nothing). With ``seen`` (the draft's fingerprint when
+    it was previewed), raises ``DraftChangedError`` if it has changed since."""
+    program = _locked(session, program, seen)
     changes = pending(program, templates)
     if program.card_texts_draft is not None:
         program.card_texts = card_texts.draft_of(program)
@@ -94,8 +122,16 @@ def publish(
     return changes
 
 
-def discard(session: Session, clock: Clock, program: Program, actor: StaffUser | str) -> bool:
-    """Forget the draft; the cards keep what they show. Returns whether there was one."""
+def discard(
+    session: Session,
+    clock: Clock,
+    program: Program,
+    actor: StaffUser | str,
+    seen: str | None = None,
+) -> bool:
+    """Forget the draft; the cards keep what they show. Returns whether there was one.
+    ``seen`` as for ``publish``: a draft edited since is not thrown away unseen."""
+    program = _locked(session, program, seen)
     had = program.card_texts_draft is not None or bool(program.image_drafts)
     if had:
         _drop_draft(session, program)

@@ -12,6 +12,7 @@ from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
 from app.passes.templates import LOCALES, PassTemplate, with_texts
+from app.services.programs import lock_program
 from app.services.staff import audit
 from app.staff.models import StaffUser
 
@@ -103,6 +104,7 @@ def save_draft(
     """Keep the texts as the program's draft: phones see nothing until it is published
     (app.services.card_drafts). Fields not sent keep their draft text. Returns the
     fields that now differ from the published texts."""
+    program = lock_program(session, program)
     current = form(template, draft_of(program))
     texts = texts_of(template, {name: values.get(name, text) for name, text in current.items()})
     if texts == program.card_texts:

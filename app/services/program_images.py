@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program, ProgramImageDraft
+from app.services.programs import lock_program
 from app.services.staff import audit
 from app.staff.models import StaffUser
 
@@ -81,6 +82,7 @@ def stage(
     if kind not in KINDS:
         raise ValidationError({"kind": f"must be one of {', '.join(KINDS)}"})
     variants = _variants(kind, data)
+    program = lock_program(session, program)
     _clear(session, program, kind)
     now = clock.now()
     session.add_all(
@@ -100,6 +102,7 @@ def stage_reset(
     kind is simply dropped. Returns whether the draft changed."""
     if kind not in KINDS:
         return False
+    program = lock_program(session, program)
     had_draft = any(_kind_of(d.name) == kind for d in program.image_drafts)
     published = [image.name for image in program.images if _kind_of(image.name) == kind]
     if not had_draft and not published:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
+from app.db import lock_for_update
 from app.loyalty.errors import UnknownProgramError
 from app.loyalty.models import Program, Store, Tier
 
@@ -17,6 +18,18 @@ def get_program(session: Session, slug: str) -> Program:
     if program is None:
         raise UnknownProgramError(slug)
     return program
+
+
+def lock_program(session: Session, program: Program) -> Program:
+    """The program row locked until the transaction ends, re-read with its card draft
+    and images: edits of one program's draft happen one at a time. PostgreSQL takes a
+    row lock; on SQLite the writing transaction already holds the write lock."""
+    stmt = select(Program).where(Program.id == program.id)
+    if lock_for_update(session):
+        stmt = stmt.with_for_update()
+    locked = session.scalars(stmt.execution_options(populate_existing=True)).one()
+    session.expire(locked, ["image_drafts", "images"])
+    return locked
 
 
 def seed_demo(session: Session, clock: Clock) -> Program:

@@ -16,7 +16,7 @@ from app.loyalty.models import Program, ProgramImage, ProgramImageDraft
 from app.services import cards, google_wallet
 from app.staff.models import AuditEntry
 from tests.helpers import Pkpass, console_login
-from tests.web.test_console_texts import enrolled, preview, version_of
+from tests.web.test_console_texts import draft_form, enrolled, preview, version_of
 
 
 def csrf(client: FlaskClient) -> str:
@@ -39,9 +39,7 @@ def upload(client: FlaskClient, kind: str, data: bytes, name: str = "x.png") -> 
 
 
 def publish(client: FlaskClient) -> None:
-    done = client.post(
-        "/console/programs/demo/draft/publish", data={"csrf_token": csrf(client), "back": "images"}
-    )
+    done = client.post("/console/programs/demo/draft/publish", data=draft_form(client, "images"))
     assert done.status_code == 303 and done.location.endswith("/console/programs/demo/images")
 
 
@@ -102,6 +100,10 @@ def test_an_uploaded_logo_waits_in_the_draft_then_goes_into_every_pass(
     page = client.get("/console/programs/demo/images").get_data(as_text=True)
     pending = re.findall(r'<li data-pending="image">([^<]+)</li>', page)
     assert pending == ["Логотип: картинка шаблона"]
+    again = client.post(  # a second reset changes nothing and says so
+        "/console/programs/demo/images/icon/reset", data={"csrf_token": csrf(client)}
+    )
+    assert again.status_code == 303 and "#draft" not in again.location
     publish(client)
     assert session.scalars(select(ProgramImage)).all() == []
     assert version_of(session, card) == version + 2

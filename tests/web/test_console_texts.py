@@ -24,6 +24,14 @@ def csrf(client: FlaskClient) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
 
 
+def draft_form(client: FlaskClient, back: str = "texts") -> dict[str, str]:
+    """What the publish and discard buttons send: CSRF token, page, draft fingerprint."""
+    page = client.get(f"/console/programs/demo/{back}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    seen = re.search(r'name="draft" value="([^"]+)"', page)
+    return {"csrf_token": token, "back": back, "draft": seen.group(1) if seen else ""}
+
+
 def enrolled(session: Session, services: Services, demo: Program, phone: str) -> Card:
     form = enrollment.EnrollmentForm(name="T", phone=phone, consent=True, locale="ru")
     card = enrollment.enroll(
@@ -98,9 +106,7 @@ def test_texts_wait_in_a_draft_with_a_preview_until_published(
     design_page = client.get("/console/programs/demo/design").get_data(as_text=True)
     assert 'id="draft-pending-note"' in design_page and "/texts#draft" in design_page
 
-    published = client.post(
-        "/console/programs/demo/draft/publish", data={"csrf_token": csrf(client), "back": "texts"}
-    )
+    published = client.post("/console/programs/demo/draft/publish", data=draft_form(client))
     assert published.status_code == 303
     assert published.location.endswith("/console/programs/demo/texts")
     assert version_of(session, card) == version + 1
@@ -116,7 +122,7 @@ def test_texts_wait_in_a_draft_with_a_preview_until_published(
     assert actions[-2:] == ["card_texts.drafted", "design.published"]
 
     # Publishing again, or saving the published texts unchanged, sends nothing.
-    client.post("/console/programs/demo/draft/publish", data={"csrf_token": csrf(client)})
+    client.post("/console/programs/demo/draft/publish", data=draft_form(client))
     client.post("/console/programs/demo/texts", data={"csrf_token": csrf(client)})
     assert version_of(session, card) == version + 1
     assert session.get(Program, demo.id).card_texts_draft is None  # type: ignore[union-attr]
@@ -142,15 +148,16 @@ def test_a_discarded_draft_never_reaches_the_cards(
         "/console/programs/demo/texts",
         data={"csrf_token": csrf(client), "label.balance.en": "Bonus"},
     )
-    refused = client.post("/console/programs/demo/draft/publish", data={"back": "texts"})
+    no_token = {**draft_form(client), "csrf_token": ""}
+    refused = client.post("/console/programs/demo/draft/publish", data=no_token)
     assert refused.status_code == 303  # no CSRF token: the draft stays a draft
     assert version_of(session, card) == version
-    discarded = client.post(
-        "/console/programs/demo/draft/discard", data={"csrf_token": csrf(client), "back": "texts"}
-    )
+    assert session.get(Program, demo.id).card_texts_draft is not None  # type: ignore[union-attr]
+    discarded = client.post("/console/programs/demo/draft/discard", data=draft_form(client))
     assert discarded.status_code == 303
+    session.expire_all()
     assert session.get(Program, demo.id).card_texts_draft is None  # type: ignore[union-attr]
-    client.post("/console/programs/demo/draft/publish", data={"csrf_token": csrf(client)})
+    client.post("/console/programs/demo/draft/publish", data=draft_form(client))
     assert version_of(session, card) == version
     pkpass = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
     assert "Bonus" not in pkpass.strings("en").values()
@@ -162,5 +169,36 @@ def test_store_managers_cannot_publish(
 ) -> None:
     console_login(client, session, services, "store_manager")
     assert client.get("/console/programs/demo/texts").status_code == 403
-    assert client.post("/console/programs/demo/draft/publish").status_code == 403
-    assert client.get("/console/programs/demo/draft/preview/apple.png").status_code == 403
+    for path in ("draft/publish", "draft/discard", "texts", "images"):
+        assert client.post(f"/console/programs/demo/{path}").status_code == 403
+    for path in ("draft/preview/apple.png", "draft/images/logo@2x.png", "images"):
+        assert client.get(f"/console/programs/demo/{path}").status_code == 403
+
+
+def test_a_draft_edited_after_the_page_was_opened_is_neither_published_nor_discarded(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    card = enrolled(session, services, demo, "+79161238890")
+    console_login(client, session, services, "marketer")
+    version = version_of(session, card)
+    client.post(
+        "/console/programs/demo/texts", data={"csrf_token": csrf(client), "label.tier.en": "Tier"}
+    )
+    looked_at = draft_form(client)  # the page with the preview of "Tier"
+    client.post(  # a colleague (or another tab) edits the draft meanwhile
+        "/console/programs/demo/texts", data={"csrf_token": csrf(client), "label.tier.en": "Rank"}
+    )
+    for action in ("publish", "discard"):
+        refused = client.post(f"/console/programs/demo/draft/{action}", data=looked_at)
+        assert refused.status_code == 303
+        page = client.get("/console/programs/demo/texts").get_data(as_text=True)
+        assert (
+            "The draft was changed after this page was opened" in page
+            or "Черновик изменился" in page
+        )
+    assert version_of(session, card) == version  # nothing published
+    assert 'value="Rank"' in client.get("/console/programs/demo/texts").get_data(as_text=True)
+    client.post("/console/programs/demo/draft/publish", data=draft_form(client))
+    assert version_of(session, card) == version + 1
+    pkpass = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
+    assert "Rank" in pkpass.strings("en").values()

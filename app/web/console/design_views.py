@@ -6,6 +6,8 @@ images of the Apple and Google card drawn on the server from the values in the f
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from urllib.parse import urlencode
 
 from flask import Response, abort, flash, redirect, request, url_for
@@ -41,7 +43,12 @@ def _values(source: dict[str, str], program: Program) -> dict[str, str]:
 
 def _preview_url(program: Program, wallet: str, values: dict[str, str]) -> str:
     base = url_for("console.design_preview", slug=program.slug, wallet=wallet)
-    return f"{base}?{urlencode({**values, 'hl': current_locale()})}"
+    # The published texts and images are part of the picture: name them so a cached
+    # preview is not shown after a publication.
+    published = cards.template_of(program, services().templates).images_key
+    texts = json.dumps(program.card_texts, sort_keys=True) + published
+    version = hashlib.sha256(texts.encode()).hexdigest()[:12]
+    return f"{base}?{urlencode({**values, 'hl': current_locale(), 'v': version})}"
 
 
 def _page(

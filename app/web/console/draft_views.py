@@ -43,6 +43,12 @@ TEXTS = {
         "ru": "Опубликовано: карты на телефонах обновятся.",
     },
     "discarded": {"en": "Changes discarded.", "ru": "Изменения отменены."},
+    "changed": {
+        "en": "The draft was changed after this page was opened (by you in another tab or by "
+        "a colleague). Nothing was published or discarded: check the preview and try again.",
+        "ru": "Черновик изменился после того, как страница была открыта (в другой вкладке или "
+        "коллегой). Ничего не опубликовано и не отменено: проверьте предпросмотр и повторите.",
+    },
     "nothing": {"en": "There was nothing to publish.", "ru": "Публиковать было нечего."},
     "label": {"en": "Label", "ru": "Подпись"},
     "back": {"en": "Back side", "ru": "Оборот"},
@@ -82,6 +88,7 @@ def draft_context(program: Program) -> dict[str, object]:
             )
             for wallet in design.WALLETS
         },
+        "draft_fingerprint": card_drafts.fingerprint(program),
         "dt": dt,
     }
 
@@ -130,7 +137,13 @@ def draft_publish(slug: str) -> Response:
         return _back(slug)
     session = db()
     actor = current_staff() or "console"
-    published = card_drafts.publish(session, services().clock, program, services().templates, actor)
+    try:
+        published = card_drafts.publish(
+            session, services().clock, program, services().templates, actor, _seen()
+        )
+    except card_drafts.DraftChangedError:
+        flash(dt("changed"))
+        return _back(slug)
     if published and services().google is not None:
         # The Google class carries the labels, logo and hero image: re-send it after commit.
         after_commit(session, functools.partial(services().queue.sync_google_class, program.id))
@@ -145,6 +158,16 @@ def draft_discard(slug: str) -> Response:
     if not csrf_valid():
         flash(tx("form.expired"))
         return _back(slug)
-    if card_drafts.discard(db(), services().clock, program, current_staff() or "console"):
-        flash(dt("discarded"))
+    try:
+        if card_drafts.discard(
+            db(), services().clock, program, current_staff() or "console", _seen()
+        ):
+            flash(dt("discarded"))
+    except card_drafts.DraftChangedError:
+        flash(dt("changed"))
     return _back(slug)
+
+
+def _seen() -> str:
+    # The draft's fingerprint when the page was rendered; a form without one never matches.
+    return request.form.get("draft", "")

@@ -102,5 +102,8 @@ def images_reset(slug: str, kind: str) -> Response:
         return _page(slug, 400, notice=tx("form.expired"))
     if kind not in program_images.KINDS:
         abort(404)
-    program_images.stage_reset(db(), services().clock, program, kind, current_staff() or "console")
+    actor = current_staff() or "console"
+    if not program_images.stage_reset(db(), services().clock, program, kind, actor):
+        flash(tx("design.unchanged"))
+        return redirect(url_for("console.images_page", slug=slug), code=303)  # type: ignore[return-value]
     return _drafted(slug)

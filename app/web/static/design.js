@@ -24,7 +24,9 @@
     var query = params();
     images.forEach(function (img) {
       var base = img.src.split("?")[0];
-      var next = base + "?" + query;
+      // "v" names the published texts and images the picture also shows: keep it.
+      var version = new URL(img.src).searchParams.get("v");
+      var next = base + "?" + query + (version ? "&v=" + encodeURIComponent(version) : "");
       if (img.src === next) return;
       img.setAttribute("data-loading", "");
       img.src = next;
