@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select, type_coerce
+from sqlalchemy import and_, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.analytics.lifecycle import StageCounter, Thresholds, stage
@@ -129,8 +129,7 @@ def _program_wide(
     first_start = min(start for start, _ in windows)
     counter = StageCounter(thresholds_of(program), ends)
     joined: list[tuple[datetime, datetime | None, datetime | None]] = []
-    read = _histories if len(ends) > 1 else _summaries
-    for enrolled, purchases in read(session, program, ends[-1]):
+    for enrolled, purchases in _histories(session, program, ends[0], ends[-1], first_start):
         counter.add(enrolled, purchases)
         if enrolled >= first_start:
             first = purchases[0] if purchases else None
@@ -157,72 +156,54 @@ def _program_wide(
 
 
 def _histories(
-    session: Session, program: Program, end: datetime
+    session: Session, program: Program, since: datetime, end: datetime, joined_from: datetime
 ) -> Iterator[tuple[datetime, list[datetime]]]:
-    """Every member enrolled before ``end``: (enrolled at, purchase times before ``end``
-    in order), streamed member by member."""
-    rows = session.execute(
-        select(Member.id, Member.created_at, Receipt.created_at)
-        .outerjoin(Card, Card.member_id == Member.id)
-        .outerjoin(Receipt, (Receipt.card_id == Card.id) & (Receipt.created_at < end))
-        .where(Member.program_id == program.id, Member.created_at < end)
-        .order_by(Member.id, Receipt.created_at)
-        .execution_options(yield_per=5_000)
-    )
-    current: tuple[int, datetime] | None = None
-    purchases: list[datetime] = []
-    for member_id, enrolled, bought in rows:
-        if current is None or member_id != current[0]:
-            if current is not None:
-                yield current[1], purchases
-            current, purchases = (member_id, enrolled), []
-        if bought is not None:
-            purchases.append(bought)
-    if current is not None:
-        yield current[1], purchases
-
-
-def _summaries(
-    session: Session, program: Program, end: datetime
-) -> Iterator[tuple[datetime, list[datetime]]]:
-    """Like ``_histories`` for a single instant ``end``, with each member's purchases
-    summed up by the database to what the stage at ``end`` and the cohort need: the
-    first, the second and the last one (the stage only asks whether there were two)."""
-    ranked = (
-        select(
-            Card.member_id.label("member_id"),
-            Receipt.created_at.label("at"),
-            func.row_number()
-            .over(partition_by=Card.member_id, order_by=(Receipt.created_at, Receipt.id))
-            .label("rn"),
-        )
-        .join(Card, Card.id == Receipt.card_id)
-        .where(Card.program_id == program.id, Receipt.created_at < end)
-        .subquery()
-    )
+    """Every member enrolled before ``end`` with their purchases before ``end``, as far as
+    the stages at instants in ``[since, end]`` and the cohorts need them. Purchases
+    before ``since`` of members who joined before ``joined_from`` are summed up by the
+    database to the first and the last (the stage only asks whether there were two, and
+    since when there was none); the rest come one by one. Streamed member by member, in
+    time order."""
+    older = and_(Receipt.created_at < since, Member.created_at < joined_from)
     summary = (
         select(
-            ranked.c.member_id,
+            Card.member_id.label("member_id"),
             func.count().label("n"),
-            type_coerce(func.min(case((ranked.c.rn == 1, ranked.c.at))), UTCDateTime()).label(
-                "first"
-            ),
-            type_coerce(func.min(case((ranked.c.rn == 2, ranked.c.at))), UTCDateTime()).label(
-                "second"
-            ),
-            type_coerce(func.max(ranked.c.at), UTCDateTime()).label("last"),
+            type_coerce(func.min(Receipt.created_at), UTCDateTime()).label("first"),
+            type_coerce(func.max(Receipt.created_at), UTCDateTime()).label("last"),
         )
-        .group_by(ranked.c.member_id)
+        .join(Card, Card.id == Receipt.card_id)
+        .join(Member, Member.id == Card.member_id)
+        .where(Card.program_id == program.id, older)
+        .group_by(Card.member_id)
         .subquery()
     )
-    rows = session.execute(
-        select(Member.created_at, summary.c.n, summary.c.first, summary.c.second, summary.c.last)
+    members = session.execute(
+        select(Member.id, Member.created_at, summary.c.n, summary.c.first, summary.c.last)
         .outerjoin(summary, summary.c.member_id == Member.id)
         .where(Member.program_id == program.id, Member.created_at < end)
+        .order_by(Member.id)
         .execution_options(yield_per=5_000)
     )
-    for enrolled, n, first, second, last in rows:
-        yield enrolled, [first, second, last][: min(int(n or 0), 3)]
+    one_by_one = iter(
+        session.execute(
+            select(Card.member_id, Receipt.created_at)
+            .join(Card, Card.id == Receipt.card_id)
+            .join(Member, Member.id == Card.member_id)
+            .where(Card.program_id == program.id, Receipt.created_at < end, ~older)
+            .order_by(Card.member_id, Receipt.created_at)
+            .execution_options(yield_per=5_000)
+        )
+    )
+    pending = next(one_by_one, None)
+    for member_id, enrolled, n, first, last in members:
+        purchases = [first, last][: min(int(n or 0), 2)]
+        # Both reads are in member order: add this member's purchases read one by one.
+        while pending is not None and pending[0] <= member_id:
+            if pending[0] == member_id:
+                purchases.append(pending[1])
+            pending = next(one_by_one, None)
+        yield enrolled, purchases
 
 
 def member_stages(session: Session, program: Program, now: datetime) -> dict[int, str]:

@@ -112,6 +112,7 @@ def test_a_marketer_drafts_new_card_texts_checks_the_preview_then_publishes(
     assert page.locator("#draft-none").is_visible()
     apple = page.locator("#draft-preview-apple")
     expect(apple).to_have_js_property("complete", True)
+    assert apple.evaluate("img => img.naturalWidth") == 750  # a picture, not a broken image
     published_look = apple.screenshot()
 
     page.fill("input[name='label.balance.en']", "Bonus points")
