@@ -12,7 +12,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, create_engine, event
+from sqlalchemy import DateTime, MetaData, String, create_engine, event, text
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -103,6 +103,16 @@ def make_sessionmaker(engine: Engine, *, write: bool) -> sessionmaker[Session]:
     """Sessions for reading, or for writing (SQLite takes the write lock up front)."""
     bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+
+
+def refresh_statistics(session: Session) -> None:
+    """Table statistics for SQLite's query planner, which gathers them only when asked
+    (PostgreSQL's autovacuum does this by itself). Without them SQLite walks a date
+    index across a whole year of receipts instead of joining on the card."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.execute(text("PRAGMA analysis_limit=1000"))  # a sample: bounded time
+    session.execute(text("ANALYZE"))
 
 
 def lock_for_update(session: Session) -> bool:

@@ -131,6 +131,7 @@ def main() -> None:
         os.environ.update(bench_env(Path(tmp), **extra))
         from app.analytics.kpis import kpis, kpis_by_store, kpis_series
         from app.bootstrap import build_services, upgrade_database
+        from app.db import refresh_statistics
         from app.loyalty.models import Program
         from app.settings import Settings
 
@@ -139,6 +140,8 @@ def main() -> None:
         services = build_services(settings)
         started = time.perf_counter()
         program_id = populate(services, args.members, args.receipts, args.stores)
+        with services.transaction() as session:
+            refresh_statistics(session)  # as the daily job leaves the database
         kind = settings.database_url.split(":")[0]
         print(
             f"{args.members} members, {args.receipts} receipts, {args.stores} stores "

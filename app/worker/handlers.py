@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from app.bootstrap import Services
+from app.db import refresh_statistics
 from app.loyalty.models import Program
 from app.passes.google import objects
 from app.passes.google.client import GoogleWalletError, NotificationQuotaError
@@ -146,6 +147,8 @@ def run_daily(services: Services) -> tuple[int, int, int]:
     with services.transaction() as session:
         for program in jobs.all_programs(session):
             lifecycle.refresh_stages(session, services.clock, program)
+    with services.transaction() as session:
+        refresh_statistics(session)
     return birthdays, expired_cards, expired_points
 
 
