@@ -106,13 +106,13 @@ def make_sessionmaker(engine: Engine, *, write: bool) -> sessionmaker[Session]:
 
 
 def refresh_statistics(session: Session) -> None:
-    """Table statistics for SQLite's query planner, which gathers them only when asked
-    (PostgreSQL's autovacuum does this by itself). Without them SQLite walks a date
-    index across a whole year of receipts instead of joining on the card."""
-    if session.get_bind().dialect.name != "sqlite":
-        return
-    # A whole pass, not a sample (analysis_limit): samples misjudged how many receipts
-    # a card has (a fifth of receipts have none) and the plans got slower, not faster.
+    """Table statistics for the query planner. SQLite gathers them only when asked;
+    PostgreSQL's autovacuum does it, unless it is turned off (it is on some hosts) or
+    has not caught up after a bulk import. Without them SQLite walks the receipts' date
+    index across a whole year instead of joining on the card, and PostgreSQL's
+    dashboard reads took minutes instead of seconds."""
+    # A whole pass on SQLite, not a sample (analysis_limit): samples misjudged how many
+    # receipts a card has (a fifth have none) and the plans got slower, not faster.
     session.execute(text("ANALYZE"))
 
 
