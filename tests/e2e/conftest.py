@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
@@ -16,6 +17,7 @@ from app.clock import SystemClock
 from app.settings import Settings
 from tests.conftest import make_settings
 
+PASSWORD = "correct horse battery"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -73,3 +75,13 @@ def browser_page() -> Iterator[object]:
         finally:
             context.close()
             browser.close()
+
+
+def sign_in(page: Any, url: str, email: str, lang: str | None = None) -> None:
+    """Log a staff member (password ``PASSWORD``) in to the console in ``page``."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{url}/console/login" + (f"?lang={lang}" if lang else ""))
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action$='/console/login'] button[type=submit]")
+    page.wait_for_url(f"{url}/console/")

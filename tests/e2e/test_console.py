@@ -25,10 +25,9 @@ from app.services.programs import seed_demo
 from app.till.models import Receipt, Terminal
 from app.worker import handlers
 from app.worker.runtime import client_pem_files
-from tests.e2e.conftest import ARTIFACTS, LiveServer
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, sign_in
 from tests.helpers import PASS_TYPE_ID
 
-PASSWORD = "correct horse battery"
 CARDS = 200  # every fourth is at risk: 50 in the segment
 
 
@@ -146,13 +145,8 @@ def test_a_marketer_launches_a_campaign_and_sees_it_reach_the_phones(
     huey.flush()
 
     page = browser_page
-    page.set_viewport_size({"width": 1280, "height": 900})
     url = live_server.url
-    page.goto(f"{url}/console/login")
-    page.fill("input[name=email]", "mila@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action$='/console/login'] button[type=submit]")
-    page.wait_for_url(f"{url}/console/")
+    sign_in(page, url, "mila@example.com")
 
     # The dashboard: KPI tiles and three server-drawn charts.
     page.click("#console-pages a[href='/console/dashboard']")

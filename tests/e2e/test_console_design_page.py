@@ -10,9 +10,7 @@ from playwright.sync_api import expect
 from app.loyalty.models import Program
 from app.services import staff
 from app.services.programs import seed_demo
-from tests.e2e.conftest import ARTIFACTS, LiveServer
-
-PASSWORD = "correct horse battery"
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, sign_in
 
 
 def test_a_marketer_recolours_the_card_and_sees_the_previews_follow(
@@ -32,13 +30,8 @@ def test_a_marketer_recolours_the_card_and_sees_the_previews_follow(
         )
 
     page = browser_page
-    page.set_viewport_size({"width": 1280, "height": 900})
     url = live_server.url
-    page.goto(f"{url}/console/login")
-    page.fill("input[name=email]", "mila@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action$='/console/login'] button[type=submit]")
-    page.wait_for_url(f"{url}/console/")
+    sign_in(page, url, "mila@example.com")
     page.click("a[data-design=demo]")
     page.wait_for_selector("#design-form")
 
@@ -100,13 +93,8 @@ def test_a_marketer_drafts_new_card_texts_checks_the_preview_then_publishes(
         program_id = session.query(Program).filter_by(slug="demo").one().id
 
     page = browser_page
-    page.set_viewport_size({"width": 1280, "height": 900})
     url = live_server.url
-    page.goto(f"{url}/console/login?lang=en")
-    page.fill("input[name=email]", "ira@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action$='/console/login'] button[type=submit]")
-    page.wait_for_url(f"{url}/console/")
+    sign_in(page, url, "ira@example.com", lang="en")
     page.click("a[data-texts=demo]")
     page.wait_for_selector("#texts-form")
     assert page.locator("#draft-none").is_visible()
