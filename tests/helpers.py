@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from app.bootstrap import Services
     from app.loyalty.models import Card, Program
+    from app.till.models import Receipt, Terminal
 
 START = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 PASS_TYPE_ID = "pass.test.walletpass.loyalty"
@@ -154,3 +155,32 @@ def console_login(client: Any, session: Session, services: Services, role: str =
     )
     assert response.status_code == 303, "console login failed"
     return email
+
+
+def sale(
+    terminal: Terminal,
+    key: str,
+    at: datetime,
+    due: int,
+    card_id: int | None = None,
+    store_id: int | None = None,
+) -> Receipt:
+    """A receipt as the till records it, with no discount or points (analytics tests)."""
+    from app.till.models import Receipt
+
+    return Receipt(
+        program_id=terminal.program_id,
+        terminal_id=terminal.id,
+        store_id=store_id,
+        receipt_id=key,
+        card_id=card_id,
+        amount=due,
+        discount_bp=0,
+        discount_amount=0,
+        points_redeemed=0,
+        point_value_minor=100,
+        points_earned=0,
+        amount_due=due,
+        request_hash="h",
+        created_at=at,
+    )

@@ -22,11 +22,11 @@ from app.passes.apple.apns import ApnsConfig, ApnsSender
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.services import staff, terminals
 from app.services.programs import seed_demo
-from app.till.models import Receipt, Terminal
+from app.till.models import Terminal
 from app.worker import handlers
 from app.worker.runtime import client_pem_files
 from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, sign_in
-from tests.helpers import PASS_TYPE_ID
+from tests.helpers import PASS_TYPE_ID, sale
 
 CARDS = 200  # every fourth is at risk: 50 in the segment
 
@@ -84,24 +84,7 @@ def population(session: Session, services: Services, program: Program) -> list[C
 def receipt(
     session: Session, terminal: Terminal, key: str, at: datetime, due: int, card: Card | None
 ) -> None:
-    session.add(
-        Receipt(
-            program_id=terminal.program_id,
-            terminal_id=terminal.id,
-            store_id=terminal.store_id,
-            receipt_id=key,
-            card_id=card.id if card else None,
-            amount=due,
-            discount_bp=0,
-            discount_amount=0,
-            points_redeemed=0,
-            point_value_minor=100,
-            points_earned=0,
-            amount_due=due,
-            request_hash="h",
-            created_at=at,
-        )
-    )
+    session.add(sale(terminal, key, at, due, card.id if card else None, terminal.store_id))
 
 
 def history(session: Session, terminal: Terminal, cards: list[Card], now: datetime) -> None:

@@ -20,10 +20,9 @@ from app.loyalty.models import Card, Program
 from app.passes.apple.apns import ApnsConfig, ApnsSender
 from app.passes.apple.certs import DevChain
 from app.services import campaigns
-from app.till.models import Receipt
 from app.worker import handlers
 from app.worker.runtime import client_pem_files
-from tests.helpers import PASS_TYPE_ID, population
+from tests.helpers import PASS_TYPE_ID, population, sale
 
 
 def draft(**overrides: Any) -> campaigns.Draft:
@@ -195,40 +194,8 @@ def test_the_report_compares_targets_with_the_holdout(
     # a purchase after the window must not count.
     for i, t in enumerate(targets):
         amount = 60_000 if t.holdout else 100_000
-        session.add(
-            Receipt(
-                program_id=demo.id,
-                terminal_id=terminal.id,
-                receipt_id=f"x{i}",
-                card_id=t.card_id,
-                amount=amount,
-                discount_bp=0,
-                discount_amount=0,
-                points_redeemed=0,
-                point_value_minor=100,
-                points_earned=0,
-                amount_due=amount,
-                request_hash="h",
-                created_at=start + timedelta(days=2),
-            )
-        )
-    session.add(
-        Receipt(
-            program_id=demo.id,
-            terminal_id=terminal.id,
-            receipt_id="late",
-            card_id=cards[0].id,
-            amount=999_999,
-            discount_bp=0,
-            discount_amount=0,
-            points_redeemed=0,
-            point_value_minor=100,
-            points_earned=0,
-            amount_due=999_999,
-            request_hash="h",
-            created_at=start + timedelta(days=20),
-        )
-    )
+        session.add(sale(terminal, f"x{i}", start + timedelta(days=2), amount, t.card_id))
+    session.add(sale(terminal, "late", start + timedelta(days=20), 999_999, cards[0].id))
     session.commit()
     report = campaigns.report(session, session.get(Campaign, campaign.id), days=14)  # type: ignore[arg-type]
     holdout = sum(1 for t in targets if t.holdout)

@@ -17,6 +17,7 @@ from app.loyalty.models import Card, Member, Program, StageTransition, Store
 from app.services import terminals
 from app.services.lifecycle import refresh_stages
 from app.till.models import Receipt, Refund, Terminal
+from tests.helpers import sale
 
 MARCH, APRIL = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
 
@@ -64,21 +65,13 @@ class History:
         self, at: datetime, due: int, card: Card | None = None, store: bool = False
     ) -> Receipt:
         self.n += 1
-        receipt = Receipt(
-            program_id=self.program.id,
-            terminal_id=self.terminal.id,
-            store_id=self.store.id if store else None,
-            receipt_id=f"r{self.n}",
-            card_id=card.id if card else None,
-            amount=due,
-            discount_bp=0,
-            discount_amount=0,
-            points_redeemed=0,
-            point_value_minor=100,
-            points_earned=0,
-            amount_due=due,
-            request_hash="h",
-            created_at=at,
+        receipt = sale(
+            self.terminal,
+            f"r{self.n}",
+            at,
+            due,
+            card.id if card else None,
+            self.store.id if store else None,
         )
         self.session.add(receipt)
         self.session.flush()

@@ -16,9 +16,8 @@ from app.campaigns.models import Campaign, CampaignTarget
 from app.loyalty.models import Program
 from app.services import campaigns, staff, terminals
 from app.staff.models import AuditEntry
-from app.till.models import Receipt
 from app.worker import handlers
-from tests.helpers import START, population
+from tests.helpers import START, population, sale
 
 PASSWORD = "correct horse battery"
 
@@ -293,23 +292,7 @@ def test_progress_report_and_list_of_a_sent_campaign(
     targets = session.scalars(select(CampaignTarget)).all()
     for i, target in enumerate(targets):
         amount = 60_000 if target.holdout else 100_000
-        session.add(
-            Receipt(
-                program_id=marketer.id,
-                terminal_id=terminal.id,
-                receipt_id=f"r{i}",
-                card_id=target.card_id,
-                amount=amount,
-                discount_bp=0,
-                discount_amount=0,
-                points_redeemed=0,
-                point_value_minor=100,
-                points_earned=0,
-                amount_due=amount,
-                request_hash="h",
-                created_at=START + timedelta(days=2),
-            )
-        )
+        session.add(sale(terminal, f"r{i}", START + timedelta(days=2), amount, target.card_id))
     session.commit()
     page = text(client.get(f"/console/campaigns/{campaign.id}?lang=en"))
     assert "Report: 14 days after the start" in page

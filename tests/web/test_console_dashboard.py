@@ -16,8 +16,9 @@ from app.bootstrap import Services
 from app.db import new_public_id
 from app.loyalty.models import Card, Member, Program, Store
 from app.services import terminals
-from app.till.models import Receipt, Refund
+from app.till.models import Refund
 from app.web.console.charts import Frame, Series, line_chart, nice_ticks, x_positions
+from tests.helpers import sale
 from tests.web.test_console_campaigns import log_in, text
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -72,22 +73,8 @@ def history(session: Session, services: Services, demo: Program) -> None:
     def receipt(at: datetime, due: int, card: Card | None = None, in_store: bool = False) -> int:
         nonlocal n
         n += 1
-        r = Receipt(
-            program_id=demo.id,
-            terminal_id=terminal.id,
-            store_id=store.id if in_store else None,
-            receipt_id=f"r{n}",
-            card_id=card.id if card else None,
-            amount=due,
-            discount_bp=0,
-            discount_amount=0,
-            points_redeemed=0,
-            point_value_minor=100,
-            points_earned=0,
-            amount_due=due,
-            request_hash="h",
-            created_at=at,
-        )
+        shop = store.id if in_store else None
+        r = sale(terminal, f"r{n}", at, due, card.id if card else None, shop)
         session.add(r)
         session.flush()
         return r.id
