@@ -132,8 +132,6 @@ def pg_services(test_root: Path, dev_chain: DevChain, clock: FixedClock) -> Iter
     from sqlalchemy import create_engine, make_url, text
 
     base = postgres_url()
-    if base is None:
-        pytest.skip("WALLETPASS_TEST_DATABASE_URL is not set (no PostgreSQL for this test)")
     name = f"walletpass_t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 DOCUMENT_NAME = "walletobjects.v1.json"
-# <repo>/app/fakes/this.py -> <repo>/../shared/reference/walletobjects.v1.json
-DEFAULT_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / DOCUMENT_NAME
+# Google's discovery document (google-api-python-client 2.202.0, revision 20260806),
+# kept in the repository so a clone tests on its own.
+DEFAULT_PATH = Path(__file__).resolve().parent / "data" / DOCUMENT_NAME
 MAX_REPORTED = 10
 
 _INTEGER_STRING = re.compile(r"^-?[0-9]+$")

@@ -16,6 +16,7 @@ from app.bootstrap import Services, build_services, upgrade_database
 from app.clock import SystemClock
 from app.settings import Settings
 from tests.conftest import make_settings
+from tests.helpers import require
 
 PASSWORD = "correct horse battery"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -61,8 +62,7 @@ def live_server(tmp_path: Path, dev_chain: object) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def browser_page() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    require("Debian's chromium", Path(CHROMIUM).exists(), "apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +14,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 from app.passes.apple.certs import DevChain, generate_dev_chain, load_signing_identity
 from app.passes.apple.signing import CmsPassSigner, PassSigner
-
-OPENSSL = shutil.which("openssl")
-pytestmark = pytest.mark.skipif(OPENSSL is None, reason="needs the openssl command")
+from tests.helpers import require_command
 
 MANIFEST = json.dumps(
     {
@@ -47,9 +44,12 @@ def signer(chain: DevChain) -> CmsPassSigner:
 
 
 def _openssl(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    assert OPENSSL is not None
     return subprocess.run(
-        [OPENSSL, *map(str, args)], capture_output=True, text=True, timeout=30, check=False
+        [require_command("openssl", "openssl"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
 
 

@@ -42,8 +42,6 @@ def test_upgrading_an_empty_sqlite_database_matches_the_models(tmp_path: Path) -
 @pytest.fixture
 def empty_postgres_database() -> Iterator[str]:
     base = postgres_url()
-    if base is None:
-        pytest.skip("WALLETPASS_TEST_DATABASE_URL is not set (no PostgreSQL for this test)")
     name = f"walletpass_mig_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

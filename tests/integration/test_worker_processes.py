@@ -23,7 +23,7 @@ from app.passes.apple.certs import DevChain
 from app.passes.models import WalletPass
 from app.services.programs import seed_demo
 from app.settings import Settings
-from tests.helpers import PASS_TYPE_ID, TEAM_ID
+from tests.helpers import PASS_TYPE_ID, TEAM_ID, redis_url
 
 pytestmark = pytest.mark.slow
 N = 3000
@@ -141,16 +141,12 @@ def test_a_worker_killed_mid_fan_out_leaves_nothing_undelivered(
     assert reached == set(tokens)
 
 
-@pytest.mark.skipif(
-    not os.environ.get("WALLETPASS_TEST_REDIS_URL"),
-    reason="WALLETPASS_TEST_REDIS_URL is not set (no Redis for this test)",
-)
 def test_two_workers_share_a_redis_queue_without_loss(
     tmp_path: Path, dev_chain: DevChain, fake: tuple[FakeApns, Path]
 ) -> None:
     import redis
 
-    url = os.environ["WALLETPASS_TEST_REDIS_URL"]
+    url = redis_url()
     redis.Redis.from_url(url).flushdb()
     apns, ca = fake
     env = environment(tmp_path, dev_chain, apns, ca, url)

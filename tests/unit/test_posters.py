@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from app.posters.render import (
     render_poster_pdf,
     render_poster_png,
 )
+from tests.helpers import require_command
 
 POINTS_PER_MM = 72 / 25.4
 LOGO_GREEN = (0, 200, 80)
@@ -128,9 +128,9 @@ def test_pdf_is_one_page_of_the_exact_paper_size(size: str, lang: str) -> None:
     assert float(found[2]) == pytest.approx(height_mm * POINTS_PER_MM, abs=1)
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_pdf_rasterises_to_a_scannable_poster(lang: str, tmp_path: Path) -> None:
+    require_command("pdftoppm", "poppler-utils")
     content = CONTENTS[lang]
     (tmp_path / "poster.pdf").write_bytes(render_poster_pdf(content, size="a5"))
     subprocess.run(
