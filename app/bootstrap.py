@@ -34,7 +34,7 @@ from app.passes.google.client import GoogleWalletClient
 from app.passes.sync import CHANGED_PASSES
 from app.passes.templates import TemplateStore
 from app.queue import TaskQueue, make_huey
-from app.settings import PROJECT_ROOT, GoogleSettings, Settings
+from app.settings import SOURCE_ROOT, GoogleSettings, Settings, resource_dir
 
 log = logging.getLogger(__name__)
 
@@ -202,10 +202,38 @@ def build_services(
 
 
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    ini = SOURCE_ROOT / "alembic.ini"  # a clone has it (for `alembic revision`); a wheel not
+    config = Config(str(ini)) if ini.is_file() else Config()
+    config.set_main_option("script_location", str(resource_dir("migrations")))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    current: str | None  # None: an empty database
+    head: str
+
+    @property
+    def at_head(self) -> bool:
+        return self.current == self.head
+
+
+def migration_state(database_url: str) -> MigrationState:
+    """Where the database's schema stands against the newest migration of this code.
+    Opens and closes its own engine (safe before a fork)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    assert head is not None
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+    return MigrationState(current, head)
 
 
 def upgrade_database(database_url: str, revision: str = "head") -> None:

@@ -6,6 +6,7 @@ naming the variable, so an operator knows what to fix.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from collections.abc import Mapping
@@ -15,7 +16,28 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_BUNDLED = Path(__file__).resolve().parent / "_bundled"
+
+
+def from_source_checkout() -> bool:
+    """True when running from a clone (editable install), False from an installed wheel."""
+    return (SOURCE_ROOT / "pyproject.toml").is_file() and (SOURCE_ROOT / "migrations").is_dir()
+
+
+def resource_dir(name: str) -> Path:
+    """A folder that ships with the code (``migrations``, ``pass_templates``): read in
+    place in a clone, from the wheel's copy under ``app/_bundled`` when installed."""
+    bundled = _BUNDLED / name
+    return bundled if bundled.is_dir() else SOURCE_ROOT / name
+
+
+def _default_instance_dir() -> Path:
+    # A clone keeps its data beside the code; an installed package never writes into
+    # site-packages, so it uses ./instance unless WALLETPASS_INSTANCE_DIR says otherwise.
+    return SOURCE_ROOT / "instance" if from_source_checkout() else Path.cwd() / "instance"
+
+
 ENVIRONMENTS = ("development", "test", "production")
 
 
@@ -230,6 +252,46 @@ QUEUE_SCHEMES = (
 )
 
 
+# URL scheme -> (driver module, the extra that installs it).
+_DRIVERS = {
+    "postgresql": ("psycopg", "postgres"),
+    "postgres": ("psycopg", "postgres"),
+    "postgresql+psycopg": ("psycopg", "postgres"),
+    "postgresql+psycopg2": ("psycopg2", "postgres"),
+    "redis": ("redis", "redis"),
+    "rediss": ("redis", "redis"),
+}
+
+
+def _require_driver(name: str, url: str) -> None:
+    """Stop with one line naming the extra when a URL's driver is not installed."""
+    scheme = url.split("://", 1)[0].lower()
+    driver = _DRIVERS.get(scheme)
+    if driver is not None and importlib.util.find_spec(driver[0]) is None:
+        raise SettingsError(
+            f"{name} needs the Python package {driver[0]!r}, which is not installed: "
+            f"pip install 'walletpass[{driver[1]}]'"
+        )
+
+
+def _database_url(env: Mapping[str, str], instance_dir: Path) -> str:
+    name = "WALLETPASS_DATABASE_URL"
+    url = _get(env, name) or f"sqlite:///{instance_dir / 'walletpass.db'}"
+    if "://" not in url:
+        raise SettingsError(
+            f"{name}={url!r}: expected a URL such as "
+            "sqlite:///path.db or postgresql+psycopg://user@host/db"
+        )
+    scheme, rest = url.split("://", 1)
+    if scheme.lower() in ("postgresql", "postgres"):
+        # SQLAlchemy would pick psycopg2 for a bare scheme; we ship psycopg 3.
+        url = f"postgresql+psycopg://{rest}"
+    elif not scheme.lower().startswith(("sqlite", "postgresql")):
+        raise SettingsError(f"{name}: {scheme!r} databases are not supported (SQLite, PostgreSQL)")
+    _require_driver(name, url)
+    return url
+
+
 def _queue_url(env: Mapping[str, str]) -> str | None:
     raw = _get(env, "WALLETPASS_QUEUE_URL")
     if raw is not None and not raw.startswith(QUEUE_SCHEMES):
@@ -237,6 +299,8 @@ def _queue_url(env: Mapping[str, str]) -> str | None:
             f"WALLETPASS_QUEUE_URL={raw!r}: expected sqlite:///FILE, redis://HOST[:PORT][/DB] "
             "or postgresql://USER@HOST/DB"
         )
+    if raw is not None:
+        _require_driver("WALLETPASS_QUEUE_URL", raw)
     return raw
 
 
@@ -299,6 +363,10 @@ def _google(env: Mapping[str, str]) -> GoogleSettings | None:
     )
 
 
+def _default_dev_certs_dir(instance_dir: Path) -> Path:
+    return SOURCE_ROOT / "certs" / "dev" if from_source_checkout() else instance_dir / "dev-certs"
+
+
 def _load(env: Mapping[str, str]) -> Settings:
     app_env = _get(env, "WALLETPASS_ENV", "development")
     assert app_env is not None
@@ -308,21 +376,14 @@ def _load(env: Mapping[str, str]) -> Settings:
         )
     production = app_env == "production"
     instance_dir = Path(
-        _get(env, "WALLETPASS_INSTANCE_DIR", str(PROJECT_ROOT / "instance")) or ""
+        _get(env, "WALLETPASS_INSTANCE_DIR", str(_default_instance_dir())) or ""
     ).expanduser()
-    database_url = (
-        _get(env, "WALLETPASS_DATABASE_URL") or f"sqlite:///{instance_dir / 'walletpass.db'}"
-    )
-    if "://" not in database_url:
-        raise SettingsError(
-            f"WALLETPASS_DATABASE_URL={database_url!r}: expected a URL such as "
-            "sqlite:///path.db or postgresql+psycopg://user@host/db"
-        )
+    database_url = _database_url(env, instance_dir)
     public_url = _public_url(env, production)
     secret_key = _secret_key(env, production, instance_dir)
     apple = _apple(env, production)
     templates = Path(
-        _get(env, "WALLETPASS_TEMPLATES_DIR", str(PROJECT_ROOT / "pass_templates")) or ""
+        _get(env, "WALLETPASS_TEMPLATES_DIR", str(resource_dir("pass_templates"))) or ""
     )
     if not templates.is_dir():
         raise SettingsError(f"WALLETPASS_TEMPLATES_DIR={str(templates)!r}: no such folder")
@@ -340,7 +401,7 @@ def _load(env: Mapping[str, str]) -> Settings:
         sweep_after_seconds=_int(env, "WALLETPASS_SWEEP_AFTER_SECONDS", 60),
         templates_dir=templates,
         dev_certs_dir=Path(
-            _get(env, "WALLETPASS_DEV_CERTS_DIR", str(PROJECT_ROOT / "certs" / "dev")) or ""
+            _get(env, "WALLETPASS_DEV_CERTS_DIR", str(_default_dev_certs_dir(instance_dir))) or ""
         ),
         max_request_bytes=_int(env, "WALLETPASS_MAX_REQUEST_BYTES", 64 * 1024, minimum=1024),
         enroll_rate_limit=RateLimit.parse(

@@ -13,6 +13,7 @@ from app.cli.members import members
 from app.cli.passes import passes
 from app.cli.posters import poster
 from app.cli.run import run
+from app.cli.serve import serve
 from app.cli.till import cards_group, jobs_group, terminals_group
 from app.cli.users import users
 from app.cli.worker import push, worker
@@ -36,6 +37,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 for command in (
     run,
+    serve,
     db,
     demo,
     certs,

@@ -7,13 +7,16 @@ import contextlib
 import signal
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.fakes.apns import FakeApns, Received
-from app.fakes.tls import make_server_cert
+if TYPE_CHECKING:
+    from app.fakes.apns import FakeApns, Received
+
+# app.fakes is imported when this command runs, never when another command loads the CLI.
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -88,6 +91,9 @@ def fake_apns(
     verbose: bool,
 ) -> None:
     """Serve a fake APNs (HTTP/2, TLS, client certificates) for local development."""
+    from app.fakes.apns import FakeApns
+    from app.fakes.tls import make_server_cert
+
     if (cert is None) != (key is None):
         raise click.UsageError("give both --cert and --key, or neither")
     if not client_ca and token_key is None:

@@ -1,4 +1,4 @@
-"""`walletpass run`: migrate, seed the demo, serve."""
+"""`walletpass run`: the development all-in-one (migrate, seed the demo, serve, one worker)."""
 
 from __future__ import annotations
 
@@ -22,17 +22,21 @@ from app.settings import Settings
 def run(
     settings: Settings, host: str, port: int, workers: int, threads: int, no_demo: bool
 ) -> None:
-    """Run the service (database migrated, dev certificates and demo program created)."""
+    """Run the service for development (database migrated, dev certificates and demo
+    program created, a worker beside it). Production uses `walletpass serve`."""
     from app.web import create_app
     from app.web.server import serve
 
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.database_url)
     services = build_services(settings)
-    if not no_demo:
-        with services.transaction() as session:
-            seed_demo(session, services.clock)
-    app = create_app(services=services)
+    try:
+        if not no_demo:
+            with services.transaction() as session:
+                seed_demo(session, services.clock)
+        uses_dev_certs = services.signing_identity.is_development
+    finally:
+        services.close()  # no pooled connection may cross the fork into the workers
     base = f"http://{host}:{port}"
     click.echo("walletpass is starting:")
     click.echo(f"  enrollment form   {base}/join/demo")
@@ -42,15 +46,20 @@ def run(
     click.echo(
         f"  cashier page      {base}/pos  (walletpass terminals add --program demo --name Till)"
     )
+    click.echo(f"  staff console     {base}/console/")
+    click.echo(
+        "    first admin:    .venv/bin/walletpass users add --email you@example.com "
+        '--name "Your Name" --role admin   (asks for the password)'
+    )
     click.echo(f"  public URL in passes: {settings.public_url} (WALLETPASS_PUBLIC_URL)")
-    if services.settings.apple.uses_dev_certs:
+    if uses_dev_certs:
         click.echo(
             f"  passes are signed with development certificates from {settings.dev_certs_dir}"
         )
     # One worker process beside the web server delivers pass updates.
     worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
     try:
-        serve(app, host=host, port=port, workers=workers, threads=threads)
+        serve(lambda: create_app(settings), host=host, port=port, workers=workers, threads=threads)
     finally:
         worker.terminate()
         try:

@@ -1,7 +1,12 @@
-"""Serving the app with gunicorn from inside the process (used by `walletpass run`)."""
+"""Serving the app with gunicorn from inside the process (`walletpass serve` and `run`).
+
+The app is built by a factory in each gunicorn worker, after the fork: every worker
+process gets its own engine and connection pool, never one inherited from the parent.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -9,8 +14,8 @@ from gunicorn.app.base import BaseApplication
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
-    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
-        self._app = app
+    def __init__(self, factory: Callable[[], Flask], options: dict[str, Any]) -> None:
+        self._factory = factory
         self._options = options
         super().__init__()
 
@@ -19,19 +24,24 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn has no type 
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return self._app
+        return self._factory()  # in the worker process (preload_app stays off)
 
 
-def serve(app: Flask, *, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
+def serve(
+    factory: Callable[[], Flask], *, host: str, port: int, workers: int = 1, threads: int = 8
+) -> None:
     _Gunicorn(
-        app,
+        factory,
         {
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
+            "preload_app": False,
             "accesslog": "-",
             # Card pages carry capability ids in their path; log no query strings.
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
             "timeout": 60,
+            # The proxy in front (nginx) closes idle keep-alive connections itself.
+            "keepalive": 5,
         },
     ).run()

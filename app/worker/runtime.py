@@ -10,8 +10,6 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from app.bootstrap import Services, dev_chain_paths
-from app.fakes.apns import running_fake_apns
-from app.fakes.tls import make_server_cert
 from app.passes.apple.apns import ApnsConfig, ApnsSender
 from app.push.rules import PushSender
 from app.worker import handlers
@@ -57,6 +55,11 @@ def apns_sender(services: Services) -> Iterator[PushSender]:
         with ApnsSender(config) as sender:
             yield sender
         return
+    # Development only (settings require an APNs URL in production and with real
+    # certificates): the fakes are imported here and nowhere on a production path.
+    from app.fakes.apns import running_fake_apns
+    from app.fakes.tls import make_server_cert
+
     server = make_server_cert(settings.instance_dir / "fake-apns")
     with running_fake_apns(
         server_cert=server.cert,

@@ -41,6 +41,10 @@ def _attr(name: x509.Name, oid: ObjectIdentifier) -> str | None:
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
+# Every certificate of a generated development chain carries this organisation.
+DEV_ORGANIZATION = "walletpass dev"
+
+
 @dataclass(frozen=True)
 class SigningIdentity:
     certificate: x509.Certificate
@@ -54,6 +58,14 @@ class SigningIdentity:
     @property
     def team_id(self) -> str | None:
         return _attr(self.certificate.subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
+
+    @property
+    def is_development(self) -> bool:
+        """Signed by a chain from ``generate_dev_chain``: no iPhone accepts its passes."""
+        return any(
+            _attr(name, NameOID.ORGANIZATION_NAME) == DEV_ORGANIZATION
+            for name in (self.certificate.issuer, self.wwdr.subject)
+        )
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,7 @@ def _issue(
     subject = x509.Name(
         [x509.NameAttribute(oid, value) for oid, value in attrs]
         + [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "walletpass dev"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEV_ORGANIZATION),
             x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
         ]
     )
