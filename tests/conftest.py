@@ -124,6 +124,28 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def sqlite_services(tmp_path: Path, dev_chain: DevChain, clock: FixedClock) -> Iterator[Services]:
+    """Services on a fresh SQLite file with their real sessions (BEGIN IMMEDIATE writers,
+    one connection per thread): concurrency as `walletpass run` has it."""
+    clock._now = START
+    settings = make_settings(tmp_path, WALLETPASS_DEV_CERTS_DIR=str(dev_chain.root_cert.parent))
+    upgrade_database(settings.database_url)
+    services = build_services(settings, clock=clock)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def real_services(request: pytest.FixtureRequest) -> Services:
+    """Both databases through their real sessions (no savepoint wrapper)."""
+    fixture = "sqlite_services" if request.param == "sqlite" else "pg_services"
+    services: Services = request.getfixturevalue(fixture)
+    return services
+
+
+@pytest.fixture
 def pg_services(test_root: Path, dev_chain: DevChain, clock: FixedClock) -> Iterator[Services]:
     """Services on a fresh, migrated PostgreSQL database of their own (real concurrency:
     every request gets its own connection, nothing is rolled back for them)."""

@@ -1,11 +1,11 @@
-"""Concurrent registrations on PostgreSQL: the install bonus is paid exactly once."""
+"""Concurrent registrations on SQLite and PostgreSQL through their real sessions: the
+install bonus is paid exactly once."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
 
-import pytest
 from sqlalchemy import func, select
 
 from app.bootstrap import Services
@@ -15,8 +15,6 @@ from app.services import enrollment
 from app.services.programs import seed_demo
 from app.web import create_app
 from tests.helpers import PASS_TYPE_ID
-
-pytestmark = pytest.mark.postgres
 
 
 def enrolled_pass(services: Services) -> tuple[int, str, str]:
@@ -60,12 +58,13 @@ def hammer(services: Services, serial: str, token: str, devices: list[str]) -> C
     return statuses
 
 
-def test_many_devices_registering_one_card_at_once_pay_one_bonus(pg_services: Services) -> None:
-    card_id, serial, token = enrolled_pass(pg_services)
+def test_many_devices_registering_one_card_at_once_pay_one_bonus(real_services: Services) -> None:
+    services = real_services
+    card_id, serial, token = enrolled_pass(services)
     devices = [f"device{i:02d}" for i in range(24)]
-    statuses = hammer(pg_services, serial, token, devices)
+    statuses = hammer(services, serial, token, devices)
     assert statuses == Counter({201: 24})
-    with pg_services.transaction(write=False) as session:
+    with services.transaction(write=False) as session:
         entries = session.scalars(select(LedgerEntry).where(LedgerEntry.card_id == card_id)).all()
         assert [(e.kind, e.points) for e in entries] == [("bonus", 2000)]
         card = session.get(Card, card_id)
@@ -75,11 +74,12 @@ def test_many_devices_registering_one_card_at_once_pay_one_bonus(pg_services: Se
         assert version == 2  # marked changed once, by the one install that paid
 
 
-def test_one_device_retrying_in_a_storm_registers_once(pg_services: Services) -> None:
-    _card_id, serial, token = enrolled_pass(pg_services)
-    statuses = hammer(pg_services, serial, token, ["samedevice"] * 16)
+def test_one_device_retrying_in_a_storm_registers_once(real_services: Services) -> None:
+    services = real_services
+    _card_id, serial, token = enrolled_pass(services)
+    statuses = hammer(services, serial, token, ["samedevice"] * 16)
     assert statuses[201] == 1 and statuses[200] == 15
-    with pg_services.transaction(write=False) as session:
+    with services.transaction(write=False) as session:
         assert session.scalar(select(func.count()).select_from(AppleDevice)) == 1
         assert session.scalar(select(func.count()).select_from(AppleRegistration)) == 1
         assert session.scalar(select(func.sum(LedgerEntry.points))) == 2000
