@@ -37,13 +37,20 @@ class WalletPass(Base):
 
 
 class AppleDevice(Base):
-    """A device (iPhone, Watch) that registered for updates of our passes."""
+    """A wallet app on a device (Apple Wallet on an iPhone or Watch, or an Android app
+    that reads .pkpass files) registered for updates of our passes."""
 
     __tablename__ = "apple_devices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     library_id: Mapped[str] = mapped_column(String(128), unique=True)
     push_token: Mapped[str] = mapped_column(String(512))
+    # app.push.wallet_apps.APPS: decides which push channel wakes this device.
+    wallet_app: Mapped[str] = mapped_column(
+        String(20), default="apple_wallet", server_default="apple_wallet", index=True
+    )
+    # PassWallet sends the relay to notify with each registration (checked URL).
+    push_service_url: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -47,12 +47,27 @@ def authenticate(
     return PassRef(row.id, row.card_id, serial_number, row.last_modified)
 
 
-def _device(session: Session, clock: Clock, library_id: str, push_token: str) -> AppleDevice:
+@dataclass(frozen=True)
+class Registrant:
+    """Who is registering: the device, how to wake it, and through which wallet app."""
+
+    library_id: str
+    push_token: str
+    wallet_app: str = "apple_wallet"
+    push_service_url: str | None = None
+
+
+def _device(session: Session, clock: Clock, who: Registrant) -> AppleDevice:
+    library_id = who.library_id
     device = session.scalar(select(AppleDevice).where(AppleDevice.library_id == library_id))
     now = clock.now()
     if device is None:
         device = AppleDevice(
-            library_id=library_id, push_token=push_token, created_at=now, updated_at=now
+            library_id=library_id,
+            push_token=who.push_token,
+            wallet_app=who.wallet_app,
+            created_at=now,
+            updated_at=now,
         )
         try:
             with session.begin_nested():
@@ -63,20 +78,20 @@ def _device(session: Session, clock: Clock, library_id: str, push_token: str) ->
             ).one()
     # Every registration call counts as a sign of life: a 410 from APNs older than
     # this must not prune the device (see push.rules.decide).
-    device.push_token = push_token
+    device.push_token = who.push_token
+    device.wallet_app = who.wallet_app
+    device.push_service_url = who.push_service_url
     device.updated_at = now
     return device
 
 
-def register(
-    session: Session, clock: Clock, ref: PassRef, library_id: str, push_token: str
-) -> bool:
+def register(session: Session, clock: Clock, ref: PassRef, who: Registrant) -> bool:
     """Register a device for a pass; True when the registration is new.
 
-    The first registration of the card on any device is the install: it awards
-    the registration bonus (once per card) and marks the pass changed.
+    The first registration of the card on any device, in any wallet app, is the
+    install: it awards the registration bonus (once per card) and marks the pass changed.
     """
-    device = _device(session, clock, library_id, push_token)
+    device = _device(session, clock, who)
     exists = session.scalar(
         select(AppleRegistration.id).where(
             AppleRegistration.device_id == device.id, AppleRegistration.pass_id == ref.id

@@ -85,7 +85,9 @@ def registered_pass(
         wallet_pass.id, card.id, wallet_pass.serial_number, wallet_pass.last_modified
     )
     for i, token in enumerate(tokens):
-        passkit.register(session, services.clock, ref, f"dev{phone[-4:]}{i}", token)
+        passkit.register(
+            session, services.clock, ref, passkit.Registrant(f"dev{phone[-4:]}{i}", token)
+        )
     session.commit()
     return wallet_pass.id
 

@@ -29,6 +29,11 @@ class WalletDevice:
     push_token: str = "ab12" * 16
     tag: str | None = None
     passes: dict[str, dict[str, object]] = field(default_factory=dict)
+    # How the wallet app speaks: Apple Wallet by default, an Android app otherwise.
+    scheme: str = "ApplePass"
+    headers: dict[str, str] = field(default_factory=dict)
+    route: str = "registrations"  # PassWallet: "registrations_attido"
+    push_service_url: str | None = None
 
     def add_pass(self, pkpass_url: str) -> dict[str, object]:
         response = self.client.get(pkpass_url.removeprefix(ORIGIN))
@@ -43,12 +48,16 @@ class WalletDevice:
         return url.removeprefix(ORIGIN) + "/v1"
 
     def _auth(self, serial: str, token: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"ApplePass {token or self.passes[serial]['authenticationToken']}"}
+        secret = token or self.passes[serial]["authenticationToken"]
+        return {**self.headers, "Authorization": f"{self.scheme} {secret}"}
 
     def register(self, serial: str, token: str | None = None) -> int:
+        body: dict[str, str] = {"pushToken": self.push_token}
+        if self.push_service_url is not None:
+            body["pushServiceUrl"] = self.push_service_url
         return self.client.post(
-            f"{self._base(serial)}/devices/{self.library_id}/registrations/{PASS_TYPE_ID}/{serial}",
-            json={"pushToken": self.push_token},
+            f"{self._base(serial)}/devices/{self.library_id}/{self.route}/{PASS_TYPE_ID}/{serial}",
+            json=body,
             headers=self._auth(serial, token),
         ).status_code
 

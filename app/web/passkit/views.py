@@ -9,6 +9,8 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import http_date
 
+from app.push import wallet_apps
+from app.push.relay_urls import RelayUrlError, check_push_service_url
 from app.services import cards, passkit
 from app.web.db import db, services
 from app.web.errors import json_error
@@ -16,14 +18,15 @@ from app.web.passkit import bp
 from app.web.shared import enforce_rate_limit
 
 PKPASS_MIME = "application/vnd.apple.pkpass"
-_AUTH = re.compile(r"^(?:ApplePass|AndroidPass)\s+(\S+)\s*$")
+# Apple Wallet's scheme and those of the Android apps that read .pkpass files.
+_AUTH = re.compile(rf"^({'|'.join(wallet_apps.SCHEMES)})\s+(\S+)\s*$")
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _PUSH_TOKEN = re.compile(r"^[A-Za-z0-9:._-]{1,512}$")
 MAX_LOG_LINES = 100
 
 
 def _unauthorized() -> Response:
-    return json_error(401, "unauthorized", "missing or wrong ApplePass authentication token")
+    return json_error(401, "unauthorized", "missing or wrong pass authentication token")
 
 
 def _authenticate(
@@ -34,7 +37,7 @@ def _authenticate(
     if pass_type_id != services().settings.apple.pass_type_id:
         return None
     match = _AUTH.match(request.headers.get("Authorization", ""))
-    token = match.group(1) if match else None
+    token = match.group(2) if match else None
     if lookup_only:
         with services().lookup() as conn:
             return passkit.authenticate(conn, serial, token)
@@ -53,17 +56,48 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
-@bp.post("/devices/<device_id>/registrations/<pass_type_id>/<serial>")
-def register(device_id: str, pass_type_id: str, serial: str) -> Response:
+def _wallet_app() -> str:
+    match = _AUTH.match(request.headers.get("Authorization", ""))
+    scheme = match.group(1) if match else ""
+    return wallet_apps.identify(
+        scheme, request.headers.get("X-Pass-Client"), request.headers.get("User-Agent")
+    )
+
+
+def _register(device_id: str, pass_type_id: str, serial: str, *, relay_url: bool) -> Response:
     _check_device(device_id)
     ref = _authenticate(pass_type_id, serial)
     if ref is None:
         return _unauthorized()
-    token = _json_body().get("pushToken")
+    body = _json_body()
+    token = body.get("pushToken")
     if not isinstance(token, str) or not _PUSH_TOKEN.match(token):
         raise BadRequest("pushToken is missing or malformed")
-    created = passkit.register(db(), services().clock, ref, device_id, token)
+    push_service_url = None
+    if relay_url:
+        url = body.get("pushServiceUrl")
+        if not isinstance(url, str):
+            raise BadRequest("pushServiceUrl is missing")
+        try:
+            push_service_url = check_push_service_url(
+                url, production=services().settings.is_production
+            )
+        except RelayUrlError as exc:
+            raise BadRequest(str(exc)) from None
+    who = passkit.Registrant(device_id, token, _wallet_app(), push_service_url)
+    created = passkit.register(db(), services().clock, ref, who)
     return Response(status=201 if created else 200)
+
+
+@bp.post("/devices/<device_id>/registrations/<pass_type_id>/<serial>")
+def register(device_id: str, pass_type_id: str, serial: str) -> Response:
+    return _register(device_id, pass_type_id, serial, relay_url=False)
+
+
+@bp.post("/devices/<device_id>/registrations_attido/<pass_type_id>/<serial>")
+def register_passwallet(device_id: str, pass_type_id: str, serial: str) -> Response:
+    """PassWallet (Attido) registers on its own route and names its push relay."""
+    return _register(device_id, pass_type_id, serial, relay_url=True)
 
 
 @bp.delete("/devices/<device_id>/registrations/<pass_type_id>/<serial>")
