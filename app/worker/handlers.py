@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from app.bootstrap import Services
 from app.db import refresh_statistics
 from app.loyalty.models import Program
-from app.passes.google import objects
+from app.passes.google import objects, root_keys
 from app.passes.google.client import GoogleWalletError, NotificationQuotaError
 from app.push.rules import PushSender
 from app.services import (
     campaigns,
     cards,
     delivery,
+    google_keys,
     google_messages,
     google_wallet,
     jobs,
@@ -275,6 +276,26 @@ def sync_google_class(services: Services, program_id: int) -> None:
         google.client.insert_class(body)
 
 
+def refresh_google_keys(services: Services) -> bool:
+    """Fetch Google's callback root keys when the stored copy's lifetime has run out
+    (or there is none). A failed fetch keeps the old copy and is tried next minute."""
+    url = services.google.settings.root_keys_url if services.google is not None else None
+    if url is None:
+        return False
+    with services.transaction(write=False) as session:
+        if not google_keys.refresh_due(session, url, services.clock.now()):
+            return False
+    try:
+        fetched = root_keys.fetch(url)
+    except root_keys.RootKeysError as exc:
+        log.warning("Google callback keys not refreshed: %s", exc)
+        return False
+    with services.transaction() as session:
+        until = google_keys.store(session, services.clock, url, fetched.body, fetched.max_age)
+    log.info("Google callback keys refreshed, good until %s", f"{until:%Y-%m-%d %H:%M} UTC")
+    return True
+
+
 def attach(services: Services, sender: PushSender) -> None:
     queue = services.queue
     queue.handle("deliver_passes", lambda ids: deliver(services, sender, ids))
@@ -283,3 +304,4 @@ def attach(services: Services, sender: PushSender) -> None:
     queue.handle("run_campaign", lambda campaign_id: run_campaign(services, campaign_id))
     queue.handle("start_due_campaigns", lambda: start_due_campaigns(services))
     queue.handle("sync_google_class", lambda program_id: sync_google_class(services, program_id))
+    queue.handle("refresh_google_keys", lambda: refresh_google_keys(services))

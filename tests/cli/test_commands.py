@@ -208,7 +208,8 @@ def test_push_stats_counts_passes_that_fail_to_render_with_their_reasons(tmp_pat
     with engine.begin() as conn:
         ids = conn.execute(text("SELECT id FROM wallet_passes ORDER BY id")).scalars().all()
         assert len(ids) == 3
-        for pass_id, reason in zip(ids, ["TemplateError: gone", "TemplateError: gone", "KeyError"]):
+        reasons = ["TemplateError: gone", "TemplateError: gone", "KeyError"]
+        for pass_id, reason in zip(ids, reasons, strict=True):
             conn.execute(
                 text(
                     "INSERT INTO pass_render_failures (pass_id, reason, failures, "
