@@ -7,7 +7,6 @@ tests call it with their own settings (and may replace pieces, e.g. the clock).
 from __future__ import annotations
 
 import logging
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,7 +45,9 @@ class GoogleWallet:
     settings: GoogleSettings
     account: ServiceAccount
     client: GoogleWalletClient
-    verifier: CallbackVerifier | None  # None without WALLETPASS_GOOGLE_ROOT_KEYS
+    # From a WALLETPASS_GOOGLE_ROOT_KEYS file. For a URL it is None: the worker keeps
+    # the keys in the database (services.google_keys) and the web reads them there.
+    verifier: CallbackVerifier | None
 
 
 def build_google(settings: Settings) -> GoogleWallet | None:
@@ -56,13 +57,8 @@ def build_google(settings: Settings) -> GoogleWallet | None:
     account = ServiceAccount.from_file(google.service_account_file)
     tokens = AccessTokens(account, google.token_url)
     verifier = None
-    if google.root_keys is not None:
-        if google.root_keys.startswith("https://"):
-            # Fetched at start; Google rotates these keys rarely and announces it.
-            with urllib.request.urlopen(google.root_keys, timeout=10) as response:  # noqa: S310
-                text = response.read()
-        else:
-            text = Path(google.root_keys).read_bytes()
+    if google.root_keys is not None and google.root_keys_url is None:
+        text = Path(google.root_keys).read_bytes()
         verifier = CallbackVerifier(google.issuer_id, load_root_keys(text))
     client = GoogleWalletClient(google.api_url, tokens, rate_per_second=google.requests_per_second)
     return GoogleWallet(google, account, client, verifier)

@@ -50,6 +50,10 @@ class TaskQueue:
         )
         # The sweeper re-sends what is owed for over a minute (lost enqueues, dead workers).
         huey.periodic_task(crontab(minute="*"), name="sweep_outbox")(self._dispatch("sweep_outbox"))
+        # Google's callback keys, fetched again when their Cache-Control lifetime ends.
+        huey.periodic_task(crontab(minute="*"), name="refresh_google_keys")(
+            self._dispatch("refresh_google_keys")
+        )
         # Hourly: the birthday job runs on each program's local date and is idempotent.
         huey.periodic_task(crontab(minute="5"), name="daily_jobs")(self._dispatch("daily_jobs"))
 

@@ -99,6 +99,13 @@ class GoogleSettings:
     root_keys: str | None  # a file path or an https URL of Google's callback signing keys
     requests_per_second: float = 20.0
 
+    @property
+    def root_keys_url(self) -> str | None:
+        """The URL the worker refreshes the callback keys from (None: a file, or none)."""
+        if self.root_keys is not None and self.root_keys.startswith(("https://", "http://")):
+            return self.root_keys
+        return None
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -351,12 +358,18 @@ def _google(env: Mapping[str, str]) -> GoogleSettings | None:
         if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise SettingsError(f"{name}={url!r}: expected an https:// URL")
         urls[name] = url.rstrip("/")
+    root_keys = _get(env, "WALLETPASS_GOOGLE_ROOT_KEYS") or ""
+    loopback = ("http://127.0.0.1", "http://localhost")
+    if root_keys.startswith("http://") and not root_keys.startswith(loopback):
+        raise SettingsError(
+            f"WALLETPASS_GOOGLE_ROOT_KEYS={root_keys!r}: expected an https:// URL or a file"
+        )
     return GoogleSettings(
         issuer_id=issuer,
         service_account_file=account,
         api_url=urls["WALLETPASS_GOOGLE_API_URL"],
         token_url=urls["WALLETPASS_GOOGLE_TOKEN_URL"],
-        root_keys=_get(env, "WALLETPASS_GOOGLE_ROOT_KEYS"),
+        root_keys=root_keys or None,
         requests_per_second=float(
             _int(env, "WALLETPASS_GOOGLE_REQUESTS_PER_SECOND", 20, minimum=1)
         ),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from app.bootstrap import build_services
-from app.services import delivery
+from app.services import delivery, render_failures
 from app.settings import Settings
 
 
@@ -37,15 +39,29 @@ def push() -> None:
 @push.command("stats")
 @click.pass_obj
 def push_stats(settings: Settings) -> None:
-    """Pushes by outcome, pruned registrations, queue depth, oldest owed change, alarms."""
+    """Pushes by outcome, pruned registrations, queue depth, oldest owed change, alarms,
+    passes that fail to render."""
     services = build_services(settings)
     try:
         with services.transaction(write=False) as session:
             stats = delivery.stats(session, services.clock)
+            others = [
+                alarm
+                for channel in sorted(delivery.paused_channels(session) - {delivery.CHANNEL})
+                if (alarm := delivery.open_alarm(session, channel)) is not None
+            ]
+            failing = render_failures.summary(session)
         now = services.clock.now()
         if stats.alarm:
             click.secho(f"ALARM: {stats.alarm}", fg="red", err=True)
-            click.echo("  fix the cause, then run `walletpass push resume`")
+            click.echo("  APNs is paused; fix the cause, then run `walletpass push resume`")
+        for alarm in others:
+            click.secho(
+                f"ALARM ({alarm.channel}): {alarm.reason}: {alarm.message}", fg="red", err=True
+            )
+            click.echo(
+                f"  fix the cause, then run `walletpass push resume --channel {alarm.channel}`"
+            )
         click.echo(f"registered devices x passes: {stats.registrations}")
         click.echo(f"queue: {services.queue.pending()} tasks waiting")
         oldest = (
@@ -57,18 +73,39 @@ def push_stats(settings: Settings) -> None:
         for title, counters in (("today", stats.today), ("all time", stats.counters)):
             shown = ", ".join(f"{k} {v}" for k, v in sorted(counters.items())) or "none"
             click.echo(f"pushes {title}: {shown}")
+        _render_failures(failing, now)
     finally:
         services.close()
 
 
+def _render_failures(failing: render_failures.Summary, now: datetime) -> None:
+    if not failing.passes:
+        click.echo("passes that fail to render: 0")
+        return
+    retry = (
+        f", next try in {max(0, int((failing.next_retry - now).total_seconds()))} s"
+        if failing.next_retry
+        else ""
+    )
+    click.secho(f"passes that fail to render: {failing.passes}{retry}", fg="yellow")
+    for reason, n in failing.reasons:
+        click.echo(f"  {n} x {reason}")
+
+
 @push.command("resume")
+@click.option(
+    "--channel",
+    default=delivery.CHANNEL,
+    show_default=True,
+    help="The channel whose alarm to clear (apns, google).",
+)
 @click.pass_obj
-def push_resume(settings: Settings) -> None:
-    """Clear the APNs alarm after fixing its cause; owed updates go out again."""
+def push_resume(settings: Settings, channel: str) -> None:
+    """Clear a channel's alarm after fixing its cause; owed updates go out again."""
     services = build_services(settings)
     try:
         with services.transaction() as session:
-            cleared = delivery.clear_alarms(session, services.clock)
+            cleared = delivery.clear_alarms(session, services.clock, channel)
         click.echo(
             "alarm cleared; the sweeper sends what is owed within a minute"
             if cleared

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from app.loyalty import rules
 from app.loyalty.models import Card, Program
+from app.passes import placeholders
 from app.passes.models import WalletPass
 from app.passes.templates import LOCALES, Localized, PassTemplate
 
@@ -137,7 +138,7 @@ def card_content(card: Card, wallet_pass: WalletPass, template: PassTemplate) ->
     )
     values = _back_values(program, card)
     for back in template.back_fields:
-        text = {lang: back.value[lang].format(**values) for lang in LOCALES}
+        text = {lang: placeholders.render(back.value[lang], values) for lang in LOCALES}
         if all(t.strip() for t in text.values()):
             fields.append(Field(back.key, "back", back.label, text))
     locations = tuple(

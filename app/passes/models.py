@@ -36,6 +36,23 @@ class WalletPass(Base):
     card: Mapped[Card] = relationship()
 
 
+class PassRenderFailure(Base):
+    """A pass whose content could not be rendered, and why. Delivery holds the pass on
+    every channel until ``retry_at`` (backoff doubling per failure, capped); a render
+    that succeeds deletes the row."""
+
+    __tablename__ = "pass_render_failures"
+
+    pass_id: Mapped[int] = mapped_column(
+        ForeignKey("wallet_passes.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(String(300))
+    failures: Mapped[int] = mapped_column(Integer)
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    retry_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class AppleDevice(Base):
     """A wallet app on a device (Apple Wallet on an iPhone or Watch, or an Android app
     that reads .pkpass files) registered for updates of our passes."""
@@ -105,6 +122,20 @@ class GoogleCallbackNonce(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(200), unique=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GoogleRootKeys(Base):
+    """Google's callback signing keys as last fetched from ``source_url`` by the worker,
+    kept until ``expires_at`` (the response's Cache-Control max-age); web processes
+    verify callbacks with them and never fetch them."""
+
+    __tablename__ = "google_root_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_url: Mapped[str] = mapped_column(String(500), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class GoogleMessage(Base):

@@ -3,7 +3,7 @@ console's form, its checks, and the draft the console edits before publishing.""
 
 from __future__ import annotations
 
-import string
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,23 +11,47 @@ from sqlalchemy.orm import Session
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
+from app.passes import placeholders
 from app.passes.templates import LOCALES, PassTemplate, with_texts
 from app.services.programs import lock_program
 from app.services.staff import audit
 from app.staff.models import StaffUser
 
-# What back-side texts may refer to, e.g. "{discount}" (see passes.content).
-PLACEHOLDERS = frozenset(
-    {
-        "discount",
-        "registration_bonus",
-        "birthday_bonus",
-        "terms_url",
-        "website_url",
-        "support_phone",
-    }
-)
+PLACEHOLDERS = placeholders.PLACEHOLDERS  # what back-side texts may refer to
 LABEL_MAX, BACK_MAX = 40, 2000
+PLACES = ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+
+
+@dataclass(frozen=True)
+class TextProblem:
+    """Why a field's text is refused: ``kind`` is required, too_long, or one of
+    ``placeholders.Problem``'s kinds; ``written`` the offending part (or the limit)."""
+
+    kind: str
+    written: str = ""
+
+    def message(self) -> str:
+        """In English, for logs and the API; the console shows its own translation."""
+        return {
+            "required": "is required",
+            "too_long": f"is longer than {self.written} characters",
+            "unmatched_brace": "has an unmatched { or }: write {{ or }} for a brace itself",
+            "format_spec": f"formats a placeholder ({self.written}): write it plainly, "
+            f"e.g. {{discount}}",
+            "conversion": f"converts a placeholder ({self.written}): write it plainly, "
+            f"e.g. {{discount}}",
+            "attribute": f"reads into a placeholder ({self.written}): write it plainly, "
+            f"e.g. {{discount}}",
+            "unknown": f"knows no {self.written}: use one of {PLACES}",
+        }[self.kind]
+
+
+class CardTextsError(ValidationError):
+    """Texts refused at save; ``problems`` maps each wrong field to why."""
+
+    def __init__(self, problems: dict[str, TextProblem]) -> None:
+        self.problems = problems
+        super().__init__({name: p.message() for name, p in problems.items()})
 
 
 def form(template: PassTemplate, texts: dict[str, Any] | None) -> dict[str, str]:
@@ -40,31 +64,25 @@ def form(template: PassTemplate, texts: dict[str, Any] | None) -> dict[str, str]
     return values
 
 
-def _problem(name: str, text: str) -> str | None:
+def _problem(name: str, text: str) -> TextProblem | None:
     limit = LABEL_MAX if name.startswith("label.") else BACK_MAX
     if not text.strip():
-        return "is required"
+        return TextProblem("required")
     if len(text) > limit:
-        return f"is longer than {limit} characters"
+        return TextProblem("too_long", str(limit))
     if name.startswith("back."):
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
-        except ValueError:
-            return "has an unmatched { or }"
-        unknown = fields - PLACEHOLDERS
-        if unknown:
-            return f"knows no {{{sorted(unknown)[0]}}}: use one of " + ", ".join(
-                f"{{{p}}}" for p in sorted(PLACEHOLDERS)
-            )
+        found = placeholders.check(text)
+        if found is not None:
+            return TextProblem(found.kind, found.written)
     return None
 
 
 def texts_of(template: PassTemplate, values: dict[str, str]) -> dict[str, Any] | None:
     """The stored shape of a complete form: only what differs from the template;
-    None when nothing does. Raises ``ValidationError`` naming every wrong field."""
+    None when nothing does. Raises ``CardTextsError`` naming every wrong field."""
     errors = {n: p for n, text in values.items() if (p := _problem(n, text))}
     if errors:
-        raise ValidationError(errors)
+        raise CardTextsError(errors)
     defaults = form(template, None)
     texts: dict[str, Any] = {"labels": {}, "back": {}}
     for name, default in defaults.items():

@@ -188,6 +188,11 @@ def open_alarm(session: Session, channel: str = CHANNEL) -> PushAlarm | None:
     )
 
 
+def paused_channels(session: Session) -> set[str]:
+    """Channels with an open alarm: each pauses only itself (APNs, Google, relays)."""
+    return set(session.scalars(select(PushAlarm.channel).where(PushAlarm.cleared_at.is_(None))))
+
+
 def raise_alarm(
     session: Session, clock: Clock, reason: str, message: str, channel: str = CHANNEL
 ) -> None:

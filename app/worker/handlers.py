@@ -4,42 +4,105 @@ keeps one open while talking to Apple."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
 from app.db import refresh_statistics
 from app.loyalty.models import Program
-from app.passes.google import objects
+from app.passes.google import objects, root_keys
 from app.passes.google.client import GoogleWalletError, NotificationQuotaError
 from app.push.rules import PushSender
-from app.services import campaigns, delivery, google_messages, google_wallet, jobs, lifecycle
+from app.services import (
+    campaigns,
+    cards,
+    delivery,
+    google_keys,
+    google_messages,
+    google_wallet,
+    jobs,
+    lifecycle,
+    render_failures,
+)
 
 log = logging.getLogger(__name__)
 
 
 def deliver(services: Services, sender: PushSender, pass_ids: list[int]) -> delivery.Report:
+    """Deliver a batch on every channel. A pass that cannot be rendered is marked and
+    held; it never stops the others. A channel with an open alarm pauses only itself."""
+    ready = probe_marked(services, pass_ids)
     if services.google is not None:
-        deliver_google(services, pass_ids)
-    return deliver_apple(services, sender, pass_ids)
+        _, failed = _deliver_google(services, ready)
+        ready = [p for p in ready if p not in failed]
+    return deliver_apple(services, sender, ready)
+
+
+def probe_marked(services: Services, pass_ids: list[int]) -> list[int]:
+    """The passes of the batch that may be delivered now: unmarked ones, and marked
+    ones whose retry time has come and that render again (their mark is cleared)."""
+    now = services.clock.now()
+    with services.transaction(write=False) as session:
+        marks = render_failures.marked(session, pass_ids)
+        if not marks:
+            return pass_ids
+        due = [p for p, retry_at in marks.items() if retry_at <= now]
+        failed: dict[int, str] = {}
+        for pass_id in due:
+            try:
+                cards.content_of(
+                    session, google_wallet.card_of_pass(session, pass_id), services.templates
+                )
+            except SQLAlchemyError:
+                raise  # the database's trouble, not the pass's: the task is retried
+            except Exception as exc:  # any render error is this pass's alone
+                failed[pass_id] = render_failures.reason_of(exc)
+    with services.transaction() as session:
+        render_failures.clear(session, [p for p in due if p not in failed])
+        render_failures.record(session, services.clock, failed)
+    _log_failures(failed)
+    return [p for p in pass_ids if p not in marks or (p in due and p not in failed)]
+
+
+def _log_failures(failed: dict[int, str]) -> None:
+    for pass_id, reason in failed.items():
+        log.error("pass %d cannot be rendered, held and retried later: %s", pass_id, reason)
 
 
 def deliver_google(services: Services, pass_ids: list[int]) -> int:
     """PATCH the Google object of every pass that changed since Google last saw it."""
+    return _deliver_google(services, pass_ids)[0]
+
+
+def _deliver_google(services: Services, pass_ids: list[int]) -> tuple[int, set[int]]:
+    """Returns how many objects were patched, and the passes that failed to render."""
     google = services.google
     assert google is not None
     issuer, public_url = google.settings.issuer_id, services.settings.public_url
+    found: list[google_wallet.Bodies] = []
+    failed: dict[int, str] = {}
     with services.transaction(write=False) as session:
-        owed = google_wallet.owed(session, pass_ids)
-        found = [
-            google_wallet.bodies(
-                session,
-                google_wallet.card_of_pass(session, p),
-                services.templates,
-                issuer,
-                public_url,
-            )
-            for p in owed
-        ]
+        if "google" in delivery.paused_channels(session):
+            log.warning("Google alarm open: %d passes stay owed until it is cleared", len(pass_ids))
+            return 0, set()
+        for pass_id in google_wallet.owed(session, pass_ids):
+            try:
+                found.append(
+                    google_wallet.bodies(
+                        session,
+                        google_wallet.card_of_pass(session, pass_id),
+                        services.templates,
+                        issuer,
+                        public_url,
+                    )
+                )
+            except SQLAlchemyError:
+                raise
+            except Exception as exc:  # any render error is this pass's alone
+                failed[pass_id] = render_failures.reason_of(exc)
     done: dict[int, int] = {}
     for item in found:
         try:
@@ -49,11 +112,13 @@ def deliver_google(services: Services, pass_ids: list[int]) -> int:
             log.warning("Google Wallet patch of pass %d failed: %s", item.pass_id, exc)
             continue
         done[item.pass_id] = item.version
-    if done:
+    if done or failed:
         with services.transaction() as session:
             google_wallet.delivered(session, done)
-    send_google_messages(services, pass_ids)
-    return len(done)
+            render_failures.record(session, services.clock, failed)
+    _log_failures(failed)
+    send_google_messages(services, [p for p in pass_ids if p not in failed])
+    return len(done), set(failed)
 
 
 def send_google_messages(services: Services, pass_ids: list[int]) -> int:
@@ -83,7 +148,7 @@ def send_google_messages(services: Services, pass_ids: list[int]) -> int:
 
 def deliver_apple(services: Services, sender: PushSender, pass_ids: list[int]) -> delivery.Report:
     with services.transaction(write=False) as session:
-        if delivery.open_alarm(session) is not None:
+        if delivery.CHANNEL in delivery.paused_channels(session):
             log.warning("APNs alarm open: %d passes stay owed until it is cleared", len(pass_ids))
             return delivery.Report()
         owed = delivery.pending_apple(session, pass_ids)
@@ -106,20 +171,36 @@ def deliver_apple(services: Services, sender: PushSender, pass_ids: list[int]) -
     return report
 
 
+# What each channel still owes after a while: (session, now, age) -> pass ids.
+OwedAfter = Callable[[Session, datetime, timedelta], list[int]]
+
+
+def owed_by_channel(services: Services) -> dict[str, OwedAfter]:
+    """The sweepable channels of this deployment, by the name their alarms carry."""
+    channels: dict[str, OwedAfter] = {
+        delivery.CHANNEL: lambda s, now, age: delivery.stale_apple(s, services.clock, age)
+    }
+    if services.google is not None:
+        channels["google"] = google_wallet.stale
+    return channels
+
+
 def sweep(services: Services) -> int:
-    """Re-enqueue every pass owed to devices for longer than the sweep age (a minute)."""
+    """Re-enqueue every pass owed for longer than the sweep age (a minute) on a channel
+    without an open alarm, unless its render failure waits for its next try."""
     age = timedelta(seconds=services.settings.sweep_after_seconds)
+    now = services.clock.now()
+    stale: set[int] = set()
     with services.transaction(write=False) as session:
-        if delivery.open_alarm(session) is not None:
-            return 0
-        stale = delivery.stale_apple(session, services.clock, age)
-        if services.google is not None:
-            stale = sorted(
-                set(stale) | set(google_wallet.stale(session, services.clock.now(), age))
-            )
+        paused = delivery.paused_channels(session)
+        for channel, owed_after in owed_by_channel(services).items():
+            if channel not in paused:
+                stale.update(owed_after(session, now, age))
+        if stale:
+            stale -= render_failures.waiting(session, now)
     if stale:
         log.info("sweeper: %d passes still owed after %s, enqueued again", len(stale), age)
-        services.queue.deliver(stale)
+        services.queue.deliver(sorted(stale))
     return len(stale)
 
 
@@ -195,6 +276,26 @@ def sync_google_class(services: Services, program_id: int) -> None:
         google.client.insert_class(body)
 
 
+def refresh_google_keys(services: Services) -> bool:
+    """Fetch Google's callback root keys when the stored copy's lifetime has run out
+    (or there is none). A failed fetch keeps the old copy and is tried next minute."""
+    url = services.google.settings.root_keys_url if services.google is not None else None
+    if url is None:
+        return False
+    with services.transaction(write=False) as session:
+        if not google_keys.refresh_due(session, url, services.clock.now()):
+            return False
+    try:
+        fetched = root_keys.fetch(url)
+    except root_keys.RootKeysError as exc:
+        log.warning("Google callback keys not refreshed: %s", exc)
+        return False
+    with services.transaction() as session:
+        until = google_keys.store(session, services.clock, url, fetched.body, fetched.max_age)
+    log.info("Google callback keys refreshed, good until %s", f"{until:%Y-%m-%d %H:%M} UTC")
+    return True
+
+
 def attach(services: Services, sender: PushSender) -> None:
     queue = services.queue
     queue.handle("deliver_passes", lambda ids: deliver(services, sender, ids))
@@ -203,3 +304,4 @@ def attach(services: Services, sender: PushSender) -> None:
     queue.handle("run_campaign", lambda campaign_id: run_campaign(services, campaign_id))
     queue.handle("start_due_campaigns", lambda: start_due_campaigns(services))
     queue.handle("sync_google_class", lambda program_id: sync_google_class(services, program_id))
+    queue.handle("refresh_google_keys", lambda: refresh_google_keys(services))

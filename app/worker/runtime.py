@@ -88,5 +88,6 @@ def run_consumer(services: Services, threads: int) -> None:
         handlers.attach(services, sender)
         # Whatever a crashed or killed worker left owed goes out now, not in a minute.
         handlers.sweep(services)
+        handlers.refresh_google_keys(services)  # callbacks need them before the first minute
         consumer = services.queue.huey.create_consumer(workers=threads, worker_type="thread")
         consumer.run()

@@ -191,6 +191,41 @@ def test_push_stats_and_resume(workdir: Path) -> None:
     assert "ALARM" not in walletpass(workdir, "push", "stats").stderr
 
 
+def test_push_stats_counts_passes_that_fail_to_render_with_their_reasons(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    assert walletpass(tmp_path, "db", "upgrade").returncode == 0
+    assert walletpass(tmp_path, "demo", "seed").returncode == 0
+    source = tmp_path / "base.csv"
+    source.write_text("phone,name\n+79008887701,A\n+79008887702,B\n+79008887703,C\n")
+    imported = walletpass(
+        tmp_path, "members", "import", "--program", "demo", "--apply", str(source)
+    )
+    assert imported.returncode == 0, imported.stderr
+    clean = walletpass(tmp_path, "push", "stats")
+    assert clean.returncode == 0 and "passes that fail to render: 0" in clean.stdout
+    engine = create_engine(f"sqlite:///{tmp_path / 'instance' / 'walletpass.db'}")
+    with engine.begin() as conn:
+        ids = conn.execute(text("SELECT id FROM wallet_passes ORDER BY id")).scalars().all()
+        assert len(ids) == 3
+        reasons = ["TemplateError: gone", "TemplateError: gone", "KeyError"]
+        for pass_id, reason in zip(ids, reasons, strict=True):
+            conn.execute(
+                text(
+                    "INSERT INTO pass_render_failures (pass_id, reason, failures, "
+                    "first_failed_at, last_failed_at, retry_at) VALUES (:id, :reason, 3, "
+                    "'2020-01-01 10:00:00', '2020-01-01 10:00:00', '2020-01-01 10:04:00')"
+                ),
+                {"id": pass_id, "reason": reason},
+            )
+    engine.dispose()
+    stats = walletpass(tmp_path, "push", "stats")
+    assert stats.returncode == 0, stats.stderr
+    lines = stats.stdout.splitlines()
+    start = lines.index("passes that fail to render: 3, next try in 0 s")
+    assert lines[start + 1 : start + 3] == ["  2 x TemplateError: gone", "  1 x KeyError"]
+
+
 def test_users_add_creates_the_first_admin_with_a_hashed_password(workdir: Path) -> None:
     from sqlalchemy import create_engine, text
 

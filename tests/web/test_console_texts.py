@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
@@ -202,3 +203,39 @@ def test_a_draft_edited_after_the_page_was_opened_is_neither_published_nor_disca
     assert version_of(session, card) == version + 1
     pkpass = Pkpass.read(cards.apple_pass(session, card, services.pkpass, services.templates))
     assert "Rank" in pkpass.strings("en").values()
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_texts_that_format_a_placeholder_are_refused_with_a_message(
+    client: FlaskClient, session: Session, services: Services, demo: Program, lang: str
+) -> None:
+    """`{discount:d}` once passed and then broke every pass of the program;
+    `{discount:>999999999}` built a gigabyte string. Both are refused at save."""
+    card = enrolled(session, services, demo, "+79161238891")
+    console_login(client, session, services, "marketer")
+    version = version_of(session, card)
+    client.get(f"/console/programs/demo/texts?lang={lang}")
+    bad = {
+        "back.how_it_works.en": "Save {discount:d} always",
+        "back.how_it_works.ru": "Скидка {discount:>999999999}",
+        "back.terms.en": "Terms: {terms_url!r}",
+        "back.terms.ru": "Условия: {terms_url.__class__}",
+    }
+    refused = client.post("/console/programs/demo/texts", data={"csrf_token": csrf(client), **bad})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    errors = dict(re.findall(r'<p class="field-error" data-field="([^"]+)">([^<]+)</p>', html))
+    assert set(errors) == set(bad)
+    if lang == "en":
+        assert "{discount:d} has a format after the colon" in errors["back.how_it_works.en"]
+        assert "e.g. {discount}" in errors["back.how_it_works.en"]
+        assert "conversion" in errors["back.terms.en"]
+        assert "reads a part of a value" in errors["back.terms.ru"]
+    else:
+        assert "В {discount:&gt;999999999} есть формат" in errors["back.how_it_works.ru"]
+        assert "например {discount}" in errors["back.how_it_works.ru"]
+        assert "преобразование" in errors["back.terms.en"]
+    session.expire_all()
+    assert session.get(Program, demo.id).card_texts_draft is None  # type: ignore[union-attr]
+    assert version_of(session, card) == version
+    assert fields_of(session, services, card)["how_it_works"]["value"]  # still renders

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, request, url_for
 
-from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
 from app.passes.templates import PassTemplate
 from app.services import card_texts
@@ -19,7 +18,11 @@ from app.web.db import db, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
 
-PLACES = ", ".join(f"{{{p}}}" for p in sorted(card_texts.PLACEHOLDERS)) + "."
+PLACES = card_texts.PLACES + "."
+PLAIN = {  # the fix for a placeholder written with more than its name
+    "en": " Write the placeholder plainly, e.g. {discount}: the card formats the value itself.",
+    "ru": " Пишите подстановку просто, например {discount}: карта сама оформит значение.",
+}
 TEXTS = {
     "title": {"en": "Card texts", "ru": "Тексты карты"},
     "lead": {
@@ -28,6 +31,32 @@ TEXTS = {
         "можно использовать " + PLACES,
     },
     "save": {"en": "Save draft and preview", "ru": "Сохранить черновик и посмотреть"},
+    # Why a text is refused ({written}: the part of the text at fault).
+    "error.required": {"en": "Required.", "ru": "Обязательное поле."},
+    "error.too_long": {
+        "en": "At most {written} characters.",
+        "ru": "Не длиннее {written} символов.",
+    },
+    "error.unmatched_brace": {
+        "en": "A { or } without its pair. For a brace itself write {{ or }}.",
+        "ru": "Скобка { или } без пары. Саму скобку пишите как {{ или }}.",
+    },
+    "error.format_spec": {
+        "en": "{written} has a format after the colon." + PLAIN["en"],
+        "ru": "В {written} есть формат после двоеточия." + PLAIN["ru"],
+    },
+    "error.conversion": {
+        "en": "{written} has a conversion after the exclamation mark." + PLAIN["en"],
+        "ru": "В {written} есть преобразование после восклицательного знака." + PLAIN["ru"],
+    },
+    "error.attribute": {
+        "en": "{written} reads a part of a value." + PLAIN["en"],
+        "ru": "{written} обращается к части значения." + PLAIN["ru"],
+    },
+    "error.unknown": {
+        "en": "The card knows no {written}. Use one of " + PLACES,
+        "ru": "Карта не знает {written}. Используйте одну из подстановок: " + PLACES,
+    },
     "drafted": {
         "en": "Draft saved. Check the preview, then publish it to the cards.",
         "ru": "Черновик сохранён. Проверьте предпросмотр и опубликуйте на картах.",
@@ -37,6 +66,11 @@ TEXTS = {
 
 def ct(key: str) -> str:
     return TEXTS[key][current_locale()]
+
+
+def problem_message(problem: card_texts.TextProblem) -> str:
+    """Why a text was refused, in the visitor's language."""
+    return ct(f"error.{problem.kind}").replace("{written}", problem.written)
 
 
 def _template(slug: str) -> tuple[Program, PassTemplate]:
@@ -84,8 +118,9 @@ def texts_save(slug: str) -> Response:
         card_texts.save_draft(
             db(), services().clock, program, template, values, current_staff() or "console"
         )
-    except ValidationError as exc:
-        return _page(program, values, 422, exc.fields, tx("form.errors"))
+    except card_texts.CardTextsError as exc:
+        errors = {name: problem_message(p) for name, p in exc.problems.items()}
+        return _page(program, values, 422, errors, tx("form.errors"))
     flash(ct("drafted"))
     return redirect(  # type: ignore[return-value]
         url_for("console.texts_page", slug=slug, _anchor="draft"), code=303

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from flask import Response, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import http_date
 
 from app.push import wallet_apps
 from app.push.relay_urls import RelayUrlError, check_push_service_url
-from app.services import cards, passkit
+from app.services import cards, passkit, render_failures
 from app.web.db import db, services
 from app.web.errors import json_error
 from app.web.passkit import bp
 from app.web.shared import enforce_rate_limit
 
+logger = logging.getLogger(__name__)
 PKPASS_MIME = "application/vnd.apple.pkpass"
 # Apple Wallet's scheme and those of the Android apps that read .pkpass files.
 _AUTH = re.compile(rf"^({'|'.join(wallet_apps.SCHEMES)})\s+(\S+)\s*$")
@@ -138,11 +141,29 @@ def latest_pass(pass_type_id: str, serial: str) -> Response:
         svc = services()
         session = db()
         card = cards.card_by_id(session, ref.card_id)
-        response = Response(
-            cards.apple_pass(session, card, svc.pkpass, svc.templates), mimetype=PKPASS_MIME
-        )
+        try:
+            body = cards.apple_pass(session, card, svc.pkpass, svc.templates)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # the pass is broken, not the service
+            return _unrenderable(ref.id, exc)
+        response = Response(body, mimetype=PKPASS_MIME)
     response.headers["Last-Modified"] = last_modified
     response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _unrenderable(pass_id: int, exc: Exception) -> Response:
+    """Mark the pass (the worker retries it with backoff and pushes the phones once it
+    renders) and answer 503: the phone keeps the pass it has."""
+    reason = render_failures.reason_of(exc)
+    logger.error("pass %d cannot be rendered for Wallet: %s", pass_id, reason)
+    svc = services()
+    db().rollback()  # the request only read; the mark is written in its own transaction
+    with svc.transaction() as session:
+        render_failures.fetch_failed(session, svc.clock, pass_id, reason)
+    response = json_error(503, "pass_unavailable", "the pass cannot be produced right now")
+    response.headers["Retry-After"] = str(int(render_failures.FIRST_RETRY.total_seconds()))
     return response
 
 
