@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from app import metrics
+
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
@@ -33,5 +35,6 @@ def serve(app: Flask, *, host: str, port: int, workers: int = 1, threads: int = 
             # Card pages carry capability ids in their path; log no query strings.
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
             "timeout": 60,
+            "child_exit": metrics.gunicorn_child_exit,
         },
     ).run()
