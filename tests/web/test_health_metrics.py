@@ -230,3 +230,13 @@ def test_without_a_token_metrics_answer_direct_loopback_clients_only(
     # Through a reverse proxy on this machine: the proxy is loopback, its client is not.
     proxied = {"X-Forwarded-For": "198.51.100.7"}
     assert client.get("/metrics", headers=proxied).status_code == 403
+
+
+@pytest.mark.postgres
+def test_readyz_and_scrape_figures_on_postgresql(pg_services: Services) -> None:
+    client = create_app(services=pg_services).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json == ALL_OK
+    samples = scrape(client)
+    assert value(samples, "walletpass_scrape_source_up", source="database") == 1
+    assert value(samples, "walletpass_passes_owed", channel="google") == 0
