@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from alembic import command
@@ -18,8 +19,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import metrics
 from app.clock import Clock, SystemClock
-from app.db import AFTER_COMMIT, make_engine, make_sessionmaker
+from app.db import AFTER_COMMIT, after_commit, make_engine, make_sessionmaker
+from app.loyalty.models import LedgerEntry
 from app.passes.apple.builder import AppleIdentity, PkpassBuilder
 from app.passes.apple.certs import (
     SigningIdentity,
@@ -145,7 +148,8 @@ def watch_changes(maker: sessionmaker[Session], queue: TaskQueue) -> None:
     """After a commit, enqueue delivery of every pass the transaction marked changed.
 
     Nothing leaves the process before the commit, and a lost enqueue (a crash right
-    here) is caught by the sweeper a minute later.
+    here) is caught by the sweeper a minute later. Committed ledger entries are
+    counted in the process metrics.
     """
 
     @event.listens_for(maker, "after_commit")
@@ -162,6 +166,15 @@ def watch_changes(maker: sessionmaker[Session], queue: TaskQueue) -> None:
             session.info.pop(CHANGED_PASSES, None)
             session.info.pop(AFTER_COMMIT, None)
 
+    @event.listens_for(maker, "after_flush")
+    def _count_ledger(session: Session, context: object) -> None:
+        # Counted once the transaction commits (a rollback forgets them with the rest).
+        # The ledger's savepoints wrap a single insert, so a flushed entry is not
+        # undone by a savepoint alone.
+        for obj in session.new:
+            if isinstance(obj, LedgerEntry):
+                after_commit(session, partial(metrics.count_ledger, obj.kind, obj.points))
+
 
 def build_services(
     settings: Settings | None = None,
@@ -172,6 +185,7 @@ def build_services(
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    metrics.configure(settings.metrics_dir)
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     identity = load_identity(settings, clock)
     templates = TemplateStore(settings.templates_dir)

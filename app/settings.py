@@ -125,6 +125,8 @@ class Settings:
     max_request_bytes: int
     enroll_rate_limit: RateLimit
     trusted_proxies: int
+    metrics_dir: Path
+    metrics_token: str | None = field(repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -380,6 +382,13 @@ def _default_dev_certs_dir(instance_dir: Path) -> Path:
     return SOURCE_ROOT / "certs" / "dev" if from_source_checkout() else instance_dir / "dev-certs"
 
 
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    raw = _get(env, "WALLETPASS_METRICS_TOKEN")
+    if raw is not None and len(raw) < 16:
+        raise SettingsError("WALLETPASS_METRICS_TOKEN: must be at least 16 characters long")
+    return raw
+
+
 def _load(env: Mapping[str, str]) -> Settings:
     app_env = _get(env, "WALLETPASS_ENV", "development")
     assert app_env is not None
@@ -422,4 +431,8 @@ def _load(env: Mapping[str, str]) -> Settings:
             _get(env, "WALLETPASS_ENROLL_RATE_LIMIT", "30/hour") or "",
         ),
         trusted_proxies=_int(env, "WALLETPASS_TRUSTED_PROXIES", 0),
+        metrics_dir=Path(
+            _get(env, "WALLETPASS_METRICS_DIR", str(instance_dir / "metrics")) or ""
+        ).expanduser(),
+        metrics_token=_metrics_token(env),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from app import metrics
 from app.bootstrap import load_identity, migration_state
 from app.clock import SystemClock
 from app.settings import Settings
@@ -45,6 +46,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
     from app.web.server import serve as run_gunicorn
 
     check_can_serve(settings)
+    # The master owns the metrics folder too: it folds a dead worker's files at once.
+    metrics.configure(settings.metrics_dir)
     click.echo(f"walletpass serving {settings.public_url} on {host}:{port} ({workers}×{threads})")
     run_gunicorn(
         lambda: create_app(settings), host=host, port=port, workers=workers, threads=threads

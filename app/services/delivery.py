@@ -12,13 +12,16 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.campaigns.models import CampaignTarget
 from app.clock import Clock
+from app.db import after_commit
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.push.models import PushAlarm, PushCounter
 from app.push.rules import SendResult, decide
@@ -170,7 +173,9 @@ def _prune(session: Session, registration_ids: set[int]) -> int:
 
 
 def count(session: Session, day: date, outcome: str, n: int, channel: str = CHANNEL) -> None:
-    """Add n to a daily counter (an upsert, safe with several workers)."""
+    """Add n to a daily counter (an upsert, safe with several workers), and to the
+    process metrics once the transaction commits."""
+    after_commit(session, partial(metrics.count_pushes, channel, {outcome: n}))
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(PushCounter).values(day=day, channel=channel, outcome=outcome, count=n)

@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
-    from app.web import db, errors, i18n, security
+    from app.web import db, errors, health, i18n, security
+    from app.web import metrics as web_metrics
     from app.web.api import bp as api_bp
     from app.web.console import bp as console_bp
     from app.web.google import bp as google_bp
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.extensions["walletpass"] = services
+    web_metrics.init_app(app)  # first: its timing wraps every other hook
+    health.init_app(app)
     app.extensions["walletpass_limiters"] = {
         "enroll": security.RateLimiter(settings.enroll_rate_limit),
         "passkit_log": security.RateLimiter(RateLimit(120, 60)),

@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from app import metrics
+
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
     def __init__(self, factory: Callable[[], Flask], options: dict[str, Any]) -> None:
@@ -43,5 +45,6 @@ def serve(
             "timeout": 60,
             # The proxy in front (nginx) closes idle keep-alive connections itself.
             "keepalive": 5,
+            "child_exit": metrics.gunicorn_child_exit,
         },
     ).run()

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.bootstrap import Services
 from app.db import refresh_statistics
 from app.loyalty.models import Program
@@ -112,6 +113,7 @@ def _deliver_google(services: Services, pass_ids: list[int]) -> tuple[int, set[i
             log.warning("Google Wallet patch of pass %d failed: %s", item.pass_id, exc)
             continue
         done[item.pass_id] = item.version
+    metrics.count_pushes("google", {"accepted": len(done), "failed": len(found) - len(done)})
     if done or failed:
         with services.transaction() as session:
             google_wallet.delivered(session, done)
@@ -140,6 +142,15 @@ def send_google_messages(services: Services, pass_ids: list[int]) -> int:
             log.warning("Google Wallet message to %s failed: %s", item.object_id, exc)
             continue
         sent[item.id] = notified
+    notified_n = sum(sent.values())
+    metrics.count_pushes(
+        "google",
+        {
+            "message_notified": notified_n,
+            "message_silent": len(sent) - notified_n,
+            "message_failed": len(owed) - len(sent),
+        },
+    )
     if sent:
         with services.transaction() as session:
             google_messages.messages_sent(session, services.clock.now(), sent)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from app.services import delivery, enrollment, passkit
 from app.worker import handlers
 from app.worker.runtime import client_pem_files
 from tests.helpers import PASS_TYPE_ID
+from tests.metrics_helpers import scrape, value
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +193,28 @@ def test_the_sweeper_resends_what_stayed_owed(
     assert tasks == [[pass_id]]
     count = session.scalar(select(func.count()).select_from(AppleRegistration))
     assert count == 1
+
+
+def test_push_outcomes_reach_the_metrics_once_recorded(
+    session: Session,
+    services: Services,
+    demo: Program,
+    fake_apns: dict[str, Any],
+    server_cert: Any,
+    client: FlaskClient,
+) -> None:
+    dead, alive = "d0" * 32, "a0" * 32
+    fake = fake_apns["start"](dead_tokens={dead})
+    pass_id = registered_pass(session, services, demo, "+79004440006", [dead, alive])
+    name = "walletpass_pushes_total"
+    before = scrape(client)
+    with sender_for(services, fake, server_cert) as sender:
+        handlers.deliver(services, sender, [pass_id])
+    after = scrape(client)
+    for outcome in ("accepted", "unregistered", "pruned"):
+        grown = value(after, name, channel="apns", outcome=outcome)
+        assert grown == value(before, name, channel="apns", outcome=outcome) + 1, outcome
+    assert (
+        value(after, "walletpass_passes_owed", channel="apns")
+        == value(before, "walletpass_passes_owed", channel="apns") - 1
+    )

@@ -37,6 +37,7 @@ def test_defaults_run_embedded_in_development(tmp_path: Path) -> None:
         ("WALLETPASS_APNS_AUTH", "magic", "WALLETPASS_APNS_AUTH='magic'"),
         ("WALLETPASS_APNS_AUTH", "token", "WALLETPASS_APNS_KEY_FILE"),
         ("WALLETPASS_DATABASE_POOL_SIZE", "0", "WALLETPASS_DATABASE_POOL_SIZE"),
+        ("WALLETPASS_METRICS_TOKEN", "short", "WALLETPASS_METRICS_TOKEN: must be at least 16"),
         (
             "WALLETPASS_GOOGLE_ISSUER_ID",
             "3388000000022195345",
