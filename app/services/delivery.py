@@ -25,6 +25,7 @@ from app.db import after_commit
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.push.models import PushAlarm, PushCounter
 from app.push.rules import SendResult, decide
+from app.push.wallet_apps import APPLE_WALLET
 
 CHANNEL = "apns"
 
@@ -78,7 +79,12 @@ def pending_apple(session: Session, pass_ids: Sequence[int]) -> Owed:
             AppleDevice.updated_at,
         )
         .join(AppleDevice, AppleDevice.id == AppleRegistration.device_id)
-        .where(AppleRegistration.pass_id.in_(list(versions)))
+        .where(
+            AppleRegistration.pass_id.in_(list(versions)),
+            # Android apps' tokens are not APNs tokens: Apple would answer 400 and we
+            # would prune a live registration. Their relays are a channel of their own.
+            AppleDevice.wallet_app == APPLE_WALLET,
+        )
     ).all()
     targets = [
         Target(pass_id, versions[pass_id], reg_id, dev_id, token, max(created, touched))

@@ -123,6 +123,23 @@ def test_a_change_reaches_every_registered_device_once(
         assert len(fake.received) == 4
 
 
+def test_android_wallet_tokens_are_not_sent_to_apns_nor_pruned(
+    session: Session, services: Services, demo: Program, fake_apns: dict[str, Any], server_cert: Any
+) -> None:
+    iphone, android = "a7" * 32, "fcm:APA91b-android-token"
+    # Apple would answer 400 BadDeviceToken to an FCM token, which prunes the device.
+    fake = fake_apns["start"](bad_tokens={android})
+    pass_id = registered_pass(session, services, demo, "+79004440009", [iphone, android])
+    device = session.scalars(select(AppleDevice).where(AppleDevice.push_token == android)).one()
+    device.wallet_app = "walletpasses"
+    session.commit()
+    with sender_for(services, fake, server_cert) as sender:
+        report = handlers.deliver(services, sender, [pass_id])
+    assert [r.token for r in fake.received] == [iphone]
+    assert report.pruned == 0
+    assert set(session.scalars(select(AppleDevice.push_token))) == {iphone, android}
+
+
 def test_dead_and_bad_tokens_are_pruned_unless_the_device_came_back(
     session: Session, services: Services, demo: Program, fake_apns: dict[str, Any], server_cert: Any
 ) -> None:
