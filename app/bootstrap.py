@@ -34,6 +34,8 @@ from app.passes.google.client import GoogleWalletClient
 from app.passes.sync import CHANGED_PASSES
 from app.passes.templates import TemplateStore
 from app.queue import TaskQueue, make_huey
+from app.ratelimits.limiter import RateLimiter
+from app.ratelimits.stores import DatabaseStore, LimitStore, RedisStore
 from app.settings import PROJECT_ROOT, GoogleSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class Services:
     signing_identity: SigningIdentity
     pkpass: PkpassBuilder
     queue: TaskQueue
+    limiter: RateLimiter
     google: GoogleWallet | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
@@ -167,6 +170,24 @@ def watch_changes(maker: sessionmaker[Session], queue: TaskQueue) -> None:
             session.info.pop(AFTER_COMMIT, None)
 
 
+def build_limiter(settings: Settings, engine: Engine, clock: Clock) -> RateLimiter:
+    """Rate limits shared by every process: in Redis when WALLETPASS_RATE_LIMIT_URL is
+    set, else in the database (its own short transactions, not the request's)."""
+    store: LimitStore
+    fail_open: tuple[type[Exception], ...] = ()
+    if settings.rate_limit_url is not None:
+        import redis
+
+        client = redis.Redis.from_url(
+            settings.rate_limit_url, socket_timeout=2, socket_connect_timeout=2
+        )
+        store = RedisStore(client)
+        fail_open = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+    else:
+        store = DatabaseStore(engine)
+    return RateLimiter(store, clock, settings.secret_key, fail_open=fail_open)
+
+
 def build_services(
     settings: Settings | None = None,
     *,
@@ -197,6 +218,7 @@ def build_services(
         signing_identity=identity,
         pkpass=pkpass,
         queue=queue,
+        limiter=build_limiter(settings, engine, clock),
         google=build_google(settings),
     )
 

@@ -38,10 +38,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.extensions["walletpass"] = services
-    app.extensions["walletpass_limiters"] = {
-        "enroll": security.RateLimiter(settings.enroll_rate_limit),
-        "passkit_log": security.RateLimiter(RateLimit(120, 60)),
-        "login": security.RateLimiter(RateLimit(20, 15 * 60)),
+    # Limits by bucket; the counters are shared by all processes (services.limiter).
+    app.extensions["walletpass_limits"] = {
+        "enroll": settings.enroll_rate_limit,  # per client address
+        "enroll_phone": settings.enroll_phone_rate_limit,
+        "login": settings.login_rate_limit,  # per client address
+        "login_account": settings.login_account_rate_limit,
+        "pos": settings.pos_rate_limit,  # per terminal
+        "passkit_log": RateLimit(120, 60),  # per client address
     }
     db.init_app(app)
     i18n.init_app(app)

@@ -7,16 +7,25 @@ from typing import Any
 from flask import current_app, request, url_for
 from werkzeug.exceptions import TooManyRequests
 
+from app.settings import RateLimit
 from app.web.db import services
-from app.web.security import RateLimiter
+
+_TOO_MANY = {
+    "enroll_phone": "too many enrollments with this phone number, try again later",
+    "login_account": "too many sign-in attempts for this account, try again later",
+    "pos": "too many requests from this terminal, try again later",
+}
 
 
-def enforce_rate_limit(bucket: str) -> None:
-    limiter: RateLimiter = current_app.extensions["walletpass_limiters"][bucket]
-    wait = limiter.hit(request.remote_addr or "unknown")
+def enforce_rate_limit(bucket: str, subject: str | None = None) -> None:
+    """Count this request against ``bucket``'s limit for ``subject`` (the client address
+    unless given); 429 with Retry-After when it is used up."""
+    limit: RateLimit = current_app.extensions["walletpass_limits"][bucket]
+    wait = services().limiter.hit(bucket, subject or request.remote_addr or "unknown", limit)
     if wait is not None:
-        error = TooManyRequests("too many requests from this address, try again later")
-        error.retry_after = int(wait) + 1
+        message = _TOO_MANY.get(bucket, "too many requests from this address, try again later")
+        error = TooManyRequests(message)
+        error.retry_after = wait
         raise error
 
 

@@ -149,6 +149,7 @@ def run_daily(services: Services) -> tuple[int, int, int]:
             lifecycle.refresh_stages(session, services.clock, program)
     with services.transaction() as session:
         refresh_statistics(session)
+    services.limiter.purge()  # rate-limit counters of idle clients
     return birthdays, expired_cards, expired_points
 
 

@@ -41,6 +41,7 @@ def create_enrollment(slug: str) -> tuple[Response, int]:
         program,
         svc.clock.now().date(),
     )
+    enforce_rate_limit("enroll_phone", data.phone)
     card = enrollment.enroll(session, svc.clock, program, data)
     payload = {
         "card": {

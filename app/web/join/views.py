@@ -68,6 +68,7 @@ def join_submit(slug: str) -> Response:
             program,
             svc.clock.now().date(),
         )
+        enforce_rate_limit("enroll_phone", data.phone)
         card = enrollment.enroll(db(), svc.clock, program, data)
     except ValidationError as exc:
         return _join_page(program, form, exc.fields, 422, notice=t("join.errors"))

@@ -15,6 +15,7 @@ from app.web.api.views import json_object
 from app.web.db import db, services
 from app.web.pos import bp
 from app.web.pos import validation as v
+from app.web.shared import enforce_rate_limit
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)\s*$")
 DECODE_MAX_BYTES = 2 * 1024 * 1024
@@ -28,6 +29,7 @@ def terminal(*, touch: bool = False) -> Terminal:
         found = terminals.authenticate(
             db(), services().clock, match.group(1) if match else None, touch=touch
         )
+        enforce_rate_limit("pos", str(found.id))
         g.terminal = found
     return found
 
