@@ -26,10 +26,13 @@ def terminal(*, touch: bool = False) -> Terminal:
     found: Terminal | None = g.get("terminal")
     if found is None:
         match = _BEARER.match(request.headers.get("Authorization", ""))
-        found = terminals.authenticate(
-            db(), services().clock, match.group(1) if match else None, touch=touch
-        )
-        enforce_rate_limit("pos", str(found.id))
+        key = match.group(1) if match else None
+        if terminals.is_terminal_key(key):
+            assert key is not None
+            # Per terminal: its key (kept only as a keyed hash), checked before the
+            # request's transaction opens.
+            enforce_rate_limit("pos", key)
+        found = terminals.authenticate(db(), services().clock, key, touch=touch)
         g.terminal = found
     return found
 

@@ -109,7 +109,7 @@ def test_console_sign_in_is_limited_per_account_from_any_address(
         )
     session.commit()
 
-    def attempt(email: str, address: str, password: str = "wrong password!") -> Any:
+    def attempt(email: str, address: str, password: str = "wrong password!") -> Any:  # noqa: S107
         page = client.get("/console/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token
