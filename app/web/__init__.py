@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
-    from app.web import db, errors, i18n, security
+    from app.web import access_log, db, errors, i18n, security
     from app.web.api import bp as api_bp
     from app.web.console import bp as console_bp
     from app.web.google import bp as google_bp
@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         "pos": settings.pos_rate_limit,  # per terminal
         "passkit_log": RateLimit(120, 60),  # per client address
     }
+    # First: its after_request hook then runs last and times the commit too.
+    access_log.init_app(app, trust_request_id=settings.trusted_proxies > 0)
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app, https=settings.public_url.startswith("https://"))

@@ -29,9 +29,9 @@ def serve(app: Flask, *, host: str, port: int, workers: int = 1, threads: int = 
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
-            "accesslog": "-",
-            # Card pages carry capability ids in their path; log no query strings.
-            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+            # Off: paths carry capabilities (card ids, device ids); the app writes its
+            # own access log with route templates (app.web.access_log).
+            "accesslog": None,
             "timeout": 60,
         },
     ).run()

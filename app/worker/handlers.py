@@ -46,7 +46,9 @@ def deliver_google(services: Services, pass_ids: list[int]) -> int:
             # Google notifies the holder only for its allow-listed fields (the balance).
             google.client.patch_object(item.object_body["id"], item.object_body, notify=True)
         except GoogleWalletError as exc:  # stays owed: the sweeper tries again
-            log.warning("Google Wallet patch of pass %d failed: %s", item.pass_id, exc)
+            log.warning(
+                "Google Wallet patch of pass %d failed: %s %s", item.pass_id, exc.status, exc.reason
+            )
             continue
         done[item.pass_id] = item.version
     if done:
@@ -72,7 +74,8 @@ def send_google_messages(services: Services, pass_ids: list[int]) -> int:
                 body, notified = {**body, "messageType": "TEXT"}, False
                 google.client.add_message(item.object_id, body)
         except GoogleWalletError as exc:
-            log.warning("Google Wallet message to %s failed: %s", item.object_id, exc)
+            # The object id names the card: log our message id, and no text of Google's.
+            log.warning("Google Wallet message %d failed: %s %s", item.id, exc.status, exc.reason)
             continue
         sent[item.id] = notified
     if sent:
