@@ -23,7 +23,7 @@ from app.db import make_engine
 from app.passes.apple.certs import DevChain
 from app.ratelimits.limiter import RateLimiter
 from app.ratelimits.models import RateLimitCounter
-from app.ratelimits.stores import PURGE_EVERY, DatabaseStore, LimitStore, RedisStore
+from app.ratelimits.stores import PURGE_BATCH, PURGE_EVERY, DatabaseStore, LimitStore, RedisStore
 from app.services.programs import seed_demo
 from app.settings import RateLimit, Settings
 from tests.helpers import PASS_TYPE_ID, START, TEAM_ID
@@ -193,18 +193,19 @@ def test_counters_of_idle_clients_are_deleted(limits_engine: Engine) -> None:
         with limits_engine.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(RateLimitCounter)) or 0)
 
-    for i in range(2000):
+    n = PURGE_BATCH + 1500
+    for i in range(n):
         limiter.hit("enroll", f"198.51.{i // 256}.{i % 256}", limit)
-    assert rows() == 2000
-    # Two windows later none of them counts any more; the next hit sweeps them away.
+    assert rows() == n
+    # Two windows later none of them counts any more; the next hit sweeps a batch away.
     clock.advance(seconds=2 * 60 + PURGE_EVERY)
     started = time.perf_counter()
     assert limiter.hit("enroll", "203.0.113.1", limit) is None
     assert time.perf_counter() - started < 1.0
-    assert rows() == 1
-    # The worker's hourly job does the same for processes that went quiet.
+    assert rows() == n - PURGE_BATCH + 1
+    # The worker's hourly job removes every stale one, batch by batch.
     clock.advance(minutes=3)
-    assert limiter.purge() == 1
+    assert limiter.purge() == 1500 + 1
     assert rows() == 0
 
 
