@@ -36,6 +36,8 @@ from app.passes.google.client import GoogleWalletClient
 from app.passes.sync import CHANGED_PASSES
 from app.passes.templates import TemplateStore
 from app.queue import TaskQueue, make_huey
+from app.ratelimits.limiter import RateLimiter
+from app.ratelimits.stores import DatabaseStore, LimitStore, RedisStore
 from app.settings import SOURCE_ROOT, GoogleSettings, Settings, resource_dir
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ class Services:
     signing_identity: SigningIdentity
     pkpass: PkpassBuilder
     queue: TaskQueue
+    limiter: RateLimiter
     google: GoogleWallet | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
@@ -176,6 +179,24 @@ def watch_changes(maker: sessionmaker[Session], queue: TaskQueue) -> None:
                 after_commit(session, partial(metrics.count_ledger, obj.kind, obj.points))
 
 
+def build_limiter(settings: Settings, engine: Engine, clock: Clock) -> RateLimiter:
+    """Rate limits shared by every process: in Redis when WALLETPASS_RATE_LIMIT_URL is
+    set, else in the database (its own short transactions, not the request's)."""
+    store: LimitStore
+    fail_open: tuple[type[Exception], ...] = ()
+    if settings.rate_limit_url is not None:
+        import redis
+
+        client = redis.Redis.from_url(
+            settings.rate_limit_url, socket_timeout=2, socket_connect_timeout=2
+        )
+        store = RedisStore(client)
+        fail_open = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+    else:
+        store = DatabaseStore(engine)
+    return RateLimiter(store, clock, settings.secret_key, fail_open=fail_open)
+
+
 def build_services(
     settings: Settings | None = None,
     *,
@@ -207,6 +228,7 @@ def build_services(
         signing_identity=identity,
         pkpass=pkpass,
         queue=queue,
+        limiter=build_limiter(settings, engine, clock),
         google=build_google(settings),
     )
 

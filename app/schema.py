@@ -5,6 +5,7 @@ from app.db import Base
 from app.loyalty import models as loyalty_models
 from app.passes import models as passes_models
 from app.push import models as push_models
+from app.ratelimits import models as ratelimit_models
 from app.staff import models as staff_models
 from app.till import models as till_models
 
@@ -15,6 +16,7 @@ __all__ = [
     "metadata",
     "passes_models",
     "push_models",
+    "ratelimit_models",
     "staff_models",
     "till_models",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,18 +53,22 @@ class RateLimit:
 
     @classmethod
     def parse(cls, name: str, raw: str) -> RateLimit:
+        """``30/hour``, ``20/15 minutes``, ``600/minute``: a count per (n) units."""
         units = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-        try:
-            count_s, unit = raw.strip().split("/", 1)
-            count = int(count_s)
-            seconds = units[unit.strip().rstrip("s")]
-        except (ValueError, KeyError):
+        match = _RATE.match(raw.lower())
+        if match is None or match.group(3) not in units:
             raise SettingsError(
-                f"{name}={raw!r}: expected '<count>/<second|minute|hour|day>', e.g. '30/hour'"
-            ) from None
-        if count < 1:
-            raise SettingsError(f"{name}={raw!r}: the count must be at least 1")
-        return cls(count, seconds)
+                f"{name}={raw!r}: expected '<count>/[<n> ]<second|minute|hour|day>', "
+                "e.g. '30/hour' or '20/15 minutes'"
+            )
+        count, multiple = int(match.group(1)), int(match.group(2) or 1)
+        if count < 1 or multiple < 1:
+            raise SettingsError(f"{name}={raw!r}: the count and the period must be at least 1")
+        return cls(count, multiple * units[match.group(3)])
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)?\s*([a-z]+?)s?\s*$")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,12 @@ class Settings:
     trusted_proxies: int
     metrics_dir: Path
     metrics_token: str | None = field(repr=False)
+    enroll_phone_rate_limit: RateLimit = RateLimit(10, 86400)
+    login_rate_limit: RateLimit = RateLimit(20, 900)
+    login_account_rate_limit: RateLimit = RateLimit(10, 900)
+    pos_rate_limit: RateLimit = RateLimit(600, 60)
+    rate_limit_url: str | None = None  # None: counters live in the database
+    log_format: str = "text"
 
     @property
     def is_production(self) -> bool:
@@ -435,4 +446,36 @@ def _load(env: Mapping[str, str]) -> Settings:
             _get(env, "WALLETPASS_METRICS_DIR", str(instance_dir / "metrics")) or ""
         ).expanduser(),
         metrics_token=_metrics_token(env),
+        enroll_phone_rate_limit=_rate(env, "WALLETPASS_ENROLL_PHONE_RATE_LIMIT", "10/day"),
+        login_rate_limit=_rate(env, "WALLETPASS_LOGIN_RATE_LIMIT", "20/15 minutes"),
+        login_account_rate_limit=_rate(env, "WALLETPASS_LOGIN_ACCOUNT_RATE_LIMIT", "10/15 minutes"),
+        pos_rate_limit=_rate(env, "WALLETPASS_POS_RATE_LIMIT", "600/minute"),
+        rate_limit_url=_rate_limit_url(env),
+        log_format=_log_format(env),
     )
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> RateLimit:
+    return RateLimit.parse(name, _get(env, name, default) or default)
+
+
+def _rate_limit_url(env: Mapping[str, str]) -> str | None:
+    name = "WALLETPASS_RATE_LIMIT_URL"
+    raw = _get(env, name)
+    if raw is None:
+        return None
+    if not raw.startswith(("redis://", "rediss://")):
+        raise SettingsError(
+            f"{name}={raw!r}: expected redis://HOST[:PORT][/DB] (or leave it unset to keep "
+            "the rate-limit counters in the database)"
+        )
+    if importlib.util.find_spec("redis") is None:
+        raise SettingsError(f"{name}: Redis needs its driver: pip install 'walletpass[redis]'")
+    return raw
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = (_get(env, "WALLETPASS_LOG_FORMAT", "text") or "text").lower()
+    if raw not in LOG_FORMATS:
+        raise SettingsError(f"WALLETPASS_LOG_FORMAT={raw!r}: expected 'text' or 'json'")
+    return raw

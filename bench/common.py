@@ -21,6 +21,8 @@ def bench_env(root: Path, **extra: str) -> dict[str, str]:
         "WALLETPASS_PUBLIC_URL": "https://wallet.example.test",
         "WALLETPASS_SECRET_KEY": "bench-" + "k" * 40,
         "WALLETPASS_ENROLL_RATE_LIMIT": "100000/minute",
+        "WALLETPASS_ENROLL_PHONE_RATE_LIMIT": "100000/minute",
+        "WALLETPASS_POS_RATE_LIMIT": "1000000/minute",
         **extra,
     }
 

@@ -14,12 +14,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.bootstrap import Services, build_services, upgrade_database, watch_changes
 from app.clock import FixedClock
+from app.db import make_engine
 from app.loyalty.models import Program
 from app.passes.apple.certs import DevChain, generate_dev_chain
+from app.ratelimits.limiter import RateLimiter
+from app.ratelimits.models import RateLimitCounter
+from app.ratelimits.stores import DatabaseStore
 from app.services.programs import seed_demo
 from app.settings import Settings
 from tests.helpers import PASS_TYPE_ID, START, TEAM_ID, postgres_url
@@ -72,10 +77,26 @@ def _services(settings: Settings, clock: FixedClock) -> Iterator[Services]:
     services.close()
 
 
+@pytest.fixture(scope="session")
+def _limits_engine(test_root: Path) -> Iterator[Engine]:
+    """Rate-limit counters in a database file of their own: the limiter commits its own
+    short transactions, which would wait on the test's open transaction in the main file."""
+    engine = make_engine(f"sqlite:///{test_root / 'limits.db'}")
+    RateLimitCounter.__table__.create(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def services(_services: Services, clock: FixedClock) -> Iterator[Services]:
+def services(_services: Services, clock: FixedClock, _limits_engine: Engine) -> Iterator[Services]:
     """Services whose sessions all live inside one rolled-back transaction."""
     clock._now = START
+    with _limits_engine.begin() as conn:
+        conn.execute(RateLimitCounter.__table__.delete())
+    saved_limiter = _services.limiter
+    _services.limiter = RateLimiter(
+        DatabaseStore(_limits_engine), clock, _services.settings.secret_key
+    )
     connection = _services.engine.connect()
     outer = connection.begin()
     maker = sessionmaker(
@@ -90,6 +111,7 @@ def services(_services: Services, clock: FixedClock) -> Iterator[Services]:
         yield _services
     finally:
         _services.read_sessions, _services.write_sessions = saved
+        _services.limiter = saved_limiter
         del _services.lookup
         outer.rollback()
         connection.close()

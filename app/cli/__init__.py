@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
+from app import logs
 from app.cli.certs import certs
 from app.cli.db import db, demo
 from app.cli.fake_apns import fake_apns
@@ -25,14 +24,12 @@ from app.settings import Settings, SettingsError
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """walletpass: loyalty cards in Apple Wallet and Google Wallet."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
         ctx.obj = Settings.from_env()
     except SettingsError as exc:
+        logs.configure(verbose=verbose)
         raise click.ClickException(f"configuration error: {exc}") from None
+    logs.configure(verbose=verbose, fmt=ctx.obj.log_format)
 
 
 for command in (

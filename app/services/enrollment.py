@@ -166,3 +166,10 @@ def enroll(session: Session, clock: Clock, program: Program, data: Enrollment) -
     )
     session.flush()
     return card
+
+
+def normalised_phone(session: Session, slug: str, raw: str) -> str | None:
+    """``raw`` in E.164 as program ``slug`` reads it; None for an unknown program or an
+    invalid number (the rate limiter keys on it before the enrollment runs)."""
+    region = session.scalar(select(Program.phone_region).where(Program.slug == slug))
+    return None if region is None else rules.normalise_phone(raw, region)

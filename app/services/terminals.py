@@ -52,6 +52,11 @@ def add_terminal(
     return terminal, new.key
 
 
+def is_terminal_key(key: str | None) -> bool:
+    """Whether ``key`` is shaped like a terminal key (not whether it is valid)."""
+    return keys.split(KEY_PREFIX, key) is not None
+
+
 def authenticate(session: Session, clock: Clock, key: str | None, *, touch: bool) -> Terminal:
     """The active terminal owning ``key``; raises UnauthorizedTerminalError otherwise."""
     prefix = keys.split(KEY_PREFIX, key)

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
-    from app.web import db, errors, health, i18n, security
+    from app.web import access_log, db, errors, health, i18n, security
     from app.web import metrics as web_metrics
     from app.web.api import bp as api_bp
     from app.web.console import bp as console_bp
@@ -41,11 +41,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.extensions["walletpass"] = services
     web_metrics.init_app(app)  # first: its timing wraps every other hook
     health.init_app(app)
-    app.extensions["walletpass_limiters"] = {
-        "enroll": security.RateLimiter(settings.enroll_rate_limit),
-        "passkit_log": security.RateLimiter(RateLimit(120, 60)),
-        "login": security.RateLimiter(RateLimit(20, 15 * 60)),
+    # Limits by bucket; the counters are shared by all processes (services.limiter).
+    app.extensions["walletpass_limits"] = {
+        "enroll": settings.enroll_rate_limit,  # per client address
+        "enroll_phone": settings.enroll_phone_rate_limit,
+        "login": settings.login_rate_limit,  # per client address
+        "login_account": settings.login_account_rate_limit,
+        "pos": settings.pos_rate_limit,  # per terminal
+        "passkit_log": RateLimit(120, 60),  # per client address
     }
+    # Before the database hooks: its after_request runs after theirs and times the commit.
+    access_log.init_app(app, trust_request_id=settings.trusted_proxies > 0)
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app, https=settings.public_url.startswith("https://"))

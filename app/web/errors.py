@@ -91,7 +91,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(GoogleWalletError)
     def _google(error: GoogleWalletError) -> Response:
-        log.error("Google Wallet API failed: %s", error)
+        # Status and reason only: Google's message may quote the object id.
+        log.error("Google Wallet API failed: %s %s", error.status, error.reason)
         if wants_json():
             return json_error(502, "google_unavailable", "Google Wallet did not answer; try again")
         return _page(502, t("error.google"))

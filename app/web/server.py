@@ -39,9 +39,9 @@ def serve(
             "workers": workers,
             "threads": threads,
             "preload_app": False,
-            "accesslog": "-",
-            # Card pages carry capability ids in their path; log no query strings.
-            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+            # Off: paths carry capabilities (card ids, device ids); the app writes its
+            # own access log with route templates (app.web.access_log).
+            "accesslog": None,
             "timeout": 60,
             # The proxy in front (nginx) closes idle keep-alive connections itself.
             "keepalive": 5,

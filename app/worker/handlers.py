@@ -110,7 +110,9 @@ def _deliver_google(services: Services, pass_ids: list[int]) -> tuple[int, set[i
             # Google notifies the holder only for its allow-listed fields (the balance).
             google.client.patch_object(item.object_body["id"], item.object_body, notify=True)
         except GoogleWalletError as exc:  # stays owed: the sweeper tries again
-            log.warning("Google Wallet patch of pass %d failed: %s", item.pass_id, exc)
+            log.warning(
+                "Google Wallet patch of pass %d failed: %s %s", item.pass_id, exc.status, exc.reason
+            )
             continue
         done[item.pass_id] = item.version
     metrics.count_pushes("google", {"accepted": len(done), "failed": len(found) - len(done)})
@@ -139,7 +141,8 @@ def send_google_messages(services: Services, pass_ids: list[int]) -> int:
                 body, notified = {**body, "messageType": "TEXT"}, False
                 google.client.add_message(item.object_id, body)
         except GoogleWalletError as exc:
-            log.warning("Google Wallet message to %s failed: %s", item.object_id, exc)
+            # The object id names the card: log our message id, and no text of Google's.
+            log.warning("Google Wallet message %d failed: %s %s", item.id, exc.status, exc.reason)
             continue
         sent[item.id] = notified
     notified_n = sum(sent.values())
@@ -241,6 +244,7 @@ def run_daily(services: Services) -> tuple[int, int, int]:
             lifecycle.refresh_stages(session, services.clock, program)
     with services.transaction() as session:
         refresh_statistics(session)
+    services.limiter.purge()  # rate-limit counters of idle clients
     return birthdays, expired_cards, expired_points
 
 

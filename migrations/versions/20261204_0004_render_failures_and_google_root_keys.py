@@ -2,7 +2,7 @@
 reason and retried with backoff; the worker stores Google's callback keys for the web
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-04 15:31:57.752195
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import app.db
 
 revision: str = '0004'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

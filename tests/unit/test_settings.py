@@ -28,6 +28,10 @@ def test_defaults_run_embedded_in_development(tmp_path: Path) -> None:
         ("WALLETPASS_PUBLIC_URL", "wallet.example.com", "WALLETPASS_PUBLIC_URL"),
         ("WALLETPASS_MAX_REQUEST_BYTES", "lots", "WALLETPASS_MAX_REQUEST_BYTES='lots'"),
         ("WALLETPASS_ENROLL_RATE_LIMIT", "many", "WALLETPASS_ENROLL_RATE_LIMIT='many'"),
+        ("WALLETPASS_POS_RATE_LIMIT", "0/minute", "WALLETPASS_POS_RATE_LIMIT='0/minute'"),
+        ("WALLETPASS_LOGIN_ACCOUNT_RATE_LIMIT", "5/week", "WALLETPASS_LOGIN_ACCOUNT_RATE_LIMIT"),
+        ("WALLETPASS_RATE_LIMIT_URL", "memcached://cache", "WALLETPASS_RATE_LIMIT_URL='memc"),
+        ("WALLETPASS_LOG_FORMAT", "xml", "WALLETPASS_LOG_FORMAT='xml'"),
         ("WALLETPASS_APPLE_PASS_TYPE_ID", "com.example", "WALLETPASS_APPLE_PASS_TYPE_ID"),
         ("WALLETPASS_APPLE_CERT", "/nonexistent/pass.p12", "WALLETPASS_APPLE_CERT"),
         ("WALLETPASS_SECRET_KEY", "short", "WALLETPASS_SECRET_KEY"),
@@ -83,3 +87,18 @@ def test_a_pem_certificate_needs_its_key_and_the_wwdr(tmp_path: Path) -> None:
                 "WALLETPASS_APPLE_WWDR_CERT": str(wwdr),
             }
         )
+
+
+def test_rate_limits_read_a_count_per_period(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            **base_env(tmp_path),
+            "WALLETPASS_LOGIN_RATE_LIMIT": "20/15 minutes",
+            "WALLETPASS_ENROLL_PHONE_RATE_LIMIT": "3/Day",
+            "WALLETPASS_RATE_LIMIT_URL": "redis://127.0.0.1:6379/2",
+        }
+    )
+    assert (settings.login_rate_limit.count, settings.login_rate_limit.per_seconds) == (20, 900)
+    assert settings.enroll_phone_rate_limit.per_seconds == 86400
+    assert settings.pos_rate_limit.count == 600  # the default
+    assert settings.rate_limit_url == "redis://127.0.0.1:6379/2"

@@ -146,7 +146,7 @@ def test_enrollment_is_rate_limited_per_address(
     from app.web import create_app
 
     app = create_app(services=services)
-    app.extensions["walletpass_limiters"]["enroll"].limit = RateLimit(3, 3600)
+    app.extensions["walletpass_limits"]["enroll"] = RateLimit(3, 3600)
     client = app.test_client()
     statuses = [
         client.post(URL, json={**GOOD, "phone": f"+7 900 000-00-0{i}"}).status_code

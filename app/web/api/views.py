@@ -11,7 +11,7 @@ from app.loyalty import rules
 from app.services import enrollment, programs
 from app.web.api import bp
 from app.web.db import db, services
-from app.web.shared import enforce_rate_limit, external_url
+from app.web.shared import enforce_phone_limit, enforce_rate_limit, external_url
 
 ENROLLMENT_FIELDS = ("name", "phone", "birthday", "email", "locale", "consent")
 
@@ -33,6 +33,7 @@ def create_enrollment(slug: str) -> tuple[Response, int]:
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
     enforce_rate_limit("enroll")
+    enforce_phone_limit(slug, body.get("phone"))
     svc = services()
     session = db()
     program = programs.get_program(session, slug)

@@ -53,6 +53,7 @@ def login_submit() -> Response:
     if not csrf_valid():
         return _login_page(400, email, t("join.expired"))
     enforce_rate_limit("login")
+    enforce_rate_limit("login_account", email.strip().lower())
     session = db()
     user = staff.login(session, services().clock, email, request.form.get("password", ""))
     # Commit either way: a failed attempt counts towards the lockout.

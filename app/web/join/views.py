@@ -15,7 +15,7 @@ from app.web.db import db, services
 from app.web.i18n import current_locale, t
 from app.web.join import bp
 from app.web.security import csrf_token, csrf_valid
-from app.web.shared import enforce_rate_limit, external_url
+from app.web.shared import enforce_phone_limit, enforce_rate_limit, external_url
 
 PKPASS_MIME = "application/vnd.apple.pkpass"
 
@@ -48,12 +48,13 @@ def join_form(slug: str) -> Response:
 
 @bp.post("/join/<slug>")
 def join_submit(slug: str) -> Response:
-    program = programs.get_program(db(), slug)
     form = {k: request.form.get(k, "") for k in ("name", "phone", "email", "birthday")}
     form["consent"] = "on" if request.form.get("consent") else ""
     if not csrf_valid():
-        return _join_page(program, form, {}, 400, notice=t("join.expired"))
+        return _join_page(programs.get_program(db(), slug), form, {}, 400, t("join.expired"))
     enforce_rate_limit("enroll")
+    enforce_phone_limit(slug, form["phone"])
+    program = programs.get_program(db(), slug)
     svc = services()
     try:
         data = enrollment.validate(

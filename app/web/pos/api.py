@@ -15,6 +15,7 @@ from app.web.api.views import json_object
 from app.web.db import db, services
 from app.web.pos import bp
 from app.web.pos import validation as v
+from app.web.shared import enforce_rate_limit
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)\s*$")
 DECODE_MAX_BYTES = 2 * 1024 * 1024
@@ -25,9 +26,13 @@ def terminal(*, touch: bool = False) -> Terminal:
     found: Terminal | None = g.get("terminal")
     if found is None:
         match = _BEARER.match(request.headers.get("Authorization", ""))
-        found = terminals.authenticate(
-            db(), services().clock, match.group(1) if match else None, touch=touch
-        )
+        key = match.group(1) if match else None
+        if terminals.is_terminal_key(key):
+            assert key is not None
+            # Per terminal: its key (kept only as a keyed hash), checked before the
+            # request's transaction opens.
+            enforce_rate_limit("pos", key)
+        found = terminals.authenticate(db(), services().clock, key, touch=touch)
         g.terminal = found
     return found
 

@@ -1,0 +1,1 @@
+"""Rate limits shared by every web process on every machine (database or Redis)."""
