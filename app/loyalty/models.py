@@ -67,6 +67,9 @@ class Program(Base):
     # Texts edited in the console but not published yet, same shape; None = no draft,
     # {} = a draft that goes back to the template's texts (see app.services.card_drafts).
     card_texts_draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Keys of the Android .pkpass apps the card page offers, in order (see
+    # app.passes.install_links); None = the default order.
+    android_wallet_apps: Mapped[list[str] | None] = mapped_column(JSON)
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
     terms_url: Mapped[str | None] = mapped_column(String(300))

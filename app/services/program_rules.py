@@ -1,4 +1,5 @@
-"""Rules a marketer tunes: lifecycle thresholds, quiet hours, the frequency cap."""
+"""Rules a marketer tunes: lifecycle thresholds, quiet hours, the frequency cap, and the
+order in which the card page offers the Android wallet apps."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy.orm import Session
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
+from app.passes import install_links
 from app.services.staff import audit
 from app.staff.models import StaffUser
 
@@ -21,8 +23,16 @@ FIELDS: dict[str, tuple[int, int]] = {
 }
 
 
+APPS_FIELD = "android_wallet_apps"
+
+
 def form(program: Program) -> dict[str, str]:
     return {name: str(getattr(program, name)) for name in FIELDS}
+
+
+def wallet_apps(program: Program) -> list[str]:
+    """The program's order of Android wallet apps (the default one until it sets its own)."""
+    return install_links.program_order(program.android_wallet_apps)
 
 
 def apply(
@@ -38,9 +48,17 @@ def apply(
             clean[name] = int(raw)
     if not errors and clean["lost_after_days"] <= clean["at_risk_after_days"]:
         errors["lost_after_days"] = "must be more than the days before “at risk”"
+    apps = wallet_apps(program)
+    if APPS_FIELD in values:
+        try:
+            apps = install_links.parse_order(values[APPS_FIELD])
+        except ValidationError as exc:
+            errors.update(exc.fields)
     if errors:
         raise ValidationError(errors)
-    changed = {n: v for n, v in clean.items() if getattr(program, n) != v}
+    changed: dict[str, object] = {n: v for n, v in clean.items() if getattr(program, n) != v}
+    if apps != wallet_apps(program):
+        changed[APPS_FIELD] = apps
     for name, value in changed.items():
         setattr(program, name, value)
     if changed:

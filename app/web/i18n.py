@@ -45,6 +45,36 @@ MESSAGES: dict[str, dict[str, str]] = {
     "card.discount": {"en": "Discount", "ru": "Скидка"},
     "card.add_apple": {"en": "Add to Apple Wallet", "ru": "Добавить в Apple Wallet"},
     "card.add_google": {"en": "Add to Google Wallet", "ru": "Добавить в Google Wallet"},
+    "card.open_pkpass": {
+        "en": "Open in a wallet app",
+        "ru": "Открыть в приложении-кошельке",
+    },
+    "card.install_hint": {
+        "en": "No wallet app on the phone yet? Install one, come back to this page "
+        "and tap “Open in a wallet app”.",
+        "ru": "Нет приложения-кошелька? Установите любое, вернитесь на эту страницу "
+        "и нажмите «Открыть в приложении-кошельке».",
+    },
+    "card.install_app": {"en": "Install {app}", "ru": "Установить {app}"},
+    "card.on_phone": {"en": "Open on your phone", "ru": "Откройте на телефоне"},
+    "card.on_phone_hint": {
+        "en": "Scan this code with the phone's camera: this card page opens there, "
+        "and you can add the card to the phone's wallet.",
+        "ru": "Наведите камеру телефона на этот код: страница карты откроется на телефоне, "
+        "и карту можно будет добавить в кошелёк.",
+    },
+    "card.on_phone_alt": {
+        "en": "QR code with the link to this card page",
+        "ru": "QR-код со ссылкой на эту страницу карты",
+    },
+    "card.other_device": {"en": "Another device?", "ru": "Другое устройство?"},
+    "device.ios": {"en": "iPhone or iPad", "ru": "iPhone или iPad"},
+    "device.android": {"en": "Android", "ru": "Android"},
+    "device.huawei": {
+        "en": "Huawei without Google services",
+        "ru": "Huawei без сервисов Google",
+    },
+    "device.desktop": {"en": "Computer", "ru": "Компьютер"},
     "card.install_bonus": {
         "en": "Add the card to your wallet and get {bonus} points.",
         "ru": "Добавьте карту в кошелёк и получите {bonus} баллов.",

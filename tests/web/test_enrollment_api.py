@@ -55,7 +55,10 @@ def test_enrollment_creates_a_card_and_links_to_a_downloadable_pass(
 def test_the_card_page_shows_the_card(client: FlaskClient, demo: Program) -> None:
     body = client.post(URL, json=GOOD).json
     assert body is not None
-    page = client.get(body["links"]["card_page"].removeprefix("https://wallet.example.test"))
+    page = client.get(
+        body["links"]["card_page"].removeprefix("https://wallet.example.test"),
+        headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)"},
+    )
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert rules.format_card_number(body["card"]["number"]) in html

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.models import Member, Program
 
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15"
+
 
 def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
@@ -59,7 +61,7 @@ def test_a_valid_form_creates_the_card_and_shows_the_card_page(
     location = response.headers["Location"]
     assert location.startswith("/c/")
     assert "911" not in location and "Мария" not in location
-    page = client.get(location)
+    page = client.get(location, headers={"User-Agent": IPHONE})
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "apple.pkpass" in html

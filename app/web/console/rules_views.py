@@ -1,10 +1,13 @@
-"""Console page of a program's rules: lifecycle thresholds, quiet hours, frequency cap."""
+"""Console page of a program's rules: lifecycle thresholds, quiet hours, frequency cap,
+and the order of the Android wallet apps on the card page."""
 
 from __future__ import annotations
 
 from flask import Response, flash, redirect, request, url_for
 
 from app.loyalty.errors import ValidationError
+from app.loyalty.models import Program
+from app.passes.install_links import APPS
 from app.services import program_rules
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
@@ -36,17 +39,34 @@ def label(name: str) -> str:
     return ru if current_locale() == "ru" else en
 
 
+def _page(
+    program: Program,
+    values: dict[str, str],
+    apps: list[str],
+    errors: dict[str, str],
+    status: int = 200,
+    notice: str | None = None,
+) -> Response:
+    # One select per position; the empty ones after the chosen apps leave room to add.
+    slots = apps + [""] * (len(APPS) - len(apps))
+    return page(
+        "console/rules.html",
+        status,
+        program=program,
+        values=values,
+        apps=slots,
+        app_choices=APPS,
+        errors=errors,
+        notice=notice,
+        label=label,
+    )
+
+
 @bp.get("/programs/<slug>/rules")
 @require(*DESIGN_ROLES)
 def rules_page(slug: str) -> Response:
     program = _program(slug)
-    return page(
-        "console/rules.html",
-        program=program,
-        values=program_rules.form(program),
-        errors={},
-        label=label,
-    )
+    return _page(program, program_rules.form(program), program_rules.wallet_apps(program), {})
 
 
 @bp.post("/programs/<slug>/rules")
@@ -54,27 +74,24 @@ def rules_page(slug: str) -> Response:
 def rules_save(slug: str) -> Response:
     program = _program(slug)
     values = {name: request.form.get(name, "") for name in program_rules.FIELDS}
+    sent_apps = program_rules.APPS_FIELD in request.form
+    chosen = [key for key in request.form.getlist(program_rules.APPS_FIELD) if key.strip()]
+    submitted = dict(values)
+    if sent_apps:
+        submitted[program_rules.APPS_FIELD] = " ".join(chosen)
+    else:
+        chosen = program_rules.wallet_apps(program)
     if not csrf_valid():
-        return page(
-            "console/rules.html",
-            400,
-            program=program,
-            values=values,
-            errors={},
-            notice=tx("form.expired"),
-            label=label,
-        )
+        return _page(program, values, chosen, {}, 400, tx("form.expired"))
     try:
-        program_rules.apply(db(), services().clock, program, values, current_staff() or "console")
-    except ValidationError as exc:
-        return page(
-            "console/rules.html",
-            422,
-            program=program,
-            values=values,
-            errors=exc.fields,
-            notice=tx("form.errors"),
-            label=label,
+        program_rules.apply(
+            db(),
+            services().clock,
+            program,
+            submitted,
+            current_staff() or "console",
         )
+    except ValidationError as exc:
+        return _page(program, values, chosen, exc.fields, 422, tx("form.errors"))
     flash("Сохранено." if current_locale() == "ru" else "Saved.")
     return redirect(url_for("console.rules_page", slug=slug), code=303)  # type: ignore[return-value]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+
 from flask import Response, abort, redirect, render_template, request, url_for
 
 from app.loyalty import rules
 from app.loyalty.errors import AlreadyEnrolledError, ValidationError
 from app.loyalty.models import Program
+from app.passes import install_links
 from app.passes.google.client import GoogleWalletError
 from app.passes.google.save_link import save_jwt, save_url
 from app.posters.qrcodes import qr_png
@@ -81,9 +84,24 @@ def join_submit(slug: str) -> Response:
 def card_page(public_id: str) -> Response:
     session = db()
     card = cards.card_by_public_id(session, public_id)
+    asked = request.args.get("device", "")
+    device = (
+        install_links.Device(asked)
+        if asked in set(install_links.Device)
+        else install_links.device_of(request.headers.get("User-Agent"))
+    )
+    phone_qr = None
+    if device in (install_links.Device.DESKTOP, install_links.Device.MAC):
+        # Drawn here, never by a QR service: the card URL is a capability.
+        png = qr_png(external_url("join.card_page", public_id=card.public_id), box_size=6)
+        phone_qr = "data:image/png;base64," + base64.b64encode(png).decode()
     html = render_template(
         "card.html",
         google=services().google is not None,
+        device=device.value,
+        devices=[d.value for d in install_links.Device if d is not install_links.Device.MAC],
+        android_apps=install_links.apps_for(device, card.program.android_wallet_apps),
+        phone_qr=phone_qr,
         card=card,
         program=card.program,
         number=rules.format_card_number(card.number),
@@ -99,6 +117,7 @@ def card_page(public_id: str) -> Response:
     )
     response = Response(html)
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "User-Agent, Accept-Language, Cookie"
     return response
 
 
