@@ -135,7 +135,8 @@ def enroll(base: str, n: int) -> int:
 def test_serve_answers_concurrent_enrollments_from_two_processes(served: str) -> None:
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda n: enroll(served, n), range(40)))
-    assert statuses == [201] * 40
+    # Both processes answered, and they enforced one shared limit of 30 per address an hour.
+    assert sorted(statuses) == [201] * 30 + [429] * 10
 
 
 def test_the_production_paths_import_no_fakes(tmp_path: Path, dev_chain: DevChain) -> None:
