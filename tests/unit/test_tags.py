@@ -27,12 +27,22 @@ def test_no_change_means_no_answer() -> None:
 
 
 # One simulated history: each change of a pass becomes visible (commits) some seconds
-# after the timestamp it was given; the device polls at arbitrary times.
-change = st.tuples(st.integers(0, 2), st.integers(0, 400), st.integers(0, tags.SETTLE_SECONDS - 1))
+# after the timestamp it was given; the device polls at arbitrary times. Times are epoch
+# seconds of today, as in production: a tag's watermark is never negative, so it is
+# floored at 0, which only matters within two minutes of 1970.
+EPOCH = 1_764_800_000
+change = st.tuples(
+    st.integers(0, 2),
+    st.integers(EPOCH, EPOCH + 400),
+    st.integers(0, tags.SETTLE_SECONDS - 1),
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(changes=st.lists(change, max_size=12), polls=st.lists(st.integers(0, 700), max_size=15))
+@given(
+    changes=st.lists(change, max_size=12),
+    polls=st.lists(st.integers(EPOCH, EPOCH + 700), max_size=15),
+)
 def test_every_committed_change_is_reported_exactly_once_per_version(
     changes: list[tuple[int, int, int]], polls: list[int]
 ) -> None:
@@ -53,7 +63,7 @@ def test_every_committed_change_is_reported_exactly_once_per_version(
 
     tag: Tag | None = None
     reported: dict[int, int] = {}  # pass -> version the device last fetched
-    for now in [*sorted(polls), 10000]:
+    for now in [*sorted(polls), EPOCH + 10_000]:
         states = visible(now)
         above = [p for p in states if tag is None or p.last_modified > tag.watermark]
         result = tags.changes_since(tag, above, now)
@@ -67,5 +77,5 @@ def test_every_committed_change_is_reported_exactly_once_per_version(
             reported[state.pass_id] = state.version
         tag = new_tag
     # After everything committed, the device knows the newest version of every pass.
-    final = {p.pass_id: p.version for p in visible(10_000)}
+    final = {p.pass_id: p.version for p in visible(EPOCH + 10_000)}
     assert reported == final
