@@ -46,7 +46,7 @@ class WalletAppEvent(Base):
 
     ``wallet_app`` is one of app.push.wallet_apps.APPS or ``google_wallet``; ``kind`` is
     ``install`` or ``removal``; ``reason`` says what told us (registered, unregistered,
-    apns_gone, relay_expired, relay_unknown, google_save, google_delete). Append-only:
+    apns_pruned, relay_expired, relay_unknown, google_save, google_delete). Append-only:
     the history marketers count installs and removals per app from.
     """
 

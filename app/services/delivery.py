@@ -118,7 +118,7 @@ def record_apple(
     for result in results.values():
         report.outcomes[result.outcome] += 1
     if prune_regs:
-        wallet_events.record_removals(session, clock, prune_regs, "apns_gone")
+        wallet_events.record_removals(session, clock, prune_regs, "apns_pruned")
         report.pruned = _prune(session, prune_regs)
     # One UPDATE per distinct version (a campaign's chunk is usually one or two).
     by_version: dict[int, list[int]] = {}

@@ -8,7 +8,7 @@ transaction that changes the registration (or the Google object):
 - ``record_removals(session, clock, registration_ids, reason)`` for registrations a push
   channel is about to prune: call it *before* deleting the rows (it reads each
   registration's pass and its device's wallet app). Relay channels pass
-  ``reason="relay_expired"`` or ``"relay_unknown"``; APNs 410 passes ``"apns_gone"``.
+  ``reason="relay_expired"`` or ``"relay_unknown"``; APNs 410 passes ``"apns_pruned"``.
 
 Neither flushes nor commits; the entry point's commit makes the event and the change
 it describes visible together.
@@ -34,7 +34,7 @@ KINDS = (INSTALL, REMOVAL)
 REASONS = (
     "registered",
     "unregistered",
-    "apns_gone",
+    "apns_pruned",
     "relay_expired",
     "relay_unknown",
     "google_save",
