@@ -15,12 +15,11 @@ from app.passes.models import AppleDevice, GoogleObject, WalletPass
 from app.push.models import WalletAppEvent
 from app.services import google_wallet, passkit, wallet_events, wallet_stats
 from app.worker import handlers
-from tests.integration.test_push_pipeline import (  # noqa: F401  (fixtures)
-    fake_apns,
-    registered_pass,
-    sender_for,
-    server_cert,
-)
+from tests.integration import test_push_pipeline as pipeline
+from tests.integration.test_push_pipeline import registered_pass, sender_for
+
+# The fake APNs and its certificate, shared with the push pipeline tests.
+fake_apns, server_cert = pipeline.fake_apns, pipeline.server_cert
 
 
 def events(session: Session) -> list[tuple[str, str, str, int | None]]:
