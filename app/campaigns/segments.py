@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Select, extract, func, select
+from sqlalchemy import ColumnElement, Select, extract, func, select
 
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Member, Tier
+from app.push.wallet_apps import APPS
 from app.till.models import Receipt
 
 STAGES = ("newcomer", "active", "at_risk", "lost")
-WALLETS = ("apple", "google", "any", "none")
+# Where the card is now: a group (apple = Apple Wallet, android_pkpass = any Android app
+# that opens .pkpass files, any, none) or one wallet app by name.
+WALLET_GROUPS = ("any", "none", "apple", "google", "android_pkpass")
+WALLETS = (*WALLET_GROUPS, *APPS)
+# What the console offers (apple_wallet is the same as apple).
+WALLET_CHOICES = tuple(w for w in WALLETS if w != "apple_wallet")
+
+
+class WalletCondition(Protocol):
+    """Builds the SQL condition on Card.id for a ``wallet`` value (app.services.wallet_stats:
+    the registrations and Google objects live in app.passes, which this layer cannot read)."""
+
+    def __call__(self, value: str) -> ColumnElement[bool]: ...
 
 
 @dataclass(frozen=True)
@@ -26,7 +39,7 @@ class Segment:
     no_purchase_for_days: int | None = None
     min_spend: int | None = None  # money paid, minor units, all time
     max_spend: int | None = None
-    wallet: str | None = None  # apple | google | any | none
+    wallet: str | None = None  # one of WALLETS
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Segment:
@@ -78,8 +91,11 @@ def to_json(segment: Segment) -> dict[str, Any]:
     }
 
 
-def card_ids(program_id: int, segment: Segment, now: datetime) -> Select[int]:
-    """SELECT of the active cards of a program that the segment matches."""
+def card_ids(
+    program_id: int, segment: Segment, now: datetime, wallet: WalletCondition | None = None
+) -> Select[int]:
+    """SELECT of the active cards of a program that the segment matches; a ``wallet``
+    filter needs the ``wallet`` condition builder."""
     stmt = (
         select(Card.id)
         .join(Member, Member.id == Card.member_id)
@@ -91,16 +107,10 @@ def card_ids(program_id: int, segment: Segment, now: datetime) -> Select[int]:
         stmt = stmt.join(Tier, Tier.id == Card.tier_id).where(Tier.code.in_(segment.tiers))
     if segment.birthday_month is not None:
         stmt = stmt.where(extract("month", Member.birthday) == segment.birthday_month)
-    if segment.wallet == "apple":
-        stmt = stmt.where(Card.apple_installed_at.is_not(None))
-    elif segment.wallet == "google":
-        stmt = stmt.where(Card.google_installed_at.is_not(None))
-    elif segment.wallet == "any":
-        stmt = stmt.where(
-            (Card.apple_installed_at.is_not(None)) | (Card.google_installed_at.is_not(None))
-        )
-    elif segment.wallet == "none":
-        stmt = stmt.where(Card.apple_installed_at.is_(None), Card.google_installed_at.is_(None))
+    if segment.wallet is not None:
+        if wallet is None:
+            raise ValueError("a wallet filter needs the wallet condition builder")
+        stmt = stmt.where(wallet(segment.wallet))
     if segment.store_id is not None:
         stmt = stmt.where(
             select(Receipt.id)

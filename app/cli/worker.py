@@ -6,8 +6,8 @@ from datetime import datetime
 
 import click
 
-from app.bootstrap import build_services
-from app.services import delivery, render_failures
+from app.bootstrap import Services, build_services
+from app.services import delivery, render_failures, wallet_stats
 from app.settings import Settings
 
 
@@ -74,8 +74,19 @@ def push_stats(settings: Settings) -> None:
             shown = ", ".join(f"{k} {v}" for k, v in sorted(counters.items())) or "none"
             click.echo(f"pushes {title}: {shown}")
         _render_failures(failing, now)
+        _wallet_apps(services)
     finally:
         services.close()
+
+
+def _wallet_apps(services: Services) -> None:
+    """One line: active cards per wallet app, with today's installs and removals (UTC)."""
+    with services.transaction(write=False) as session:
+        rows = wallet_stats.today(session, services.clock.now())
+    shown = ", ".join(
+        f"{r.wallet_app} {r.active} active (+{r.installs} / -{r.removals} today)" for r in rows
+    )
+    click.echo(f"cards by wallet app: {shown or 'none'}")
 
 
 def _render_failures(failing: render_failures.Summary, now: datetime) -> None:

@@ -30,6 +30,7 @@ from app.passes.models import WalletPass
 from app.passes.sync import mark_changed
 from app.services import google_messages
 from app.services.staff import audit
+from app.services.wallet_stats import card_in_wallet
 from app.staff.models import StaffUser
 from app.till.models import Receipt
 
@@ -117,7 +118,7 @@ def outside_quiet_hours(program: Program, when: datetime) -> datetime:
 
 
 def segment_size(session: Session, program: Program, segment: dict[str, Any], now: datetime) -> int:
-    query = card_ids(program.id, Segment.from_json(segment), now).subquery()
+    query = card_ids(program.id, Segment.from_json(segment), now, card_in_wallet).subquery()
     return int(session.scalar(select(func.count()).select_from(query)) or 0)
 
 
@@ -154,7 +155,11 @@ def select_targets(session: Session, clock: Clock, campaign_id: int) -> int:
     assert program is not None
     now = clock.now()
     campaign.status, campaign.started_at = "sending", now
-    ids = list(session.scalars(card_ids(program.id, Segment.from_json(campaign.segment), now)))
+    ids = list(
+        session.scalars(
+            card_ids(program.id, Segment.from_json(campaign.segment), now, card_in_wallet)
+        )
+    )
     capped = set(
         session.scalars(
             select(CampaignTarget.card_id).where(

@@ -26,6 +26,7 @@ from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.push.models import PushAlarm, PushCounter
 from app.push.rules import SendResult, decide
 from app.push.wallet_apps import APPLE_WALLET
+from app.services import wallet_events
 
 CHANNEL = "apns"
 
@@ -117,6 +118,7 @@ def record_apple(
     for result in results.values():
         report.outcomes[result.outcome] += 1
     if prune_regs:
+        wallet_events.record_removals(session, clock, prune_regs, "apns_pruned")
         report.pruned = _prune(session, prune_regs)
     # One UPDATE per distinct version (a campaign's chunk is usually one or two).
     by_version: dict[int, list[int]] = {}

@@ -21,8 +21,10 @@ from app.passes.google import objects
 from app.passes.google.callbacks import CallbackMessage
 from app.passes.models import GoogleCallbackNonce, GoogleObject, WalletPass
 from app.passes.templates import TemplateStore
-from app.services import cards
+from app.services import cards, wallet_events
 from app.services.installs import record_install
+
+GOOGLE = wallet_events.GOOGLE_WALLET
 
 
 def program_look(
@@ -134,11 +136,20 @@ def handle_callback(session: Session, clock: Clock, message: CallbackMessage) ->
     card_id = session.scalar(select(WalletPass.card_id).where(WalletPass.id == row.pass_id))
     assert card_id is not None
     now: datetime = clock.now()
+    in_wallet = row.saved_at is not None and row.removed_at is None
     if message.event_type == "save":
+        if not in_wallet:
+            wallet_events.record(
+                session, clock, GOOGLE, wallet_events.INSTALL, row.pass_id, reason="google_save"
+            )
         row.saved_at, row.removed_at = now, None
         record_install(session, clock, card_id, "google")
         return "saved"
     if message.event_type == "del":
+        if in_wallet:
+            wallet_events.record(
+                session, clock, GOOGLE, wallet_events.REMOVAL, row.pass_id, reason="google_delete"
+            )
         row.removed_at = now
         return "removed"
     return "ignored"

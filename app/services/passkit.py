@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.clock import Clock
 from app.passes.apple import device_logs, tags
 from app.passes.models import AppleDevice, AppleDeviceLog, AppleRegistration, WalletPass
+from app.services import wallet_events
 from app.services.installs import record_install
 
 MAX_LOG_ROWS = 20_000
@@ -106,19 +107,26 @@ def register(session: Session, clock: Clock, ref: PassRef, who: Registrant) -> b
             )
     except IntegrityError:
         return False
+    wallet_events.record(session, clock, device.wallet_app, wallet_events.INSTALL, ref.id)
     record_install(session, clock, ref.card_id, "apple")
     return True
 
 
-def unregister(session: Session, ref: PassRef, library_id: str) -> None:
-    device_id = session.scalar(select(AppleDevice.id).where(AppleDevice.library_id == library_id))
-    if device_id is None:
+def unregister(session: Session, clock: Clock, ref: PassRef, library_id: str) -> None:
+    """The device no longer wants updates of the pass: the card left that wallet app."""
+    device = session.execute(
+        select(AppleDevice.id, AppleDevice.wallet_app).where(AppleDevice.library_id == library_id)
+    ).first()
+    if device is None:
         return
-    session.execute(
+    device_id = device.id
+    deleted = session.execute(
         delete(AppleRegistration).where(
             AppleRegistration.device_id == device_id, AppleRegistration.pass_id == ref.id
         )
     )
+    if deleted.rowcount:  # type: ignore[attr-defined]
+        wallet_events.record(session, clock, device.wallet_app, wallet_events.REMOVAL, ref.id)
     remaining = session.scalar(select(func.count()).where(AppleRegistration.device_id == device_id))
     if not remaining:
         session.execute(delete(AppleDevice).where(AppleDevice.id == device_id))

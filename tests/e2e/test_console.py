@@ -131,15 +131,16 @@ def test_a_marketer_launches_a_campaign_and_sees_it_reach_the_phones(
     url = live_server.url
     sign_in(page, url, "mila@example.com")
 
-    # The dashboard: KPI tiles and three server-drawn charts.
+    # The dashboard: KPI tiles, three server-drawn KPI charts and the wallet apps' installs.
     page.click("#console-pages a[href='/console/dashboard']")
     page.wait_for_selector("#kpis")
     charts = page.locator("svg.chart:visible")
-    assert charts.count() == 3
-    assert [charts.nth(i).get_attribute("id") for i in range(3)] == [
+    assert charts.count() == 4
+    assert [charts.nth(i).get_attribute("id") for i in range(4)] == [
         "chart-check",
         "chart-share",
         "chart-penetration",
+        "chart-wallet-installs",
     ]
     assert page.locator("#chart-check polyline").count() == 2  # with and without a card
     assert page.locator("#chart-check circle").count() >= 8

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from app.campaigns.segments import STAGES, WALLETS
 from app.web.api import bp
 
 
@@ -30,6 +31,28 @@ STR, INT, NUM, BOOL = (
 )
 NINT = {"type": ["integer", "null"]}
 ERROR = {"$ref": "#/components/schemas/Error"}
+SEGMENT_REF = {"$ref": "#/components/schemas/Segment"}
+_COUNT = {"type": ["integer", "null"], "minimum": 0}
+SEGMENT = {
+    "type": "object",
+    "description": "Filters over the program's active cards, combined with AND.",
+    "properties": {
+        "stages": {"type": "array", "items": {"enum": list(STAGES)}},
+        "tiers": {"type": "array", "items": STR},
+        "birthday_month": {"type": ["integer", "null"], "minimum": 1, "maximum": 12},
+        "store_id": _COUNT,
+        "last_purchase_within_days": _COUNT,
+        "no_purchase_for_days": _COUNT,
+        "min_spend": _COUNT,
+        "max_spend": _COUNT,
+        "wallet": {
+            "enum": [*WALLETS, None],
+            "description": "Where the card is now: one wallet app by name, apple (= "
+            "apple_wallet), google, android_pkpass (any Android .pkpass app), any or none.",
+        },
+    },
+    "additionalProperties": False,
+}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -156,6 +179,7 @@ def document() -> dict[str, Any]:
                 },
             },
             "schemas": {
+                "Segment": SEGMENT,
                 "Error": _obj(
                     ["error"],
                     error={
@@ -163,7 +187,7 @@ def document() -> dict[str, Any]:
                         "required": ["code", "message"],
                         "properties": {"code": STR, "message": STR, "fields": {"type": "object"}},
                     },
-                )
+                ),
             },
         },
         "paths": {
@@ -271,7 +295,7 @@ def document() -> dict[str, Any]:
                     422,
                     security="staff",
                     params=[_path("slug")],
-                    body=_obj([], segment={"type": "object"}),
+                    body=_obj([], segment=SEGMENT_REF),
                 )
             },
             "/api/v1/programs/{slug}/campaigns": {
@@ -290,7 +314,7 @@ def document() -> dict[str, Any]:
                         name=STR,
                         offer_en=STR,
                         offer_ru=STR,
-                        segment={"type": "object"},
+                        segment=SEGMENT_REF,
                         bonus_points=INT,
                         bonus_days=INT,
                         holdout_percent=NUM,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from app.campaigns.segments import STAGES, WALLETS, Segment
+from app.campaigns.segments import STAGES, WALLET_CHOICES, Segment
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
 from app.web.console.auth import current_staff
@@ -39,7 +39,7 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
         csrf=csrf_token(),
         can_campaign=user is not None and user.role in CAMPAIGN_ROLES,
         stages=STAGES,
-        wallets=WALLETS,
+        wallets=WALLET_CHOICES,
         lang_url=f"{request.path}?{urlencode(list(args.items(multi=True)))}",
         **helpers(),
         **context,

@@ -109,7 +109,7 @@ def unregister(device_id: str, pass_type_id: str, serial: str) -> Response:
     ref = _authenticate(pass_type_id, serial)
     if ref is None:
         return _unauthorized()
-    passkit.unregister(db(), ref, device_id)
+    passkit.unregister(db(), services().clock, ref, device_id)
     return Response(status=200)
 
 
