@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -18,6 +19,8 @@ import pytest
 from tests.cli.test_serve import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+NOT_SOURCE = (".git", ".venv", "build", "dist", "instance", "*.egg-info", "__pycache__",
+              ".*_cache", ".hypothesis", "test-artifacts", "dev")  # fmt: skip
 pytestmark = pytest.mark.slow
 
 
@@ -28,7 +31,11 @@ def run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
 
 
 def test_an_installed_wheel_migrates_issues_a_pass_and_serves(tmp_path: Path) -> None:
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", "dist", str(ROOT)],
+    # Built from a clean copy: setuptools' build/ folder in a working tree keeps files
+    # that were renamed or deleted since (an old migration would make a second head).
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", "dist", str(source)],
         tmp_path, dict(os.environ))  # fmt: skip
     wheel = next((tmp_path / "dist").glob("walletpass-*.whl"))
     venv = tmp_path / "venv"
