@@ -724,8 +724,8 @@ def main() -> None:
     check_prerequisites(args)
 
     from app.fakes.tls import make_server_cert
-    from app.passes.apple.apns import ApnsConfig, ApnsSender
     from app.passes.apple.certs import generate_dev_chain
+    from app.push.apns.client import ApnsConfig, ApnsSender
 
     cores = sorted(os.sched_getaffinity(0))
     client_core = cores[0]

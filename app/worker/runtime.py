@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from app.bootstrap import Services, dev_chain_paths
-from app.passes.apple.apns import ApnsConfig, ApnsSender
+from app.push.apns.client import ApnsConfig, ApnsSender
 from app.push.rules import PushSender
 from app.worker import handlers
 
