@@ -212,6 +212,7 @@ class FakeRelays:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server: _Server
 
     def do_POST(self) -> None:

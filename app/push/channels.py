@@ -1,7 +1,7 @@
 """Push channels: one way each of waking the phones that hold a pass.
 
 APNs wakes Apple Wallet; every Android .pkpass app runs a relay of its own that wakes
-its phones through FCM or HMS (docs/android-wallets.md). They share one interface, so
+its phones through FCM or HMS (docs/passkit.md). They share one interface, so
 the delivery pipeline groups owed devices by channel, batches within each channel's
 limit and reads every answer the same way (``app.push.rules.decide``).
 """

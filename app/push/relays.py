@@ -1,4 +1,4 @@
-"""The push relays of the Android .pkpass apps, one channel each (docs/android-wallets.md).
+"""The push relays of the Android .pkpass apps, one channel each (docs/passkit.md).
 
 Every relay takes the pass type id and a list of the app's push tokens and wakes those
 phones; the phone then fetches the pass from our PassKit web service. Each channel

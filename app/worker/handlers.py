@@ -182,7 +182,8 @@ def deliver_passkit(services: Services, channels: Channels, pass_ids: list[int])
         off = "paused by its alarm" if name in paused else channels.off_reason(name)
         if channel is None or off is not None:
             n = sum(len(tokens) for tokens in urls.values())
-            log.warning("%s is off (%s): %d devices stay owed", name, off, n)
+            level = logging.WARNING if name in paused else logging.INFO
+            log.log(level, "%s is off (%s): %d devices stay owed", name, off, n)
             continue
         for url, tokens in urls.items():
             for i in range(0, len(tokens), channel.max_batch):

@@ -131,7 +131,7 @@ def run_consumer(services: Services, threads: int) -> None:
         handlers.attach(services, channels)
         for channel in channels:
             if channel.off is not None:
-                log.warning("push channel %s is off: %s", channel.name, channel.off)
+                log.info("push channel %s is off: %s", channel.name, channel.off)
         # Whatever a crashed or killed worker left owed goes out now, not in a minute.
         handlers.sweep(services, channels)
         handlers.refresh_google_keys(services)  # callbacks need them before the first minute

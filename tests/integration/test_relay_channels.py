@@ -288,3 +288,14 @@ def test_a_switched_off_channel_keeps_its_passes_owed_and_says_so_in_push_stats(
     assert handlers.sweep(services, on) == 1  # once it is on, the sweeper sends it
     handlers.deliver(services, on, [pass_id])
     assert [r.relay for r in fake.received] == ["walletpasses", "pass2u"]
+
+
+def test_an_unnamed_android_app_is_not_owed_forever(
+    client: FlaskClient, session: Session, services: Services, demo: Program, fake: FakeRelays
+) -> None:
+    unnamed = ("unknown", "ApplePass", {"User-Agent": "SomeWallet/3 (Linux; Android 13)"}, "")
+    _, serial = registered(client, fake, [unnamed], 6)
+    report = handlers.deliver(services, channels_for(fake), [pass_of(session, serial).id])
+    assert report.no_channel == 1 and fake.received == []  # nothing to call, not APNs either
+    assert pass_of(session, serial).apns_delivered_version == pass_of(session, serial).version
+    assert delivery.unreachable_registrations(session) == 1
