@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +15,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.bootstrap import Services
+from app.bootstrap import Services, build_services
 from app.cli.worker import push_stats
+from app.clock import FixedClock
 from app.fakes.relays import FakeRelays, running_fake_relays
 from app.loyalty.models import LedgerEntry, Program
+from app.passes.apple.certs import DevChain
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.passes.sync import mark_changed
 from app.push.channels import Channels
@@ -27,6 +30,8 @@ from app.services import delivery, terminals
 from app.services.programs import seed_demo
 from app.web import create_app
 from app.worker import handlers
+from app.worker.runtime import relay_channels
+from tests.conftest import make_settings
 from tests.helpers import PASS_TYPE_ID, Pkpass
 from tests.web.test_passkit_device import WalletDevice, balance_of
 
@@ -299,3 +304,26 @@ def test_an_unnamed_android_app_is_not_owed_forever(
     assert report.no_channel == 1 and fake.received == []  # nothing to call, not APNs either
     assert pass_of(session, serial).apns_delivered_version == pass_of(session, serial).version
     assert delivery.unreachable_registrations(session) == 1
+
+
+def test_development_wires_every_relay_without_a_url_to_local_fakes(
+    tmp_path: Path, dev_chain: DevChain, clock: FixedClock
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        WALLETPASS_ENV="development",
+        WALLETPASS_DEV_CERTS_DIR=str(dev_chain.root_cert.parent),
+        WALLETPASS_PUSH_PASSHUB_URL="http://127.0.0.1:9/v1/push",  # set: used as it is
+    )
+    assert settings.relays["pass2u"].off is None  # development: a fake, not "off"
+    services = build_services(settings, clock=clock)
+    try:
+        with relay_channels(services) as relays:
+            by_name = {r.name: r for r in relays}
+            assert by_name["passhub"].url == "http://127.0.0.1:9/v1/push"
+            assert by_name["passhub"].off == "WALLETPASS_PUSH_PASSHUB_KEY is not set"
+            for name in ("walletpasses", "pass2u", "passworks", "walletunion_hms"):
+                result = by_name[name].send(PASS_TYPE_ID, ["dev-token-1"])
+                assert [r.outcome for r in result] == ["accepted"], name
+    finally:
+        services.close()
