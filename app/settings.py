@@ -95,6 +95,27 @@ class ApnsSettings:
     connections: int
 
 
+# Push relays of the Android .pkpass apps: WALLETPASS_PUSH_<APP>_URL / _KEY.
+# (app, documented public endpoint or None, whether the relay needs a key)
+RELAYS: tuple[tuple[str, str | None, bool], ...] = (
+    ("walletpasses", "https://walletpasses.appspot.com/api/v1/push", False),
+    ("pass2u", "https://api.passesalliance.com/v2/registrations/{passTypeIdentifier}/push", True),
+    ("passworks", "https://wallet.passworks.io/v1/pushUpdate", True),
+    ("walletunion", None, False),  # its endpoint is not in our notes: off until set
+    ("passhub", "https://api.passhub.io/v1/push", True),
+)
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """One relay's endpoint and key; ``off`` says why the channel cannot send."""
+
+    url: str | None
+    key: str | None = field(repr=False)
+    key_required: bool
+    off: str | None
+
+
 @dataclass(frozen=True)
 class GoogleSettings:
     issuer_id: str
@@ -138,6 +159,7 @@ class Settings:
     pos_rate_limit: RateLimit = RateLimit(600, 60)
     rate_limit_url: str | None = None  # None: counters live in the database
     log_format: str = "text"
+    relays: dict[str, RelaySettings] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
@@ -350,6 +372,44 @@ def _apns(env: Mapping[str, str], production: bool, apple: AppleSettings) -> Apn
     )
 
 
+def _relays(env: Mapping[str, str], app_env: str, real: bool) -> dict[str, RelaySettings]:
+    """Documented endpoints are the defaults of a real deployment (production, or real
+    Apple certificates); in development an unset relay goes to the worker's local fake
+    relays, in tests it is off."""
+    out: dict[str, RelaySettings] = {}
+    for app, default, key_required in RELAYS:
+        url_name, key_name = (
+            f"WALLETPASS_PUSH_{app.upper()}_URL",
+            f"WALLETPASS_PUSH_{app.upper()}_KEY",
+        )
+        url = _get(env, url_name) or (default if real else None)
+        key = _get(env, key_name)
+        if url is not None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("https", "http") or not parts.hostname:
+                raise SettingsError(f"{url_name}={url!r}: expected an https:// URL")
+            if real and parts.scheme != "https":
+                raise SettingsError(f"{url_name}={url!r}: must be https:// in production")
+            if app == "pass2u" and "{passTypeIdentifier}" not in url:
+                raise SettingsError(
+                    f"{url_name}={url!r}: must contain {{passTypeIdentifier}} (Pass2U puts "
+                    "the pass type id in the path)"
+                )
+        if key is not None and not re.fullmatch(r"[!-~]{8,512}", key):
+            raise SettingsError(f"{key_name}: expected 8-512 printable characters, no spaces")
+        off = (
+            None  # development: the local fake relay
+            if url is None and app_env == "development"
+            else f"{url_name} is not set"
+            if url is None
+            else f"{key_name} is not set"
+            if key_required and key is None
+            else None
+        )
+        out[app] = RelaySettings(url=url, key=key, key_required=key_required, off=off)
+    return out
+
+
 def _google(env: Mapping[str, str]) -> GoogleSettings | None:
     issuer = _get(env, "WALLETPASS_GOOGLE_ISSUER_ID")
     account = _path(env, "WALLETPASS_GOOGLE_SERVICE_ACCOUNT_FILE")
@@ -452,6 +512,7 @@ def _load(env: Mapping[str, str]) -> Settings:
         pos_rate_limit=_rate(env, "WALLETPASS_POS_RATE_LIMIT", "600/minute"),
         rate_limit_url=_rate_limit_url(env),
         log_format=_log_format(env),
+        relays=_relays(env, app_env, production or not apple.uses_dev_certs),
     )
 
 

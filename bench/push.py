@@ -1,7 +1,9 @@
-"""APNs pushes per second from one worker process, against aioapns, and a campaign end to end.
+"""APNs pushes per second from one worker process, against aioapns, and a campaign end to
+end; then the Android apps' relay channels (bench/push_relays.py) in the same run.
 
 Usage: .venv/bin/python bench/push.py [--pushes 100000] [--rounds 5] [--campaign 100000]
                                       [--skip-aioapns] [--aioapns-timeout 60]
+                                      [--relay-tokens 200000] [--relay-passes 50000]
 
 Needs nginx from Debian (`apt-get install nginx`) for the fake APNs and, for the
 baseline, aioapns in the virtualenv (`.venv/bin/pip install aioapns`, or --skip-aioapns).
@@ -60,6 +62,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import push_relays
 from common import bench_env
 from h2.connection import H2Connection
 
@@ -714,6 +717,8 @@ def main() -> None:
     parser.add_argument("--campaign-timeout", type=float, default=600.0)
     parser.add_argument("--skip-aioapns", action="store_true")
     parser.add_argument("--aioapns-timeout", type=float, default=60.0, help="seconds per run")
+    parser.add_argument("--relay-tokens", type=int, default=200_000, help="0 skips relays")
+    parser.add_argument("--relay-passes", type=int, default=50_000, help="pipeline run, 0 skips")
     parser.add_argument("--aioapns-child", metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.aioapns_child:
@@ -724,8 +729,8 @@ def main() -> None:
     check_prerequisites(args)
 
     from app.fakes.tls import make_server_cert
-    from app.passes.apple.apns import ApnsConfig, ApnsSender
     from app.passes.apple.certs import generate_dev_chain
+    from app.push.apns.client import ApnsConfig, ApnsSender
 
     cores = sorted(os.sched_getaffinity(0))
     client_core = cores[0]
@@ -832,7 +837,24 @@ def main() -> None:
                 )
             complaints = nginx.complaints()
 
+        relays = []
+        if args.relay_tokens:
+            print(flush=True)
+            pipeline = (
+                (args.relay_passes, root, create_campaign_data) if args.relay_passes else None
+            )
+            relays = push_relays.run_all(args.relay_tokens, server_core, pipeline)
+
     summarize(ours, theirs, ours_live, memory, complaints, result)
+    if relays:
+        push_relays.summarize(relays)
+        pipeline = [r for r in relays if r.label.startswith("pipeline")]
+        if pipeline and result is not None and result.rate:
+            print(
+                f"  same run: relay pipeline {pipeline[0].rate / result.rate:.1f}x the APNs "
+                f"campaign ({thousands(pipeline[0].rate)} tokens/s vs {thousands(result.rate)} "
+                "passes/s, one device per pass in both)"
+            )
 
 
 def summarize(

@@ -7,8 +7,11 @@ from datetime import datetime
 import click
 
 from app.bootstrap import Services, build_services
+from app.push.channels import APNS, CHANNEL_OF_APP, NO_CHANNEL, configured_off
 from app.services import delivery, render_failures, wallet_stats
 from app.settings import Settings
+
+RELAY_CHANNELS = sorted(c for c in CHANNEL_OF_APP.values() if c is not None and c != APNS)
 
 
 @click.command()
@@ -51,6 +54,12 @@ def push_stats(settings: Settings) -> None:
                 if (alarm := delivery.open_alarm(session, channel)) is not None
             ]
             failing = render_failures.summary(session)
+            paused = delivery.paused_channels(session)
+            owed_apps = delivery.owed_by_app(session)
+            unreachable = delivery.unreachable_registrations(session)
+            relay_stats = {
+                name: delivery.stats(session, services.clock, name) for name in RELAY_CHANNELS
+            }
         now = services.clock.now()
         if stats.alarm:
             click.secho(f"ALARM: {stats.alarm}", fg="red", err=True)
@@ -73,6 +82,12 @@ def push_stats(settings: Settings) -> None:
         for title, counters in (("today", stats.today), ("all time", stats.counters)):
             shown = ", ".join(f"{k} {v}" for k, v in sorted(counters.items())) or "none"
             click.echo(f"pushes {title}: {shown}")
+        _owed_lines(settings, owed_apps, paused, unreachable)
+        for name, relay in relay_stats.items():
+            if relay.counters:
+                today = ", ".join(f"{k} {v}" for k, v in sorted(relay.today.items())) or "none"
+                total = ", ".join(f"{k} {v}" for k, v in sorted(relay.counters.items()))
+                click.echo(f"{name} pushes today: {today}; all time: {total}")
         _render_failures(failing, now)
         _wallet_apps(services)
     finally:
@@ -87,6 +102,30 @@ def _wallet_apps(services: Services) -> None:
         f"{r.wallet_app} {r.active} active (+{r.installs} / -{r.removals} today)" for r in rows
     )
     click.echo(f"cards by wallet app: {shown or 'none'}")
+
+
+def _owed_lines(
+    settings: Settings, owed_apps: dict[str, int], paused: set[str], unreachable: int
+) -> None:
+    """Passes owed per push channel, with the reason when the channel cannot send."""
+    off = configured_off(settings)
+    owed: dict[str, int] = {}
+    for app, n in owed_apps.items():
+        channel = CHANNEL_OF_APP.get(app)
+        if channel is not None:
+            owed[channel] = owed.get(channel, 0) + n
+    for channel in sorted(set(owed) | {c for c, why in off.items() if why}):
+        n = owed.get(channel, 0)
+        why = "paused by its alarm" if channel in paused else off.get(channel)
+        if why:
+            click.secho(f"owed to {channel}: {n} (off: {why})", fg="yellow" if n else None)
+        elif n:
+            click.echo(f"owed to {channel}: {n}")
+    if unreachable:
+        click.echo(
+            f"registrations of unnamed wallet apps: {unreachable} ({NO_CHANNEL}; "
+            "they refresh by hand)"
+        )
 
 
 def _render_failures(failing: render_failures.Summary, now: datetime) -> None:
@@ -108,7 +147,7 @@ def _render_failures(failing: render_failures.Summary, now: datetime) -> None:
     "--channel",
     default=delivery.CHANNEL,
     show_default=True,
-    help="The channel whose alarm to clear (apns, google).",
+    help="The channel whose alarm to clear (apns, google, or a relay: pass2u, …).",
 )
 @click.pass_obj
 def push_resume(settings: Settings, channel: str) -> None:

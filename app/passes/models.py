@@ -29,6 +29,8 @@ class WalletPass(Base):
     # and If-Modified-Since compare (HTTP dates have second precision, so two changes
     # within one second must still get different values).
     last_modified: Mapped[int] = mapped_column(BigInteger, index=True)
+    # The version every PassKit push channel (APNs and the Android apps' relays) has
+    # delivered to every registered device; the name predates the relays.
     apns_delivered_version: Mapped[int] = mapped_column(Integer, default=0)
     google_delivered_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -83,6 +85,10 @@ class AppleRegistration(Base):
         ForeignKey("wallet_passes.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The pass version this device has a final answer for, written only while other
+    # devices of the pass are still owed (a pass delivered everywhere moves
+    # WalletPass.apns_delivered_version instead): a retry skips the devices already told.
+    delivered_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (UniqueConstraint("device_id", "pass_id"),)
 

@@ -63,6 +63,25 @@ def check_push_service_url(url: str, *, production: bool, resolve: bool = True) 
     return url.rstrip("/")
 
 
+def checked_address(url: str, *, production: bool) -> str | None:
+    """Check the URL again at send time (DNS may have changed since registration) and
+    return the address to connect to in production, so the name cannot resolve to a
+    private address between this check and the connection; None outside production."""
+    check_push_service_url(url, production=production)
+    if not production:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        addresses = _resolve(host, parts.port or 443)
+    for address in addresses:  # the check above refused any non-public one
+        if _refused_address(address) is None:
+            return str(address)
+    raise RelayUrlError("pushServiceUrl names a host that does not resolve")
+
+
 def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)

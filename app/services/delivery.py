@@ -1,34 +1,39 @@
-"""Delivering pass changes to Apple devices: what is owed, and recording the answers.
+"""Delivering pass changes over the PassKit push channels: what is owed, and the answers.
 
-The worker calls ``pending_apple`` in one transaction, sends over APNs outside any
-transaction, then ``record_apple`` in another. A pass's delivered version moves only
-when every registered device has a final answer, so a crash, a dead worker or a
-failed push leaves it owed, and the sweeper sends it again.
+The worker calls ``pending`` in one transaction, sends on every channel (APNs, the
+Android apps' relays) outside any transaction, then ``record`` in another. A pass's
+delivered version moves only when every registered device on every channel has a final
+answer, so a crash, a dead worker, a failed push or a switched-off channel leaves it
+owed; devices already answered are remembered on their registration and skipped when
+the sweeper sends the rest again.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from app import metrics
 from app.campaigns.models import CampaignTarget
 from app.clock import Clock
 from app.db import after_commit
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
+from app.push.channels import APNS, CHANNEL_OF_APP
 from app.push.models import PushAlarm, PushCounter
 from app.push.rules import SendResult, decide
-from app.push.wallet_apps import APPLE_WALLET
+from app.push.wallet_apps import UNKNOWN
 from app.services import wallet_events
 
-CHANNEL = "apns"
+CHANNEL = APNS
+ResultKey = tuple[str, str | None, str]  # (channel, relay URL or None, token)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,17 @@ class Target:
     device_id: int
     token: str
     registered_at: datetime
+    wallet_app: str = "apple_wallet"
+    url: str | None = None  # PassWallet's relay
+
+    @property
+    def channel(self) -> str | None:
+        return CHANNEL_OF_APP.get(self.wallet_app)
+
+    @property
+    def key(self) -> ResultKey | None:
+        channel = self.channel
+        return None if channel is None else (channel, self.url, self.token)
 
 
 @dataclass
@@ -48,18 +64,37 @@ class Owed:
 
     @property
     def tokens(self) -> list[str]:
-        return list(dict.fromkeys(t.token for t in self.targets))
+        """APNs tokens (kept for callers that push over APNs only)."""
+        return list(dict.fromkeys(t.token for t in self.targets if t.channel == APNS))
+
+    def by_channel(self) -> dict[str, dict[str | None, list[str]]]:
+        """channel -> relay URL (None but for PassWallet) -> distinct tokens."""
+        out: dict[str, dict[str | None, dict[str, None]]] = {}
+        for t in self.targets:
+            if t.channel is not None:
+                out.setdefault(t.channel, {}).setdefault(t.url, {})[t.token] = None
+        return {c: {u: list(tokens) for u, tokens in urls.items()} for c, urls in out.items()}
 
 
 @dataclass
 class Report:
     outcomes: Counter[str] = field(default_factory=Counter)
+    by_channel: dict[str, Counter[str]] = field(default_factory=dict)
     pruned: int = 0
     delivered_passes: int = 0
-    config_error: str | None = None
+    config_error: str | None = None  # APNs's
+    config_errors: dict[str, str] = field(default_factory=dict)
+    no_channel: int = 0  # devices of apps we cannot notify (they refresh by hand)
 
 
-def pending_apple(session: Session, pass_ids: Sequence[int]) -> Owed:
+def _owed_registration() -> ColumnElement[bool]:
+    return and_(
+        AppleRegistration.pass_id == WalletPass.id,
+        AppleRegistration.delivered_version < WalletPass.version,
+    )
+
+
+def pending(session: Session, pass_ids: Sequence[int]) -> Owed:
     versions: dict[int, int] = {
         pass_id: version
         for pass_id, version in session.execute(
@@ -78,47 +113,65 @@ def pending_apple(session: Session, pass_ids: Sequence[int]) -> Owed:
             AppleDevice.push_token,
             AppleRegistration.created_at,
             AppleDevice.updated_at,
+            AppleDevice.wallet_app,
+            AppleDevice.push_service_url,
+            AppleRegistration.delivered_version,
         )
         .join(AppleDevice, AppleDevice.id == AppleRegistration.device_id)
-        .where(
-            AppleRegistration.pass_id.in_(list(versions)),
-            # Android apps' tokens are not APNs tokens: Apple would answer 400 and we
-            # would prune a live registration. Their relays are a channel of their own.
-            AppleDevice.wallet_app == APPLE_WALLET,
-        )
+        .where(AppleRegistration.pass_id.in_(list(versions)))
     ).all()
     targets = [
-        Target(pass_id, versions[pass_id], reg_id, dev_id, token, max(created, touched))
-        for pass_id, reg_id, dev_id, token, created, touched in rows
+        Target(pass_id, versions[pass_id], reg_id, dev_id, token, max(created, touched), app, url)
+        for pass_id, reg_id, dev_id, token, created, touched, app, url, told in rows
+        if told < versions[pass_id]
     ]
     return Owed(targets, versions)
 
 
-def record_apple(
-    session: Session, clock: Clock, owed: Owed, results: Mapping[str, SendResult]
+def pending_apple(session: Session, pass_ids: Sequence[int]) -> Owed:
+    return pending(session, pass_ids)
+
+
+def record(
+    session: Session, clock: Clock, owed: Owed, results: Mapping[ResultKey, SendResult]
 ) -> Report:
+    """Apply the answers; a target without an answer (channel off, paused or stopped)
+    keeps its pass owed."""
     report = Report()
     undone: set[int] = set()
+    told: dict[int, list[int]] = {}  # version -> registrations with a final answer
     prune_regs: set[int] = set()
+    prune_why: dict[str, set[int]] = {}  # removal reason -> registrations
     per_pass: dict[int, list[int]] = {}  # pass -> [accepted, failed, pruned]
     for target in owed.targets:
-        result = results.get(target.token)
-        if result is None:  # not sent (the batch stopped): still owed
+        key = target.key
+        if key is None:  # no channel: nothing to send, the phone refreshes by hand
+            report.no_channel += 1
+            told.setdefault(target.version, []).append(target.registration_id)
+            continue
+        result = results.get(key)
+        if result is None:
             undone.add(target.pass_id)
             continue
-        if result.outcome == "config_error" and report.config_error is None:
-            report.config_error = f"{result.status} {result.reason}"
+        if result.outcome == "config_error" and key[0] not in report.config_errors:
+            report.config_errors[key[0]] = f"{result.status} {result.reason}"
         decision = decide(result, target.registered_at)
         tally = per_pass.setdefault(target.pass_id, [0, 0, 0])
         tally[2 if decision.prune else 0 if result.outcome == "accepted" else 1] += 1
         if decision.prune:
             prune_regs.add(target.registration_id)
-        if not decision.done:
+            prune_why.setdefault(_removal_reason(key[0], result), set()).add(target.registration_id)
+        if decision.done:
+            told.setdefault(target.version, []).append(target.registration_id)
+        else:
             undone.add(target.pass_id)
-    for result in results.values():
+    for (channel, _, _), result in results.items():
+        report.by_channel.setdefault(channel, Counter())[result.outcome] += 1
         report.outcomes[result.outcome] += 1
+    report.config_error = report.config_errors.get(APNS)
     if prune_regs:
-        wallet_events.record_removals(session, clock, prune_regs, "apns_pruned")
+        for why, pruned in prune_why.items():
+            wallet_events.record_removals(session, clock, pruned, why)
         report.pruned = _prune(session, prune_regs)
     # One UPDATE per distinct version (a campaign's chunk is usually one or two).
     by_version: dict[int, list[int]] = {}
@@ -133,17 +186,46 @@ def record_apple(
             .execution_options(synchronize_session=False)
         )
         report.delivered_passes += len(ids)
+    if undone:  # remember who was told, so the retry skips them
+        partial_regs = {t.registration_id for t in owed.targets if t.pass_id in undone}
+        for version, regs in told.items():
+            keep = [r for r in regs if r in partial_regs and r not in prune_regs]
+            if keep:
+                session.execute(
+                    update(AppleRegistration)
+                    .where(AppleRegistration.id.in_(keep))
+                    .values(delivered_version=version)
+                    .execution_options(synchronize_session=False)
+                )
     _tally_campaigns(session, owed.versions, per_pass)
     day = clock.now().date()
-    for outcome, n in report.outcomes.items():
-        count(session, day, outcome, n)
+    for channel, outcomes in report.by_channel.items():
+        for outcome, n in outcomes.items():
+            count(session, day, outcome, n, channel)
     if report.pruned:
-        count(session, day, "pruned", report.pruned)
-    if report.config_error:
-        raise_alarm(
-            session, clock, "config_error", f"APNs refused our credentials: {report.config_error}"
+        pruned_by: Counter[str] = Counter(
+            t.channel for t in owed.targets if t.registration_id in prune_regs and t.channel
         )
+        for channel, n in pruned_by.items():
+            count(session, day, "pruned", n, channel)
+    for channel, error in report.config_errors.items():
+        who = "APNs refused our credentials" if channel == APNS else f"{channel} refused our key"
+        raise_alarm(session, clock, "config_error", f"{who}: {error}", channel)
     return report
+
+
+def _removal_reason(channel: str, result: SendResult) -> str:
+    """How a pruned registration shows among the removals per wallet app."""
+    if channel == APNS:
+        return "apns_pruned"
+    return "relay_expired" if "expired" in (result.reason or "").lower() else "relay_unknown"
+
+
+def record_apple(
+    session: Session, clock: Clock, owed: Owed, results: Mapping[str, SendResult]
+) -> Report:
+    """APNs answers keyed by token alone."""
+    return record(session, clock, owed, {(APNS, None, t): r for t, r in results.items()})
 
 
 def _tally_campaigns(
@@ -224,20 +306,63 @@ def clear_alarms(session: Session, clock: Clock, channel: str = CHANNEL) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def stale(
+    session: Session,
+    clock: Clock,
+    older_than: timedelta,
+    off_apps: Collection[str] = (),
+    limit: int = 100_000,
+) -> list[int]:
+    """Passes whose change has been owed to devices for longer than ``older_than``,
+    except those owed only to apps whose channel is off or paused (the sweeper would
+    otherwise enqueue them every minute for nothing)."""
+    stmt = select(WalletPass.id).where(
+        WalletPass.version > WalletPass.apns_delivered_version,
+        WalletPass.updated_at <= clock.now() - older_than,
+    )
+    if off_apps:
+        owed_to = (
+            select(AppleRegistration.id)
+            .join(AppleDevice, AppleDevice.id == AppleRegistration.device_id)
+            .where(_owed_registration())
+        )
+        stmt = stmt.where(
+            exists(owed_to.where(AppleDevice.wallet_app.not_in(list(off_apps)))) | ~exists(owed_to)
+        )
+    return list(session.scalars(stmt.order_by(WalletPass.updated_at).limit(limit)))
+
+
 def stale_apple(
     session: Session, clock: Clock, older_than: timedelta, limit: int = 100_000
 ) -> list[int]:
-    """Passes whose change has been owed to devices for longer than ``older_than``."""
-    return list(
-        session.scalars(
-            select(WalletPass.id)
-            .where(
-                WalletPass.version > WalletPass.apns_delivered_version,
-                WalletPass.updated_at <= clock.now() - older_than,
-            )
-            .order_by(WalletPass.updated_at)
-            .limit(limit)
+    return stale(session, clock, older_than, limit=limit)
+
+
+def owed_by_app(session: Session) -> dict[str, int]:
+    """Passes still owed to devices of each wallet app."""
+    rows = session.execute(
+        select(AppleDevice.wallet_app, func.count(func.distinct(AppleRegistration.pass_id)))
+        .join(AppleRegistration, AppleRegistration.device_id == AppleDevice.id)
+        .join(WalletPass, WalletPass.id == AppleRegistration.pass_id)
+        .where(
+            WalletPass.version > WalletPass.apns_delivered_version,
+            AppleRegistration.delivered_version < WalletPass.version,
         )
+        .group_by(AppleDevice.wallet_app)
+    )
+    return {app: int(n) for app, n in rows}
+
+
+def unreachable_registrations(session: Session) -> int:
+    """Registrations of apps we cannot name: no channel wakes them."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(AppleRegistration)
+            .join(AppleDevice, AppleDevice.id == AppleRegistration.device_id)
+            .where(AppleDevice.wallet_app == UNKNOWN)
+        )
+        or 0
     )
 
 

@@ -32,8 +32,9 @@ class RunningCampaign:
 
 
 def owed(session: Session) -> dict[str, Owed]:
-    """Passes whose current version a channel has not delivered yet, per channel."""
-    apns = session.execute(
+    """Passes whose current version has not reached every device yet: ``passkit`` is the
+    shared outbox of APNs and the Android apps' relays, ``google`` the Google objects."""
+    passkit = session.execute(
         select(func.count(), func.min(WalletPass.updated_at)).where(
             WalletPass.version > WalletPass.apns_delivered_version
         )
@@ -46,7 +47,10 @@ def owed(session: Session) -> dict[str, Owed]:
             GoogleObject.removed_at.is_(None),
         )
     ).one()
-    return {"apns": Owed(int(apns[0]), apns[1]), "google": Owed(int(google[0]), google[1])}
+    return {
+        "passkit": Owed(int(passkit[0]), passkit[1]),
+        "google": Owed(int(google[0]), google[1]),
+    }
 
 
 def running_campaigns(session: Session) -> list[RunningCampaign]:

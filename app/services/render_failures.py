@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
-from app.passes.models import PassRenderFailure, WalletPass
+from app.passes.models import AppleRegistration, PassRenderFailure, WalletPass
 
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
@@ -98,6 +98,13 @@ def fetch_failed(session: Session, clock: Clock, pass_id: int, reason: str) -> N
         update(WalletPass)
         .where(WalletPass.id == pass_id, WalletPass.apns_delivered_version >= WalletPass.version)
         .values(apns_delivered_version=WalletPass.version - 1)
+        .execution_options(synchronize_session=False)
+    )
+    # Devices remembered as told (while others were owed) are owed again too.
+    session.execute(
+        update(AppleRegistration)
+        .where(AppleRegistration.pass_id == pass_id, AppleRegistration.delivered_version > 0)
+        .values(delivered_version=0)
         .execution_options(synchronize_session=False)
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,7 +17,8 @@ from app.db import refresh_statistics
 from app.loyalty.models import Program
 from app.passes.google import objects, root_keys
 from app.passes.google.client import GoogleWalletError, NotificationQuotaError
-from app.push.rules import PushSender
+from app.push.channels import CHANNEL_OF_APP, Channel, Channels, configured_off
+from app.push.rules import PushSender, SendResult
 from app.services import (
     campaigns,
     cards,
@@ -32,14 +34,16 @@ from app.services import (
 log = logging.getLogger(__name__)
 
 
-def deliver(services: Services, sender: PushSender, pass_ids: list[int]) -> delivery.Report:
+def deliver(
+    services: Services, push: PushSender | Channels, pass_ids: list[int]
+) -> delivery.Report:
     """Deliver a batch on every channel. A pass that cannot be rendered is marked and
     held; it never stops the others. A channel with an open alarm pauses only itself."""
     ready = probe_marked(services, pass_ids)
     if services.google is not None:
         _, failed = _deliver_google(services, ready)
         ready = [p for p in ready if p not in failed]
-    return deliver_apple(services, sender, ready)
+    return deliver_passkit(services, Channels.of(push), ready)
 
 
 def probe_marked(services: Services, pass_ids: list[int]) -> list[int]:
@@ -161,45 +165,98 @@ def send_google_messages(services: Services, pass_ids: list[int]) -> int:
 
 
 def deliver_apple(services: Services, sender: PushSender, pass_ids: list[int]) -> delivery.Report:
+    return deliver_passkit(services, Channels.of(sender), pass_ids)
+
+
+def deliver_passkit(services: Services, channels: Channels, pass_ids: list[int]) -> delivery.Report:
+    """Every device registered through the PassKit web service, on its app's channel:
+    owed work grouped by channel (and PassWallet relay URL), batched within each
+    channel's limit, the batches sent concurrently; a channel that is off or paused is
+    not called and its passes stay owed."""
     with services.transaction(write=False) as session:
-        if delivery.CHANNEL in delivery.paused_channels(session):
-            log.warning("APNs alarm open: %d passes stay owed until it is cleared", len(pass_ids))
-            return delivery.Report()
-        owed = delivery.pending_apple(session, pass_ids)
+        paused = delivery.paused_channels(session)
+        owed = delivery.pending(session, pass_ids)
     if not owed.versions:
         return delivery.Report()
-    tokens = owed.tokens
-    results = {r.token: r for r in sender.send(tokens)} if tokens else {}
+    pass_type_id = services.settings.apple.pass_type_id
+    calls: list[tuple[Channel, str | None, list[str]]] = []
+    for name, urls in owed.by_channel().items():
+        channel = channels.get(name)
+        off = "paused by its alarm" if name in paused else channels.off_reason(name)
+        if channel is None or off is not None:
+            n = sum(len(tokens) for tokens in urls.values())
+            level = logging.WARNING if name in paused else logging.INFO
+            log.log(level, "%s is off (%s): %d devices stay owed", name, off, n)
+            continue
+        for url, tokens in urls.items():
+            for i in range(0, len(tokens), channel.max_batch):
+                calls.append((channel, url, tokens[i : i + channel.max_batch]))
+    results: dict[delivery.ResultKey, SendResult] = {}
+
+    def call(channel: Channel, url: str | None, tokens: list[str]) -> None:
+        for result in channel.send(pass_type_id, tokens, url):
+            results[(channel.name, url, result.token)] = result
+
+    if len(calls) == 1:
+        call(*calls[0])
+    elif calls:
+        with ThreadPoolExecutor(min(len(calls), _CONCURRENT_CALLS)) as pool:
+            for future in [pool.submit(call, *c) for c in calls]:
+                future.result()
     with services.transaction() as session:
-        report = delivery.record_apple(session, services.clock, owed, results)
+        report = delivery.record(session, services.clock, owed, results)
     log.info(
-        "delivered %d of %d passes to %d devices: %s; pruned %d",
+        "delivered %d of %d passes: %s; pruned %d",
         report.delivered_passes,
         len(owed.versions),
-        len(tokens),
-        {str(outcome): n for outcome, n in report.outcomes.items()},
+        {c: dict(o) for c, o in report.by_channel.items()},
         report.pruned,
     )
-    if report.config_error:
-        log.error("APNs refused our credentials (%s): sending stopped", report.config_error)
+    for name, error in report.config_errors.items():
+        log.error("%s refused our credentials (%s): sending stopped", name, error)
     return report
+
+
+_CONCURRENT_CALLS = 8  # relay calls in flight per task (APNs multiplexes on its own)
 
 
 # What each channel still owes after a while: (session, now, age) -> pass ids.
 OwedAfter = Callable[[Session, datetime, timedelta], list[int]]
 
 
-def owed_by_channel(services: Services) -> dict[str, OwedAfter]:
-    """The sweepable channels of this deployment, by the name their alarms carry."""
-    channels: dict[str, OwedAfter] = {
-        delivery.CHANNEL: lambda s, now, age: delivery.stale_apple(s, services.clock, age)
-    }
+def off_apps(services: Services, paused: set[str], channels: Channels | None = None) -> set[str]:
+    """Wallet apps whose channel cannot send now (off in settings or this worker, or
+    paused by an alarm): their devices stay owed without being swept every minute."""
+    off = set()
+    for app, name in CHANNEL_OF_APP.items():
+        if name is None:
+            continue
+        reason = (
+            channels.off_reason(name)
+            if channels is not None
+            else configured_off(services.settings).get(name)
+        )
+        if name in paused or reason is not None:
+            off.add(app)
+    return off
+
+
+def owed_by_channel(services: Services, channels: Channels | None = None) -> dict[str, OwedAfter]:
+    """The sweepable channels of this deployment, by the name their alarms carry. The
+    PassKit channels (APNs and the relays) share one outbox column, so they are swept
+    together under "apns", skipping passes owed only to switched-off channels."""
+
+    def passkit(session: Session, now: datetime, age: timedelta) -> list[int]:
+        paused = delivery.paused_channels(session)
+        return delivery.stale(session, services.clock, age, off_apps(services, paused, channels))
+
+    channels_: dict[str, OwedAfter] = {delivery.CHANNEL: passkit}
     if services.google is not None:
-        channels["google"] = google_wallet.stale
-    return channels
+        channels_["google"] = google_wallet.stale
+    return channels_
 
 
-def sweep(services: Services) -> int:
+def sweep(services: Services, channels: Channels | None = None) -> int:
     """Re-enqueue every pass owed for longer than the sweep age (a minute) on a channel
     without an open alarm, unless its render failure waits for its next try."""
     age = timedelta(seconds=services.settings.sweep_after_seconds)
@@ -207,8 +264,9 @@ def sweep(services: Services) -> int:
     stale: set[int] = set()
     with services.transaction(write=False) as session:
         paused = delivery.paused_channels(session)
-        for channel, owed_after in owed_by_channel(services).items():
-            if channel not in paused:
+        for channel, owed_after in owed_by_channel(services, channels).items():
+            # PassKit passes owed to a paused channel are left out inside its query.
+            if channel not in paused or channel == delivery.CHANNEL:
                 stale.update(owed_after(session, now, age))
         if stale:
             stale -= render_failures.waiting(session, now)
@@ -311,10 +369,11 @@ def refresh_google_keys(services: Services) -> bool:
     return True
 
 
-def attach(services: Services, sender: PushSender) -> None:
+def attach(services: Services, push: PushSender | Channels) -> None:
     queue = services.queue
-    queue.handle("deliver_passes", lambda ids: deliver(services, sender, ids))
-    queue.handle("sweep_outbox", lambda: sweep(services))
+    channels = Channels.of(push)
+    queue.handle("deliver_passes", lambda ids: deliver(services, channels, ids))
+    queue.handle("sweep_outbox", lambda: sweep(services, channels))
     queue.handle("daily_jobs", lambda: run_daily(services))
     queue.handle("run_campaign", lambda campaign_id: run_campaign(services, campaign_id))
     queue.handle("start_due_campaigns", lambda: start_due_campaigns(services))

@@ -1,16 +1,20 @@
-"""Building the worker's APNs sender and running the queue consumer."""
+"""Building the worker's push channels (APNs, relays) and running the queue consumer."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from app.bootstrap import Services, dev_chain_paths
-from app.passes.apple.apns import ApnsConfig, ApnsSender
+from app.push.apns.client import ApnsConfig, ApnsSender
+from app.push.channels import ApnsChannel, Channels
+from app.push.relay_http import RelayHttp
+from app.push.relays import RelayChannel, build_relays
 from app.push.rules import PushSender
 from app.worker import handlers
 
@@ -82,12 +86,54 @@ def apns_sender(services: Services) -> Iterator[PushSender]:
             yield sender
 
 
+@contextmanager
+def relay_channels(services: Services) -> Iterator[list[RelayChannel]]:
+    """The Android apps' relay channels from the settings; in development, relays
+    without a URL go to local fake relays (one loopback server for all protocols)."""
+    settings = services.settings
+    http = RelayHttp()
+    relays = dict(settings.relays)
+    try:
+        unset = [app for app, relay in relays.items() if relay.url is None and relay.off is None]
+        if not unset or settings.env != "development":
+            yield build_relays(relays, http, production=settings.is_production)
+            return
+        # Development only (settings never leave a relay URL unset without a reason
+        # elsewhere): the fakes are imported here and nowhere on a production path.
+        from app.fakes.relays import running_fake_relays
+
+        keys = {app: "dev-relay-key" for app in unset}
+        with running_fake_relays(keys=keys, record=False) as fake:
+            for app in unset:
+                relays[app] = replace(fake.settings(app), key=keys[app])
+            log.warning(
+                "development: relays without a URL (%s) go to local fake relays on port %d; "
+                "a PassWallet phone may use %s as its pushServiceUrl",
+                ", ".join(unset),
+                fake.port,
+                fake.url("passwallet"),
+            )
+            yield build_relays(relays, http, production=settings.is_production)
+    finally:
+        http.close()
+
+
+@contextmanager
+def push_channels(services: Services) -> Iterator[Channels]:
+    """APNs and every relay channel of this worker."""
+    with apns_sender(services) as sender, relay_channels(services) as relays:
+        yield Channels([ApnsChannel(sender), *relays])
+
+
 def run_consumer(services: Services, threads: int) -> None:
     """Consume the queue until interrupted (SIGINT/SIGTERM stop it gracefully)."""
-    with apns_sender(services) as sender:
-        handlers.attach(services, sender)
+    with push_channels(services) as channels:
+        handlers.attach(services, channels)
+        for channel in channels:
+            if channel.off is not None:
+                log.info("push channel %s is off: %s", channel.name, channel.off)
         # Whatever a crashed or killed worker left owed goes out now, not in a minute.
-        handlers.sweep(services)
+        handlers.sweep(services, channels)
         handlers.refresh_google_keys(services)  # callbacks need them before the first minute
         consumer = services.queue.huey.create_consumer(workers=threads, worker_type="thread")
         consumer.run()

@@ -18,8 +18,8 @@ from app.db import new_public_id
 from app.fakes.apns import running_fake_apns
 from app.fakes.tls import make_server_cert
 from app.loyalty.models import Card, Member, Program
-from app.passes.apple.apns import ApnsConfig, ApnsSender
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
+from app.push.apns.client import ApnsConfig, ApnsSender
 from app.services import staff, terminals
 from app.services.programs import seed_demo
 from app.till.models import Terminal

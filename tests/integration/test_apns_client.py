@@ -26,14 +26,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.fakes.apns import FakeApns, running_fake_apns
 from app.fakes.tls import ServerCert, make_server_cert
-from app.passes.apple.apns import (
+from app.passes.apple.certs import DevChain, generate_dev_chain
+from app.push.apns.client import (
     ApnsClient,
     ApnsConfig,
     ApnsSender,
     PushOutcome,
     PushResult,
 )
-from app.passes.apple.certs import DevChain, generate_dev_chain
 from tests.helpers import PASS_TYPE_ID, TEAM_ID
 
 T = TypeVar("T")

@@ -17,8 +17,8 @@ from app.fakes.apns import running_fake_apns
 from app.fakes.tls import make_server_cert
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Program
-from app.passes.apple.apns import ApnsConfig, ApnsSender
 from app.passes.apple.certs import DevChain
+from app.push.apns.client import ApnsConfig, ApnsSender
 from app.services import campaigns
 from app.worker import handlers
 from app.worker.runtime import client_pem_files

@@ -16,10 +16,10 @@ from app.bootstrap import Services
 from app.fakes.apns import FakeApns, running_fake_apns
 from app.fakes.tls import make_server_cert
 from app.loyalty.models import Program
-from app.passes.apple.apns import ApnsConfig, ApnsSender
 from app.passes.apple.certs import DevChain
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.passes.sync import mark_changed
+from app.push.apns.client import ApnsConfig, ApnsSender
 from app.services import delivery, enrollment, passkit
 from app.worker import handlers
 from app.worker.runtime import client_pem_files

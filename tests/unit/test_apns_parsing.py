@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from app.fakes.apns import FakeApns, _Request
 from app.fakes.tls import make_server_cert
-from app.passes.apple.apns import (
+from app.push.apns.client import (
     ApnsConfig,
     ApnsConfigError,
     PushOutcome,
@@ -20,8 +20,8 @@ from app.passes.apple.apns import (
     parse_error,
     short,
 )
-from app.passes.apple.apns_h2 import backoff
-from app.passes.apple.apns_token import ProviderToken, ProviderTokenError, load_p8_key
+from app.push.apns.connection import backoff
+from app.push.apns.provider_token import ProviderToken, ProviderTokenError, load_p8_key
 
 
 @pytest.mark.parametrize(

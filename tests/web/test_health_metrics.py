@@ -165,7 +165,7 @@ def test_scrape_time_gauges_show_owed_passes_queue_and_campaigns(
 ) -> None:
     cards = population(session, services, demo, 6)
     first = scrape(client)
-    owed = value(first, "walletpass_passes_owed", channel="apns")
+    owed = value(first, "walletpass_passes_owed", channel="passkit")
     queued = value(first, "walletpass_queue_depth")
     pass_ids = list(
         session.scalars(
@@ -176,8 +176,8 @@ def test_scrape_time_gauges_show_owed_passes_queue_and_campaigns(
     session.commit()  # the commit enqueues one delivery task
     services.clock.advance(seconds=90)  # type: ignore[attr-defined]
     second = scrape(client)
-    assert value(second, "walletpass_passes_owed", channel="apns") == owed + 3
-    assert value(second, "walletpass_passes_owed_oldest_seconds", channel="apns") >= 90
+    assert value(second, "walletpass_passes_owed", channel="passkit") == owed + 3
+    assert value(second, "walletpass_passes_owed_oldest_seconds", channel="passkit") >= 90
     assert value(second, "walletpass_queue_depth") == queued + 1
     assert value(second, "walletpass_scrape_source_up", source="database") == 1
 

@@ -15,7 +15,7 @@ import random
 import ssl
 from collections import deque
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from h2 import events as ev
 from h2.config import H2Configuration
@@ -26,8 +26,7 @@ from h2.settings import SettingCodes, Settings
 from hpack import Encoder
 from hyperframe.frame import Frame, GoAwayFrame
 
-if TYPE_CHECKING:
-    from app.passes.apple.apns import ApnsConfig
+from app.push.apns.config import ApnsConfig
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The APNs channel: HTTP/2 client, its connections and provider tokens."""
