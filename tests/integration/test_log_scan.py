@@ -26,9 +26,9 @@ from app.fakes.apns import running_fake_apns
 from app.fakes.tls import make_server_cert
 from app.loyalty import rules
 from app.loyalty.models import Card, Program
-from app.passes.apple.apns import ApnsConfig, ApnsSender
 from app.passes.apple.certs import DevChain
 from app.passes.models import WalletPass
+from app.push.apns.client import ApnsConfig, ApnsSender
 from app.services import staff, terminals
 from app.worker import handlers
 from app.worker.runtime import client_pem_files
