@@ -232,6 +232,6 @@ def test_push_outcomes_reach_the_metrics_once_recorded(
         grown = value(after, name, channel="apns", outcome=outcome)
         assert grown == value(before, name, channel="apns", outcome=outcome) + 1, outcome
     assert (
-        value(after, "walletpass_passes_owed", channel="apns")
-        == value(before, "walletpass_passes_owed", channel="apns") - 1
+        value(after, "walletpass_passes_owed", channel="passkit")
+        == value(before, "walletpass_passes_owed", channel="passkit") - 1
     )
