@@ -24,6 +24,7 @@ from app.db import lock_for_update
 from app.loyalty import ledger, rules, totp
 from app.loyalty.errors import UnknownCardError
 from app.loyalty.models import Card, LedgerEntry, Program, TotpUse
+from app.passes.models import GoogleObject, WalletPass
 from app.passes.sync import mark_card_changed
 from app.till import rules as till_rules
 from app.till.errors import (
@@ -33,6 +34,7 @@ from app.till.errors import (
     CodeReusedError,
     DuplicateConflictError,
     RefundExceedsError,
+    RotatingCodeRequiredError,
     UnknownReceiptError,
 )
 from app.till.models import Receipt, Refund, Terminal
@@ -88,6 +90,22 @@ def find_card(
         if step is None:
             raise CodeExpiredError()
     return FoundCard(card, scanned=secret is not None, totp_step=step)
+
+
+def shows_rotating_code(session: Session, card: Card) -> bool:
+    """Whether the card went to Google Wallet with a rotating code. Every rotating value
+    carries the static ``number-secret``, so for such a card the static code is as good
+    as a screenshot: only the live code (current or previous step) may spend points. The
+    object is enough, saved or removed since: its values were on a screen either way."""
+    if not card.program.rotating_barcode or not card.totp_secret:
+        return False
+    issued = session.scalar(
+        select(GoogleObject.id)
+        .join(WalletPass, WalletPass.id == GoogleObject.pass_id)
+        .where(WalletPass.card_id == card.id)
+        .limit(1)
+    )
+    return issued is not None
 
 
 def spendable_balance(session: Session, card: Card, now: datetime) -> int:
@@ -201,6 +219,12 @@ def record_purchase(
         found = find_card(session, program, req.barcode, lock=True, now=now)
         if req.redeem_points and not found.scanned:
             raise BarcodeRequiredError()
+        if (
+            req.redeem_points
+            and found.totp_step is None
+            and shows_rotating_code(session, found.card)
+        ):
+            raise RotatingCodeRequiredError()
         if found.totp_step is not None:
             try:
                 with session.begin_nested():
