@@ -26,6 +26,7 @@ from app.loyalty.errors import UnknownCardError
 from app.loyalty.models import Card, LedgerEntry, Program, TotpUse
 from app.passes.models import GoogleObject, WalletPass
 from app.passes.sync import mark_card_changed
+from app.services import installs
 from app.till import rules as till_rules
 from app.till.errors import (
     BarcodeRequiredError,
@@ -233,6 +234,9 @@ def record_purchase(
                 raise CodeReusedError() from None
         card = found.card
         ledger.expire_due(session, card, now)
+    # An install bonus the program pays with the first purchase (after the quote: it
+    # cannot pay for the purchase that brings it).
+    bonus = installs.pending_bonus(session, card) if card is not None else 0
     quote = till_rules.quote(
         req.amount,
         discount_bp=card.tier.discount_bp if card else 0,
@@ -256,7 +260,7 @@ def record_purchase(
         points_earned=quote.points_earned,
         amount_due=quote.amount_due,
         # What the ledger operations below will leave on the card.
-        balance_after=(card.balance - quote.points_redeemed + quote.points_earned)
+        balance_after=(card.balance - quote.points_redeemed + quote.points_earned + bonus)
         if card
         else None,
         lines=req.lines,
@@ -294,11 +298,13 @@ def record_purchase(
                 valid_days=program.points_validity_days,
                 reference=reference,
             )
+        if bonus:
+            bonus = installs.pay_pending_bonus(session, clock, card, reference)
         if receipt.balance_after != card.balance:  # the arithmetic above must hold
             raise RuntimeError(
                 f"card {card.id}: ledger left {card.balance}, expected {receipt.balance_after}"
             )
-        if quote.points_redeemed or quote.points_earned:
+        if quote.points_redeemed or quote.points_earned or bonus:
             mark_card_changed(session, clock, card.id)
     session.flush()
     return _purchase_result(receipt), True

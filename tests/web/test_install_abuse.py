@@ -3,6 +3,7 @@ made-up devices (one pass took 3 000 device ids, then one purchase made 3 000 pu
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -13,11 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
-from app.loyalty.models import Program
+from app.loyalty.models import Card, LedgerEntry, Program
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
-from app.services import delivery, terminals
+from app.services import delivery, program_rules, terminals
 from app.settings import RateLimit
-from tests.helpers import PASS_TYPE_ID, Pkpass
+from app.staff.models import AuditEntry
+from tests.helpers import PASS_TYPE_ID, START, Pkpass, console_login
 
 ORIGIN = "https://wallet.example.test"
 CAP = 10  # WALLETPASS_MAX_DEVICES_PER_PASS by default
@@ -131,3 +133,91 @@ def test_registrations_are_limited_per_pass_and_per_address(
     assert register(client, third, "y1", address="192.0.2.77", token="w" * 32).status_code == 401
     assert register(client, third, "y2", address="192.0.2.77").status_code == 201
     assert register(client, third, "y3", address="192.0.2.77").status_code == 429
+
+
+def purchase(client: FlaskClient, key: str, receipt_id: str, barcode: str) -> Any:
+    response = client.post(
+        "/api/pos/v1/purchases",
+        json={"receipt_id": receipt_id, "amount": 10_000, "barcode": barcode},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code in (200, 201), response.json
+    return response.json
+
+
+def bonus_lots(session: Session) -> int:
+    return int(
+        session.scalar(select(func.count()).where(LedgerEntry.kind == "bonus")) or 0  # type: ignore[arg-type]
+    )
+
+
+def test_the_install_bonus_can_wait_for_the_first_purchase(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    console_login(client, session, services, "marketer")
+    page = client.get("/console/programs/demo/rules").get_data(as_text=True)
+    assert 'value="on_install" checked' in page  # the demo pays at the install
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    values = program_rules.form(demo)
+    bad = client.post(
+        "/console/programs/demo/rules",
+        data={"csrf_token": token, **values, "install_bonus_when": "always"},
+    )
+    assert bad.status_code == 422 and 'id="install_bonus_when-error"' in bad.get_data(as_text=True)
+    done = client.post(
+        "/console/programs/demo/rules",
+        data={"csrf_token": token, **values, "install_bonus_when": "on_first_purchase"},
+    )
+    assert done.status_code == 303
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "program.rules_updated")
+    ).one()
+    assert entry.details == {"install_bonus_when": "on_first_purchase"}
+    ru = client.get("/console/programs/demo/rules?lang=ru")
+    assert "С первой покупкой" in ru.get_data(as_text=True)
+
+    _, key = terminals.add_terminal(session, services.clock, demo, "Till 1")
+    session.commit()
+    card = issue(client)
+    offered = client.get(card.card_page + "?lang=en").get_data(as_text=True)
+    assert "come with your first purchase" in offered
+    before = purchase(client, key, "R-0", card.barcode)  # not installed yet: no bonus
+    assert before["balance"] == before["points_earned"]
+
+    assert register(client, card, "iphone-of-a-real-person").status_code == 201
+    assert bonus_lots(session) == 0  # a made-up device would earn nothing spendable
+    installed = session.scalars(select(Card)).one()
+    assert installed.apple_installed_at is not None and installed.balance == before["balance"]
+    pending = client.get(card.card_page + "?lang=en").get_data(as_text=True)
+    assert 'id="install-bonus-pending"' in pending and "2,000" in pending.replace("\u00a0", ",")
+    version = session.scalar(select(WalletPass.version))
+
+    first = purchase(client, key, "R-1", card.barcode)
+    assert first["balance"] == before["balance"] + first["points_earned"] + 2000
+    assert bonus_lots(session) == 1
+    assert (session.scalar(select(WalletPass.version)) or 0) > (version or 0)
+    assert purchase(client, key, "R-1", card.barcode) == first  # a replay pays nothing more
+    second = purchase(client, key, "R-2", card.barcode)
+    assert second["balance"] == first["balance"] + second["points_earned"]
+    assert bonus_lots(session) == 1
+    # A second device or wallet later pays nothing either.
+    assert register(client, card, "ipad-of-a-real-person").status_code == 201
+    assert bonus_lots(session) == 1
+    after = client.get(card.card_page).get_data(as_text=True)
+    assert "install-bonus" not in after
+
+
+def test_new_programs_pay_the_install_bonus_with_the_first_purchase(session: Session) -> None:
+    program = Program(
+        slug="chain",
+        brand_name="Chain",
+        name="Chain club",
+        template="demo",
+        background_color="#000000",
+        foreground_color="#FFFFFF",
+        label_color="#FFFFFF",
+        created_at=START,
+    )
+    session.add(program)
+    session.flush()
+    assert program.install_bonus_when == "on_first_purchase"
