@@ -139,6 +139,7 @@ class Settings:
     # PassKit registrations: the most devices one pass may have, and attempts per address.
     max_devices_per_pass: int = 10
     passkit_register_rate_limit: RateLimit = RateLimit(300, 3600)
+    passkit_register_pass_rate_limit: RateLimit = RateLimit(30, 3600)
     rate_limit_url: str | None = None  # None: counters live in the database
     log_format: str = "text"
 
@@ -456,6 +457,9 @@ def _load(env: Mapping[str, str]) -> Settings:
         max_devices_per_pass=_max_devices(env),
         passkit_register_rate_limit=_rate(
             env, "WALLETPASS_PASSKIT_REGISTER_RATE_LIMIT", "300/hour"
+        ),
+        passkit_register_pass_rate_limit=_rate(
+            env, "WALLETPASS_PASSKIT_REGISTER_PASS_RATE_LIMIT", "30/hour"
         ),
         rate_limit_url=_rate_limit_url(env),
         log_format=_log_format(env),

@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         "passkit_log": RateLimit(120, 60),  # per client address
         "passkit_register": settings.passkit_register_rate_limit,  # per client address
         # Per pass, counted once the pass's token is right (nobody else can spend it).
-        "passkit_register_pass": RateLimit(30, 3600),
+        "passkit_register_pass": settings.passkit_register_pass_rate_limit,
     }
     # Before the database hooks: its after_request runs after theirs and times the commit.
     access_log.init_app(app, trust_request_id=settings.trusted_proxies > 0)
