@@ -157,6 +157,10 @@ class Settings:
     login_rate_limit: RateLimit = RateLimit(20, 900)
     login_account_rate_limit: RateLimit = RateLimit(10, 900)
     pos_rate_limit: RateLimit = RateLimit(600, 60)
+    # PassKit registrations: the most devices one pass may have, and attempts per address.
+    max_devices_per_pass: int = 10
+    passkit_register_rate_limit: RateLimit = RateLimit(300, 3600)
+    passkit_register_pass_rate_limit: RateLimit = RateLimit(30, 3600)
     rate_limit_url: str | None = None  # None: counters live in the database
     log_format: str = "text"
     relays: dict[str, RelaySettings] = field(default_factory=dict)
@@ -510,10 +514,25 @@ def _load(env: Mapping[str, str]) -> Settings:
         login_rate_limit=_rate(env, "WALLETPASS_LOGIN_RATE_LIMIT", "20/15 minutes"),
         login_account_rate_limit=_rate(env, "WALLETPASS_LOGIN_ACCOUNT_RATE_LIMIT", "10/15 minutes"),
         pos_rate_limit=_rate(env, "WALLETPASS_POS_RATE_LIMIT", "600/minute"),
+        max_devices_per_pass=_max_devices(env),
+        passkit_register_rate_limit=_rate(
+            env, "WALLETPASS_PASSKIT_REGISTER_RATE_LIMIT", "300/hour"
+        ),
+        passkit_register_pass_rate_limit=_rate(
+            env, "WALLETPASS_PASSKIT_REGISTER_PASS_RATE_LIMIT", "30/hour"
+        ),
         rate_limit_url=_rate_limit_url(env),
         log_format=_log_format(env),
         relays=_relays(env, app_env, production or not apple.uses_dev_certs),
     )
+
+
+def _max_devices(env: Mapping[str, str]) -> int:
+    name = "WALLETPASS_MAX_DEVICES_PER_PASS"
+    value = _int(env, name, 10, minimum=1)
+    if value > 1000:
+        raise SettingsError(f"{name}={value}: at most 1000 (each device costs a push per change)")
+    return value
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> RateLimit:

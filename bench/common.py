@@ -23,6 +23,10 @@ def bench_env(root: Path, **extra: str) -> dict[str, str]:
         "WALLETPASS_ENROLL_RATE_LIMIT": "100000/minute",
         "WALLETPASS_ENROLL_PHONE_RATE_LIMIT": "100000/minute",
         "WALLETPASS_POS_RATE_LIMIT": "1000000/minute",
+        # The registration bench puts a new device on each pass round after round.
+        "WALLETPASS_PASSKIT_REGISTER_RATE_LIMIT": "1000000/minute",
+        "WALLETPASS_PASSKIT_REGISTER_PASS_RATE_LIMIT": "1000000/minute",
+        "WALLETPASS_MAX_DEVICES_PER_PASS": "1000",
         **extra,
     }
 

@@ -43,6 +43,11 @@ class Program(Base):
     label_color: Mapped[str] = mapped_column(String(7))
     registration_bonus: Mapped[int] = mapped_column(Integer, default=0)
     registration_bonus_days: Mapped[int | None] = mapped_column(Integer)
+    # When the install bonus is paid: "on_install" (the first registration or Google save)
+    # or "on_first_purchase" (the install is recorded, the points come with the first
+    # purchase at a till, so a script registering made-up devices gets nothing). New
+    # programs start with the second; see app.services.installs.
+    install_bonus_when: Mapped[str] = mapped_column(String(20), default="on_first_purchase")
     birthday_bonus: Mapped[int] = mapped_column(Integer, default=0)
     birthday_bonus_days: Mapped[int | None] = mapped_column(Integer)
     # Basis points (1/100 of a percent) keep rates exact: 500 = 5 %.
@@ -85,6 +90,10 @@ class Program(Base):
     __table_args__ = (
         CheckConstraint("registration_bonus >= 0", name="registration_bonus_not_negative"),
         CheckConstraint("birthday_bonus >= 0", name="birthday_bonus_not_negative"),
+        CheckConstraint(
+            "install_bonus_when IN ('on_install', 'on_first_purchase')",
+            name="install_bonus_when_known",
+        ),
         CheckConstraint("point_value_minor > 0", name="point_value_positive"),
         CheckConstraint(
             "newcomer_days > 0 AND at_risk_after_days > 0 AND lost_after_days > at_risk_after_days",

@@ -1,22 +1,38 @@
-"""A card was added to a wallet: remember when, and award the install bonus once."""
+"""A card was added to a wallet: remember when, and award the install bonus once.
+
+Each program chooses when the bonus is paid (``programs.install_bonus_when``):
+``on_install`` pays it with the first registration or Google save; ``on_first_purchase``
+records the install and pays the bonus with the card's first purchase at a till after
+it, so registering a made-up device earns a script nothing it can spend. Either way the
+bonus is one ledger lot per card under the unique key ``install-bonus:<card id>``.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.loyalty import ledger
+from app.loyalty.models import Card, LedgerEntry
 from app.passes.sync import mark_card_changed
 from app.services import campaigns
 
 WALLETS = ("apple", "google")
+ON_INSTALL, ON_FIRST_PURCHASE = "on_install", "on_first_purchase"
+BONUS_WHEN = (ON_INSTALL, ON_FIRST_PURCHASE)
+
+
+def bonus_key(card_id: int) -> str:
+    return f"install-bonus:{card_id}"
 
 
 def record_install(session: Session, clock: Clock, card_id: int, wallet: str) -> bool:
     """Returns True when this install earned the registration bonus.
 
     The bonus is keyed per card, not per wallet: installing on iPhone and Android,
-    re-installing, a second device or a retry never pays twice.
+    re-installing, a second device or a retry never pays twice. Under
+    ``on_first_purchase`` the install is only recorded (see ``pay_pending_bonus``).
     """
     if wallet not in WALLETS:
         raise ValueError(f"unknown wallet {wallet!r}")
@@ -28,7 +44,7 @@ def record_install(session: Session, clock: Clock, card_id: int, wallet: str) ->
         setattr(card, column, now)
     program = card.program
     awarded = False
-    if program.registration_bonus > 0:
+    if program.registration_bonus > 0 and program.install_bonus_when == ON_INSTALL:
         awarded = (
             ledger.award(
                 session,
@@ -38,7 +54,7 @@ def record_install(session: Session, clock: Clock, card_id: int, wallet: str) ->
                 now=now,
                 valid_days=program.registration_bonus_days,
                 reference="install",
-                idempotency_key=f"install-bonus:{card.id}",
+                idempotency_key=bonus_key(card.id),
             )
             is not None
         )
@@ -48,3 +64,60 @@ def record_install(session: Session, clock: Clock, card_id: int, wallet: str) ->
         campaigns.fire_trigger(session, clock, card.program_id, "welcome", card.id)
     session.flush()
     return awarded
+
+
+def _installed(card: Card) -> bool:
+    return card.apple_installed_at is not None or card.google_installed_at is not None
+
+
+def _paid(session: Session, card: Card) -> bool:
+    key = bonus_key(card.id)
+    return (
+        session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)) is not None
+    )
+
+
+def pending_bonus(session: Session, card: Card) -> int:
+    """Points the card will get with its next purchase at a till: the install bonus of a
+    card installed under ``on_first_purchase`` and not paid yet, else 0."""
+    program = card.program
+    if (
+        program.install_bonus_when != ON_FIRST_PURCHASE
+        or program.registration_bonus <= 0
+        or not _installed(card)
+        or _paid(session, card)
+    ):
+        return 0
+    return program.registration_bonus
+
+
+def pay_pending_bonus(session: Session, clock: Clock, card: Card, reference: str) -> int:
+    """At a purchase, on a card locked by the caller: pay the pending install bonus
+    (at most once per card, whatever retries and races do). Returns the points paid."""
+    points = pending_bonus(session, card)
+    if not points:
+        return 0
+    entry = ledger.credit(
+        session,
+        card,
+        points=points,
+        kind="bonus",
+        now=clock.now(),
+        valid_days=card.program.registration_bonus_days,
+        reference=reference,
+        idempotency_key=bonus_key(card.id),
+    )
+    return points if entry is not None else 0
+
+
+def bonus_hint(session: Session, card: Card) -> str | None:
+    """What the card page says about the install bonus: ``"offered"`` (add the card to
+    get it), ``"offered_first_purchase"`` (add it, the points come with the first
+    purchase), ``"pending"`` (installed, the points come with the next purchase), or
+    None (no bonus, or paid)."""
+    program = card.program
+    if program.registration_bonus <= 0:
+        return None
+    if not _installed(card):
+        return "offered" if program.install_bonus_when == ON_INSTALL else "offered_first_purchase"
+    return "pending" if pending_bonus(session, card) else None

@@ -11,12 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
+from app.loyalty import ledger
 from app.passes.apple import device_logs, tags
+from app.passes.errors import TooManyDevicesError
 from app.passes.models import AppleDevice, AppleDeviceLog, AppleRegistration, WalletPass
 from app.services import wallet_events
 from app.services.installs import record_install
 
 MAX_LOG_ROWS = 20_000
+MAX_DEVICES_PER_PASS = 10  # the default of WALLETPASS_MAX_DEVICES_PER_PASS
 # Built once: constructing the statement costs more than running it.
 _AUTH_LOOKUP = select(
     WalletPass.id, WalletPass.card_id, WalletPass.auth_token, WalletPass.last_modified
@@ -86,19 +89,36 @@ def _device(session: Session, clock: Clock, who: Registrant) -> AppleDevice:
     return device
 
 
-def register(session: Session, clock: Clock, ref: PassRef, who: Registrant) -> bool:
+def register(
+    session: Session,
+    clock: Clock,
+    ref: PassRef,
+    who: Registrant,
+    *,
+    max_devices: int = MAX_DEVICES_PER_PASS,
+) -> bool:
     """Register a device for a pass; True when the registration is new.
 
     The first registration of the card on any device, in any wallet app, is the
-    install: it awards the registration bonus (once per card) and marks the pass changed.
+    install: it records it (and the install bonus, per the program's rule) and marks
+    the pass changed. A pass holds at most ``max_devices`` registrations: one more
+    raises TooManyDevicesError before anything is written, so a script cannot make one
+    purchase fan out to thousands of pushes.
     """
-    device = _device(session, clock, who)
-    exists = session.scalar(
-        select(AppleRegistration.id).where(
-            AppleRegistration.device_id == device.id, AppleRegistration.pass_id == ref.id
-        )
+    registered = session.scalar(
+        select(AppleRegistration.id)
+        .join(AppleDevice, AppleDevice.id == AppleRegistration.device_id)
+        .where(AppleDevice.library_id == who.library_id, AppleRegistration.pass_id == ref.id)
     )
-    if exists is not None:
+    if registered is None:
+        # The card's row lock (taken in this order by the till and the install bonus
+        # too) makes concurrent registrations of one pass count one at a time.
+        ledger.lock_card(session, ref.card_id)
+        count = session.scalar(select(func.count()).where(AppleRegistration.pass_id == ref.id))
+        if (count or 0) >= max_devices:
+            raise TooManyDevicesError(max_devices)
+    device = _device(session, clock, who)
+    if registered is not None:
         return False
     try:
         with session.begin_nested():

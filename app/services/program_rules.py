@@ -1,5 +1,6 @@
-"""Rules a marketer tunes: lifecycle thresholds, quiet hours, the frequency cap, and the
-order in which the card page offers the Android wallet apps."""
+"""Rules a marketer tunes: lifecycle thresholds, quiet hours, the frequency cap, when the
+install bonus is paid, and the order in which the card page offers the Android wallet
+apps."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
 from app.passes import install_links
+from app.services.installs import BONUS_WHEN
 from app.services.staff import audit
 from app.staff.models import StaffUser
 
@@ -24,6 +26,7 @@ FIELDS: dict[str, tuple[int, int]] = {
 
 
 APPS_FIELD = "android_wallet_apps"
+BONUS_WHEN_FIELD = "install_bonus_when"
 
 
 def form(program: Program) -> dict[str, str]:
@@ -48,6 +51,9 @@ def apply(
             clean[name] = int(raw)
     if not errors and clean["lost_after_days"] <= clean["at_risk_after_days"]:
         errors["lost_after_days"] = "must be more than the days before “at risk”"
+    bonus_when = values.get(BONUS_WHEN_FIELD, program.install_bonus_when).strip()
+    if bonus_when not in BONUS_WHEN:
+        errors[BONUS_WHEN_FIELD] = f"must be one of: {', '.join(BONUS_WHEN)}"
     apps = wallet_apps(program)
     if APPS_FIELD in values:
         try:
@@ -57,6 +63,8 @@ def apply(
     if errors:
         raise ValidationError(errors)
     changed: dict[str, object] = {n: v for n, v in clean.items() if getattr(program, n) != v}
+    if bonus_when != program.install_bonus_when:
+        changed[BONUS_WHEN_FIELD] = bonus_when
     if apps != wallet_apps(program):
         changed[APPS_FIELD] = apps
     for name, value in changed.items():

@@ -34,8 +34,8 @@ def lock_program(session: Session, program: Program) -> Program:
 
 def seed_demo(session: Session, clock: Clock) -> Program:
     """Create the demo program unless it exists: 7 % base discount, a 15 % "large
-    family" tier set by staff, 2 000 points for installing the card, 5 000 on the
-    birthday. Returns the program either way."""
+    family" tier set by staff, 2 000 points for installing the card (paid at the
+    install), 5 000 on the birthday. Returns the program either way."""
     existing = session.scalar(select(Program).where(Program.slug == DEMO_SLUG))
     if existing is not None:
         return existing
@@ -53,6 +53,9 @@ def seed_demo(session: Session, clock: Clock) -> Program:
         label_color="#FFD166",
         registration_bonus=2000,
         registration_bonus_days=90,
+        # The demo pays at the install so `make run` shows the points at once; a chain
+        # fighting bonus farming switches to "on_first_purchase" on the rules page.
+        install_bonus_when="on_install",
         birthday_bonus=5000,
         birthday_bonus_days=30,
         earn_rate_bp=500,

@@ -24,7 +24,9 @@ from app.db import lock_for_update
 from app.loyalty import ledger, rules, totp
 from app.loyalty.errors import UnknownCardError
 from app.loyalty.models import Card, LedgerEntry, Program, TotpUse
+from app.passes.models import GoogleObject, WalletPass
 from app.passes.sync import mark_card_changed
+from app.services import installs
 from app.till import rules as till_rules
 from app.till.errors import (
     BarcodeRequiredError,
@@ -33,6 +35,7 @@ from app.till.errors import (
     CodeReusedError,
     DuplicateConflictError,
     RefundExceedsError,
+    RotatingCodeRequiredError,
     UnknownReceiptError,
 )
 from app.till.models import Receipt, Refund, Terminal
@@ -88,6 +91,22 @@ def find_card(
         if step is None:
             raise CodeExpiredError()
     return FoundCard(card, scanned=secret is not None, totp_step=step)
+
+
+def shows_rotating_code(session: Session, card: Card) -> bool:
+    """Whether the card went to Google Wallet with a rotating code. Every rotating value
+    carries the static ``number-secret``, so for such a card the static code is as good
+    as a screenshot: only the live code (current or previous step) may spend points. The
+    object is enough, saved or removed since: its values were on a screen either way."""
+    if not card.program.rotating_barcode or not card.totp_secret:
+        return False
+    issued = session.scalar(
+        select(GoogleObject.id)
+        .join(WalletPass, WalletPass.id == GoogleObject.pass_id)
+        .where(WalletPass.card_id == card.id)
+        .limit(1)
+    )
+    return issued is not None
 
 
 def spendable_balance(session: Session, card: Card, now: datetime) -> int:
@@ -201,6 +220,12 @@ def record_purchase(
         found = find_card(session, program, req.barcode, lock=True, now=now)
         if req.redeem_points and not found.scanned:
             raise BarcodeRequiredError()
+        if (
+            req.redeem_points
+            and found.totp_step is None
+            and shows_rotating_code(session, found.card)
+        ):
+            raise RotatingCodeRequiredError()
         if found.totp_step is not None:
             try:
                 with session.begin_nested():
@@ -209,6 +234,9 @@ def record_purchase(
                 raise CodeReusedError() from None
         card = found.card
         ledger.expire_due(session, card, now)
+    # An install bonus the program pays with the first purchase (after the quote: it
+    # cannot pay for the purchase that brings it).
+    bonus = installs.pending_bonus(session, card) if card is not None else 0
     quote = till_rules.quote(
         req.amount,
         discount_bp=card.tier.discount_bp if card else 0,
@@ -232,7 +260,7 @@ def record_purchase(
         points_earned=quote.points_earned,
         amount_due=quote.amount_due,
         # What the ledger operations below will leave on the card.
-        balance_after=(card.balance - quote.points_redeemed + quote.points_earned)
+        balance_after=(card.balance - quote.points_redeemed + quote.points_earned + bonus)
         if card
         else None,
         lines=req.lines,
@@ -270,11 +298,13 @@ def record_purchase(
                 valid_days=program.points_validity_days,
                 reference=reference,
             )
+        if bonus:
+            bonus = installs.pay_pending_bonus(session, clock, card, reference)
         if receipt.balance_after != card.balance:  # the arithmetic above must hold
             raise RuntimeError(
                 f"card {card.id}: ledger left {card.balance}, expected {receipt.balance_after}"
             )
-        if quote.points_redeemed or quote.points_earned:
+        if quote.points_redeemed or quote.points_earned or bonus:
             mark_card_changed(session, clock, card.id)
     session.flush()
     return _purchase_result(receipt), True

@@ -77,3 +77,13 @@ class CodeReusedError(TillError):
 
     def __init__(self) -> None:
         super().__init__("this code was already used for a purchase: scan the card again")
+
+
+class RotatingCodeRequiredError(TillError):
+    code = "rotating_code_required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this card shows a rotating code in Google Wallet: scan the live code on the "
+            "phone to spend points (the static code and the number only earn)"
+        )

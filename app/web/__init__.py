@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         "login_account": settings.login_account_rate_limit,
         "pos": settings.pos_rate_limit,  # per terminal
         "passkit_log": RateLimit(120, 60),  # per client address
+        "passkit_register": settings.passkit_register_rate_limit,  # per client address
+        # Per pass, counted once the pass's token is right (nobody else can spend it).
+        "passkit_register_pass": settings.passkit_register_pass_rate_limit,
     }
     # Before the database hooks: its after_request runs after theirs and times the commit.
     access_log.init_app(app, trust_request_id=settings.trusted_proxies > 0)

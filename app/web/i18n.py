@@ -14,6 +14,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Карта {brand} в кошельке телефона: {bonus} баллов за добавление "
         "и скидка {discount} на каждую покупку.",
     },
+    "join.lead_first_purchase": {
+        "en": "Get the {brand} card in your phone's wallet: {bonus} points with your first "
+        "purchase after adding it, and {discount} off every purchase.",
+        "ru": "Карта {brand} в кошельке телефона: {bonus} баллов с первой покупкой после "
+        "добавления и скидка {discount} на каждую покупку.",
+    },
     "field.name": {"en": "Your name", "ru": "Ваше имя"},
     "field.phone": {"en": "Mobile phone", "ru": "Мобильный телефон"},
     "field.email": {"en": "E-mail (optional)", "ru": "E-mail (необязательно)"},
@@ -78,6 +84,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "card.install_bonus": {
         "en": "Add the card to your wallet and get {bonus} points.",
         "ru": "Добавьте карту в кошелёк и получите {bonus} баллов.",
+    },
+    "card.install_bonus_offered_first_purchase": {
+        "en": "Add the card to your wallet: {bonus} points come with your first purchase.",
+        "ru": "Добавьте карту в кошелёк: {bonus} баллов придут с первой покупкой.",
+    },
+    "card.install_bonus_pending": {
+        "en": "{bonus} points are waiting for you: they come with your first purchase.",
+        "ru": "Вас ждут {bonus} баллов: они придут с первой покупкой.",
     },
     "card.keep_link": {
         "en": "Keep this page private: it is the link to your card.",

@@ -15,6 +15,7 @@ _TOO_MANY = {
     "enroll_phone": "too many enrollments with this phone number, try again later",
     "login_account": "too many sign-in attempts for this account, try again later",
     "pos": "too many requests from this terminal, try again later",
+    "passkit_register_pass": "too many registrations of this pass, try again later",
 }
 
 

@@ -1,5 +1,5 @@
 """Concurrent registrations on SQLite and PostgreSQL through their real sessions: the
-install bonus is paid exactly once."""
+install bonus is paid exactly once, and a pass never takes more devices than its cap."""
 
 from __future__ import annotations
 
@@ -63,13 +63,15 @@ def test_many_devices_registering_one_card_at_once_pay_one_bonus(real_services: 
     card_id, serial, token = enrolled_pass(services)
     devices = [f"device{i:02d}" for i in range(24)]
     statuses = hammer(services, serial, token, devices)
-    assert statuses == Counter({201: 24})
+    cap = services.settings.max_devices_per_pass
+    assert statuses == Counter({201: cap, 403: 24 - cap})
     with services.transaction(write=False) as session:
         entries = session.scalars(select(LedgerEntry).where(LedgerEntry.card_id == card_id)).all()
         assert [(e.kind, e.points) for e in entries] == [("bonus", 2000)]
         card = session.get(Card, card_id)
         assert card is not None and card.balance == 2000
-        assert session.scalar(select(func.count()).select_from(AppleRegistration)) == 24
+        assert session.scalar(select(func.count()).select_from(AppleRegistration)) == cap
+        assert session.scalar(select(func.count()).select_from(AppleDevice)) == cap
         version = session.scalar(select(WalletPass.version).where(WalletPass.card_id == card_id))
         assert version == 2  # marked changed once, by the one install that paid
 

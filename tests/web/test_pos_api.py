@@ -397,3 +397,57 @@ def test_a_rotating_google_code_pays_once_and_expires(
         ).status_code
         == 201
     )
+
+
+def test_a_card_issued_with_a_rotating_google_code_spends_only_with_the_live_code(
+    till: Till, card: dict[str, str], session: Session, services: Services
+) -> None:
+    """Finding 7 of issue 17: every rotating value carries the static ``number-secret``,
+    so a screenshot of the Google card must not become a permanent way to spend."""
+    from app.loyalty import totp
+    from app.services import google_wallet
+
+    found = session.scalars(select(Card)).one()
+    found.program.rotating_barcode = True
+    wallet_pass = cards.wallet_pass_of(session, found)
+    google_wallet.record_object(
+        session, services.clock, wallet_pass.id, "issuer.demo-card", wallet_pass.version
+    )
+    session.commit()
+    give_points(session, services, card["number"], 500)
+    static = till.post(
+        "/purchases",
+        {"receipt_id": "G-1", "amount": 10_000, "barcode": card["barcode"], "redeem_points": 10},
+    )
+    assert static.status_code == 422
+    assert static.json["error"]["code"] == "rotating_code_required"
+    assert "rotating" in static.json["error"]["message"]
+    assert session.scalar(select(func.count()).select_from(Receipt)) == 0
+    # Earning by the static code or the printed number works as before.
+    for receipt_id, code in (("G-2", card["barcode"]), ("G-3", card["number"])):
+        earned = till.post(
+            "/purchases", {"receipt_id": receipt_id, "amount": 10_000, "barcode": code}
+        )
+        assert earned.status_code == 201 and earned.json["points_earned"] > 0
+    now = services.clock.now().timestamp()
+    assert found.totp_secret
+    previous = f"{card['barcode']}-{totp.code_at(found.totp_secret, totp.step_of(now) - 1)}"
+    live = till.post(
+        "/purchases",
+        {"receipt_id": "G-4", "amount": 10_000, "barcode": previous, "redeem_points": 10},
+    )
+    assert live.status_code == 201 and live.json["points_redeemed"] == 10
+
+
+def test_an_apple_only_card_of_a_rotating_program_still_spends_with_its_static_code(
+    till: Till, card: dict[str, str], session: Session, services: Services
+) -> None:
+    found = session.scalars(select(Card)).one()
+    found.program.rotating_barcode = True  # but this card never went to Google
+    session.commit()
+    give_points(session, services, card["number"], 500)
+    spent = till.post(
+        "/purchases",
+        {"receipt_id": "A-1", "amount": 10_000, "barcode": card["barcode"], "redeem_points": 10},
+    )
+    assert spent.status_code == 201 and spent.json["points_redeemed"] == 10

@@ -1,5 +1,5 @@
 """Console page of a program's rules: lifecycle thresholds, quiet hours, frequency cap,
-and the order of the Android wallet apps on the card page."""
+when the install bonus is paid, and the order of the Android wallet apps on the card page."""
 
 from __future__ import annotations
 
@@ -34,6 +34,20 @@ LABELS = {
 }
 
 
+BONUS_WHEN_LABELS = {
+    "on_install": ("When the card is added to a wallet", "Когда карту добавили в кошелёк"),
+    "on_first_purchase": (
+        "With the first purchase after adding the card (stops bonus farming by scripts)",
+        "С первой покупкой после добавления карты (защита от накрутки скриптами)",
+    ),
+}
+
+
+def bonus_when_label(key: str) -> str:
+    en, ru = BONUS_WHEN_LABELS[key]
+    return ru if current_locale() == "ru" else en
+
+
 def label(name: str) -> str:
     en, ru = LABELS[name]
     return ru if current_locale() == "ru" else en
@@ -46,6 +60,7 @@ def _page(
     errors: dict[str, str],
     status: int = 200,
     notice: str | None = None,
+    bonus_when: str | None = None,
 ) -> Response:
     # One select per position; the empty ones after the chosen apps leave room to add.
     slots = apps + [""] * (len(APPS) - len(apps))
@@ -59,6 +74,9 @@ def _page(
         errors=errors,
         notice=notice,
         label=label,
+        bonus_when=bonus_when or program.install_bonus_when,
+        bonus_when_choices=list(BONUS_WHEN_LABELS),
+        bonus_when_label=bonus_when_label,
     )
 
 
@@ -77,12 +95,15 @@ def rules_save(slug: str) -> Response:
     sent_apps = program_rules.APPS_FIELD in request.form
     chosen = [key for key in request.form.getlist(program_rules.APPS_FIELD) if key.strip()]
     submitted = dict(values)
+    bonus_when = request.form.get(program_rules.BONUS_WHEN_FIELD)
+    if bonus_when is not None:
+        submitted[program_rules.BONUS_WHEN_FIELD] = bonus_when
     if sent_apps:
         submitted[program_rules.APPS_FIELD] = " ".join(chosen)
     else:
         chosen = program_rules.wallet_apps(program)
     if not csrf_valid():
-        return _page(program, values, chosen, {}, 400, tx("form.expired"))
+        return _page(program, values, chosen, {}, 400, tx("form.expired"), bonus_when)
     try:
         program_rules.apply(
             db(),
@@ -92,6 +113,6 @@ def rules_save(slug: str) -> Response:
             current_staff() or "console",
         )
     except ValidationError as exc:
-        return _page(program, values, chosen, exc.fields, 422, tx("form.errors"))
+        return _page(program, values, chosen, exc.fields, 422, tx("form.errors"), bonus_when)
     flash("Сохранено." if current_locale() == "ru" else "Saved.")
     return redirect(url_for("console.rules_page", slug=slug), code=303)  # type: ignore[return-value]

@@ -13,7 +13,7 @@ from app.passes import install_links
 from app.passes.google.client import GoogleWalletError
 from app.passes.google.save_link import save_jwt, save_url
 from app.posters.qrcodes import qr_png
-from app.services import cards, enrollment, google_wallet, posters, programs
+from app.services import cards, enrollment, google_wallet, installs, posters, programs
 from app.web.db import db, services
 from app.web.i18n import current_locale, t
 from app.web.join import bp
@@ -39,6 +39,9 @@ def _join_page(
         csrf=csrf_token(),
         discount=rules.format_percent(program.default_tier.discount_bp),
         bonus=rules.format_points(program.registration_bonus),
+        lead="join.lead"
+        if program.install_bonus_when == installs.ON_INSTALL
+        else "join.lead_first_purchase",
     )
     return Response(html, status=status)
 
@@ -107,13 +110,8 @@ def card_page(public_id: str) -> Response:
         number=rules.format_card_number(card.number),
         discount=rules.format_percent(card.tier.discount_bp),
         balance=rules.format_points(card.balance),
-        install_bonus=(
-            rules.format_points(card.program.registration_bonus)
-            if card.apple_installed_at is None
-            and card.google_installed_at is None
-            and card.program.registration_bonus > 0
-            else None
-        ),
+        install_bonus=rules.format_points(card.program.registration_bonus),
+        bonus_hint=installs.bonus_hint(session, card),
     )
     response = Response(html)
     response.headers["Cache-Control"] = "no-store"

@@ -69,9 +69,14 @@ def _wallet_app() -> str:
 
 def _register(device_id: str, pass_type_id: str, serial: str, *, relay_url: bool) -> Response:
     _check_device(device_id)
-    ref = _authenticate(pass_type_id, serial)
+    # Limits before the request's session opens: every attempt counts per address; per
+    # pass only once its token is right (read on a bare connection), so nobody can use
+    # up another's pass.
+    enforce_rate_limit("passkit_register")
+    ref = _authenticate(pass_type_id, serial, lookup_only=True)
     if ref is None:
         return _unauthorized()
+    enforce_rate_limit("passkit_register_pass", ref.serial_number)
     body = _json_body()
     token = body.get("pushToken")
     if not isinstance(token, str) or not _PUSH_TOKEN.match(token):
@@ -88,7 +93,10 @@ def _register(device_id: str, pass_type_id: str, serial: str, *, relay_url: bool
         except RelayUrlError as exc:
             raise BadRequest(str(exc)) from None
     who = passkit.Registrant(device_id, token, _wallet_app(), push_service_url)
-    created = passkit.register(db(), services().clock, ref, who)
+    svc = services()
+    created = passkit.register(
+        db(), svc.clock, ref, who, max_devices=svc.settings.max_devices_per_pass
+    )
     return Response(status=201 if created else 200)
 
 
