@@ -33,14 +33,17 @@ def bench_env(root: Path, **extra: str) -> dict[str, str]:
 
 def serve_app(workers: int, threads: int, port: int) -> None:
     """Run in the server subprocess: the app plus a bare route, under gunicorn."""
-    from flask import Response
+    from flask import Flask, Response
 
     from app.web import create_app
     from app.web.server import serve
 
-    app = create_app()
-    app.add_url_rule("/bench/bare", "bench_bare", lambda: Response("ok\n"))
-    serve(app, host="127.0.0.1", port=port, workers=workers, threads=threads)
+    def factory() -> Flask:  # built in each gunicorn worker, after the fork
+        app = create_app()
+        app.add_url_rule("/bench/bare", "bench_bare", lambda: Response("ok\n"))
+        return app
+
+    serve(factory, host="127.0.0.1", port=port, workers=workers, threads=threads)
 
 
 def start_server(
