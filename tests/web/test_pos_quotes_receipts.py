@@ -191,3 +191,22 @@ def test_card_row_is_untouched_by_quotes(
     till.post("/quotes", {"amount": 1_000, "barcode": card["barcode"], "redeem_points": 3})
     session.expire_all()
     assert session.scalars(select(Card)).one().balance == 10
+
+
+def test_a_quote_does_not_spend_a_rotating_code_but_knows_a_spent_one(
+    till: Till, card: dict[str, str], session: Session, services: Services
+) -> None:
+    from app.loyalty import totp
+
+    found = session.scalars(select(Card)).one()
+    found.program.rotating_barcode = True
+    session.commit()
+    assert found.totp_secret
+    now = services.clock.now().timestamp()
+    code = f"{card['barcode']}-{totp.code_at(found.totp_secret, totp.step_of(now))}"
+    body = {"amount": 10_000, "barcode": code}
+    assert till.post("/quotes", body).status_code == 200
+    assert till.post("/quotes", body).status_code == 200
+    assert till.post("/purchases", {"receipt_id": "T-1", **body}).status_code == 201
+    spent = till.post("/quotes", body)
+    assert spent.status_code == 409 and spent.json["error"]["code"] == "code_already_used"
