@@ -99,6 +99,8 @@ def test_lookup_by_scanned_code_or_typed_number(till: Till, card: dict[str, str]
         "balance": 0,
         "point_value": 100,
         "redeemable_max": 0,
+        # The same figures as the page shows them, in the program's language.
+        "display": {"balance": "0", "discount_percent": "7\u00a0%"},
     }
     spaced = " ".join(card["number"][i : i + 4] for i in range(0, 13, 4))
     assert till.get(f"/cards/{spaced}").json["card_number"] == card["number"]
@@ -153,6 +155,15 @@ def test_a_purchase_gives_the_tier_discount_earns_points_and_updates_the_pass(
         "points_earned": 116,  # 5 % of 2 325.00 ₽
         "balance": 116,
         "amount_due": 232_500,
+        # As the console writes money in Russian: "2 325,00 ₽".
+        "display": {
+            "discount_amount": "175,00\u00a0₽",
+            "points_value": "0,00\u00a0₽",
+            "amount_due": "2\u202f325,00\u00a0₽",
+            "points_redeemed": "0",
+            "points_earned": "116",
+            "balance": "116",
+        },
     }
     assert pass_version(session, card["number"]) == before + 1
     receipt = session.scalars(select(Receipt)).one()
@@ -280,6 +291,14 @@ def test_refund_of_a_partly_redeemed_purchase_is_proportional(
         "points_taken_back": 18,
         "points_shortfall": 0,
         "balance": 218,
+        "display": {
+            "amount": "500,00\u00a0₽",
+            "money_back": "365,00\u00a0₽",
+            "points_returned": "100",
+            "points_taken_back": "18",
+            "points_shortfall": "0",
+            "balance": "218",
+        },
     }
     assert (
         till.post("/refunds", {"receipt_id": "R-9", "refund_id": "F-1", "amount": 50_000}).json

@@ -105,6 +105,12 @@ def _query(name: str, schema: dict[str, Any] = STR) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
+DISPLAY = {
+    "type": "object",
+    "additionalProperties": STR,
+    "description": "the same figures as text in the answer's language (Accept-Language, "
+    "else the program's), money with the currency sign, e.g. 1 338,00 ₽",
+}
 PURCHASE = _obj(
     ["receipt_id", "amount"],
     receipt_id=STR,
@@ -122,6 +128,7 @@ PURCHASE_RESULT = _obj(
     points_earned=INT,
     balance=NINT,
     amount_due=INT,
+    display=DISPLAY,
 )
 REFUND_RESULT = _obj(
     [
@@ -142,6 +149,44 @@ REFUND_RESULT = _obj(
     points_taken_back=INT,
     points_shortfall=INT,
     balance=NINT,
+    display=DISPLAY,
+)
+QUOTE_RESULT = _obj(
+    ["amount", "discount_amount", "redeemable_max", "amount_due", "points_earned", "display"],
+    card_number={"type": ["string", "null"]},
+    member_name={"type": ["string", "null"]},
+    tier_name={"type": ["string", "null"]},
+    scanned={**BOOL, "description": "the card's barcode was presented (only then points pay)"},
+    amount=INT,
+    discount_percent=NUM,
+    discount_amount=INT,
+    redeemable_max={**INT, "description": "points this purchase would accept as payment"},
+    points_redeemed=INT,
+    amount_due=INT,
+    points_earned=INT,
+    balance=NINT,
+    balance_after=NINT,
+    display=DISPLAY,
+)
+RECENT_RECEIPTS = _obj(
+    ["receipts", "timezone"],
+    receipts={
+        "type": "array",
+        "items": _obj(
+            ["receipt_id", "created_at", "amount", "refunded", "refundable"],
+            receipt_id=STR,
+            created_at=STR,
+            card_number={"type": ["string", "null"]},
+            amount=INT,
+            amount_due=INT,
+            points_redeemed=INT,
+            points_earned=INT,
+            refunded=INT,
+            refundable=INT,
+            display=DISPLAY,
+        ),
+    },
+    timezone=STR,
 )
 CAMPAIGN = {
     "type": "object",
@@ -253,6 +298,32 @@ def document() -> dict[str, Any]:
                     422,
                     body=PURCHASE,
                     security="terminal",
+                )
+            },
+            "/api/pos/v1/quotes": {
+                "post": _op(
+                    "What a purchase with this body would do, recording nothing "
+                    "(refused with the same error codes as the purchase)",
+                    _json("200", "Quote", QUOTE_RESULT),
+                    400,
+                    401,
+                    404,
+                    409,
+                    413,
+                    415,
+                    422,
+                    body={**PURCHASE, "required": ["amount"]},
+                    security="terminal",
+                )
+            },
+            "/api/pos/v1/receipts": {
+                "get": _op(
+                    "This terminal's latest receipts, newest first, with what is left to refund",
+                    _json("200", "Receipts", RECENT_RECEIPTS),
+                    401,
+                    422,
+                    security="terminal",
+                    params=[_query("limit", {**INT, "minimum": 1, "maximum": 50, "default": 10})],
                 )
             },
             "/api/pos/v1/refunds": {

@@ -13,7 +13,7 @@ from app.services import terminals, till
 from app.till.models import Terminal
 from app.web.api.views import json_object
 from app.web.db import db, services
-from app.web.pos import bp
+from app.web.pos import bp, display
 from app.web.pos import validation as v
 from app.web.shared import enforce_rate_limit
 
@@ -73,6 +73,9 @@ def lookup(code: str) -> Response:
     }
     if view.redeemable_max is not None:
         body["redeemable_max"] = view.redeemable_max
+    shown = display.texts(t, minor={}, points={"balance": view.balance})
+    shown["discount_percent"] = display.percent_text(view.discount_percent)
+    body["display"] = shown
     return jsonify(body)
 
 
@@ -94,7 +97,7 @@ def purchase() -> tuple[Response, int]:
     assert amount is not None
     req = till.PurchaseRequest(receipt_id, amount, barcode, redeem, lines)
     result, created = till.record_purchase(db(), services().clock, t, req, till.request_hash(body))
-    return jsonify(result.as_json()), 201 if created else 200
+    return jsonify(display.purchase_answer(t, result)), 201 if created else 200
 
 
 @bp.post("/api/pos/v1/refunds")
@@ -110,7 +113,7 @@ def refund() -> tuple[Response, int]:
         raise ValidationError(errors)
     req = till.RefundRequest(receipt_id, refund_id, amount)
     result, created = till.record_refund(db(), services().clock, t, req, till.request_hash(body))
-    return jsonify(result.as_json()), 201 if created else 200
+    return jsonify(display.refund_answer(t, result)), 201 if created else 200
 
 
 @bp.post("/api/pos/v1/decode")
