@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.bootstrap import Services
 from app.campaigns.models import Campaign
 from app.loyalty.models import Card, LedgerEntry, Program
-from app.services import campaigns, enrollment, staff
+from app.services import campaigns, enrollment, staff, staff_scope, stores
 from app.services.programs import seed_demo
 from app.staff.models import AuditEntry, PendingAdjustment, StaffUser
 
@@ -35,14 +35,13 @@ def two(session: Session, services: Services) -> tuple[Program, Program]:
 def card_in(session: Session, services: Services, program: Program, phone: str) -> Card:
     form = enrollment.EnrollmentForm(name="Anna Petrova", phone=phone, consent=True)
     card = enrollment.enroll(
-        session, services.clock, program, enrollment.validate(form, program, START_DAY(services))
+        session,
+        services.clock,
+        program,
+        enrollment.validate(form, program, services.clock.now().date()),
     )
     session.commit()
     return card
-
-
-def START_DAY(services: Services):  # type: ignore[no-untyped-def]  # noqa: N802
-    return services.clock.now().date()
 
 
 def add(
@@ -145,9 +144,13 @@ def test_a_store_manager_sees_only_their_stores_on_the_dashboard(
     client: FlaskClient, session: Session, services: Services, two: tuple[Program, Program]
 ) -> None:
     north, _ = two
-    mine, theirs = north.stores[0], north.stores[1]
+    mine = north.stores[0]
+    values = {"code": "spb-nevsky", "name": "Nevsky Prospekt", "latitude": "59.93"}
+    theirs = stores.add_store(
+        session, services.clock, north, {**values, "longitude": "30.35"}, actor="cli"
+    )
     user = add(session, services, "store_manager", [north])
-    staff.set_scope(session, services.clock, user, [north], [mine], actor="cli")
+    staff_scope.set_scope(session, services.clock, user, [north], [mine], actor="cli")
     session.commit()
     sign_in(client, user)
     page = client.get("/console/dashboard?program=north")

@@ -5,10 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Response, redirect, render_template, request, url_for
-from sqlalchemy import select
-
-from app.loyalty.models import Program
-from app.services import delivery, staff
+from app.services import delivery, staff, staff_scope
 from app.web.console import bp
 from app.web.console.auth import current_staff, log_in, log_out, require
 from app.web.db import db, services
@@ -81,7 +78,9 @@ def logout() -> Response:
 @require()
 def home() -> Response:
     session = db()
-    programs = list(session.scalars(select(Program).order_by(Program.slug)))
+    user = current_staff()
+    assert user is not None  # require()
+    programs = staff_scope.programs_of(session, user)
     stats = delivery.stats(session, services().clock)
     return Response(
         render_template(
