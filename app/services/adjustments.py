@@ -95,9 +95,7 @@ def _claim(session: Session, pending_id: int, approver: StaffUser) -> PendingAdj
     return row
 
 
-def approve(
-    session: Session, clock: Clock, pending_id: int, approver: StaffUser
-) -> LedgerEntry:
+def approve(session: Session, clock: Clock, pending_id: int, approver: StaffUser) -> LedgerEntry:
     row = _claim(session, pending_id, approver)
     card = session.get(Card, row.card_id)
     if card is None:

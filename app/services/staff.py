@@ -140,8 +140,10 @@ def record_login(
     if user is None:
         return None
     # Re-checked on the fresh row: disabled or given a new password during the check.
-    if not password_ok or user.disabled_at is not None or (
-        user.password_hash != candidate.password_hash
+    if (
+        not password_ok
+        or user.disabled_at is not None
+        or (user.password_hash != candidate.password_hash)
     ):
         user.failed_logins += 1
         return None
@@ -226,7 +228,9 @@ def revoke_token(
     return token
 
 
-def get_user(session: Session, user_id: int, session_version: int | None = None) -> StaffUser | None:
+def get_user(
+    session: Session, user_id: int, session_version: int | None = None
+) -> StaffUser | None:
     """The enabled user; with ``session_version``, only if that session has not ended."""
     user = session.get(StaffUser, user_id)
     if user is None or user.disabled_at is not None:

@@ -118,7 +118,5 @@ class PendingAdjustment(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'approved', 'rejected')", name="status_known"
-        ),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
     )

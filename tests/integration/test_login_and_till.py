@@ -89,7 +89,9 @@ def test_a_purchase_is_not_held_up_by_a_login_in_progress(sqlite_services: Servi
     guesser.join()
     assert purchase.status_code == 201, purchase.get_data(as_text=True)
     assert login_done and purchase_done < login_done[0], "the purchase waited for the login"
-    assert took < verify_seconds / 2, f"purchase took {took:.2f}s during a {verify_seconds:.2f}s check"
+    assert took < verify_seconds / 2, (
+        f"purchase took {took:.2f}s during a {verify_seconds:.2f}s check"
+    )
 
     with services.transaction() as session:  # the failure was still recorded afterwards
         failed = session.scalar(select(StaffUser.failed_logins))

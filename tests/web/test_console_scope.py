@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
-from app.campaigns.models import Campaign
 from app.loyalty.models import Card, LedgerEntry, Program
 from app.services import campaigns, enrollment, staff, staff_scope, stores
 from app.services.programs import seed_demo
@@ -180,7 +179,10 @@ def balance(session: Session, card: Card) -> int:
 
 
 def test_adjustments_above_the_cap_wait_for_another_admin(
-    app: Flask, client: FlaskClient, session: Session, services: Services,
+    app: Flask,
+    client: FlaskClient,
+    session: Session,
+    services: Services,
     two: tuple[Program, Program],
 ) -> None:
     north, _ = two

@@ -88,7 +88,10 @@ def test_a_password_change_or_disabling_ends_every_session(
 
 
 def test_unknown_disabled_and_much_guessed_accounts_all_run_one_password_check(
-    client: FlaskClient, olga: StaffUser, session: Session, services: Services,
+    client: FlaskClient,
+    olga: StaffUser,
+    session: Session,
+    services: Services,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The probe timed a locked account at 5 ms and the others at ~117 ms: every answer
@@ -116,9 +119,7 @@ def test_unknown_disabled_and_much_guessed_accounts_all_run_one_password_check(
     assert calls == ["scrypt"]
 
 
-def test_guessing_does_not_lock_the_real_user_out(
-    client: FlaskClient, olga: StaffUser
-) -> None:
+def test_guessing_does_not_lock_the_real_user_out(client: FlaskClient, olga: StaffUser) -> None:
     """Five wrong passwords used to lock the account for 15 minutes: anyone knowing an
     e-mail could keep its owner out. Guessing is throttled per address and per account
     (429) instead; the owner still gets in while those limits allow it."""

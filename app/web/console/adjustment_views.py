@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, flash, redirect, url_for
+
 from app.loyalty.errors import InsufficientPointsError, ValidationError
 from app.services import adjustments, staff_scope
 from app.staff.errors import StaffStateError

@@ -18,8 +18,8 @@ from markupsafe import Markup
 
 from app.analytics.kpis import Kpis, kpis_by_stage, kpis_by_store, kpis_series
 from app.loyalty.models import Program, Store
-from app.web.console import bp, wallet_panel
 from app.services import staff_scope
+from app.web.console import bp, wallet_panel
 from app.web.console.auth import current_staff, require
 from app.web.console.charts import Frame, Series, line_chart
 from app.web.console.forms import DASHBOARD_ROLES, all_programs, page, program_named

@@ -11,7 +11,6 @@ import json
 from urllib.parse import urlencode
 
 from flask import Response, abort, flash, redirect, request, url_for
-from sqlalchemy import select
 
 from app.db import after_commit
 from app.loyalty.models import Program

@@ -119,8 +119,6 @@ def card_adjust(number: str) -> Response:
         return _card_page(card, 422, exc.fields, values)
     except InsufficientPointsError:
         return _card_page(card, 422, {"points": mt("insufficient")}, values)
-    outcome = {"pending": 1} if isinstance(done, PendingAdjustment) else {"saved": 1}
-    return redirect(  # type: ignore[return-value]
-        url_for("console.card_detail", number=card.number, program=card.program.slug, **outcome),
-        code=303,
-    )
+    outcome = "pending" if isinstance(done, PendingAdjustment) else "saved"
+    target = url_for("console.card_detail", number=card.number, program=card.program.slug)
+    return redirect(f"{target}&{outcome}=1", code=303)  # type: ignore[return-value]
