@@ -174,6 +174,7 @@ def console_login(client: Any, session: Session, services: Services, role: str =
     import re
 
     from app.services import staff
+    from app.services.jobs import all_programs
 
     email = f"{role}.user@example.com"
     staff.add_user(
@@ -184,6 +185,7 @@ def console_login(client: Any, session: Session, services: Services, role: str =
         role=role,
         password=CONSOLE_PASSWORD,
         actor="test",
+        programs=all_programs(session),
     )
     session.commit()
     page = client.get("/console/login").get_data(as_text=True)

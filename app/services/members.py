@@ -67,11 +67,8 @@ def history(session: Session, card: Card, limit: int = 100) -> History:
     )
 
 
-def adjust(
-    session: Session, clock: Clock, card: Card, points: int, reason: str, actor: StaffUser | str
-) -> LedgerEntry | None:
-    """Add (positive) or take (negative) points by hand, with a reason; audited, and the
-    card on the phone updates."""
+def check_adjustment(points: int, reason: str) -> str:
+    """The reason, tidied; ValidationError when the adjustment cannot be made at all."""
     errors: dict[str, str] = {}
     reason = " ".join(reason.split())
     if not 3 <= len(reason) <= 500:
@@ -80,6 +77,21 @@ def adjust(
         errors["points"] = f"must be a non-zero whole number up to {MAX_ADJUSTMENT} either way"
     if errors:
         raise ValidationError(errors)
+    return reason
+
+
+def adjust(
+    session: Session,
+    clock: Clock,
+    card: Card,
+    points: int,
+    reason: str,
+    actor: StaffUser | str,
+    requested_by: str | None = None,
+) -> LedgerEntry | None:
+    """Add (positive) or take (negative) points by hand, with a reason; audited, and the
+    card on the phone updates. Caps and approvals: ``services.adjustments``."""
+    reason = check_adjustment(points, reason)
     locked = ledger.lock_card(session, card.id)
     now = clock.now()
     if points > 0:
@@ -98,8 +110,9 @@ def adjust(
             session, locked, points=-points, kind="adjust", now=now, reference="manual", note=reason
         )
     mark_card_changed(session, clock, locked.id)
-    audit(
-        session, clock, actor, "card.adjusted", locked.number, {"points": points, "reason": reason}
-    )
+    details: dict[str, object] = {"points": points, "reason": reason}
+    if requested_by is not None:
+        details["requested_by"] = requested_by  # approved on someone else's request
+    audit(session, clock, actor, "card.adjusted", locked.number, details)
     session.flush()
     return entry

@@ -1,8 +1,16 @@
-"""Staff accounts: creating them, logging in (with lockout), and the audit log."""
+"""Staff accounts: creating them, logging in, ending their sessions, withdrawing their
+credentials, and the audit log.
+
+Logging in is three steps so the slow scrypt check holds no transaction (on SQLite a
+write transaction holds the database's only write lock, which every till needs):
+``login_candidate`` reads, ``check_password`` verifies with no session at all, and
+``record_login`` writes the outcome in a short transaction of its own.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,11 +20,10 @@ from app import keys
 from app.clock import Clock
 from app.loyalty import rules
 from app.loyalty.errors import ValidationError
-from app.staff.models import ROLES, AuditEntry, StaffApiToken, StaffUser
+from app.loyalty.models import Program
+from app.staff.errors import StaffStateError
+from app.staff.models import ROLES, AuditEntry, StaffApiToken, StaffProgram, StaffUser
 from app.staff.passwords import dummy_hash, hash_password, password_problem, verify_password
-
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 
 
 def audit(
@@ -49,7 +56,9 @@ def add_user(
     role: str,
     password: str,
     actor: StaffUser | str,
+    programs: Sequence[Program] = (),
 ) -> StaffUser:
+    """A new account; non-admins work on ``programs`` only (admins see all of them)."""
     errors: dict[str, str] = {}
     clean_email = rules.clean_email(email)
     if clean_email is None:
@@ -77,39 +86,158 @@ def add_user(
     )
     session.add(user)
     session.flush()
-    audit(session, clock, actor, "staff.created", clean_email, {"role": role})
+    if role != "admin":
+        session.add_all(StaffProgram(user_id=user.id, program_id=p.id) for p in programs)
+    audit(
+        session,
+        clock,
+        actor,
+        "staff.created",
+        clean_email,
+        {"role": role, "programs": sorted(p.slug for p in programs) if role != "admin" else "all"},
+    )
     return user
 
 
-def login(session: Session, clock: Clock, email: str, password: str) -> StaffUser | None:
-    """The user, or None. Five wrong passwords lock the account for 15 minutes.
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What a login attempt checks the password against, read before the check."""
 
-    A failed attempt changes the failure count, so the caller commits in both cases.
-    """
-    now = clock.now()
-    user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    user_id: int | None  # None: no such account (checked against a dummy hash)
+    password_hash: str
+    usable: bool  # False for a disabled account: checked all the same, then refused
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: int
+    session_version: int
+
+
+def login_candidate(session: Session, email: str) -> LoginCandidate:
+    user = find_user(session, email)
     if user is None:
-        verify_password(password, dummy_hash())  # same time as a real check
+        return LoginCandidate(None, dummy_hash(), usable=False)
+    return LoginCandidate(user.id, user.password_hash, usable=user.disabled_at is None)
+
+
+def check_password(candidate: LoginCandidate, password: str) -> bool:
+    """One scrypt check whatever the account's state: unknown, disabled and existing
+    accounts take the same time, so timing tells nobody which e-mails have accounts."""
+    matches = verify_password(password, candidate.password_hash)
+    return matches and candidate.usable and candidate.user_id is not None
+
+
+def record_login(
+    session: Session, clock: Clock, candidate: LoginCandidate, password_ok: bool
+) -> SignedIn | None:
+    """Store the outcome: failures are counted (shown to admins; guessing is throttled by
+    the per-address and per-account rate limits, not punished with a lockout that would
+    let anyone keep the real user out). None unless the user may sign in."""
+    if candidate.user_id is None:
         return None
-    if user.disabled_at is not None or (user.locked_until is not None and user.locked_until > now):
+    user = session.get(StaffUser, candidate.user_id)
+    if user is None:
         return None
-    if not verify_password(password, user.password_hash):
+    # Re-checked on the fresh row: disabled or given a new password during the check.
+    if (
+        not password_ok
+        or user.disabled_at is not None
+        or (user.password_hash != candidate.password_hash)
+    ):
         user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            audit(session, clock, user, "staff.locked_out", user.email)
         return None
     user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = clock.now()
     audit(session, clock, user, "staff.login", user.email)
-    return user
+    return SignedIn(user.id, user.session_version)
 
 
-def get_user(session: Session, user_id: int) -> StaffUser | None:
+def end_sessions(user: StaffUser) -> None:
+    """Every console session of ``user`` ends now (their cookies carry the old version)."""
+    user.session_version += 1
+
+
+def log_out(session: Session, clock: Clock, user: StaffUser) -> None:
+    end_sessions(user)
+    audit(session, clock, user, "staff.logout", user.email)
+
+
+def change_password(
+    session: Session, clock: Clock, user: StaffUser, password: str, actor: StaffUser | str
+) -> None:
+    problem = password_problem(password, user.email)
+    if problem:
+        raise ValidationError({"password": problem})
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    end_sessions(user)
+    audit(session, clock, actor, "staff.password_changed", user.email)
+
+
+def set_disabled(
+    session: Session, clock: Clock, user: StaffUser, disabled: bool, actor: StaffUser | str
+) -> None:
+    """Disable (sessions and API tokens stop working at once) or enable an account.
+    The last enabled admin cannot be disabled: nobody could manage the staff then."""
+    if disabled and user.role == "admin" and user.disabled_at is None:
+        others = session.scalar(
+            select(func.count()).where(
+                StaffUser.role == "admin", StaffUser.disabled_at.is_(None), StaffUser.id != user.id
+            )
+        )
+        if not others:
+            raise StaffStateError("the last enabled admin cannot be disabled")
+    if disabled == (user.disabled_at is not None):
+        return
+    user.disabled_at = clock.now() if disabled else None
+    end_sessions(user)
+    audit(session, clock, actor, "staff.disabled" if disabled else "staff.enabled", user.email)
+
+
+def list_users(session: Session) -> list[StaffUser]:
+    return list(session.scalars(select(StaffUser).order_by(StaffUser.email)))
+
+
+def list_tokens(session: Session, user: StaffUser) -> list[StaffApiToken]:
+    return list(
+        session.scalars(
+            select(StaffApiToken).where(StaffApiToken.user_id == user.id).order_by(StaffApiToken.id)
+        )
+    )
+
+
+def revoke_token(
+    session: Session, clock: Clock, token_id: int, actor: StaffUser | str
+) -> StaffApiToken:
+    """Revoke an API token by id; revoking a revoked token changes nothing."""
+    token = session.get(StaffApiToken, token_id)
+    if token is None:
+        raise StaffStateError(f"no API token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        owner = session.get(StaffUser, token.user_id)
+        audit(
+            session,
+            clock,
+            actor,
+            "staff.api_token_revoked",
+            owner.email if owner else None,
+            {"token_id": token.id, "name": token.name},
+        )
+    return token
+
+
+def get_user(
+    session: Session, user_id: int, session_version: int | None = None
+) -> StaffUser | None:
+    """The enabled user; with ``session_version``, only if that session has not ended."""
     user = session.get(StaffUser, user_id)
-    return user if user is not None and user.disabled_at is None else None
+    if user is None or user.disabled_at is not None:
+        return None
+    if session_version is not None and user.session_version != session_version:
+        return None
+    return user
 
 
 def count_admins(session: Session) -> int:

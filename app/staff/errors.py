@@ -11,3 +11,10 @@ class ForbiddenError(DomainError):
 
     def __init__(self, role: str) -> None:
         super().__init__(f"this needs another role than {role}")
+
+
+class StaffStateError(DomainError):
+    """A change to staff accounts that their current state does not allow."""
+
+    code = "conflict"
+    status = 409

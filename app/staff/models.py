@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
@@ -22,7 +22,12 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    # Not set any more (wrong passwords are throttled, not punished with a lockout the
+    # attacker controls); kept so upgrading never rebuilds the table under the audit log.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # In every console session cookie; bumped by logout, a password change and disabling,
+    # which ends every copy of the cookie at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -58,3 +63,60 @@ class StaffApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffProgram(Base):
+    """A program a (non-admin) staff user works on; admins see every program."""
+
+    __tablename__ = "staff_programs"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class StaffStore(Base):
+    """A store a store manager runs: their dashboard shows these stores only."""
+
+    __tablename__ = "staff_stores"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+ADJUSTMENT_STATES = ("pending", "approved", "rejected")
+
+
+class PendingAdjustment(Base):
+    """A manual point adjustment above its requester's cap, waiting for another admin."""
+
+    __tablename__ = "pending_adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"))
+    points: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    requested_by: Mapped[str] = mapped_column(String(254))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
+    )

@@ -21,6 +21,7 @@ from app.loyalty.models import Card, Member, Program
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.push.apns.client import ApnsConfig, ApnsSender
 from app.services import staff, terminals
+from app.services.jobs import all_programs
 from app.services.programs import seed_demo
 from app.till.models import Terminal
 from app.worker import handlers
@@ -120,6 +121,7 @@ def test_a_marketer_launches_a_campaign_and_sees_it_reach_the_phones(
             role="marketer",
             password=PASSWORD,
             actor="cli",
+            programs=all_programs(session),
         )
         cards = population(session, services, program)
         terminal = terminals.add_terminal(session, services.clock, program, "Front till")[0]

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from app.loyalty.models import Program
 from app.services import staff
+from app.services.jobs import all_programs
 from app.services.programs import seed_demo
 from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, sign_in
 
@@ -27,6 +28,7 @@ def test_a_marketer_recolours_the_card_and_sees_the_previews_follow(
             role="marketer",
             password=PASSWORD,
             actor="cli",
+            programs=all_programs(session),
         )
 
     page = browser_page
@@ -89,6 +91,7 @@ def test_a_marketer_drafts_new_card_texts_checks_the_preview_then_publishes(
             role="marketer",
             password=PASSWORD,
             actor="cli",
+            programs=all_programs(session),
         )
         program_id = session.query(Program).filter_by(slug="demo").one().id
 

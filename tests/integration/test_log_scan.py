@@ -30,6 +30,7 @@ from app.passes.apple.certs import DevChain
 from app.passes.models import WalletPass
 from app.push.apns.client import ApnsConfig, ApnsSender
 from app.services import staff, terminals
+from app.services.jobs import all_programs
 from app.worker import handlers
 from app.worker.runtime import client_pem_files
 from tests.helpers import CONSOLE_PASSWORD, PASS_TYPE_ID, Pkpass, console_login
@@ -151,6 +152,7 @@ def test_a_card_s_whole_life_leaves_no_capability_or_personal_data_in_the_logs(
         role="marketer",
         password=CONSOLE_PASSWORD,
         actor="test",
+        programs=all_programs(session),
     )
     api_token = staff.create_api_token(session, services.clock, user, "crm")
     session.commit()

@@ -15,6 +15,7 @@ from app.bootstrap import Services
 from app.campaigns.models import Campaign, CampaignTarget
 from app.loyalty.models import Program
 from app.services import campaigns, staff, terminals
+from app.services.jobs import all_programs
 from app.staff.models import AuditEntry
 from app.worker import handlers
 from tests.helpers import START, population, sale
@@ -32,6 +33,7 @@ def add_staff(session: Session, services: Services, role: str) -> str:
         role=role,
         password=PASSWORD,
         actor="cli",
+        programs=all_programs(session),
     )
     session.commit()
     return email

@@ -1,4 +1,5 @@
-"""Staff log in to the console: CSRF, lockout, session expiry, roles, audit."""
+"""Staff log in to the console: CSRF, session expiry, roles, audit (throttling and
+sessions ending on the server: test_staff_sessions.py)."""
 
 from __future__ import annotations
 
@@ -86,19 +87,6 @@ def test_the_console_needs_a_login_and_then_shows_home(
     assert home.status_code == 200 and "Olga" in home.get_data(as_text=True)
     actions = session.scalars(select(AuditEntry.action)).all()
     assert actions == ["staff.created", "staff.login"]
-
-
-def test_wrong_passwords_lock_the_account_for_a_while(
-    client: FlaskClient, admin: StaffUser, session: Session, services: Services
-) -> None:
-    for _ in range(5):
-        response = log_in(client, password="wrong password here")
-        assert response.status_code == 401
-        assert "Wrong e-mail or password" in response.get_data(as_text=True)
-    assert log_in(client).status_code == 401  # locked, even with the right password
-    services.clock.advance(minutes=16)  # type: ignore[attr-defined]
-    assert log_in(client).status_code == 303
-    assert "staff.locked_out" in session.scalars(select(AuditEntry.action)).all()
 
 
 def test_an_unknown_email_looks_like_a_wrong_password(

@@ -13,6 +13,7 @@ from app.bootstrap import Services
 from app.campaigns.models import Campaign
 from app.loyalty.models import Program
 from app.services import staff
+from app.services.jobs import all_programs
 from app.staff.models import StaffApiToken
 from tests.helpers import population
 
@@ -26,6 +27,7 @@ def token_for(session: Session, services: Services, role: str) -> str:
         role=role,
         password="a long enough passphrase",
         actor="test",
+        programs=all_programs(session),
     )
     token = staff.create_api_token(session, services.clock, user, "crm")
     session.commit()

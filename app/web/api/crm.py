@@ -15,7 +15,8 @@ from app.analytics.kpis import kpis
 from app.campaigns.models import Campaign
 from app.db import after_commit
 from app.loyalty.errors import ValidationError
-from app.services import campaigns, programs, staff
+from app.loyalty.models import Program
+from app.services import campaigns, programs, staff, staff_scope
 from app.staff.errors import ForbiddenError
 from app.staff.models import StaffUser
 from app.web.api import bp
@@ -60,6 +61,14 @@ def staff_api(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+def _program(slug: str) -> Program:
+    """The program, if the token's user works on it; 404 otherwise (as if unknown)."""
+    program = programs.get_program(db(), slug)
+    if not staff_scope.may_see(db(), g.staff, program.id):
+        raise NotFound("no such program")
+    return program
+
+
 def _date(name: str, default: datetime) -> datetime:
     raw = request.args.get(name)
     if raw is None:
@@ -93,7 +102,7 @@ def _campaign_json(campaign: Campaign) -> dict[str, Any]:
 @staff_api(*CAMPAIGN_ROLES)
 def segment_size(slug: str) -> Response:
     body = json_object()
-    program = programs.get_program(db(), slug)
+    program = _program(slug)
     segment = body.get("segment", {})
     if not isinstance(segment, dict):
         raise ValidationError({"segment": "must be an object of filters"})
@@ -133,7 +142,7 @@ def create_campaign(slug: str) -> tuple[Response, int]:
     if errors:
         raise ValidationError(errors)
     session = db()
-    program = programs.get_program(session, slug)
+    program = _program(slug)
     user: StaffUser = g.staff
     draft = campaigns.Draft(
         name=body["name"],
@@ -156,7 +165,7 @@ def create_campaign(slug: str) -> tuple[Response, int]:
 @staff_api(*CAMPAIGN_ROLES)
 def get_campaign(campaign_id: int) -> Response:
     campaign = db().get(Campaign, campaign_id)
-    if campaign is None:
+    if campaign is None or not staff_scope.may_see(db(), g.staff, campaign.program_id):
         raise NotFound("no such campaign")
     body = _campaign_json(campaign)
     if campaign.status == "sent":
@@ -174,7 +183,7 @@ def get_campaign(campaign_id: int) -> Response:
 @bp.get("/programs/<slug>/kpis")
 @staff_api()
 def get_kpis(slug: str) -> Response:
-    program = programs.get_program(db(), slug)
+    program = _program(slug)
     now = services().clock.now()
     end = _date("to", now)
     start = _date("from", end - timedelta(days=30))

@@ -3,6 +3,7 @@ from flask import Blueprint
 bp = Blueprint("console", __name__, url_prefix="/console")
 
 from app.web.console import (  # noqa: E402,F401  (registers the routes)
+    adjustment_views,
     campaign_views,
     dashboard_views,
     design_views,
@@ -10,6 +11,7 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     image_views,
     member_views,
     rules_views,
+    staff_views,
     store_views,
     text_views,
     views,

@@ -12,21 +12,32 @@ from flask import g, redirect, request, session, url_for
 from app.services import staff
 from app.staff.errors import ForbiddenError
 from app.staff.models import StaffUser
-from app.web.db import db
+from app.web.db import db, services
 
 IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 12 * 3600
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def log_in(user: StaffUser) -> None:
+def log_in(signed: staff.SignedIn) -> None:
     session.clear()  # a new session at every login: nothing carries over from before
     session.permanent = True
     now = int(time.time())
-    session.update({"staff_id": user.id, "login_at": now, "seen_at": now})
+    session.update(
+        {
+            "staff_id": signed.user_id,
+            "sv": signed.session_version,  # ends when the user row's version moves on
+            "login_at": now,
+            "seen_at": now,
+        }
+    )
 
 
 def log_out() -> None:
+    """End this session everywhere: a copy of the cookie stops working too."""
+    user = current_staff()
+    if user is not None:
+        staff.log_out(db(), services().clock, user)
     session.clear()
 
 
@@ -35,12 +46,12 @@ def current_staff() -> StaffUser | None:
         found: StaffUser | None = g.staff
         return found
     user = None
-    staff_id = session.get("staff_id")
+    staff_id, version = session.get("staff_id"), session.get("sv")
     now = int(time.time())
-    if isinstance(staff_id, int):
+    if isinstance(staff_id, int) and isinstance(version, int):
         login_at, seen_at = int(session.get("login_at", 0)), int(session.get("seen_at", 0))
         if now - seen_at <= IDLE_SECONDS and now - login_at <= ABSOLUTE_SECONDS:
-            user = staff.get_user(db(), staff_id)
+            user = staff.get_user(db(), staff_id, version)
         if user is None:
             session.clear()
         else:

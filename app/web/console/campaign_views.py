@@ -19,7 +19,7 @@ from app.campaigns.models import Campaign
 from app.db import after_commit
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
-from app.services import campaigns
+from app.services import campaigns, staff_scope
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import (
@@ -80,9 +80,11 @@ def segment_size() -> Response:
 @require(*CAMPAIGN_ROLES)
 def campaign_list() -> Response:
     session = db()
+    mine = [p.id for p in all_programs(session)]
     rows = session.execute(
         select(Campaign, Program)
         .join(Program, Program.id == Campaign.program_id)
+        .where(Program.id.in_(mine))
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
         .limit(LIST_LIMIT)
     ).all()
@@ -140,13 +142,20 @@ def campaign_create() -> Response:
     )
 
 
+def _campaign(campaign_id: int) -> Campaign:
+    """The campaign, if it is in one of the user's programs; 404 otherwise."""
+    campaign = db().get(Campaign, campaign_id)
+    user = current_staff()
+    if campaign is None or user is None or not staff_scope.may_see(db(), user, campaign.program_id):
+        abort(404)
+    return campaign
+
+
 @bp.get("/campaigns/<int:campaign_id>")
 @require(*CAMPAIGN_ROLES)
 def campaign_page(campaign_id: int) -> Response:
     session = db()
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
+    campaign = _campaign(campaign_id)
     program = session.get(Program, campaign.program_id)
     assert program is not None
     progress = campaigns.progress(session, campaign)
@@ -171,9 +180,7 @@ def campaign_page(campaign_id: int) -> Response:
 @require(*CAMPAIGN_ROLES)
 def campaign_progress(campaign_id: int) -> Response:
     session = db()
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
+    campaign = _campaign(campaign_id)
     p = campaigns.progress(session, campaign)
     return jsonify(
         status=p.status,

@@ -13,13 +13,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, request
+from flask import Response, abort, request
 from markupsafe import Markup
 
 from app.analytics.kpis import Kpis, kpis_by_stage, kpis_by_store, kpis_series
 from app.loyalty.models import Program, Store
+from app.services import staff_scope
 from app.web.console import bp, wallet_panel
-from app.web.console.auth import require
+from app.web.console.auth import current_staff, require
 from app.web.console.charts import Frame, Series, line_chart
 from app.web.console.forms import DASHBOARD_ROLES, all_programs, page, program_named
 from app.web.console.texts import money, money_short, number, percent, short_date, tx
@@ -85,6 +86,13 @@ class Period:
         return out
 
 
+def visible_stores(program: Program) -> list[Store]:
+    """The program's stores the user may see: a store manager given stores sees those."""
+    user = current_staff()
+    ids = staff_scope.store_ids(db(), user) if user is not None else None
+    return [s for s in program.stores if ids is None or s.id in ids]
+
+
 def read_period(program: Program) -> tuple[Period, dict[str, str]]:
     """The period and store asked for (defaults: the last 30 days, all stores)."""
     errors: dict[str, str] = {}
@@ -107,10 +115,17 @@ def read_period(program: Program) -> tuple[Period, dict[str, str]]:
         errors["period"] = tx("dash.bad_period")
     store = None
     code = (request.args.get("store") or "").strip()
+    stores = visible_stores(program)
     if code:
-        store = next((s for s in program.stores if s.code == code), None)
+        store = next((s for s in stores if s.code == code), None)
+        if store is None and any(s.code == code for s in program.stores):
+            abort(404)  # a store of the program, but not the manager's
         if store is None:
             errors["store"] = tx("dash.unknown_store")
+    elif len(stores) < len(program.stores):
+        store = stores[0] if stores else None  # a store manager: their store, not the total
+        if store is None:
+            abort(404)
     if errors:
         first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
     return Period(first, last, store), errors
@@ -213,6 +228,8 @@ def dashboard() -> Response:
     context: dict[str, Any] = {
         "program": program,
         "programs": all_programs(session),
+        "stores": visible_stores(program),
+        "all_stores": len(visible_stores(program)) == len(program.stores),
         "period": period,
         "errors": errors,
         "values": request.args,
@@ -224,7 +241,7 @@ def dashboard() -> Response:
     weeks, total = weekly(program, period, with_total=True)
     assert total is not None
     by_store = kpis_by_store(session, program, start, end, total)
-    per_store = [(store, by_store[store.id]) for store in program.stores]
+    per_store = [(store, by_store[store.id]) for store in visible_stores(program)]
     return page(
         "console/dashboard.html",
         cells=kpi_cells(total, program.currency),

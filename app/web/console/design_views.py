@@ -11,11 +11,10 @@ import json
 from urllib.parse import urlencode
 
 from flask import Response, abort, flash, redirect, request, url_for
-from sqlalchemy import select
 
 from app.db import after_commit
 from app.loyalty.models import Program
-from app.services import card_drafts, cards, design
+from app.services import card_drafts, cards, design, staff_scope
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
@@ -29,7 +28,9 @@ LOCALES = ("ru", "en")
 
 
 def _program(slug: str) -> Program:
-    program = db().scalar(select(Program).where(Program.slug == slug))
+    """The program in the URL, if it is one of the signed-in user's; 404 otherwise."""
+    user = current_staff()
+    program = staff_scope.program_for(db(), user, slug) if user is not None and slug else None
     if program is None:
         abort(404)
     return program

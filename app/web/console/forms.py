@@ -8,13 +8,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, abort, render_template, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from app.campaigns.segments import STAGES, WALLET_CHOICES, Segment
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
+from app.services import staff_scope
+from app.staff.models import StaffUser
 from app.web.console.auth import current_staff
 from app.web.console.texts import field_message, helpers, money, month_name, tx
 from app.web.i18n import current_locale, other_locale
@@ -47,16 +48,22 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
     return Response(html, status=status)
 
 
+def _user() -> StaffUser:
+    user = current_staff()
+    if user is None:  # the views are behind require(): only a wiring mistake gets here
+        abort(403)
+    return user
+
+
 def all_programs(session: Session) -> list[Program]:
-    return list(session.scalars(select(Program).order_by(Program.slug)))
+    """The signed-in user's programs."""
+    return staff_scope.programs_of(session, _user())
 
 
 def program_named(session: Session, slug: str | None) -> Program:
-    """The program of ``?program=``; the first one when not given; 404 when unknown."""
-    query = select(Program).order_by(Program.slug).limit(1)
-    if slug:
-        query = query.where(Program.slug == slug)
-    program = session.scalar(query)
+    """The user's program of ``?program=`` (their first one when not given); 404 when
+    unknown or not theirs."""
+    program = staff_scope.program_for(session, _user(), slug)
     if program is None:
         abort(404)
     return program

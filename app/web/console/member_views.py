@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from app.loyalty.errors import InsufficientPointsError, ValidationError
 from app.loyalty.models import Card
-from app.services import members
+from app.services import adjustments, members
+from app.staff.models import PendingAdjustment
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page, program_named
@@ -32,6 +33,11 @@ TEXTS = {
     "saved": {
         "en": "Saved: the card on the phone updates shortly.",
         "ru": "Сохранено: карта на телефоне скоро обновится.",
+    },
+    "pending": {
+        "en": "This is more than your role may adjust alone: it waits for an admin's approval.",
+        "ru": "Это больше, чем ваша роль может начислить сама: изменение ждёт одобрения "
+        "администратора.",
     },
     "insufficient": {
         "en": "The card does not have that many points.",
@@ -88,6 +94,8 @@ def _card_page(
 @require(*VIEW_ROLES)
 def card_detail(number: str) -> Response:
     notice = mt("saved") if request.args.get("saved") else None
+    if request.args.get("pending"):
+        notice = mt("pending")
     return _card_page(_card(request.args.get("program"), number), notice=notice)
 
 
@@ -104,14 +112,13 @@ def card_adjust(number: str) -> Response:
     except ValueError:
         return _card_page(card, 422, {"points": "whole number"}, values)
     try:
-        members.adjust(
+        done = adjustments.submit(
             db(), services().clock, card, points, values["reason"], current_staff() or "console"
         )
     except ValidationError as exc:
         return _card_page(card, 422, exc.fields, values)
     except InsufficientPointsError:
         return _card_page(card, 422, {"points": mt("insufficient")}, values)
-    return redirect(  # type: ignore[return-value]
-        url_for("console.card_detail", number=card.number, program=card.program.slug, saved=1),
-        code=303,
-    )
+    outcome = "pending" if isinstance(done, PendingAdjustment) else "saved"
+    target = url_for("console.card_detail", number=card.number, program=card.program.slug)
+    return redirect(f"{target}&{outcome}=1", code=303)  # type: ignore[return-value]

@@ -20,6 +20,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "nav.segments": {"en": "Segments", "ru": "Сегменты"},
     "nav.campaigns": {"en": "Campaigns", "ru": "Кампании"},
     "nav.logout": {"en": "Sign out", "ru": "Выйти"},
+    "nav.staff": {"en": "Staff", "ru": "Сотрудники"},
+    "nav.adjustments": {"en": "Approvals", "ru": "На одобрении"},
     "program": {"en": "Program", "ru": "Программа"},
     "none": {"en": "—", "ru": "—"},
     "form.expired": {

@@ -5,10 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Response, redirect, render_template, request, url_for
-from sqlalchemy import select
 
-from app.loyalty.models import Program
-from app.services import delivery, staff
+from app.services import delivery, staff, staff_scope
 from app.web.console import bp
 from app.web.console.auth import current_staff, log_in, log_out, require
 from app.web.db import db, services
@@ -54,13 +52,19 @@ def login_submit() -> Response:
         return _login_page(400, email, t("join.expired"))
     enforce_rate_limit("login")
     enforce_rate_limit("login_account", email.strip().lower())
-    session = db()
-    user = staff.login(session, services().clock, email, request.form.get("password", ""))
-    # Commit either way: a failed attempt counts towards the lockout.
-    session.commit()
-    if user is None:
+    # Not the request's session: a POST's would take SQLite's write lock up front and
+    # hold it through the scrypt check, stalling every till. Read, check, then record.
+    svc = services()
+    with svc.transaction(write=False) as session:
+        candidate = staff.login_candidate(session, email)
+    password_ok = staff.check_password(candidate, request.form.get("password", ""))
+    signed = None
+    if candidate.user_id is not None:
+        with svc.transaction() as session:
+            signed = staff.record_login(session, svc.clock, candidate, password_ok)
+    if signed is None:
         return _login_page(401, email, t("console.login_failed"))
-    log_in(user)
+    log_in(signed)
     return redirect(_safe_next(request.form.get("next")), code=303)  # type: ignore[return-value]
 
 
@@ -75,7 +79,9 @@ def logout() -> Response:
 @require()
 def home() -> Response:
     session = db()
-    programs = list(session.scalars(select(Program).order_by(Program.slug)))
+    user = current_staff()
+    assert user is not None  # require()
+    programs = staff_scope.programs_of(session, user)
     stats = delivery.stats(session, services().clock)
     return Response(
         render_template(
