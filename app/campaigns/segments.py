@@ -80,7 +80,9 @@ class LineFilter:
         return found.exists()
 
 
-def _line_filters(data: dict[str, Any], name: str, errors: dict[str, str]) -> tuple[LineFilter, ...]:
+def _line_filters(
+    data: dict[str, Any], name: str, errors: dict[str, str]
+) -> tuple[LineFilter, ...]:
     raw = data.get(name)
     if raw is None:
         return ()
