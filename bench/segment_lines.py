@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
-from app.campaigns.sizes import favourite_sizes
 from app.bootstrap import upgrade_database
+from app.campaigns.sizes import favourite_sizes
 from app.loyalty.models import Program
 from app.services import campaigns
 
@@ -136,7 +136,9 @@ def report(session: Session, program: Program) -> None:
         print(f"{label:40s} {size:>8d} cards  {seconds * 1000:8.1f} ms  ({seconds / base:.1f}x)")
     ids = list(session.scalars(text("SELECT id FROM cards ORDER BY id LIMIT 1000")))
     sizes, seconds = timed(lambda: favourite_sizes(session, ids, "cat-7"))
-    print(f"{'{size} for a chunk of 1000 cards':40s} {len(sizes):>8d} known  {seconds * 1000:8.1f} ms")
+    print(
+        f"{'{size} for a chunk of 1000 cards':40s} {len(sizes):>8d} known  {seconds * 1000:8.1f} ms"
+    )
 
 
 if __name__ == "__main__":
