@@ -26,6 +26,11 @@ class Campaign(Base):
     offer_ru: Mapped[str] = mapped_column(String(200))
     bonus_points: Mapped[int] = mapped_column(Integer, default=0)
     bonus_days: Mapped[int | None] = mapped_column(Integer)
+    # Shown instead of the offer when it names the member's size and theirs is unknown.
+    offer_fallback_en: Mapped[str | None] = mapped_column(String(200))
+    offer_fallback_ru: Mapped[str | None] = mapped_column(String(200))
+    # Whose sizes ``{size}`` reads: lines of this category (None: all lines).
+    size_category: Mapped[str | None] = mapped_column(String(200))
     segment: Mapped[dict[str, Any]] = mapped_column(JSON)
     holdout_bp: Mapped[int] = mapped_column(Integer, default=1000)  # 10 %
     status: Mapped[str] = mapped_column(String(16), default="draft")
@@ -61,6 +66,11 @@ class CampaignTarget(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
     holdout: Mapped[bool] = mapped_column(Boolean)
+    # When the card was chosen (targets and holdout alike): its results count from here.
+    targeted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Which time a trigger chose the card (the birthday's year; 0 otherwise): rows are
+    # kept, one per card per occurrence.
+    occurrence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Set when the card's offer was applied (the pass then waits in the push outbox).
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     skipped: Mapped[str | None] = mapped_column(String(32))  # e.g. "frequency_cap"
@@ -70,4 +80,4 @@ class CampaignTarget(Base):
     pushes_failed: Mapped[int] = mapped_column(Integer, default=0)
     pushes_pruned: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (UniqueConstraint("campaign_id", "card_id"),)
+    __table_args__ = (UniqueConstraint("campaign_id", "card_id", "occurrence"),)

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, extract, func, select
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Member, Tier
 from app.push.wallet_apps import APPS
-from app.till.models import Receipt
+from app.till.models import Receipt, ReceiptLine
 
 STAGES = ("newcomer", "active", "at_risk", "lost")
 # Where the card is now: a group (apple = Apple Wallet, android_pkpass = any Android app
@@ -29,6 +29,70 @@ class WalletCondition(Protocol):
     def __call__(self, value: str) -> ColumnElement[bool]: ...
 
 
+LINE_KEYS = ("category", "size", "sku")
+MAX_LINE_FILTERS = 10
+
+
+@dataclass(frozen=True)
+class LineFilter:
+    """Receipt lines with all the given values (category, size, SKU; exact text) bought
+    within the last ``within_days`` days (None: ever)."""
+
+    category: str | None = None
+    size: str | None = None
+    sku: str | None = None
+    within_days: int | None = None
+
+    @classmethod
+    def parse(cls, data: Any, where: str, errors: dict[str, str]) -> LineFilter | None:
+        if not isinstance(data, dict):
+            errors[where] = "must be an object with category, size, sku, within_days"
+            return None
+        for key in set(data) - {*LINE_KEYS, "within_days"}:
+            errors[f"{where}.{key}"] = "is not a line filter field"
+        values: dict[str, Any] = {}
+        for key in LINE_KEYS:
+            value = data.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not 1 <= len(value) <= 200:
+                errors[f"{where}.{key}"] = "must be text of 1-200 characters"
+            else:
+                values[key] = value
+        if not any(data.get(key) is not None for key in LINE_KEYS):
+            errors[where] = "needs a category, a size or an SKU"
+        days = data.get("within_days")
+        if days is not None and (
+            not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650
+        ):
+            errors[f"{where}.within_days"] = "must be a whole number of days from 1 to 3650"
+        return cls(within_days=days, **values)
+
+    def condition(self, now: datetime) -> ColumnElement[bool]:
+        """EXISTS such a line on the card (Card.id of the outer query)."""
+        found = select(ReceiptLine.id).where(ReceiptLine.card_id == Card.id)
+        for key in LINE_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                found = found.where(getattr(ReceiptLine, key) == value)
+        if self.within_days is not None:
+            found = found.where(ReceiptLine.created_at >= now - timedelta(days=self.within_days))
+        return found.exists()
+
+
+def _line_filters(
+    data: dict[str, Any], name: str, errors: dict[str, str]
+) -> tuple[LineFilter, ...]:
+    raw = data.get(name)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > MAX_LINE_FILTERS:
+        errors[name] = f"must be a list of at most {MAX_LINE_FILTERS} line filters"
+        return ()
+    parsed = [LineFilter.parse(item, f"{name}[{i}]", errors) for i, item in enumerate(raw)]
+    return tuple(f for f in parsed if f is not None)
+
+
 @dataclass(frozen=True)
 class Segment:
     stages: tuple[str, ...] = ()
@@ -40,6 +104,9 @@ class Segment:
     min_spend: int | None = None  # money paid, minor units, all time
     max_spend: int | None = None
     wallet: str | None = None  # one of WALLETS
+    # Bought lines matching each filter (all of them); ``not_bought``: none matching any.
+    bought: tuple[LineFilter, ...] = ()
+    not_bought: tuple[LineFilter, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Segment:
@@ -68,6 +135,8 @@ class Segment:
         wallet = data.get("wallet")
         if wallet is not None and wallet not in WALLETS:
             errors["wallet"] = f"must be one of {', '.join(WALLETS)}"
+        bought = _line_filters(data, "bought", errors)
+        not_bought = _line_filters(data, "not_bought", errors)
         if errors:
             raise ValidationError({f"segment.{k}": v for k, v in errors.items()})
         return cls(
@@ -80,15 +149,20 @@ class Segment:
             min_spend=data.get("min_spend"),
             max_spend=data.get("max_spend"),
             wallet=wallet,
+            bought=bought,
+            not_bought=not_bought,
         )
 
 
 def to_json(segment: Segment) -> dict[str, Any]:
-    return {
-        k: list(v) if isinstance(v, tuple) else v
-        for k, v in asdict(segment).items()
-        if v not in (None, ())
-    }
+    def plain(value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if v is not None}
+        return value
+
+    return {k: plain(v) for k, v in asdict(segment).items() if v not in (None, (), [])}
 
 
 def card_ids(
@@ -131,6 +205,10 @@ def card_ids(
             .where(Receipt.card_id == Card.id, Receipt.created_at >= since)
             .exists()
         )
+    for line in segment.bought:
+        stmt = stmt.where(line.condition(now))
+    for line in segment.not_bought:
+        stmt = stmt.where(~line.condition(now))
     if segment.min_spend is not None or segment.max_spend is not None:
         spend = (
             select(func.coalesce(func.sum(Receipt.amount_due), 0))

@@ -64,6 +64,9 @@ class Program(Base):
     quiet_start_hour: Mapped[int] = mapped_column(Integer, default=21)
     quiet_end_hour: Mapped[int] = mapped_column(Integer, default=9)
     frequency_cap_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Loyal buyers (KPIs): at least this many purchases within this many days.
+    loyal_min_purchases: Mapped[int] = mapped_column(Integer, default=4)
+    loyal_window_days: Mapped[int] = mapped_column(Integer, default=365)
     # Google cards show a code that changes every 30 s (screenshots stop working).
     rotating_barcode: Mapped[bool] = mapped_column(Boolean, default=False)
     # The program's own card labels and back-side texts over its template's (see

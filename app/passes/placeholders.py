@@ -26,6 +26,10 @@ PLACEHOLDERS = frozenset(
     }
 )
 
+# What a campaign's offer may refer to: the member's most frequent size (in the
+# campaign's category), read from their receipt lines.
+OFFER_PLACEHOLDERS = frozenset({"size"})
+
 # An escaped brace, a replacement field, or a brace that belongs to neither.
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
@@ -71,3 +75,19 @@ def render(text: str, values: Mapping[str, str]) -> str:
         return written
 
     return _TOKEN.sub(replace, text)
+
+
+def names(text: str) -> set[str]:
+    """The placeholder names ``text`` uses (escaped braces are not placeholders)."""
+    return {m.group(1) for m in _TOKEN.finditer(text) if m.group(1) is not None}
+
+
+def render_offer(text: str, fallback: str | None, values: Mapping[str, str | None]) -> str:
+    """The offer with its placeholders filled in; when one of them has no value for this
+    member (e.g. no size known), the fallback text instead, rendered with no values.
+    Without a fallback an offer that needs a value it lacks is not shown half-filled:
+    the fallback rule is "all or the fallback"."""
+    known = {k: v for k, v in values.items() if v}
+    if names(text) - set(known):
+        return render(fallback or "", {})
+    return render(text, known)

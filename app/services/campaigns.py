@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,21 +19,25 @@ from sqlalchemy import ColumnElement, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import TRIGGERS, Campaign, CampaignTarget
+from app.campaigns.results import Arm, compare, target_results
 from app.campaigns.segments import Segment, card_ids, to_json
+from app.campaigns.sizes import favourite_sizes
 from app.clock import Clock
 from app.db import after_commit
 from app.loyalty import ledger
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Program
+from app.passes import placeholders
 from app.passes.models import WalletPass
 from app.passes.sync import mark_changed
 from app.services import google_messages
 from app.services.staff import audit
 from app.services.wallet_stats import card_in_wallet
 from app.staff.models import StaffUser
-from app.till.models import Receipt
 
 CHUNK = 1000
+OFFER_LIMIT = 200  # characters the card shows
+__all__ = ["Arm"]  # re-exported for the report's readers
 
 
 class CampaignQueue(Protocol):
@@ -52,6 +55,10 @@ class Draft:
     holdout_percent: float = 10.0
     send_at: datetime | None = None  # None: now (or when quiet hours end)
     trigger: str | None = None  # welcome | birthday | win_back: runs card by card, no segment
+    # Shown instead of the offer to members whose {size} is unknown (needed with {size}).
+    offer_fallback_en: str | None = None
+    offer_fallback_ru: str | None = None
+    size_category: str | None = None  # whose lines {size} reads (None: all)
 
 
 def create(
@@ -64,6 +71,7 @@ def create(
     for field, text in (("offer_en", draft.offer_en), ("offer_ru", draft.offer_ru)):
         if not 1 <= len(text.strip()) <= 200:
             errors[field] = "is required (up to 200 characters: it is shown on the card)"
+    errors.update(_offer_problems(draft))
     if draft.bonus_points < 0 or draft.bonus_points > 1_000_000:
         errors["bonus_points"] = "must be between 0 and 1 000 000"
     if not 0 <= draft.holdout_percent <= 50:
@@ -80,6 +88,9 @@ def create(
         name=draft.name.strip(),
         offer_en=draft.offer_en.strip(),
         offer_ru=draft.offer_ru.strip(),
+        offer_fallback_en=(draft.offer_fallback_en or "").strip() or None,
+        offer_fallback_ru=(draft.offer_fallback_ru or "").strip() or None,
+        size_category=(draft.size_category or "").strip() or None,
         bonus_points=draft.bonus_points,
         bonus_days=draft.bonus_days,
         segment=to_json(segment),
@@ -101,6 +112,29 @@ def create(
         {"name": campaign.name},
     )
     return campaign
+
+
+def _offer_problems(draft: Draft) -> dict[str, str]:
+    """Offers may name the member's {size}, and then need a fallback text (without
+    placeholders) for members whose size is unknown."""
+    errors: dict[str, str] = {}
+    for lang in ("en", "ru"):
+        text = getattr(draft, f"offer_{lang}")
+        fallback = (getattr(draft, f"offer_fallback_{lang}") or "").strip()
+        problem = placeholders.check(text, placeholders.OFFER_PLACEHOLDERS)
+        if problem is not None:
+            errors[f"offer_{lang}"] = (
+                f"{problem.written}: only {{size}} may be used ({problem.kind})"
+            )
+        elif placeholders.names(text) and not fallback:
+            errors[f"offer_fallback_{lang}"] = "is required when the offer uses {size}"
+        if len(fallback) > OFFER_LIMIT:
+            errors[f"offer_fallback_{lang}"] = "must be at most 200 characters"
+        elif fallback and placeholders.check(fallback, ()) is not None:
+            errors[f"offer_fallback_{lang}"] = "must not use placeholders"
+    if draft.size_category is not None and len(draft.size_category.strip()) > 200:
+        errors["size_category"] = "must be at most 200 characters"
+    return errors
 
 
 def outside_quiet_hours(program: Program, when: datetime) -> datetime:
@@ -176,6 +210,7 @@ def select_targets(session: Session, clock: Clock, campaign_id: int) -> int:
             "card_id": card_id,
             "holdout": in_holdout(campaign_id, card_id, campaign.holdout_bp),
             "skipped": "frequency_cap" if card_id in capped else None,
+            "targeted_at": now,
         }
         for card_id in ids
     ]
@@ -229,18 +264,18 @@ def fire_trigger(
             Campaign.status == "active",
         )
     ).all()
+    occurrence = now.year if trigger == "birthday" else 0
     for campaign in active:
-        window = timedelta(days=300) if trigger == "birthday" else timedelta(days=36500)
-        earlier = session.scalar(
-            select(CampaignTarget)
-            .where(CampaignTarget.campaign_id == campaign.id, CampaignTarget.card_id == card_id)
-            .order_by(CampaignTarget.id.desc())
+        # Once per card (a birthday: once a year); earlier rows stay, they are history.
+        done = session.scalar(
+            select(CampaignTarget.id).where(
+                CampaignTarget.campaign_id == campaign.id,
+                CampaignTarget.card_id == card_id,
+                CampaignTarget.occurrence == occurrence,
+            )
         )
-        if earlier is not None and (earlier.applied_at or now) > now - window:
+        if done is not None:
             continue
-        if earlier is not None:
-            session.delete(earlier)  # a new year's birthday replaces last year's row
-            session.flush()
         program = session.get(Program, program_id)
         assert program is not None
         target = CampaignTarget(
@@ -248,6 +283,8 @@ def fire_trigger(
             card_id=card_id,
             holdout=in_holdout(campaign.id, card_id, campaign.holdout_bp),
             skipped="frequency_cap" if capped(session, program, card_id, now) else None,
+            targeted_at=now,
+            occurrence=occurrence,
         )
         session.add(target)
         session.flush()
@@ -265,12 +302,14 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
     card_ids_ = list(
         session.scalars(select(CampaignTarget.card_id).where(CampaignTarget.id.in_(target_ids)))
     )
-    session.execute(
-        update(Card)
-        .where(Card.id.in_(card_ids_))
-        .values(offer_en=campaign.offer_en, offer_ru=campaign.offer_ru)
-        .execution_options(synchronize_session=False)
-    )
+    offers = offers_for(session, campaign, card_ids_)
+    for (offer_en, offer_ru), cards in offers.items():
+        session.execute(
+            update(Card)
+            .where(Card.id.in_(cards))
+            .values(offer_en=offer_en, offer_ru=offer_ru)
+            .execution_options(synchronize_session=False)
+        )
     if campaign.bonus_points:
         for card_id in card_ids_:
             ledger.award(
@@ -289,14 +328,15 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
     brand = (
         session.scalar(select(Program.brand_name).where(Program.id == campaign.program_id)) or ""
     )
-    google_messages.queue_messages(
-        session,
-        clock,
-        card_ids_,
-        f"campaign-{campaign_id}",
-        {"en": brand, "ru": brand},
-        {"en": campaign.offer_en, "ru": campaign.offer_ru},
-    )
+    for (offer_en, offer_ru), cards in offers.items():
+        google_messages.queue_messages(
+            session,
+            clock,
+            cards,
+            f"campaign-{campaign_id}",
+            {"en": brand, "ru": brand},
+            {"en": offer_en, "ru": offer_ru},
+        )
     versions = select(WalletPass.version).where(WalletPass.card_id == CampaignTarget.card_id)
     session.execute(
         update(CampaignTarget)
@@ -305,6 +345,39 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
         .execution_options(synchronize_session=False)
     )
     return len(target_ids)
+
+
+def _personal(campaign: Campaign) -> bool:
+    return bool(placeholders.names(campaign.offer_en) | placeholders.names(campaign.offer_ru))
+
+
+def offers_for(
+    session: Session, campaign: Campaign, cards: Sequence[int]
+) -> dict[tuple[str, str], list[int]]:
+    """(offer en, offer ru) -> the cards that get it: one text for all, or, when the offer
+    names {size}, each member's size filled in (the fallback where it is unknown)."""
+    if not _personal(campaign):
+        return {(campaign.offer_en, campaign.offer_ru): list(cards)}
+    sizes = favourite_sizes(session, cards, campaign.size_category)
+    out: dict[tuple[str, str], list[int]] = {}
+    for card_id in cards:
+        values = {"size": sizes.get(card_id)}
+        texts = tuple(
+            _fit(
+                placeholders.render_offer(
+                    getattr(campaign, f"offer_{lang}"),
+                    getattr(campaign, f"offer_fallback_{lang}"),
+                    values,
+                )
+            )
+            for lang in ("en", "ru")
+        )
+        out.setdefault((texts[0], texts[1]), []).append(card_id)
+    return out
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= OFFER_LIMIT else text[: OFFER_LIMIT - 1] + "…"
 
 
 def finish(session: Session, clock: Clock, campaign_id: int) -> None:
@@ -393,18 +466,6 @@ def progress_of(session: Session, campaigns: Sequence[Campaign]) -> dict[int, Pr
 
 
 @dataclass(frozen=True)
-class Arm:
-    cards: int
-    buyers: int
-    purchases: int
-    revenue: int
-
-    @property
-    def revenue_per_card(self) -> float:
-        return self.revenue / self.cards if self.cards else 0.0
-
-
-@dataclass(frozen=True)
 class Report:
     days: int
     targets: Arm
@@ -414,62 +475,8 @@ class Report:
 
 
 def report(session: Session, campaign: Campaign, days: int = 14) -> Report:
-    """Revenue and purchases of targets vs holdout in the days after the start, with
-    the difference of revenue per card and its 95 % confidence interval (Welch)."""
-    start = campaign.started_at or campaign.send_at or campaign.created_at
-    end = start + timedelta(days=days)
-    per_card = dict(
-        session.execute(
-            select(Receipt.card_id, func.coalesce(func.sum(Receipt.amount_due), 0))
-            .join(CampaignTarget, CampaignTarget.card_id == Receipt.card_id)
-            .where(
-                CampaignTarget.campaign_id == campaign.id,
-                Receipt.created_at >= start,
-                Receipt.created_at < end,
-            )
-            .group_by(Receipt.card_id)
-        ).all()
-    )
-    counts = dict(
-        session.execute(
-            select(Receipt.card_id, func.count())
-            .join(CampaignTarget, CampaignTarget.card_id == Receipt.card_id)
-            .where(
-                CampaignTarget.campaign_id == campaign.id,
-                Receipt.created_at >= start,
-                Receipt.created_at < end,
-            )
-            .group_by(Receipt.card_id)
-        ).all()
-    )
-    arms: dict[bool, list[int]] = {True: [], False: []}
-    for card_id, holdout, skipped in session.execute(
-        select(CampaignTarget.card_id, CampaignTarget.holdout, CampaignTarget.skipped).where(
-            CampaignTarget.campaign_id == campaign.id
-        )
-    ):
-        if skipped is None:
-            arms[bool(holdout)].append(card_id)
-
-    def arm(cards: list[int]) -> Arm:
-        return Arm(
-            len(cards),
-            sum(1 for c in cards if c in counts),
-            sum(counts.get(c, 0) for c in cards),
-            sum(int(per_card.get(c, 0)) for c in cards),
-        )
-
-    def mean_var(cards: list[int]) -> tuple[float, float]:
-        values = [float(per_card.get(c, 0)) for c in cards]
-        if len(values) < 2:
-            return (values[0] if values else 0.0), 0.0
-        mean = sum(values) / len(values)
-        return mean, sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-
-    m1, v1 = mean_var(arms[False])
-    m0, v0 = mean_var(arms[True])
-    diff = m1 - m0
-    se = math.sqrt(v1 / max(len(arms[False]), 1) + v0 / max(len(arms[True]), 1))
-    return Report(
-        days, arm(arms[False]), arm(arms[True]), diff, (diff - 1.96 * se, diff + 1.96 * se)
-    )
+    """Revenue and purchases of targets vs holdout in the ``days`` after each was
+    targeted (a triggered campaign's targets arrive over time), with the difference of
+    revenue per card and its 95 % confidence interval (Welch)."""
+    found = compare(target_results(session, [campaign.id], days))
+    return Report(days, found.targets, found.holdout, found.uplift_per_card, found.ci95)

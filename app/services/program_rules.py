@@ -22,6 +22,9 @@ FIELDS: dict[str, tuple[int, int]] = {
     "quiet_start_hour": (0, 23),
     "quiet_end_hour": (0, 23),
     "frequency_cap_days": (0, 90),
+    # A loyal buyer (KPIs): at least N purchases within the last D days.
+    "loyal_min_purchases": (2, 1000),
+    "loyal_window_days": (7, 1460),
 }
 
 

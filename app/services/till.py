@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,7 @@ from app.till.errors import (
     RotatingCodeRequiredError,
     UnknownReceiptError,
 )
-from app.till.models import Receipt, Refund, Terminal
+from app.till.models import Receipt, ReceiptLine, Refund, Terminal
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -278,6 +278,7 @@ def record_purchase(
         _replay(raced, digest, f"receipt {req.receipt_id!r}")
         return _purchase_result(raced), False
     if card is not None:
+        _store_lines(session, receipt)
         reference = f"receipt:{receipt.id}"
         if quote.points_redeemed:
             ledger.debit(
@@ -308,6 +309,25 @@ def record_purchase(
             mark_card_changed(session, clock, card.id)
     session.flush()
     return _purchase_result(receipt), True
+
+
+def _store_lines(session: Session, receipt: Receipt) -> None:
+    """The card holder's receipt lines as rows, for segments by what people buy."""
+    assert receipt.card_id is not None
+    rows = [
+        {
+            "receipt_pk": receipt.id,
+            "card_id": receipt.card_id,
+            "created_at": receipt.created_at,
+            "sku": line.get("sku") or None,
+            "category": line.get("category") or None,
+            "size": line.get("size") or None,
+            "quantity": line.get("quantity", 1),
+        }
+        for line in receipt.lines or ()
+    ]
+    if rows:
+        session.execute(insert(ReceiptLine), rows)
 
 
 @dataclass(frozen=True)

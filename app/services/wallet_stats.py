@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from app.loyalty.models import Card
+from app.loyalty.models import Card, Member
 from app.passes.models import AppleDevice, AppleRegistration, GoogleObject, WalletPass
 from app.push.models import WalletAppEvent
 from app.push.wallet_apps import APPLE_WALLET
@@ -138,3 +138,34 @@ def today(session: Session, now: datetime) -> list[AppFigures]:
     """All programs: installs and removals since midnight UTC, active cards now."""
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return figures(session, None, (midnight, now + timedelta(seconds=1)))
+
+
+@dataclass(frozen=True)
+class Adoption:
+    members: int  # all members of the program
+    installed: int  # members whose card is in at least one wallet now
+    share: float | None  # installed / members
+    by_app: dict[str, tuple[int, float | None]]  # wallet app -> (cards in it, share of members)
+
+
+def adoption(session: Session, program_id: int) -> Adoption:
+    """Card adoption now: members with their card in a wallet, in all and per wallet app
+    (a card in two apps counts in each, once in all)."""
+    members = int(
+        session.scalar(select(func.count(Member.id)).where(Member.program_id == program_id)) or 0
+    )
+    installed = int(
+        session.scalar(
+            select(func.count(func.distinct(Card.member_id))).where(
+                Card.program_id == program_id, card_in_wallet("any")
+            )
+        )
+        or 0
+    )
+    active = active_cards(session, program_id)
+
+    def share(n: int) -> float | None:
+        return n / members if members else None
+
+    by_app = {app: (active[app], share(active[app])) for app in APP_ORDER if active.get(app)}
+    return Adoption(members, installed, share(installed), by_app)

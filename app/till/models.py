@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
@@ -72,6 +80,32 @@ class Receipt(Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("amount_due >= 0", name="amount_due_not_negative"),
         CheckConstraint("points_redeemed >= 0 AND points_earned >= 0", name="points_not_negative"),
+    )
+
+
+class ReceiptLine(Base):
+    """A line of a card holder's receipt, kept as a row (the receipt's ``lines`` JSON is
+    the record) so segments filter on what people buy in SQL, through indexes: category,
+    size or SKU first, then time and card, so "bought C within N days" reads only the
+    matching lines; card first for one card's history (its most frequent size)."""
+
+    __tablename__ = "receipt_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_pk: Mapped[int] = mapped_column(ForeignKey("receipts.id", ondelete="CASCADE"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the receipt's
+    sku: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[str | None] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        Index("ix_receipt_lines_category", "category", "created_at", "card_id"),
+        Index("ix_receipt_lines_size", "size", "created_at", "card_id"),
+        Index("ix_receipt_lines_sku", "sku", "created_at", "card_id"),
+        Index("ix_receipt_lines_card", "card_id", "category", "size"),
+        Index("ix_receipt_lines_receipt_pk", "receipt_pk"),
     )
 
 

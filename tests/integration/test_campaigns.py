@@ -309,7 +309,17 @@ def test_the_birthday_campaign_goes_with_the_birthday_bonus_once_a_year(
     run_daily(services)
     session.expire_all()
     targets = session.scalars(
-        select(CampaignTarget).where(CampaignTarget.campaign_id == gift.id)
+        select(CampaignTarget)
+        .where(CampaignTarget.campaign_id == gift.id)
+        .order_by(CampaignTarget.id)
     ).all()
-    assert [t.card_id for t in targets] == [cards[4].id]  # born in May; this year's row
-    assert targets[0].applied_at is not None and targets[0].applied_at.year == 2027
+    # Born in May: one row a year, last year's kept with its moment (its history).
+    assert [(t.card_id, t.occurrence) for t in targets] == [
+        (cards[4].id, 2026),
+        (cards[4].id, 2027),
+    ]
+    assert [t.targeted_at for t in targets] == [
+        datetime(2026, 5, 1, 9, 0, tzinfo=UTC),
+        datetime(2027, 5, 1, 9, 0, tzinfo=UTC),
+    ]
+    assert all(t.applied_at is not None for t in targets)

@@ -319,3 +319,58 @@ def test_a_campaign_without_holdout_says_the_uplift_cannot_be_measured(
     page = text(client.get(f"/console/campaigns/{campaign.id}"))
     assert "There is no holdout, so the uplift cannot be measured." in page
     assert client.get("/console/campaigns/424242").status_code == 404
+
+
+def test_the_console_filters_by_bought_lines_and_offers_a_size_with_a_fallback(
+    client: FlaskClient, session: Session, services: Services, marketer: Program
+) -> None:
+    from app.till.models import ReceiptLine
+
+    cards = population(session, services, marketer, 3)
+    terminal = terminals.add_terminal(session, services.clock, marketer, "T")[0]
+    receipt = sale(terminal, "r1", START - timedelta(days=3), 1000, cards[0].id)
+    session.add(receipt)
+    session.flush()
+    session.add(
+        ReceiptLine(
+            receipt_pk=receipt.id,
+            card_id=cards[0].id,
+            created_at=receipt.created_at,
+            category="dresses",
+            size="110",
+            quantity=1,
+        )
+    )
+    session.commit()
+
+    def size(query: str) -> Any:
+        return client.get(f"/console/segments/size?program=demo{query}")
+
+    assert size("&bought_category=dresses&bought_days=7").get_json() == {"size": 1}
+    assert size("&bought_category=dresses&bought_days=2").get_json() == {"size": 0}
+    assert size("&not_bought_size=110").get_json() == {"size": 2}
+    refused = size("&bought_days=7")  # days alone name no goods
+    assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"segment.bought"}
+    missing = post_campaign(
+        client, stages=[], offer_en="Dresses in {size}", offer_ru="Платья {size}"
+    )
+    assert missing.status_code == 422
+    page = text(missing)
+    assert 'data-error-for="offer_fallback_en">Needed when the offer names {size}' in page
+    done = post_campaign(
+        client,
+        stages=[],
+        bought_category="dresses",
+        offer_en="Dresses in {size}",
+        offer_ru="Платья {size}",
+        offer_fallback_en="New dresses",
+        offer_fallback_ru="Новые платья",
+        size_category="dresses",
+    )
+    assert done.status_code == 303
+    campaign = session.scalars(select(Campaign)).one()
+    assert campaign.segment == {"bought": [{"category": "dresses"}]}
+    assert (campaign.offer_fallback_ru, campaign.size_category) == ("Новые платья", "dresses")
+    assert "Bought: category dresses" in text(
+        client.get(f"/console/campaigns/{campaign.id}", headers={"Accept-Language": "en"})
+    )

@@ -149,6 +149,8 @@ def test_the_dashboard_shows_the_kpis_of_the_period(
         "chart-check-compact",
         "chart-share",
         "chart-penetration",
+        "chart-loyal",
+        "chart-repeat",
         "chart-wallet-installs",
     ]
     for svg in charts:
@@ -304,3 +306,25 @@ def test_nice_ticks() -> None:
     assert nice_ticks(2375) == [0, 500, 1000, 1500, 2000, 2500]
     assert nice_ticks(0) == [0, 1]
     assert nice_ticks(7)[-1] >= 7
+
+
+def test_the_dashboard_shows_loyal_buyers_repeat_purchases_and_adoption(
+    client: FlaskClient, session: Session, demo: Program, history: None, manager: None
+) -> None:
+    # Rule: two purchases within a year. At the end of March A (Mar 3, 20) and D (Nov, Mar 15)
+    # are loyal, at its start nobody; they paid 4 000 + 4 000 of March's 12 500.
+    demo.loyal_min_purchases = 2
+    session.commit()
+    page = text(client.get(f"/console/dashboard?{MARCH}"))
+    assert kpi(page, "loyal_buyers") == "2 (—)"
+    assert kpi(page, "loyal_revenue_share") == "64.0 %"
+    # Four card purchases in March, A's second and D's are repeats.
+    assert kpi(page, "repeat_purchase_share") == "50.0 %"
+    assert kpi(page, "card_adoption") == "0.0 % (0 / 6)"
+    assert 'id="chart-loyal"' in page and 'id="chart-repeat"' in page
+    csv_text = client.get(f"/console/dashboard.csv?{MARCH}").get_data(as_text=True)
+    header, *rows = csv_text.splitlines()
+    columns = header.split(",")
+    assert {"loyal_buyers", "repeat_purchase_share", "automated_revenue"} <= set(columns)
+    last = dict(zip(columns, rows[-1].split(","), strict=True))
+    assert last["loyal_buyers"] == "2"

@@ -28,13 +28,22 @@ def test_rules_are_validated_saved_and_audited(
         "quiet_start_hour": "22",
         "quiet_end_hour": "8",
         "frequency_cap_days": "3",
+        "loyal_min_purchases": "5",
+        "loyal_window_days": "180",
     }
     bad = client.post(
         "/console/programs/demo/rules",
-        data={"csrf_token": token, **values, "lost_after_days": "50", "quiet_end_hour": "25"},
+        data={
+            "csrf_token": token,
+            **values,
+            "lost_after_days": "50",
+            "quiet_end_hour": "25",
+            "loyal_min_purchases": "1",
+        },
     )
     assert bad.status_code == 422
     assert 'id="quiet_end_hour-error"' in bad.get_data(as_text=True)
+    assert 'id="loyal_min_purchases-error"' in bad.get_data(as_text=True)
     order = client.post(
         "/console/programs/demo/rules",
         data={"csrf_token": token, **values, "lost_after_days": "50"},
@@ -54,6 +63,9 @@ def test_rules_are_validated_saved_and_audited(
         select(AuditEntry).where(AuditEntry.action == "program.rules_updated")
     ).one()
     assert entry.details is not None and entry.details["quiet_end_hour"] == 8
+    # The loyal-buyer rule of the KPIs is one of them.
+    assert (program.loyal_min_purchases, program.loyal_window_days) == (5, 180)
+    assert (entry.details["loyal_min_purchases"], entry.details["loyal_window_days"]) == (5, 180)
 
 
 ANDROID = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/125.0 Mobile"

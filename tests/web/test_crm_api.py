@@ -121,3 +121,19 @@ def test_a_crm_sizes_a_segment_and_launches_a_campaign(
     got = call(client, "GET", f"/api/v1/campaigns/{body['id']}", marketer)
     assert got.json["progress"]["targets"] == 0  # the worker has not run yet
     assert call(client, "GET", "/api/v1/campaigns/999", marketer).status_code == 404
+
+
+def test_the_kpis_endpoint_reports_the_seed_figures(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    from tests.integration.kpi_reference import reference_seed_kpis
+    from tests.integration.test_seed_kpis import APRIL, MARCH, build
+
+    build(session, services, demo)
+    manager = token_for(session, services, "store_manager")
+    found = call(client, "GET", "/api/v1/programs/demo/kpis?from=2026-03-01&to=2026-04-01", manager)
+    assert found.status_code == 200
+    expected = reference_seed_kpis(session, demo, MARCH, APRIL)
+    assert {k: found.json[k] for k in expected} == expected
+    assert found.json["loyal_buyers"] == 2 and found.json["repeat_purchase_share"] == 0.8
+    assert found.json["automated_revenue"]["revenue"] == 4000

@@ -17,6 +17,7 @@ from app.db import after_commit
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
 from app.services import campaigns, programs, staff, staff_scope
+from app.services.seed_kpis import seed_kpis
 from app.staff.errors import ForbiddenError
 from app.staff.models import StaffUser
 from app.web.api import bp
@@ -30,6 +31,9 @@ CAMPAIGN_FIELDS = {
     "name",
     "offer_en",
     "offer_ru",
+    "offer_fallback_en",
+    "offer_fallback_ru",
+    "size_category",
     "segment",
     "bonus_points",
     "bonus_days",
@@ -128,6 +132,9 @@ def create_campaign(slug: str) -> tuple[Response, int]:
     for name in ("name", "offer_en", "offer_ru"):
         if not isinstance(body.get(name), str):
             errors[name] = "is required text"
+    for name in ("offer_fallback_en", "offer_fallback_ru", "size_category"):
+        if body.get(name) is not None and not isinstance(body.get(name), str):
+            errors[name] = "must be text"
     for name in ("bonus_points", "bonus_days"):
         value = body.get(name)
         if value is not None and (
@@ -153,6 +160,9 @@ def create_campaign(slug: str) -> tuple[Response, int]:
         bonus_days=body.get("bonus_days"),
         holdout_percent=float(holdout),
         send_at=send_at,
+        offer_fallback_en=body.get("offer_fallback_en"),
+        offer_fallback_ru=body.get("offer_fallback_ru"),
+        size_category=body.get("size_category"),
     )
     campaign = campaigns.create(session, services().clock, program, draft, user)
     if campaign.send_at is not None and campaign.send_at <= services().clock.now():
@@ -192,5 +202,6 @@ def get_kpis(slug: str) -> Response:
             "from": start.date().isoformat(),
             "to": end.date().isoformat(),
             **vars(kpis(db(), program, start, end)),
+            **seed_kpis(db(), program, start, end).as_json(),
         }
     )

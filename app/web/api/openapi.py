@@ -45,6 +45,18 @@ SEGMENT = {
         "no_purchase_for_days": _COUNT,
         "min_spend": _COUNT,
         "max_spend": _COUNT,
+        "bought": {
+            "type": "array",
+            "maxItems": 10,
+            "items": {"$ref": "#/components/schemas/LineFilter"},
+            "description": "Bought lines matching each filter (all of them).",
+        },
+        "not_bought": {
+            "type": "array",
+            "maxItems": 10,
+            "items": {"$ref": "#/components/schemas/LineFilter"},
+            "description": "Bought no line matching any of these filters.",
+        },
         "wallet": {
             "enum": [*WALLETS, None],
             "description": "Where the card is now: one wallet app by name, apple (= "
@@ -52,6 +64,75 @@ SEGMENT = {
         },
     },
     "additionalProperties": False,
+}
+
+
+_TEXT200 = {"type": "string", "minLength": 1, "maxLength": 200}
+LINE_FILTER = {
+    "type": "object",
+    "description": "Receipt lines with all the given values (exact text), bought within the "
+    "last within_days days (omitted: ever). At least one of category, size, sku.",
+    "properties": {
+        "category": _TEXT200,
+        "size": _TEXT200,
+        "sku": _TEXT200,
+        "within_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650},
+    },
+    "additionalProperties": False,
+}
+_SHARE = {"type": ["number", "null"]}
+_INTERVAL = {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}
+KPIS = {
+    "type": "object",
+    "description": "Figures of the period [from, to). Amounts are minor units; shares 0-1 "
+    "or null when undefined. card_adoption is as of now.",
+    "properties": {
+        "from": STR,
+        "to": STR,
+        "loyal_buyers": INT,
+        "loyal_buyers_previous": INT,
+        "loyal_buyers_change": _SHARE,
+        "loyal_revenue": INT,
+        "loyal_revenue_share": _SHARE,
+        "card_purchases": INT,
+        "repeat_purchases": INT,
+        "repeat_purchase_share": _SHARE,
+        "loyal_rule": _obj(["min_purchases", "window_days"], min_purchases=INT, window_days=INT),
+        "card_adoption": {
+            "type": "object",
+            "properties": {
+                "members": INT,
+                "installed": INT,
+                "share": _SHARE,
+                "by_wallet_app": {
+                    "type": "object",
+                    "additionalProperties": _obj(["cards", "share"], cards=INT, share=_SHARE),
+                },
+            },
+        },
+        "automated_revenue": {
+            "type": "object",
+            "description": "Revenue attributed to triggered communications: targets chosen "
+            "in the period, each measured for attribution_days from its targeting (cut at "
+            "the period end) against its campaign's holdout; ci95 is the 95 % interval.",
+            "properties": {
+                "attribution_days": INT,
+                "revenue": NUM,
+                "ci95": _INTERVAL,
+                "by_source": {
+                    "type": "object",
+                    "additionalProperties": _obj(
+                        ["targets", "holdout", "revenue", "ci95", "campaigns_without_holdout"],
+                        targets=INT,
+                        holdout=INT,
+                        revenue=NUM,
+                        ci95=_INTERVAL,
+                        campaigns_without_holdout=INT,
+                    ),
+                },
+            },
+        },
+    },
 }
 
 
@@ -225,6 +306,7 @@ def document() -> dict[str, Any]:
             },
             "schemas": {
                 "Segment": SEGMENT,
+                "LineFilter": LINE_FILTER,
                 "Error": _obj(
                     ["error"],
                     error={
@@ -385,6 +467,9 @@ def document() -> dict[str, Any]:
                         name=STR,
                         offer_en=STR,
                         offer_ru=STR,
+                        offer_fallback_en=STR,
+                        offer_fallback_ru=STR,
+                        size_category=STR,
                         segment=SEGMENT_REF,
                         bonus_points=INT,
                         bonus_days=INT,
@@ -407,7 +492,7 @@ def document() -> dict[str, Any]:
             "/api/v1/programs/{slug}/kpis": {
                 "get": _op(
                     "KPIs of a period",
-                    _json("200", "KPIs", {"type": "object"}),
+                    _json("200", "KPIs", KPIS),
                     401,
                     404,
                     422,

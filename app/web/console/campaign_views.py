@@ -252,6 +252,9 @@ def parse_campaign(
             bonus_days=bonus_days,
             holdout_percent=holdout,
             send_at=send_at,
+            offer_fallback_en=form.get("offer_fallback_en") or None,
+            offer_fallback_ru=form.get("offer_fallback_ru") or None,
+            size_category=form.get("size_category") or None,
         ),
         {},
     )

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from app.analytics.kpis import Kpis, kpis_by_stage, kpis_by_store, kpis_series
 from app.loyalty.models import Program, Store
 from app.services import staff_scope
-from app.web.console import bp, wallet_panel
+from app.web.console import bp, seed_panel, wallet_panel
 from app.web.console.auth import current_staff, require
 from app.web.console.charts import Frame, Series, line_chart
 from app.web.console.forms import DASHBOARD_ROLES, all_programs, page, program_named
@@ -248,6 +248,13 @@ def dashboard() -> Response:
         charts=charts(program, weeks),
         per_store=per_store,
         per_stage=kpis_by_stage(session, program, start, end),
+        loyalty=seed_panel.panel(
+            session,
+            program,
+            (start, end),
+            period.weeks(),
+            lambda first, last: period.bounds(program.timezone, first, last),
+        ),
         wallet_apps=wallet_panel.panel(
             session,
             program,
@@ -268,11 +275,12 @@ def dashboard_csv() -> Response:
         return Response("\n".join(errors.values()) + "\n", 422, mimetype="text/plain")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow((*CSV_COLUMNS, *wallet_panel.CSV_COLUMNS))
+    writer.writerow((*CSV_COLUMNS, *seed_panel.CSV_COLUMNS, *wallet_panel.CSV_COLUMNS))
     weeks = weekly(program, period)[0]
     windows = [period.bounds(program.timezone, first, last) for first, last, _ in weeks]
     per_app = wallet_panel.csv_cells(db(), program, windows)
-    for (first, last, k), apps in zip(weeks, per_app, strict=True):
+    loyalty = seed_panel.csv_cells(db(), program, windows)
+    for (first, last, k), apps, loyal in zip(weeks, per_app, loyalty, strict=True):
         writer.writerow(
             [
                 first.isoformat(),
@@ -285,6 +293,7 @@ def dashboard_csv() -> Response:
                 _decimal(_div(k.average_check_without_card, 100)),
                 _decimal(k.card_revenue_share, 4),
                 _decimal(k.card_penetration, 4),
+                *loyal,
                 *apps,
             ]
         )

@@ -23,7 +23,17 @@ from app.web.security import csrf_token
 
 WHOLE_FILTERS = ("store_id", "last_purchase_within_days", "no_purchase_for_days")
 MONEY_FILTERS = ("min_spend", "max_spend")
-SEGMENT_FIELDS = ("stages", "tiers", "birthday_month", *WHOLE_FILTERS, *MONEY_FILTERS, "wallet")
+LINE_FILTERS = ("bought", "not_bought")  # one row of widgets each: category, size, sku, days
+LINE_WIDGETS = ("category", "size", "sku", "days")
+SEGMENT_FIELDS = (
+    "stages",
+    "tiers",
+    "birthday_month",
+    *WHOLE_FILTERS,
+    *MONEY_FILTERS,
+    "wallet",
+    *(f"{kind}_{w}" for kind in LINE_FILTERS for w in LINE_WIDGETS),
+)
 CAMPAIGN_ROLES = ("admin", "marketer")
 DASHBOARD_ROLES = ("admin", "marketer", "store_manager")
 
@@ -109,6 +119,20 @@ def segment_from_form(values: FormValues) -> tuple[dict[str, Any], dict[str, str
     wallet = (values.get("wallet") or "").strip()
     if wallet:
         segment["wallet"] = wallet
+    for kind in LINE_FILTERS:
+        line: dict[str, Any] = {}
+        for key in ("category", "size", "sku"):
+            raw = (values.get(f"{kind}_{key}") or "").strip()
+            if raw:
+                line[key] = raw
+        days = (values.get(f"{kind}_days") or "").strip()
+        if days:
+            try:
+                line["within_days"] = int(days)
+            except ValueError:
+                errors[f"segment.{kind}"] = tx("seg.error.whole")
+        if line:
+            segment[kind] = [line]
     return segment, errors
 
 
@@ -117,7 +141,9 @@ def segment_errors(segment: dict[str, Any]) -> dict[str, str]:
     try:
         Segment.from_json(segment)
     except ValidationError as error:
-        return {k: field_message(k, str(v)) for k, v in error.fields.items()}
+        # A line filter's messages show under its row: segment.bought[0].size -> segment.bought.
+        fields = {k.split("[")[0]: str(v) for k, v in error.fields.items()}
+        return {k: field_message(k, v) for k, v in fields.items()}
     return {}
 
 
@@ -151,4 +177,12 @@ def describe_segment(segment: dict[str, Any], program: Program) -> list[str]:
             lines.append(f"{tx(f'seg.{name}')}: {money(segment[name], program.currency)}")
     if segment.get("wallet"):
         lines.append(f"{tx('seg.wallet')}: {tx('seg.wallet.' + segment['wallet'])}")
+    for kind in LINE_FILTERS:
+        for line in segment.get(kind) or ():
+            parts = [
+                f"{tx('seg.line.' + k)} {line[k]}" for k in ("category", "size", "sku") if k in line
+            ]
+            if line.get("within_days"):
+                parts.append(tx("seg.line.within", days=line["within_days"]))
+            lines.append(f"{tx('seg.' + kind)}: {', '.join(parts)}")
     return lines or [tx("campaign.all_cards")]

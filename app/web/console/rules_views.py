@@ -31,6 +31,14 @@ LABELS = {
         "At most one offer per card every (days)",
         "Не чаще одного предложения на карту в (дней)",
     ),
+    "loyal_min_purchases": (
+        "A loyal buyer makes at least (purchases)",
+        "Лояльный покупатель делает не меньше (покупок)",
+    ),
+    "loyal_window_days": (
+        "… within the last (days)",
+        "… за последние (дней)",
+    ),
 }
 
 
@@ -91,7 +99,11 @@ def rules_page(slug: str) -> Response:
 @require(*DESIGN_ROLES)
 def rules_save(slug: str) -> Response:
     program = _program(slug)
-    values = {name: request.form.get(name, "") for name in program_rules.FIELDS}
+    # A rule the form did not send keeps its value (a form from before the rule existed).
+    values = {
+        name: request.form.get(name, current)
+        for name, current in program_rules.form(program).items()
+    }
     sent_apps = program_rules.APPS_FIELD in request.form
     chosen = [key for key in request.form.getlist(program_rules.APPS_FIELD) if key.strip()]
     submitted = dict(values)

@@ -55,6 +55,25 @@ TEXTS: dict[str, dict[str, str]] = {
     "seg.birthday_month": {"en": "Birthday month", "ru": "Месяц рождения"},
     "seg.store_id": {"en": "Bought at least once in", "ru": "Покупал хотя бы раз в"},
     "seg.any": {"en": "any", "ru": "любой"},
+    "seg.bought": {"en": "Bought", "ru": "Покупал"},
+    "seg.not_bought": {"en": "Did not buy", "ru": "Не покупал"},
+    "seg.line.category": {"en": "category", "ru": "категория"},
+    "seg.line.size": {"en": "size", "ru": "размер"},
+    "seg.line.sku": {"en": "SKU", "ru": "артикул"},
+    "seg.line.days": {"en": "within days", "ru": "за дней"},
+    "seg.line.within": {"en": "within {days} days", "ru": "за {days} дн."},
+    "field.offer_fallback_en": {
+        "en": "Offer when the size is unknown, English",
+        "ru": "Предложение, если размер неизвестен, английский",
+    },
+    "field.offer_fallback_ru": {
+        "en": "Offer when the size is unknown, Russian",
+        "ru": "Предложение, если размер неизвестен, русский",
+    },
+    "field.size_category": {
+        "en": "{size} is the size most bought in category (empty: any)",
+        "ru": "{size} — размер, чаще всего покупаемый в категории (пусто: любой)",
+    },
     "seg.last_purchase_within_days": {
         "en": "Bought within the last N days",
         "ru": "Покупал за последние N дней",
@@ -250,6 +269,53 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Пока ни одной карты в приложениях-кошельках.",
     },
     "wallets.no_installs": {"en": "No installs in this period", "ru": "Нет установок за период"},
+    "kpi.loyal_buyers": {
+        "en": "Loyal buyers (vs previous)",
+        "ru": "Лояльных покупателей (к прошлому)",
+    },
+    "kpi.loyal_revenue_share": {"en": "Loyal buyers' revenue share", "ru": "Доля выручки лояльных"},
+    "kpi.repeat_purchase_share": {
+        "en": "Repeat purchases, of card purchases",
+        "ru": "Повторные покупки среди покупок по картам",
+    },
+    "kpi.card_adoption": {
+        "en": "Card in a wallet (of members)",
+        "ru": "Карта в кошельке (от участников)",
+    },
+    "kpi.automated_revenue": {
+        "en": "Revenue from automated messages",
+        "ru": "Выручка от автоматических сообщений",
+    },
+    "dash.chart_loyal": {
+        "en": "Loyal buyers at each week's end",
+        "ru": "Лояльные покупатели на конец недели",
+    },
+    "dash.chart_repeat": {"en": "Repeat purchases per week", "ru": "Повторные покупки по неделям"},
+    "dash.loyalty": {"en": "Loyalty (whole program)", "ru": "Лояльность (вся программа)"},
+    "dash.loyal_rule": {
+        "en": "Loyal: at least {n} purchases within {days} days (rule on the Rules page).",
+        "ru": "Лояльный: не меньше {n} покупок за {days} дн. (правило на странице «Правила»).",
+    },
+    "dash.adoption": {
+        "en": "Cards in wallets now, by app",
+        "ru": "Карты в кошельках сейчас, по приложениям",
+    },
+    "dash.automated": {
+        "en": "Automated messages: revenue against holdout "
+        "({days} days after each message, 95 % interval)",
+        "ru": "Автоматические сообщения: выручка против контрольной группы "
+        "({days} дн. после каждого, 95 % интервал)",
+    },
+    "dash.source": {"en": "Message", "ru": "Сообщение"},
+    "dash.targets": {"en": "Sent", "ru": "Отправлено"},
+    "dash.holdout": {"en": "Holdout", "ru": "Контрольная группа"},
+    "dash.attributed": {"en": "Attributed revenue", "ru": "Принесённая выручка"},
+    "dash.interval": {"en": "95 % interval", "ru": "95 % интервал"},
+    "dash.cards": {"en": "Cards", "ru": "Карт"},
+    "dash.of_members": {"en": "Of members", "ru": "От участников"},
+    "trigger.welcome": {"en": "Welcome", "ru": "Приветствие"},
+    "trigger.birthday": {"en": "Birthday", "ru": "День рождения"},
+    "trigger.win_back": {"en": "Win-back", "ru": "Возврат ушедших"},
     "kpi.receipts": {"en": "Receipts", "ru": "Чеков"},
     "kpi.receipts_with_card": {"en": "Receipts with a card", "ru": "Чеков с картой"},
     "kpi.revenue": {"en": "Revenue", "ru": "Выручка"},
@@ -339,8 +405,19 @@ TEXTS: dict[str, dict[str, str]] = {
 FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "name": {"en": "Enter a name (up to 120 characters).", "ru": "Введите название (до 120)."},
     "offer_en": {
-        "en": "Enter the offer (up to 200 characters: it is shown on the card).",
-        "ru": "Введите предложение (до 200 символов: оно видно на карте).",
+        "en": "Enter the offer (up to 200 characters: it is shown on the card; "
+        "only {size} may stand in braces).",
+        "ru": "Введите предложение (до 200 символов: оно видно на карте; "
+        "в фигурных скобках можно только {size}).",
+    },
+    "offer_fallback_en": {
+        "en": "Needed when the offer names {size}: up to 200 characters, no braces.",
+        "ru": "Нужно, если в предложении есть {size}: до 200 символов, без скобок.",
+    },
+    "size_category": {"en": "Up to 200 characters.", "ru": "До 200 символов."},
+    "segment.bought": {
+        "en": "Give a category, size or SKU; days from 1 to 3650.",
+        "ru": "Укажите категорию, размер или артикул; дней от 1 до 3650.",
     },
     "bonus_points": {"en": "From 0 to 1 000 000.", "ru": "От 0 до 1 000 000."},
     "bonus_days": {"en": "From 1 to 3650 days, or empty.", "ru": "От 1 до 3650 дней или пусто."},
@@ -352,6 +429,8 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "segment.birthday_month": {"en": "Choose a month.", "ru": "Выберите месяц."},
 }
 FIELD_MESSAGES["offer_ru"] = FIELD_MESSAGES["offer_en"]
+FIELD_MESSAGES["offer_fallback_ru"] = FIELD_MESSAGES["offer_fallback_en"]
+FIELD_MESSAGES["segment.not_bought"] = FIELD_MESSAGES["segment.bought"]
 for _name in (
     "store_id",
     "last_purchase_within_days",

@@ -1,0 +1,107 @@
+"""Loyal buyers and repeat purchases, the figures the seed cases report.
+
+A loyal buyer (program rule) is a member with at least ``loyal_min_purchases`` card
+purchases in the ``loyal_window_days`` before an instant. A repeat purchase is a card
+purchase made after an earlier purchase with the same card. Revenue is the money paid
+less money given back by refunds made before the period's end, as in app.analytics.kpis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.loyalty.models import Card, Program
+from app.till.models import Receipt, Refund
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True)
+class BuyerKpis:
+    loyal_buyers: int  # at the period's end
+    loyal_buyers_previous: int  # at the previous period's end (this period's start)
+    loyal_buyers_change: float | None  # now / previous - 1
+    loyal_revenue: int  # what this period's loyal buyers paid in it
+    loyal_revenue_share: float | None  # of all revenue in the period (with or without card)
+    card_purchases: int
+    repeat_purchases: int
+    repeat_purchase_share: float | None  # repeat purchases / card purchases in the period
+
+
+def loyal_members(program: Program, at: datetime) -> Select[int]:
+    """Members loyal at ``at`` by the program's rule."""
+    since = at - timedelta(days=program.loyal_window_days)
+    return (
+        select(Card.member_id)
+        .join(Receipt, Receipt.card_id == Card.id)
+        .where(Card.program_id == program.id, Receipt.created_at >= since, Receipt.created_at < at)
+        .group_by(Card.member_id)
+        .having(func.count(Receipt.id) >= program.loyal_min_purchases)
+    )
+
+
+def _net_revenue(
+    session: Session, program: Program, start: datetime, end: datetime, loyal_only: bool
+) -> int:
+    due = select(func.coalesce(func.sum(Receipt.amount_due), 0)).where(
+        Receipt.program_id == program.id, Receipt.created_at >= start, Receipt.created_at < end
+    )
+    back = (
+        select(func.coalesce(func.sum(Refund.money_back), 0))
+        .join(Receipt, Receipt.id == Refund.receipt_pk)
+        .where(
+            Receipt.program_id == program.id,
+            Receipt.created_at >= start,
+            Receipt.created_at < end,
+            Refund.created_at < end,
+        )
+    )
+    if loyal_only:
+        loyal = loyal_members(program, end).subquery()
+        cards = select(Card.id).where(Card.member_id.in_(select(loyal.c.member_id)))
+        due = due.where(Receipt.card_id.in_(cards))
+        back = back.where(Receipt.card_id.in_(cards))
+    return int(session.scalar(due) or 0) - int(session.scalar(back) or 0)
+
+
+def buyer_kpis(session: Session, program: Program, start: datetime, end: datetime) -> BuyerKpis:
+    count = select(func.count()).select_from
+    now = int(session.scalar(count(loyal_members(program, end).subquery())) or 0)
+    before = int(session.scalar(count(loyal_members(program, start).subquery())) or 0)
+    revenue = _net_revenue(session, program, start, end, loyal_only=False)
+    loyal_revenue = _net_revenue(session, program, start, end, loyal_only=True)
+    earlier = aliased(Receipt)
+    in_period = (
+        Receipt.program_id == program.id,
+        Receipt.card_id.is_not(None),
+        Receipt.created_at >= start,
+        Receipt.created_at < end,
+    )
+    purchases = int(session.scalar(select(func.count(Receipt.id)).where(*in_period)) or 0)
+    repeats = int(
+        session.scalar(
+            select(func.count(Receipt.id)).where(
+                *in_period,
+                select(earlier.id)
+                .where(earlier.card_id == Receipt.card_id, earlier.created_at < Receipt.created_at)
+                .exists(),
+            )
+        )
+        or 0
+    )
+    return BuyerKpis(
+        loyal_buyers=now,
+        loyal_buyers_previous=before,
+        loyal_buyers_change=(now / before - 1) if before else None,
+        loyal_revenue=loyal_revenue,
+        loyal_revenue_share=_ratio(loyal_revenue, revenue),
+        card_purchases=purchases,
+        repeat_purchases=repeats,
+        repeat_purchase_share=_ratio(repeats, purchases),
+    )
