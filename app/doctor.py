@@ -16,15 +16,17 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from cryptography import x509
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.bootstrap import alembic_config, apns_client_pem_files, certificate_report, load_identity
+from app.bootstrap import (
+    apns_client_pem_files,
+    certificate_report,
+    load_identity,
+    migration_state,
+)
 from app.clock import Clock, SystemClock
-from app.db import make_engine
 from app.passes.apple.certs import CertificateError, SigningIdentity
 from app.passes.google.auth import AccessTokens, ServiceAccount, ServiceAccountError, TokenError
 from app.push.apns.client import ApnsConfig, ApnsConfigError, probe
@@ -95,8 +97,11 @@ def check_certificates(ctx: Context) -> Iterator[Result]:
         f"{source} {identity.pass_type_id} {_expiry(report.days_left, identity.certificate)}, "
         f"WWDR {_expiry(report.wwdr_days_left, identity.wwdr)}"
     )
-    if report.errors:
-        yield Result(Status.FAIL, "certs", f"{expiry}: " + "; ".join(report.errors))
+    errors = list(report.errors)
+    if ctx.settings.is_production and identity.is_development:
+        errors.append("a development certificate in production: iPhones reject its passes")
+    if errors:
+        yield Result(Status.FAIL, "certs", f"{expiry}: " + "; ".join(errors))
     elif report.warnings:
         yield Result(Status.WARN, "certs", f"{expiry}: " + "; ".join(report.warnings))
     else:
@@ -116,28 +121,22 @@ def check_database(ctx: Context) -> Iterator[Result]:
             f"sqlite file {url.database} does not exist: run `walletpass db upgrade`",
         )
         return
-    head = ScriptDirectory.from_config(alembic_config(ctx.settings.database_url)).get_current_head()
     try:
-        engine = make_engine(ctx.settings.database_url, pool_size=1)
+        state = migration_state(ctx.settings.database_url)
     except ImportError as exc:
         yield Result(Status.FAIL, "database", f"{kind}: driver missing ({exc})")
         return
-    try:
-        with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
         yield Result(Status.FAIL, "database", f"{kind} unreachable: {_first_line(exc)}")
         return
-    finally:
-        engine.dispose()
-    if current == head:
-        yield Result(Status.OK, "database", f"{kind} reachable, migrations at head ({head})")
+    if state.at_head:
+        yield Result(Status.OK, "database", f"{kind} reachable, migrations at head ({state.head})")
     else:
-        at = f"at {current}" if current else "no migrations applied"
+        at = f"at {state.current}" if state.current else "no migrations applied"
         yield Result(
             Status.FAIL,
             "database",
-            f"{kind} reachable, {at} but head is {head}: run `walletpass db upgrade`",
+            f"{kind} reachable, {at} but head is {state.head}: run `walletpass db upgrade`",
         )
 
 

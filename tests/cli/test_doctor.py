@@ -274,3 +274,14 @@ def test_development_skips_apns(tmp_path: Path, chain: DevChain) -> None:
     checks = lines(result)
     assert checks["apns"] == "skip apns      skipped: development uses a local fake APNs"
     assert checks["certs"].startswith("ok   certs     development chain")
+
+
+def test_a_development_certificate_fails_in_production(
+    tmp_path: Path, chain: DevChain, tls: ServerCert
+) -> None:
+    with fake_apns(tls, chain) as apns:
+        env = environment(tmp_path, chain, tls, apns.port) | {"WALLETPASS_ENV": "production"}
+        result = doctor(tmp_path, env)
+    assert result.returncode == 1
+    certs = lines(result)["certs"]
+    assert certs.startswith("FAIL certs") and "development certificate in production" in certs
