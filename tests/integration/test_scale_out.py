@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -45,7 +46,7 @@ from app.push.models import PushCounter
 from app.services import staff
 from app.services.programs import seed_demo
 from tests.deployment import nginx_site
-from tests.helpers import PASS_TYPE_ID, TEAM_ID, Pkpass, redis_url, require_command
+from tests.helpers import PASS_TYPE_ID, TEAM_ID, Pkpass, redis_url, require
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -213,7 +214,10 @@ class Deployment:
 
 @contextmanager
 def deployment(tmp: Path, pg_services: Services, dev_chain: DevChain) -> Iterator[Deployment]:
-    nginx = require_command("nginx", "nginx")
+    # Debian puts nginx in /usr/sbin, outside a normal user's PATH.
+    nginx = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+    require("nginx", nginx, "apt-get install nginx")
+    assert nginx is not None
     queue_url = redis_url()
     import redis
 
