@@ -152,6 +152,22 @@ def check_queue(ctx: Context) -> Iterator[Result]:
     yield Result(Status.OK, "queue", f"{kind} reachable, {waiting} tasks waiting{note}")
 
 
+def check_rate_limits(ctx: Context) -> Iterator[Result]:
+    """Where the rate-limit counters every web process shares are kept."""
+    url = ctx.settings.rate_limit_url
+    if url is None:
+        yield Result(Status.SKIP, "limits", "counters kept in the database (see database)")
+        return
+    import redis  # the 'redis' extra; settings checked that it is installed
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5).ping()
+    except redis.RedisError as exc:
+        yield Result(Status.FAIL, "limits", f"redis unreachable: {_first_line(exc)}")
+        return
+    yield Result(Status.OK, "limits", "redis reachable, counters shared by every web process")
+
+
 def check_apns(ctx: Context) -> Iterator[Result]:
     """A TLS handshake with APNs the way the worker connects; no push is sent."""
     settings = ctx.settings
@@ -212,6 +228,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("certs", check_certificates),
     ("database", check_database),
     ("queue", check_queue),
+    ("limits", check_rate_limits),
     ("apns", check_apns),
     ("google", check_google),
     ("relays", check_relays),

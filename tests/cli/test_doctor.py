@@ -154,7 +154,9 @@ def test_everything_ok_exits_0_and_sends_no_push(
         assert apns.connections == 1 and apns.requests == 0  # a handshake, no push
     assert result.returncode == 0, result.stdout + result.stderr
     checks = lines(result)
-    assert list(checks) == ["settings", "certs", "database", "queue", "apns", "google", "relays"]
+    assert list(checks) == [
+        "settings", "certs", "database", "queue", "limits", "apns", "google", "relays"
+    ]  # fmt: skip
     assert checks["settings"].startswith("ok   settings  test, public URL")
     assert checks["certs"].startswith("ok   certs     pass certificate " + PASS_TYPE_ID)
     assert "expires in 364 days" in checks["certs"]
@@ -285,3 +287,30 @@ def test_a_development_certificate_fails_in_production(
     assert result.returncode == 1
     certs = lines(result)["certs"]
     assert certs.startswith("FAIL certs") and "development certificate in production" in certs
+
+
+def test_shared_rate_limit_counters_in_an_unreachable_redis_fail(
+    tmp_path: Path, chain: DevChain, tls: ServerCert
+) -> None:
+    with fake_apns(tls, chain) as apns:
+        env = environment(tmp_path, chain, tls, apns.port)
+        port = closed_port()
+        result = doctor(
+            tmp_path, env | {"WALLETPASS_RATE_LIMIT_URL": f"redis://127.0.0.1:{port}/0"}
+        )
+    assert result.returncode == 1
+    assert lines(result)["limits"].startswith("FAIL limits    redis unreachable:")
+
+
+def test_shared_rate_limit_counters_in_redis_are_checked(
+    tmp_path: Path, chain: DevChain, tls: ServerCert
+) -> None:
+    from tests.helpers import redis_url
+
+    with fake_apns(tls, chain) as apns:
+        env = environment(tmp_path, chain, tls, apns.port)
+        result = doctor(tmp_path, env | {"WALLETPASS_RATE_LIMIT_URL": redis_url()})
+    assert result.returncode == 0, result.stdout
+    assert lines(result)["limits"] == (
+        "ok   limits    redis reachable, counters shared by every web process"
+    )
