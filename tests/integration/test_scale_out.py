@@ -1,11 +1,12 @@
 """Scaled out as docs/deployment.md describes: nginx with TLS in front of two
 `walletpass serve` processes, two `walletpass worker` processes, PostgreSQL and Redis.
 
-A shopper enrolls, downloads the pass, three iPhones register it at once, the till
-records a purchase; then a campaign goes to 1 000 registered cards and the worker
-pushing it is killed with SIGKILL half-way. Nothing may be lost (every device pushed,
-every changed pass fetched through nginx) and nothing counted twice (install bonus,
-campaign bonus, push counters).
+A shopper enrolls (the per-address limit holds across both web processes), downloads
+the pass, three iPhones register it at once, the till records a purchase; then a
+campaign goes to 1 000 registered cards and the worker pushing it is killed with
+SIGKILL half-way (and restarted, as systemd does). Nothing may be lost (every device
+pushed, every changed pass fetched through nginx) and nothing counted twice (install
+bonus, campaign bonus, push counters).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from huey import Huey
+from sqlalchemy import exists, func, select
 
 from app.bootstrap import Services
 from app.campaigns.models import Campaign, CampaignTarget
@@ -41,8 +43,9 @@ from app.fakes.population import registered_passes
 from app.fakes.tls import ServerCert, make_server_cert
 from app.loyalty.models import LedgerEntry, Program
 from app.passes.apple.certs import DevChain
-from app.passes.models import WalletPass
+from app.passes.models import AppleRegistration, WalletPass
 from app.push.models import PushCounter
+from app.queue import make_huey
 from app.services import staff
 from app.services.programs import seed_demo
 from tests.deployment import nginx_site
@@ -55,6 +58,9 @@ CARDS = 1000
 SAMPLE = 40  # bulk cards whose pass is fetched through nginx before and after
 OFFER_RU = "Минус 20 % до воскресенья"
 KILL_AFTER = 200  # campaign pushes seen from one worker before it is killed
+RESTART_SEC = 2  # systemd's RestartSec in docs/deployment.md; also the sweep age here
+CLAIM = "walletpass-scale-out-test"  # marks the Redis database this run uses
+ENROLL_LIMIT = 6  # per client address and hour, for all web processes together
 
 
 # --- processes -------------------------------------------------------------------------
@@ -112,11 +118,11 @@ class Cluster:
         self.processes.append(process)
         return process
 
-    def walletpass(self, name: str, *args: str) -> Process:
+    def walletpass(self, name: str, *args: str, instance: str | None = None) -> Process:
         # Each process its own instance folder, as on separate machines.
-        instance = str(self.tmp / name)
+        folder = str(self.tmp / (instance or name))
         argv = [sys.executable, "-m", "app.cli", *args]
-        return self.start(name, argv, WALLETPASS_INSTANCE_DIR=instance)
+        return self.start(name, argv, WALLETPASS_INSTANCE_DIR=folder)
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.text()[-3000:]}" for p in self.processes)
@@ -201,6 +207,21 @@ class Https:
 # --- the deployment --------------------------------------------------------------------
 
 
+def private_redis_db(base: str) -> str:
+    """An empty Redis database of this test's own: the queue's name is fixed, so workers
+    of another test run on the same Redis database would take this run's tasks."""
+    import redis
+
+    taken = redis.Redis.from_url(base).connection_pool.connection_kwargs.get("db", 0)
+    for db in range(1, 16):
+        url = f"{base.rsplit('/', 1)[0]}/{db}"
+        client = redis.Redis.from_url(url)
+        if db != taken and client.dbsize() == 0 and client.set(CLAIM, os.getpid(), nx=True):
+            client.expire(CLAIM, 900)  # a crashed run frees it eventually
+            return url
+    raise AssertionError(f"no empty Redis database left beside {base}")
+
+
 @dataclass
 class Deployment:
     https: Https
@@ -210,6 +231,7 @@ class Deployment:
     serve: list[Process]
     workers: list[Process]
     terminal_key: str
+    queue: Huey  # the Redis queue the workers share
 
 
 @contextmanager
@@ -218,10 +240,7 @@ def deployment(tmp: Path, pg_services: Services, dev_chain: DevChain) -> Iterato
     nginx = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
     require("nginx", nginx, "apt-get install nginx")
     assert nginx is not None
-    queue_url = redis_url()
-    import redis
-
-    redis.Redis.from_url(queue_url).flushdb()
+    queue_url = private_redis_db(redis_url())
     with pg_services.transaction() as session:
         program = seed_demo(session, pg_services.clock)
         program.quiet_start_hour = program.quiet_end_hour = 0  # campaigns start at once
@@ -230,6 +249,8 @@ def deployment(tmp: Path, pg_services: Services, dev_chain: DevChain) -> Iterato
     https_port, ports = free_port(), [free_port(), free_port()]
     base = f"https://127.0.0.1:{https_port}"
     with ExitStack() as stack:
+        queue = make_huey(queue_url, tmp)
+        stack.callback(queue.storage.conn.flushdb)  # last, the claim too
         apns = stack.enter_context(
             running_fake_apns(
                 server_cert=apns_tls.cert,
@@ -259,7 +280,8 @@ def deployment(tmp: Path, pg_services: Services, dev_chain: DevChain) -> Iterato
                 "WALLETPASS_APNS_URL": f"https://127.0.0.1:{apns.port}",
                 "WALLETPASS_APNS_CA_FILE": str(apns_tls.ca_cert),
                 "WALLETPASS_APNS_CONNECTIONS": "1",
-                "WALLETPASS_SWEEP_AFTER_SECONDS": "5",
+                "WALLETPASS_SWEEP_AFTER_SECONDS": str(RESTART_SEC),
+                "WALLETPASS_ENROLL_RATE_LIMIT": f"{ENROLL_LIMIT}/hour",
             },
         )
         stack.callback(lambda: [p.stop() for p in reversed(cluster.processes)])
@@ -303,7 +325,7 @@ def deployment(tmp: Path, pg_services: Services, dev_chain: DevChain) -> Iterato
         wait_until(lambda: all("consumer started" in w.text() for w in workers), 60, logs)
         assert terminal.popen.wait(timeout=60) == 0, terminal.text()
         key = terminal.text().strip().splitlines()[-1]
-        yield Deployment(https, pg_services, apns, cluster, serve, workers, key)
+        yield Deployment(https, pg_services, apns, cluster, serve, workers, key, queue)
 
 
 def _plain_ok(url: str) -> bool:
@@ -318,9 +340,27 @@ def _plain_ok(url: str) -> bool:
 
 
 def owed(services: Services) -> int:
+    """Passes changed since their registered devices were last pushed."""
+    registered = exists().where(AppleRegistration.pass_id == WalletPass.id)
     with services.transaction(write=False) as session:
-        stmt = select(func.count()).where(WalletPass.version > WalletPass.apns_delivered_version)
+        stmt = select(func.count()).where(
+            WalletPass.version > WalletPass.apns_delivered_version, registered
+        )
         return int(session.scalar(stmt) or 0)
+
+
+def settled(apns: FakeApns, queue: Huey) -> Callable[[], bool]:
+    """True once the queue is empty and APNs heard nothing for a second: two sweeps may
+    have sent the same owed passes at once (at-least-once), and both get recorded."""
+    last = [apns.requests, time.monotonic()]
+
+    def check() -> bool:
+        if apns.requests != last[0] or queue.pending_count():
+            last[:] = [apns.requests, time.monotonic()]
+            return False
+        return time.monotonic() - last[1] > 1.0
+
+    return check
 
 
 def received_ok(apns: FakeApns, since: int = 0) -> Counter[str]:
@@ -363,6 +403,18 @@ def journey_and_campaign(d: Deployment) -> None:
     serial, auth = pass_json["serialNumber"], pass_json["authenticationToken"]
     web_service = pass_json["webServiceURL"]
     assert web_service == f"{https.base}/passkit"
+
+    # One limit for both serve processes (and their gunicorn workers): round-robin
+    # through nginx, the address limit still allows ENROLL_LIMIT in all.
+    more = [
+        https.call(
+            "POST",
+            "/api/v1/programs/demo/enrollments",
+            {"name": f"Shopper {i}", "phone": f"+7 900 555-01-{i:02d}", "consent": True},
+        ).status
+        for i in range(ENROLL_LIMIT + 3)
+    ]
+    assert more == [201] * (ENROLL_LIMIT - 1) + [429] * 4, more
 
     # Three iPhones register the pass at the same moment (both serve processes answer).
     phones = [(f"iphone-{i}", f"{0xA0 + i:02x}" * 32) for i in range(3)]
@@ -473,13 +525,23 @@ def journey_and_campaign(d: Deployment) -> None:
     killed.popen.wait(timeout=10)
     assert owed(services) > 0  # killed mid-campaign: its pushes were never recorded
 
-    # The other worker's sweeper picks up what the dead one owed (within about a minute).
+    # systemd restarts it (Restart=always, RestartSec=2); the new process's start-up sweep
+    # hands what the dead one owed to the queue, and either worker delivers it. (Without a
+    # restart the other worker's minute sweeper would, up to a minute later.)
+    time.sleep(RESTART_SEC)
+    d.workers.append(
+        d.cluster.walletpass(
+            f"{killed.name}-restarted", "worker", "--threads", "2", instance=killed.name
+        )
+    )
+
     def done() -> bool:
         with services.transaction(write=False) as session:
             status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
         return status == "sent" and owed(services) == 0
 
-    wait_until(done, 90, "the surviving worker to deliver everything owed")
+    wait_until(done, 90, "the workers to deliver everything owed")
+    wait_until(settled(apns, d.queue), 30, "the workers to finish")
 
     # Nothing lost: every device pushed after the campaign started.
     pushed = received_ok(apns, mark)
