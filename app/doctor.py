@@ -8,6 +8,8 @@ queue, APNs, Google) but change nothing: no migration, no push, no task.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -219,9 +221,39 @@ def check_google(ctx: Context) -> Iterator[Result]:
     )
 
 
+def _reachable(url: str, timeout: float) -> str:
+    """Connect to the relay's host (TLS for https, with the system's CAs) and close:
+    nothing is posted. Returns what was reached; raises OSError."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        if parts.scheme != "https":
+            return f"{host}:{port} reachable (plain http: development and tests only)"
+        context = ssl.create_default_context()
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            return f"{tls.version()} with {host}:{port}"
+
+
 def check_relays(ctx: Context) -> Iterator[Result]:
-    """Android push relays (one result per configured relay once they exist)."""
-    yield Result(Status.SKIP, "relays", "none configured")
+    """The push relays of the Android .pkpass apps, one line each: reachable when
+    configured (no push is sent), the reason when off."""
+    relays = ctx.settings.relays
+    if not relays:
+        yield Result(Status.SKIP, "relays", "none configured")
+        return
+    for app, relay in sorted(relays.items()):
+        if relay.url is None and relay.off is None:
+            yield Result(Status.SKIP, "relays", f"{app}: development uses a local fake relay")
+        elif relay.off is not None:
+            yield Result(Status.SKIP, "relays", f"{app}: off ({relay.off})")
+        else:
+            assert relay.url is not None
+            try:
+                yield Result(Status.OK, "relays", f"{app}: {_reachable(relay.url, 10.0)}")
+            except OSError as exc:
+                host = urlsplit(relay.url).netloc
+                yield Result(Status.FAIL, "relays", f"{app}: {host} unreachable: {exc}")
 
 
 CHECKS: tuple[tuple[str, Check], ...] = (

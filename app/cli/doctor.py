@@ -13,7 +13,7 @@ _COLORS = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red"}
 
 @click.command(epilog="Checks, in order: settings, " + ", ".join(name for name, _ in CHECKS) + ".")
 def doctor() -> None:
-    """Check settings, certificates, database, queue, APNs, Google and relays.
+    """Check settings, certificates, database, queue, limits, APNs, Google and relays.
 
     Prints one line per check: ok, warn, skip or FAIL, then what was found. Exits
     with 1 when any check FAILs. Warnings (a certificate that expires within 30

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,12 +46,12 @@ def doctor(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def lines(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
-    """check name -> its whole line."""
+    """check name -> its whole line (the lines of a check with several, joined)."""
     out: dict[str, str] = {}
     for line in result.stdout.splitlines():
         parts = line.split()
         assert len(parts) >= 3, line
-        out[parts[1]] = line
+        out[parts[1]] = f"{out[parts[1]]}\n{line}" if parts[1] in out else line
     return out
 
 
@@ -105,6 +108,39 @@ def fake_apns(tls: ServerCert, chain: DevChain, **kw: Any) -> Any:
     return running_fake_apns(server_cert=tls.cert, server_key=tls.key, topic=PASS_TYPE_ID, **kw)
 
 
+RELAY: dict[str, str] = {}  # the stand-in relay host of this module (see ``relay_host``)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def relay_host(tls: ServerCert) -> Iterator[None]:
+    """A TLS listener standing in for Wallet Passes' relay host, whose documented
+    https endpoint is on by default with real certificates (doctor only connects)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.cert, tls.key)
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with suppress(OSError), context.wrap_socket(conn, server_side=True):
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    RELAY.update(
+        url=f"https://127.0.0.1:{server.getsockname()[1]}/api/v1/push", ca=str(tls.ca_cert)
+    )
+    yield
+    stop.set()
+    thread.join()
+    server.close()
+
+
 def environment(tmp: Path, chain: DevChain, tls: ServerCert, apns_port: int) -> dict[str, str]:
     """A test deployment: explicit pass certificate, migrated SQLite, SQLite queue."""
     database = tmp / "walletpass.db"
@@ -123,6 +159,8 @@ def environment(tmp: Path, chain: DevChain, tls: ServerCert, apns_port: int) -> 
         "WALLETPASS_APPLE_WWDR_CERT": str(chain.wwdr_cert),
         "WALLETPASS_APNS_URL": f"https://127.0.0.1:{apns_port}",
         "WALLETPASS_APNS_CA_FILE": str(tls.ca_cert),
+        "WALLETPASS_PUSH_WALLETPASSES_URL": RELAY["url"],
+        "SSL_CERT_FILE": RELAY["ca"],  # OpenSSL's trust store for this process: our test CA
     }
 
 
@@ -167,7 +205,14 @@ def test_everything_ok_exits_0_and_sends_no_push(
     assert checks["google"].startswith(f"ok   google    access token from {google.token_url}")
     assert len(google.tokens) == tokens_before + 1
     assert not any(token in result.stdout for token in google.tokens)  # never printed
-    assert checks["relays"] == "skip relays    none configured"
+    port = RELAY["url"].split(":")[2].split("/")[0]
+    assert checks["relays"].splitlines() == [
+        "skip relays    pass2u: off (WALLETPASS_PUSH_PASS2U_KEY is not set)",
+        "skip relays    passhub: off (WALLETPASS_PUSH_PASSHUB_KEY is not set)",
+        "skip relays    passworks: off (WALLETPASS_PUSH_PASSWORKS_KEY is not set)",
+        f"ok   relays    walletpasses: TLSv1.3 with 127.0.0.1:{port}",
+        "skip relays    walletunion: off (WALLETPASS_PUSH_WALLETUNION_URL is not set)",
+    ]
 
 
 def test_database_behind_head_fails(
@@ -314,3 +359,19 @@ def test_shared_rate_limit_counters_in_redis_are_checked(
     assert lines(result)["limits"] == (
         "ok   limits    redis reachable, counters shared by every web process"
     )
+
+
+def test_a_configured_relay_is_reached_and_an_unreachable_one_fails(
+    tmp_path: Path, chain: DevChain, tls: ServerCert
+) -> None:
+    closed = closed_port()
+    with fake_apns(tls, chain) as apns:
+        env = environment(tmp_path, chain, tls, apns.port) | {
+            "WALLETPASS_PUSH_PASSWORKS_URL": f"https://127.0.0.1:{closed}/v1/pushUpdate",
+            "WALLETPASS_PUSH_PASSWORKS_KEY": "passworks-key-1",
+        }
+        result = doctor(tmp_path, env)
+    assert result.returncode == 1
+    relays = lines(result)["relays"].splitlines()
+    assert relays[3].startswith("ok   relays    walletpasses: TLSv1.3 with 127.0.0.1:")
+    assert relays[2].startswith(f"FAIL relays    passworks: 127.0.0.1:{closed} unreachable:")
