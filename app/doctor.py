@@ -18,11 +18,14 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from cryptography import x509
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.bootstrap import (
+    alembic_config,
     apns_client_pem_files,
     certificate_report,
     load_identity,
@@ -133,6 +136,13 @@ def check_database(ctx: Context) -> Iterator[Result]:
         return
     if state.at_head:
         yield Result(Status.OK, "database", f"{kind} reachable, migrations at head ({state.head})")
+    elif state.current is not None and not _known_revision(ctx.settings, state.current):
+        yield Result(
+            Status.FAIL,
+            "database",
+            f"{kind} reachable, at {state.current}, newer than this code (head {state.head}): "
+            "upgrade walletpass on this machine",
+        )
     else:
         at = f"at {state.current}" if state.current else "no migrations applied"
         yield Result(
@@ -140,6 +150,14 @@ def check_database(ctx: Context) -> Iterator[Result]:
             "database",
             f"{kind} reachable, {at} but head is {state.head}: run `walletpass db upgrade`",
         )
+
+
+def _known_revision(settings: Settings, revision: str) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(settings.database_url))
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:  # alembic's "Can't locate revision"
+        return False
 
 
 def check_queue(ctx: Context) -> Iterator[Result]:

@@ -228,6 +228,22 @@ def test_database_behind_head_fails(
     assert lines(result)["apns"].startswith("ok   apns")  # the other checks still ran
 
 
+def test_a_database_newer_than_the_code_says_to_upgrade_this_machine(
+    tmp_path: Path, chain: DevChain, tls: ServerCert
+) -> None:
+    import sqlite3
+
+    database = tmp_path / "walletpass.db"
+    upgrade_database(f"sqlite:///{database}")
+    with sqlite3.connect(database) as conn:  # as if a newer walletpass had migrated it
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    with fake_apns(tls, chain) as apns:
+        result = doctor(tmp_path, environment(tmp_path, chain, tls, apns.port))
+    assert result.returncode == 1
+    assert "at 9999, newer than this code" in lines(result)["database"]
+    assert "upgrade walletpass on this machine" in lines(result)["database"]
+
+
 def test_missing_database_file_is_not_created(tmp_path: Path, chain: DevChain) -> None:
     env = environment(tmp_path, chain, make_server_cert(tmp_path / "tls"), closed_port())
     missing = tmp_path / "nowhere.db"
