@@ -15,6 +15,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +27,9 @@ from app.db import AFTER_COMMIT, after_commit, make_engine, make_sessionmaker
 from app.loyalty.models import LedgerEntry
 from app.passes.apple.builder import AppleIdentity, PkpassBuilder
 from app.passes.apple.certs import (
+    CertReport,
     SigningIdentity,
+    check_identity,
     generate_dev_chain,
     load_signing_identity,
 )
@@ -144,6 +148,36 @@ def load_identity(settings: Settings, clock: Clock) -> SigningIdentity:
         key_file=apple.key_file,
         password=apple.cert_password,
         wwdr_file=apple.wwdr_cert_file,
+    )
+
+
+def apns_client_pem_files(identity: SigningIdentity, folder: Path) -> tuple[Path, Path]:
+    """PEM files of the Pass Type ID certificate (with its WWDR intermediate) and key,
+    for the TLS client authentication APNs asks for; the folder and key are private."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cert, key = folder / "client.pem", folder / "client-key.pem"
+    cert.write_bytes(
+        identity.certificate.public_bytes(Encoding.PEM) + identity.wwdr.public_bytes(Encoding.PEM)
+    )
+    key.touch(mode=0o600)
+    key.write_bytes(
+        identity.private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    return cert, key
+
+
+def certificate_report(settings: Settings, identity: SigningIdentity, clock: Clock) -> CertReport:
+    """The chain, ids and expiry of the signing identity against the settings (the
+    development chain is also checked up to its own root)."""
+    root = None
+    if settings.apple.uses_dev_certs:
+        root = x509.load_pem_x509_certificate(dev_chain_paths(settings)["root"].read_bytes())
+    return check_identity(
+        identity,
+        expected_pass_type_id=settings.apple.pass_type_id,
+        expected_team_id=settings.apple.team_id,
+        now=clock.now(),
+        root=root,
     )
 
 

@@ -11,6 +11,7 @@ command -v openssl >/dev/null || need+=(openssl)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
 command -v chromium >/dev/null || need+=(chromium)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)  # the scale-out test
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== installing ${need[*]}"

@@ -7,6 +7,7 @@ import click
 from app import logs
 from app.cli.certs import certs
 from app.cli.db import db, demo
+from app.cli.doctor import doctor
 from app.cli.fake_apns import fake_apns
 from app.cli.members import members
 from app.cli.passes import passes
@@ -24,6 +25,9 @@ from app.settings import Settings, SettingsError
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """walletpass: loyalty cards in Apple Wallet and Google Wallet."""
+    if ctx.invoked_subcommand == "doctor":
+        logs.configure(verbose=verbose)
+        return  # doctor loads the settings itself and reports an error as a check
     try:
         ctx.obj = Settings.from_env()
     except SettingsError as exc:
@@ -36,6 +40,7 @@ for command in (
     run,
     serve,
     db,
+    doctor,
     demo,
     certs,
     poster,

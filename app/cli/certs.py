@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import click
-from cryptography import x509
 
-from app.bootstrap import dev_chain_paths, load_identity
+from app.bootstrap import certificate_report, dev_chain_paths, load_identity
 from app.clock import SystemClock
-from app.passes.apple.certs import CertificateError, check_identity, generate_dev_chain
+from app.passes.apple.certs import CertificateError, generate_dev_chain
 from app.settings import Settings
 
 
@@ -47,17 +46,9 @@ def certs_check(settings: Settings) -> None:
         identity = load_identity(settings, clock)
     except CertificateError as exc:
         raise click.ClickException(str(exc)) from None
-    root = None
     if settings.apple.uses_dev_certs:
-        root = x509.load_pem_x509_certificate(dev_chain_paths(settings)["root"].read_bytes())
         click.echo(f"using development certificates from {settings.dev_certs_dir}")
-    report = check_identity(
-        identity,
-        expected_pass_type_id=settings.apple.pass_type_id,
-        expected_team_id=settings.apple.team_id,
-        now=clock.now(),
-        root=root,
-    )
+    report = certificate_report(settings, identity, clock)
     for line in report.lines:
         click.echo(line)
     for warning in report.warnings:

@@ -109,6 +109,7 @@ class FakeApns:
         self.connections = 0  # accepted so far
         self.max_open_streams = 0  # most concurrent streams seen on one connection
         self.requests = 0
+        self.requests_by_client: dict[int, int] = {}  # client's source port -> requests
         self.frozen = False  # True: read nothing, answer nothing (PINGs included)
         self.port = 0
         self._good_jwts: dict[str, int] = {}  # verified JWT -> iat
@@ -246,6 +247,7 @@ class _ServerConnection(asyncio.Protocol):
         self.answered = 0
         self.last_stream: int | None = None  # set once GOAWAY is sent
         self.peer_uid: str | None = None
+        self.client_port = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -257,6 +259,7 @@ class _ServerConnection(asyncio.Protocol):
             transport.close()
             return
         self.peer_uid = _peer_uid(transport)
+        self.client_port = int(transport.get_extra_info("peername")[1])
         self.h2.local_settings = Settings(
             client=False,
             initial_values={SettingCodes.MAX_CONCURRENT_STREAMS: self.fake.max_concurrent_streams},
@@ -310,6 +313,8 @@ class _ServerConnection(asyncio.Protocol):
             return  # refused by our GOAWAY: never processed
         self.count += 1
         self.fake.requests += 1
+        by_client = self.fake.requests_by_client
+        by_client[self.client_port] = by_client.get(self.client_port, 0) + 1
         self.pending.add(sid)
         status, reason = self.fake.answer(req, self.peer_uid)
         if self.fake.goaway_after and self.count >= self.fake.goaway_after:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import TRIGGERS, Campaign, CampaignTarget
@@ -38,6 +38,9 @@ from app.staff.models import StaffUser
 CHUNK = 1000
 OFFER_LIMIT = 200  # characters the card shows
 __all__ = ["Arm"]  # re-exported for the report's readers
+# A sending campaign without progress for this long lost its run (its worker died): the
+# minute's scheduler hands it to a worker again. Running it twice at once is safe.
+STALLED_AFTER = timedelta(minutes=2)
 
 
 class CampaignQueue(Protocol):
@@ -163,24 +166,52 @@ def in_holdout(campaign_id: int, card_id: int, holdout_bp: int) -> bool:
 
 
 def start_due(session: Session, clock: Clock, queue: CampaignQueue) -> list[int]:
-    """Campaigns whose time has come: marked sending, handed to the worker after commit."""
+    """Campaigns whose time has come, marked sending, and sending campaigns whose run
+    stalled: handed to the worker after commit."""
+    now = clock.now()
     due = list(
         session.scalars(
             select(Campaign)
-            .where(Campaign.status == "scheduled", Campaign.send_at <= clock.now())
+            .where(Campaign.status == "scheduled", Campaign.send_at <= now)
             .with_for_update(skip_locked=True)
         )
     )
     for campaign in due:
-        campaign.status = "sending"
-        after_commit(session, functools.partial(queue.run_campaign, campaign.id))
-    return [c.id for c in due]
+        campaign.status, campaign.started_at = "sending", now
+    session.flush()
+    started = [c.id for c in due]
+    started += [c for c in stalled(session, now) if c not in started]
+    for campaign_id in started:
+        after_commit(session, functools.partial(queue.run_campaign, campaign_id))
+    return started
+
+
+def stalled(session: Session, now: datetime) -> list[int]:
+    """Sending campaigns with no progress (targets chosen, offers applied) for
+    STALLED_AFTER: the task that ran them was lost with its worker."""
+    last_applied = (
+        select(func.max(CampaignTarget.applied_at))
+        .where(CampaignTarget.campaign_id == Campaign.id)
+        .correlate(Campaign)
+        .scalar_subquery()
+    )
+    activity = func.coalesce(last_applied, Campaign.started_at, Campaign.send_at)
+    return list(
+        session.scalars(
+            select(Campaign.id).where(
+                Campaign.status == "sending",
+                Campaign.trigger.is_(None),
+                activity < now - STALLED_AFTER,
+            )
+        )
+    )
 
 
 def select_targets(session: Session, clock: Clock, campaign_id: int) -> int:
     """Snapshot the audience into campaign_targets (once); cards that had an offer within
     the program's frequency cap are kept but skipped. Returns the number of targets."""
-    campaign = session.get(Campaign, campaign_id)
+    # The row lock makes a second run of the same campaign wait here, then see the targets.
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
     assert campaign is not None
     existing = session.scalar(select(func.count()).where(CampaignTarget.campaign_id == campaign_id))
     if existing:
@@ -219,19 +250,26 @@ def select_targets(session: Session, clock: Clock, campaign_id: int) -> int:
     return len(rows)
 
 
+def _unapplied(campaign_id: int) -> ColumnElement[bool]:
+    return and_(
+        CampaignTarget.campaign_id == campaign_id,
+        CampaignTarget.holdout.is_(False),
+        CampaignTarget.skipped.is_(None),
+        CampaignTarget.applied_at.is_(None),
+    )
+
+
 def next_chunk(session: Session, campaign_id: int) -> list[int]:
-    """Target ids still to apply (not holdout, not skipped)."""
+    """Target ids still to apply (not holdout, not skipped), locked for this transaction:
+    two runs of one campaign take different chunks (PostgreSQL skips the locked rows;
+    SQLite runs one writer at a time)."""
     return list(
         session.scalars(
             select(CampaignTarget.id)
-            .where(
-                CampaignTarget.campaign_id == campaign_id,
-                CampaignTarget.holdout.is_(False),
-                CampaignTarget.skipped.is_(None),
-                CampaignTarget.applied_at.is_(None),
-            )
+            .where(_unapplied(campaign_id))
             .order_by(CampaignTarget.id)
             .limit(CHUNK)
+            .with_for_update(skip_locked=True)
         )
     )
 
@@ -380,10 +418,15 @@ def _fit(text: str) -> str:
     return text if len(text) <= OFFER_LIMIT else text[: OFFER_LIMIT - 1] + "…"
 
 
-def finish(session: Session, clock: Clock, campaign_id: int) -> None:
+def finish(session: Session, clock: Clock, campaign_id: int) -> bool:
+    """Mark the campaign sent, unless another run still holds chunks to apply (that
+    run finishes it)."""
+    if session.scalar(select(func.count()).where(_unapplied(campaign_id))):
+        return False
     campaign = session.get(Campaign, campaign_id)
     assert campaign is not None
     campaign.status, campaign.finished_at = "sent", clock.now()
+    return True
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-
-from app.bootstrap import Services, dev_chain_paths
+from app.bootstrap import Services, apns_client_pem_files, dev_chain_paths
 from app.push.apns.client import ApnsConfig, ApnsSender
 from app.push.channels import ApnsChannel, Channels
 from app.push.relay_http import RelayHttp
@@ -22,20 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def client_pem_files(services: Services) -> tuple[Path, Path]:
-    """PEM copies of the Pass Type ID certificate (with its WWDR intermediate) and key
-    for the TLS client authentication APNs asks for; private, rewritten at each start."""
-    identity = services.signing_identity
+    """The Pass Type ID certificate and key as PEM files for APNs' TLS client
+    authentication; private, rewritten at each start."""
     folder = services.settings.instance_dir / "apns"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    cert, key = folder / "client.pem", folder / "client-key.pem"
-    cert.write_bytes(
-        identity.certificate.public_bytes(Encoding.PEM) + identity.wwdr.public_bytes(Encoding.PEM)
-    )
-    key.touch(mode=0o600)
-    key.write_bytes(
-        identity.private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    )
-    return cert, key
+    return apns_client_pem_files(services.signing_identity, folder)
 
 
 @contextmanager

@@ -323,3 +323,79 @@ def test_the_birthday_campaign_goes_with_the_birthday_bonus_once_a_year(
         datetime(2027, 5, 1, 9, 0, tzinfo=UTC),
     ]
     assert all(t.applied_at is not None for t in targets)
+
+
+def test_a_campaign_whose_run_was_lost_is_started_again(
+    session: Session, services: Services, demo: Program
+) -> None:
+    population(session, services, demo, 40)
+    campaign = campaigns.create(
+        session, services.clock, demo, draft(holdout_percent=0, bonus_points=50), "test"
+    )
+    campaign.status = "sending"  # launched now, as the console and the CRM API do
+    session.commit()
+    # The worker chose the targets, then died with the task (SIGKILL, machine lost).
+    with services.transaction() as tx:
+        assert campaigns.select_targets(tx, services.clock, campaign.id) == 10
+    services.queue.huey.flush()
+    assert handlers.start_due_campaigns(services) == []  # still running, as far as we know
+    services.clock.advance(minutes=3)  # type: ignore[attr-defined]
+    assert handlers.start_due_campaigns(services) == [campaign.id]
+    assert [t.args for t in services.queue.huey.pending()] == [(campaign.id,)]
+    assert handlers.run_campaign(services, campaign.id) == 10
+    session.expire_all()
+    progress = campaigns.progress(session, session.get(Campaign, campaign.id))  # type: ignore[arg-type]
+    assert (progress.status, progress.applied) == ("sent", 10)
+    services.clock.advance(minutes=3)  # type: ignore[attr-defined]
+    assert handlers.start_due_campaigns(services) == []  # sent: nothing to resume
+
+
+@pytest.mark.postgres
+def test_two_runs_of_one_campaign_at_once_apply_each_card_once(pg_services: Services) -> None:
+    import threading
+    from collections import Counter
+
+    from app.fakes.population import registered_passes
+    from app.loyalty.models import LedgerEntry
+    from app.passes.models import WalletPass
+    from app.services.programs import seed_demo
+
+    n = 2500  # three chunks
+    with pg_services.transaction() as tx:
+        program = seed_demo(tx, pg_services.clock)
+        tokens = [f"{i:064x}" for i in range(n)]
+        registered_passes(tx, program, tokens, pg_services.clock.now(), stage="at_risk")
+        campaign = campaigns.create(
+            tx, pg_services.clock, program, draft(holdout_percent=0, bonus_points=50), "test"
+        )
+        campaign.status = "sending"
+        campaign_id = campaign.id
+    start = threading.Barrier(2)
+    applied: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            applied.append(handlers.run_campaign(pg_services, campaign_id))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == [] and sum(applied) == n
+    with pg_services.transaction(write=False) as tx:
+        assert tx.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) == "sent"
+        bonus = Counter(
+            tx.scalars(
+                select(LedgerEntry.card_id).where(
+                    LedgerEntry.reference == f"campaign:{campaign_id}"
+                )
+            )
+        )
+        assert len(bonus) == n and set(bonus.values()) == {1}
+        versions = Counter(tx.scalars(select(WalletPass.version)))
+        assert versions == {2: n}  # each pass changed once, not once per run

@@ -83,7 +83,8 @@ class CertReport:
     lines: list[str]
     warnings: list[str]
     errors: list[str]
-    days_left: int
+    days_left: int  # of the Pass Type ID certificate
+    wwdr_days_left: int  # of the WWDR intermediate
 
 
 _E = TypeVar("_E", bound=x509.ExtensionType)
@@ -403,6 +404,7 @@ def check_identity(
         )
 
     g4 = wwdr.serial_number == WWDR_G4_SERIAL
+    wwdr_days_left = (wwdr.not_valid_after_utc - now) // _DAY
     lines.append(f"WWDR:        {_describe(wwdr)}" + ("  [Apple WWDR G4]" if g4 else ""))
     wwdr_cn = _attr(wwdr.subject, NameOID.COMMON_NAME) or ""
     if now >= wwdr.not_valid_after_utc:
@@ -413,6 +415,11 @@ def check_identity(
         )
     elif now < wwdr.not_valid_before_utc:
         errors.append("the WWDR intermediate is not valid yet")
+    elif wwdr_days_left < EXPIRY_WARNING_DAYS:
+        warnings.append(
+            f"the WWDR intermediate expires in {wwdr_days_left} days "
+            f"({wwdr.not_valid_after_utc:%Y-%m-%d}); download its successor from Apple"
+        )
     reason = _issued_by(leaf, wwdr)
     if reason:
         errors.append(f"the certificate was not issued by this WWDR intermediate: {reason}")
@@ -427,5 +434,10 @@ def check_identity(
             lines.append("Chain:       WWDR intermediate signed by the root")
 
     return CertReport(
-        ok=not errors, lines=lines, warnings=warnings, errors=errors, days_left=days_left
+        ok=not errors,
+        lines=lines,
+        warnings=warnings,
+        errors=errors,
+        days_left=days_left,
+        wwdr_days_left=wwdr_days_left,
     )

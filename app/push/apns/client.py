@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 import ssl
 import threading
 import time
@@ -22,6 +23,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from h2 import events as ev
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.exceptions import H2Error
 from hpack import NeverIndexedHeaderTuple
 
 from app.push.apns.config import ApnsConfig, ApnsConfigError
@@ -37,6 +42,7 @@ __all__ = [
     "PushResult",
     "classify",
     "parse_error",
+    "probe",
     "short",
 ]
 
@@ -102,6 +108,51 @@ def _ssl_context(config: ApnsConfig) -> ssl.SSLContext:
     except (OSError, ssl.SSLError) as exc:
         raise ApnsConfigError(f"cannot load the APNs TLS certificate or CA: {exc}") from None
     return ctx
+
+
+def probe(config: ApnsConfig, timeout: float = 10.0) -> str:
+    """Connect as pushes do (TLS, client certificate, ALPN h2), wait for the server's
+    HTTP/2 SETTINGS and close: no push is sent. Under TLS 1.3 a refused client
+    certificate only shows after the handshake, hence the wait. Returns what was
+    negotiated; raises ApnsConfigError (or OSError for network trouble)."""
+    if config.auth == "token":
+        assert config.key_file and config.key_id and config.team_id
+        try:
+            ProviderToken.from_file(config.key_file, config.key_id, config.team_id)
+        except ValueError as exc:
+            raise ApnsConfigError(str(exc)) from None
+    ctx = _ssl_context(config)
+    with (
+        socket.create_connection((config.host, config.port), timeout=timeout) as raw,
+        ctx.wrap_socket(raw, server_hostname=config.host) as tls,
+    ):
+        alpn = tls.selected_alpn_protocol()
+        if alpn != "h2":
+            raise ApnsConfigError(f"the server did not agree to HTTP/2 (ALPN {alpn})")
+        conn = H2Connection(H2Configuration(client_side=True, header_encoding=None))
+        conn.initiate_connection()
+        tls.sendall(conn.data_to_send())
+        settled = False
+        while not settled:
+            data = tls.recv(65536)
+            if not data:
+                hint = ": was the client certificate refused?" if config.auth == "cert" else ""
+                raise ApnsConfigError(
+                    f"the server closed the connection after the TLS handshake{hint}"
+                )
+            try:
+                events = conn.receive_data(data)
+            except H2Error as exc:
+                raise ApnsConfigError(f"HTTP/2 protocol error from the server: {exc}") from None
+            for event in events:
+                if isinstance(event, ev.ConnectionTerminated):
+                    raise ApnsConfigError(f"the server sent GOAWAY ({event.error_code!r})")
+                settled = settled or isinstance(event, ev.RemoteSettingsChanged)
+        conn.close_connection()
+        tls.sendall(conn.data_to_send())
+        version = tls.version()
+    auth = "client certificate accepted" if config.auth == "cert" else "token auth"
+    return f"{version} with ALPN h2 to {config.host}:{config.port}, {auth}"
 
 
 @dataclass
