@@ -64,8 +64,8 @@ class FakeSmsRu:
     def answer(self, path: str, params: list[tuple[str, str]]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             if self._failures:
-                status, body = self._failures.popleft()
-                return status, body or {"status": "ERROR", "status_code": 500}
+                status, scripted = self._failures.popleft()
+                return status, scripted or {"status": "ERROR", "status_code": 500}
         values = dict(params)
         if values.get("api_id") != self.api_id:
             return 200, {

@@ -46,8 +46,9 @@ def enroll_at_till(
     existing card)."""
     unknown = sorted(set(body) - FIELDS)
     errors = {name: "is not a field of this request" for name in unknown}
-    send = body.get("send_invite")
-    if send is not None and not isinstance(send, bool):
+    raw_send = body.get("send_invite")
+    send = raw_send if isinstance(raw_send, bool) else None
+    if raw_send is not None and send is None:
         errors["send_invite"] = "must be true or false"
     try:
         data = enrollment.validate(
