@@ -29,6 +29,12 @@ _TO = re.compile(r"^to\[(\d+)\]$")
 _NUMBER = re.compile(r"^\d{11,15}$")
 
 
+def _parts(text: str) -> int:
+    """SMS parts: 160 / 153 characters in GSM-7 (taken here as ASCII), 70 / 67 in UCS-2."""
+    single, multi = (160, 153) if text.isascii() else (70, 67)
+    return 1 if len(text) <= single else -(-len(text) // multi)
+
+
 @dataclass(frozen=True)
 class Delivered:
     number: str
@@ -95,7 +101,7 @@ class FakeSmsRu:
                         "status_text": "На этот номер нельзя отправлять сообщения",
                     }
                     continue
-                parts = 1 + len(text) // 70
+                parts = _parts(text)
                 if path == "/sms/cost":
                     cost = round(parts * COST_PER_PART, 2)
                     per_number[number] = {

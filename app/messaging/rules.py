@@ -17,12 +17,13 @@ def _points(n: int) -> str:
 
 
 def sms_text(locale: str, brand: str, link: str, bonus: int) -> str:
-    """Short enough for one or two SMS parts; the link is the card page."""
+    """Short: in Cyrillic (UCS-2) a part holds 67 characters and the link takes ~70, so
+    every word costs; the link is the card page."""
     if locale == "ru":
-        extra = f" +{_points(bonus)} баллов за установку." if bonus else ""
-        return f"{brand}: ваша карта в телефоне {link}{extra}"
-    extra = f" +{_points(bonus)} points for adding it." if bonus else ""
-    return f"{brand}: your card for your phone {link}{extra}"
+        extra = f" +{_points(bonus)} баллов за установку" if bonus else ""
+        return f"{brand}: ваша карта {link}{extra}"
+    extra = f" +{_points(bonus)} points for adding it" if bonus else ""
+    return f"{brand}: your card {link}{extra}"
 
 
 def mail_subject(locale: str, brand: str) -> str:
