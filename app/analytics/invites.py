@@ -42,8 +42,8 @@ class FunnelRow:
 
 
 def funnel(session: Session, program_id: int, start: datetime, end: datetime) -> list[FunnelRow]:
-    """One row per channel and source that sent anything in [start, end), in a fixed
-    order, then a total row (channel and source "all")."""
+    """One row per channel and source that sent anything in [start, end], in a fixed
+    order, then a total row (channel and source "all"). Both ends included."""
     installed = or_(
         Card.apple_installed_at >= Invite.sent_at, Card.google_installed_at >= Invite.sent_at
     )
@@ -70,7 +70,7 @@ def funnel(session: Session, program_id: int, start: datetime, end: datetime) ->
             Invite.program_id == program_id,
             Invite.status == "sent",
             Invite.sent_at >= start,
-            Invite.sent_at < end,
+            Invite.sent_at <= end,
         )
         .group_by(Invite.channel, Invite.source)
     ).all()
