@@ -20,9 +20,12 @@ from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.db import after_commit
+from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Member, Program
 from app.messaging import rules
 from app.messaging.models import Invite
+from app.services.staff import audit
+from app.staff.models import StaffUser
 
 # What the till and the API answer about an invite after an enrollment.
 SENT, OFF, NOT_REQUESTED = "sent", "off", "not_requested"
@@ -254,3 +257,31 @@ def owed(session: Session, now: datetime, age: timedelta = timedelta(minutes=1))
             .limit(10_000)
         )
     )
+
+
+def set_options(
+    session: Session,
+    clock: Clock,
+    program: Program,
+    on_enroll: bool,
+    interval_days: object,
+    actor: StaffUser | str,
+) -> None:
+    """The program's invite options: the link right after enrollment (site, till), and
+    at most one invite per member per ``interval_days`` (1-365)."""
+    days = interval_days
+    if isinstance(days, str) and days.strip().isdigit():
+        days = int(days.strip())
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
+        raise ValidationError({"invite_interval_days": "must be a whole number of days, 1-365"})
+    program.invite_on_enroll = on_enroll
+    program.invite_interval_days = days
+    audit(
+        session,
+        clock,
+        actor,
+        "invites.options",
+        program.slug,
+        {"on_enroll": on_enroll, "interval_days": days},
+    )
+    session.flush()

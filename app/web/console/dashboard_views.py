@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from app.analytics.kpis import Kpis, kpis_by_stage, kpis_by_store, kpis_series
 from app.loyalty.models import Program, Store
-from app.web.console import bp, wallet_panel
+from app.web.console import bp, invite_views, wallet_panel
 from app.web.console.auth import require
 from app.web.console.charts import Frame, Series, line_chart
 from app.web.console.forms import DASHBOARD_ROLES, all_programs, page, program_named
@@ -238,6 +238,8 @@ def dashboard() -> Response:
             period.weeks(),
             lambda first, last: period.bounds(program.timezone, first, last),
         ),
+        invite_funnel=invite_views.funnel_panel(program, start, end),
+        it=invite_views.it,
         **context,
     )
 
