@@ -286,3 +286,43 @@ def test_an_unsubscribe_withdraws_the_marketing_consent(
         )[0]
         == 0
     )
+
+
+def test_a_campaign_and_its_funnel_on_both_databases(real_services: Services) -> None:
+    """The recipients query, the claim (FOR UPDATE SKIP LOCKED) and the funnel SQL on
+    SQLite and PostgreSQL through their real sessions."""
+    from app.analytics.invites import funnel
+    from app.bootstrap import build_messaging
+    from app.fakes.sms import FakeSmsRu
+    from app.messaging_settings import messaging_settings
+    from app.services import installs
+    from app.services.programs import seed_demo
+
+    services = real_services
+    services.queue.huey.flush()
+    with FakeSmsRu().running() as gateway:
+        services.messaging = build_messaging(messaging_settings(gateway.env()))
+        with services.transaction() as session:
+            program = seed_demo(session, services.clock)
+            cards = [member(session, program, i, consent=i != 2) for i in range(4)]
+            program_id, first = program.id, cards[0].id
+            campaign(session, services, program)
+        assert tick(services) == 3
+        assert run_invite_tasks(services)["sent"] == 3
+        assert len(gateway.sent) == 3
+    with services.transaction() as session:
+        session.execute(
+            Invite.__table__.update()
+            .where(Invite.card_id == first)
+            .values(opened_at=services.clock.now())
+        )
+        services.clock.advance(minutes=1)  # type: ignore[attr-defined]
+        installs.record_install(session, services.clock, first, "google")
+    with services.transaction(write=False) as session:
+        rows = funnel(
+            session, program_id, services.clock.now() - timedelta(days=1), services.clock.now()
+        )
+    assert [(r.channel, r.source, r.sent, r.opened, r.installed, r.purchased) for r in rows] == [
+        ("sms", "console", 3, 1, 1, 0),
+        ("all", "all", 3, 1, 1, 0),
+    ]
