@@ -25,6 +25,9 @@ from app import metrics
 from app.clock import Clock, SystemClock
 from app.db import AFTER_COMMIT, after_commit, make_engine, make_sessionmaker
 from app.loyalty.models import LedgerEntry
+from app.messaging.mail import Mailer, build_mailer
+from app.messaging.sms import SmsProvider, build_sms
+from app.messaging_settings import MessagingSettings
 from app.passes.apple.builder import AppleIdentity, PkpassBuilder
 from app.passes.apple.certs import (
     CertReport,
@@ -74,6 +77,30 @@ def build_google(settings: Settings) -> GoogleWallet | None:
 
 
 @dataclass
+class Messaging:
+    """The invite channels; a channel without settings is None and ``off`` says why."""
+
+    sms: SmsProvider | None = None
+    mail: Mailer | None = None
+    off: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def channels_on(self) -> frozenset[str]:
+        return frozenset(
+            name for name, client in (("sms", self.sms), ("email", self.mail)) if client
+        )
+
+
+def build_messaging(settings: MessagingSettings) -> Messaging:
+    off = {}
+    if settings.sms is None:
+        off["sms"] = settings.sms_off
+    if settings.smtp is None:
+        off["email"] = settings.email_off
+    return Messaging(build_sms(settings.sms), build_mailer(settings.smtp), off)
+
+
+@dataclass
 class Services:
     settings: Settings
     clock: Clock
@@ -86,6 +113,7 @@ class Services:
     queue: TaskQueue
     limiter: RateLimiter
     google: GoogleWallet | None = None
+    messaging: Messaging = field(default_factory=lambda: build_messaging(MessagingSettings()))
     extras: dict[str, object] = field(default_factory=dict)
 
     @contextmanager
@@ -264,6 +292,7 @@ def build_services(
         queue=queue,
         limiter=build_limiter(settings, engine, clock),
         google=build_google(settings),
+        messaging=build_messaging(settings.messaging),
     )
 
 

@@ -42,6 +42,14 @@ class TaskQueue:
         self._campaign = huey.task(retries=2, retry_delay=30, name="run_campaign")(
             self._dispatch("run_campaign")
         )
+        # Invites: retried by the task only for the database's trouble; a gateway's failure
+        # is recorded per invite and the invite sweep tries again later.
+        self._invites = huey.task(retries=2, retry_delay=30, name="send_invites")(
+            self._dispatch("send_invites")
+        )
+        # Each minute: the next throttled slice of every running invite campaign, and
+        # queued invites whose enqueue was lost or whose retry time has come.
+        huey.periodic_task(crontab(minute="*"), name="invite_tick")(self._dispatch("invite_tick"))
         self._google_class = huey.task(retries=5, retry_delay=60, name="sync_google_class")(
             self._dispatch("sync_google_class")
         )
@@ -72,6 +80,13 @@ class TaskQueue:
         ids = sorted(set(pass_ids))
         for start in range(0, len(ids), chunk):
             self._deliver(ids[start : start + chunk])
+        return (len(ids) + chunk - 1) // chunk
+
+    def send_invites(self, invite_ids: Iterable[int], chunk: int = 100) -> int:
+        """Enqueue sending of invites, 100 a task (one SMS gateway request)."""
+        ids = sorted(set(invite_ids))
+        for start in range(0, len(ids), chunk):
+            self._invites(ids[start : start + chunk])
         return (len(ids) + chunk - 1) // chunk
 
     def run_campaign(self, campaign_id: int) -> None:

@@ -3,6 +3,7 @@
 from app.campaigns import models as campaign_models
 from app.db import Base
 from app.loyalty import models as loyalty_models
+from app.messaging import models as messaging_models
 from app.passes import models as passes_models
 from app.push import models as push_models
 from app.ratelimits import models as ratelimit_models
@@ -13,6 +14,7 @@ metadata = Base.metadata
 __all__ = [
     "campaign_models",
     "loyalty_models",
+    "messaging_models",
     "metadata",
     "passes_models",
     "push_models",

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from app.messaging_settings import MessagingSettings, MessagingSettingsError, messaging_settings
+
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 _BUNDLED = Path(__file__).resolve().parent / "_bundled"
 
@@ -164,6 +166,7 @@ class Settings:
     rate_limit_url: str | None = None  # None: counters live in the database
     log_format: str = "text"
     relays: dict[str, RelaySettings] = field(default_factory=dict)
+    messaging: MessagingSettings = field(default_factory=MessagingSettings)
 
     @property
     def is_production(self) -> bool:
@@ -524,6 +527,7 @@ def _load(env: Mapping[str, str]) -> Settings:
         rate_limit_url=_rate_limit_url(env),
         log_format=_log_format(env),
         relays=_relays(env, app_env, production or not apple.uses_dev_certs),
+        messaging=_messaging(env),
     )
 
 
@@ -533,6 +537,13 @@ def _max_devices(env: Mapping[str, str]) -> int:
     if value > 1000:
         raise SettingsError(f"{name}={value}: at most 1000 (each device costs a push per change)")
     return value
+
+
+def _messaging(env: Mapping[str, str]) -> MessagingSettings:
+    try:
+        return messaging_settings(env)
+    except MessagingSettingsError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> RateLimit:

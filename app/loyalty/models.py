@@ -67,6 +67,10 @@ class Program(Base):
     # Loyal buyers (KPIs): at least this many purchases within this many days.
     loyal_min_purchases: Mapped[int] = mapped_column(Integer, default=4)
     loyal_window_days: Mapped[int] = mapped_column(Integer, default=365)
+    # Install invites: send the card link by SMS/e-mail right after enrollment (site, till);
+    # at most one invite per member per N days.
+    invite_on_enroll: Mapped[bool] = mapped_column(Boolean, default=False)
+    invite_interval_days: Mapped[int] = mapped_column(Integer, default=30)
     # Google cards show a code that changes every 30 s (screenshots stop working).
     rotating_barcode: Mapped[bool] = mapped_column(Boolean, default=False)
     # The program's own card labels and back-side texts over its template's (see
@@ -178,7 +182,12 @@ class Member(Base):
     birthday: Mapped[date | None] = mapped_column(Date)
     locale: Mapped[str] = mapped_column(String(2))
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
-    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the program's terms
+    # Advertising consent (38-FZ art. 18), apart from the program's: when it was given or
+    # withdrawn, how (site, till, import, console, unsubscribe) and which text version.
+    marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    marketing_consent_source: Mapped[str | None] = mapped_column(String(16))
+    marketing_consent_text: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     program: Mapped[Program] = relationship()

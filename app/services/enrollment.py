@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,10 @@ from app.loyalty.models import Card, Member, Program
 from app.passes.models import WalletPass
 
 _CARD_NUMBER_ATTEMPTS = 5
+# The version of the marketing-consent wording the enrollment form shows (join.html,
+# "join.marketing_consent"); stored with each consent so it can be shown later.
+MARKETING_CONSENT_TEXT = "join-2026-12"
+SOURCES = ("site", "till", "import", "console")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class EnrollmentForm:
     email: object = None
     locale: object = None
     consent: object = None
+    marketing_consent: object = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Enrollment:
     email: str | None
     locale: str
     consent: bool
+    marketing_consent: bool = False
 
 
 def _text(value: object) -> str | None:
@@ -50,12 +56,17 @@ def _text(value: object) -> str | None:
     return value
 
 
-def validate(form: EnrollmentForm, program: Program, today: date) -> Enrollment:
-    """Check every field and report all problems at once."""
+def validate(
+    form: EnrollmentForm, program: Program, today: date, *, name_required: bool = True
+) -> Enrollment:
+    """Check every field and report all problems at once (at the till the name may be
+    left out: the cashier asks only for the phone)."""
     errors: dict[str, str] = {}
 
     name = rules.clean_name(_text(form.name) or "") if isinstance(form.name, str) else None
-    if name is None:
+    if name is None and not name_required and form.name in (None, ""):
+        name = ""
+    elif name is None:
         errors["name"] = f"is required (1 to {rules.NAME_MAX} characters)"
 
     phone = None
@@ -96,15 +107,21 @@ def validate(form: EnrollmentForm, program: Program, today: date) -> Enrollment:
 
     if form.consent is not True:
         errors["consent"] = "the program terms and personal data processing must be accepted"
+    if form.marketing_consent not in (None, True, False):
+        errors["marketing_consent"] = "must be true or false"
 
     if errors:
         raise ValidationError(errors)
     assert name is not None and phone is not None
-    return Enrollment(name, phone, birthday, email, locale, True)
+    return Enrollment(name, phone, birthday, email, locale, True, form.marketing_consent is True)
 
 
-def enroll(session: Session, clock: Clock, program: Program, data: Enrollment) -> Card:
-    """Create the member, the card (default tier) and its wallet pass.
+def enroll(
+    session: Session, clock: Clock, program: Program, data: Enrollment, source: str = "site"
+) -> Card:
+    """Create the member, the card (default tier) and its wallet pass. ``source`` says
+    how the member came (site, till, import, console): it is recorded with a marketing
+    consent.
 
     Raises AlreadyEnrolledError if the phone already has a card here; the unique
     constraint on (program, phone) decides when two enrollments race.
@@ -122,8 +139,8 @@ def enroll(session: Session, clock: Clock, program: Program, data: Enrollment) -
         email=data.email,
         birthday=data.birthday,
         locale=data.locale,
-        marketing_consent=data.consent,
-        consent_at=now if data.consent else None,
+        consent_at=now,
+        **marketing_consent_fields(data.marketing_consent, now, source),
         created_at=now,
     )
     try:
@@ -166,6 +183,20 @@ def enroll(session: Session, clock: Clock, program: Program, data: Enrollment) -
     )
     session.flush()
     return card
+
+
+def marketing_consent_fields(given: bool, now: datetime, source: str) -> dict[str, object]:
+    """The member columns recording an advertising consent given (or not) ``now``."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown enrollment source {source!r}")
+    if not given:
+        return {"marketing_consent": False}
+    return {
+        "marketing_consent": True,
+        "marketing_consent_at": now,
+        "marketing_consent_source": source,
+        "marketing_consent_text": MARKETING_CONSENT_TEXT if source in ("site", "till") else source,
+    }
 
 
 def normalised_phone(session: Session, slug: str, raw: str) -> str | None:

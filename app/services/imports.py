@@ -65,7 +65,7 @@ def import_members(
     report = ImportReport()
     seen: dict[str, int] = {}
     today = clock.now().date()
-    valid: list[tuple[enrollment.Enrollment, int, bool]] = []
+    valid: list[tuple[enrollment.Enrollment, int]] = []
     existing = set(session.scalars(select(Member.phone).where(Member.program_id == program.id)))
     for line, row in _rows(data):
         report.rows += 1
@@ -78,6 +78,7 @@ def import_members(
             email=row.get("email") or None,
             locale=row.get("locale") or None,
             consent=True,
+            marketing_consent=row.get("marketing_consent", "").lower() in YES,
         )
         try:
             data_ = enrollment.validate(form, program, today)
@@ -95,16 +96,13 @@ def import_members(
             report.errors.append((line, "phone", "already has a card in the program"))
             continue
         seen[data_.phone] = line
-        consent = row.get("marketing_consent", "").lower() in YES
-        valid.append((data_, int(balance_text), consent))
+        valid.append((data_, int(balance_text)))
     report.ok = len(valid)
     if not apply or report.errors:
         return report
     now = clock.now()
-    for data_, balance, consent in valid:
-        card = enrollment.enroll(session, clock, program, data_)
-        card.member.marketing_consent = consent
-        card.member.consent_at = now if consent else None
+    for data_, balance in valid:
+        card = enrollment.enroll(session, clock, program, data_, source="import")
         if balance:
             ledger.credit(
                 session,

@@ -31,6 +31,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "I accept the program terms and the processing of my personal data",
         "ru": "Принимаю правила программы и согласен на обработку персональных данных",
     },
+    # The wording of version enrollment.MARKETING_CONSENT_TEXT: change both together.
+    "field.marketing_consent": {
+        "en": "I agree to receive offers and news of the program by SMS and e-mail "
+        "(optional; you can withdraw at any time)",
+        "ru": "Согласен получать предложения и новости программы по SMS и e-mail "
+        "(необязательно, можно отозвать в любой момент)",
+    },
+    "unsubscribe.title": {"en": "Unsubscribe", "ru": "Отписка от рассылки"},
+    "unsubscribe.ask": {
+        "en": "Stop sending me offers by SMS and e-mail?",
+        "ru": "Больше не присылать мне предложения по SMS и e-mail?",
+    },
+    "unsubscribe.button": {"en": "Unsubscribe", "ru": "Отписаться"},
+    "unsubscribe.done": {
+        "en": "Done: you will not get offers by SMS or e-mail any more.",
+        "ru": "Готово: предложения по SMS и e-mail больше приходить не будут.",
+    },
     "join.terms": {"en": "Program terms", "ru": "Правила программы"},
     "join.submit": {"en": "Get my card", "ru": "Получить карту"},
     "join.errors": {

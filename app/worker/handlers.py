@@ -30,6 +30,7 @@ from app.services import (
     lifecycle,
     render_failures,
 )
+from app.worker import invites
 
 log = logging.getLogger(__name__)
 
@@ -379,3 +380,5 @@ def attach(services: Services, push: PushSender | Channels) -> None:
     queue.handle("start_due_campaigns", lambda: start_due_campaigns(services))
     queue.handle("sync_google_class", lambda program_id: sync_google_class(services, program_id))
     queue.handle("refresh_google_keys", lambda: refresh_google_keys(services))
+    queue.handle("send_invites", lambda ids: invites.send_invites(services, ids))
+    queue.handle("invite_tick", lambda: invites.tick(services))

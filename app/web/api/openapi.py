@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from app.campaigns.segments import STAGES, WALLETS
-from app.web.api import bp
+from app.web.api import bp, invites
 
 
 def _obj(required: list[str], **props: Any) -> dict[str, Any]:
@@ -341,6 +341,7 @@ def document() -> dict[str, Any]:
                         email=STR,
                         locale={"enum": ["ru", "en"]},
                         consent=BOOL,
+                        marketing_consent=BOOL,
                     ),
                     params=[_path("slug")],
                 )
@@ -500,6 +501,7 @@ def document() -> dict[str, Any]:
                     params=[_path("slug"), _query("from"), _query("to")],
                 )
             },
+            **invites.openapi_paths(_op, _json, _path, _query, _obj, STR, INT, BOOL),
         },
     }
 

@@ -8,12 +8,20 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from app.loyalty import rules
-from app.services import enrollment, programs
+from app.services import enrollment, invites, programs
 from app.web.api import bp
 from app.web.db import db, services
 from app.web.shared import enforce_phone_limit, enforce_rate_limit, external_url
 
-ENROLLMENT_FIELDS = ("name", "phone", "birthday", "email", "locale", "consent")
+ENROLLMENT_FIELDS = (
+    "name",
+    "phone",
+    "birthday",
+    "email",
+    "locale",
+    "consent",
+    "marketing_consent",
+)
 
 
 def json_object() -> dict[str, Any]:
@@ -43,6 +51,7 @@ def create_enrollment(slug: str) -> tuple[Response, int]:
         svc.clock.now().date(),
     )
     card = enrollment.enroll(session, svc.clock, program, data)
+    invites.after_enrollment(session, svc.clock, svc.queue, card, "site", svc.messaging.channels_on)
     payload = {
         "card": {
             "number": card.number,

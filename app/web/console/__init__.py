@@ -9,6 +9,7 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     design_views,
     draft_views,
     image_views,
+    invite_views,
     member_views,
     rules_views,
     staff_views,

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from app.analytics.kpis import Kpis, kpis_by_stage, kpis_by_store, kpis_series
 from app.loyalty.models import Program, Store
 from app.services import staff_scope
-from app.web.console import bp, seed_panel, wallet_panel
+from app.web.console import bp, invite_views, seed_panel, wallet_panel
 from app.web.console.auth import current_staff, require
 from app.web.console.charts import Frame, Series, line_chart
 from app.web.console.forms import DASHBOARD_ROLES, all_programs, page, program_named
@@ -262,6 +262,8 @@ def dashboard() -> Response:
             period.weeks(),
             lambda first, last: period.bounds(program.timezone, first, last),
         ),
+        invite_funnel=invite_views.funnel_panel(program, start, end),
+        it=invite_views.it,
         **context,
     )
 

@@ -13,7 +13,7 @@ from app.passes import install_links
 from app.passes.google.client import GoogleWalletError
 from app.passes.google.save_link import save_jwt, save_url
 from app.posters.qrcodes import qr_png
-from app.services import cards, enrollment, google_wallet, installs, posters, programs
+from app.services import cards, enrollment, google_wallet, installs, invites, posters, programs
 from app.web.db import db, services
 from app.web.i18n import current_locale, t
 from app.web.join import bp
@@ -56,6 +56,7 @@ def join_form(slug: str) -> Response:
 def join_submit(slug: str) -> Response:
     form = {k: request.form.get(k, "") for k in ("name", "phone", "email", "birthday")}
     form["consent"] = "on" if request.form.get("consent") else ""
+    form["marketing_consent"] = "on" if request.form.get("marketing_consent") else ""
     if not csrf_valid():
         return _join_page(programs.get_program(db(), slug), form, {}, 400, t("join.expired"))
     enforce_rate_limit("enroll")
@@ -71,11 +72,15 @@ def join_submit(slug: str) -> Response:
                 birthday=form["birthday"],
                 locale=request.form.get("locale") or current_locale(),
                 consent=bool(form["consent"]),
+                marketing_consent=bool(form["marketing_consent"]),
             ),
             program,
             svc.clock.now().date(),
         )
         card = enrollment.enroll(db(), svc.clock, program, data)
+        invites.after_enrollment(
+            db(), svc.clock, svc.queue, card, "site", svc.messaging.channels_on
+        )
     except ValidationError as exc:
         return _join_page(program, form, exc.fields, 422, notice=t("join.errors"))
     except AlreadyEnrolledError:
@@ -85,6 +90,14 @@ def join_submit(slug: str) -> Response:
 
 @bp.get("/c/<public_id>")
 def card_page(public_id: str) -> Response:
+    tag = request.args.get("i")
+    if tag:
+        # An invite's link: the open is written in its own short transaction, before the
+        # page's read-only one.
+        with services().transaction() as write:
+            invites.record_open(
+                write, services().clock, cards.card_by_public_id(write, public_id), tag
+            )
     session = db()
     card = cards.card_by_public_id(session, public_id)
     asked = request.args.get("device", "")
@@ -202,3 +215,25 @@ def google_save(public_id: str) -> Response:
         objects=[{"id": found.object_body["id"], "classId": found.object_body["classId"]}],
     )
     return redirect(save_url(jwt), code=303)  # type: ignore[return-value]
+
+
+@bp.get("/u/<token>")
+def unsubscribe_page(token: str) -> Response:
+    """The List-Unsubscribe link of an invite e-mail: a page with one button (a GET
+    never unsubscribes, mail scanners follow links)."""
+    html = render_template("unsubscribe.html", token=token, csrf=csrf_token(), done=False)
+    response = Response(html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/u/<token>")
+def unsubscribe(token: str) -> Response:
+    """One-click unsubscribe (RFC 8058: the mail client POSTs without a form token) or
+    the page's button; both withdraw the marketing consent."""
+    one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    if not one_click and not csrf_valid():
+        abort(400)
+    if not invites.unsubscribe(db(), services().clock, token):
+        abort(404)
+    return Response(render_template("unsubscribe.html", token=token, csrf="", done=True))

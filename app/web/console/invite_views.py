@@ -1,0 +1,254 @@
+"""Console page of install invites: which channels are on, the program's options, invite
+campaigns (quoted by the gateway before they start), and the funnel panel of the
+dashboard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, flash, redirect, request, url_for
+from sqlalchemy import select
+from werkzeug.exceptions import NotFound
+
+from app.analytics.invites import FunnelRow, funnel
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Program
+from app.messaging.models import InviteCampaign
+from app.services import invite_campaigns, invites
+from app.web.console import bp
+from app.web.console.auth import current_staff, require
+from app.web.console.forms import page, program_named
+from app.web.console.texts import tx
+from app.web.db import db, services
+from app.web.i18n import current_locale
+from app.web.security import csrf_valid
+
+ROLES = ("admin", "marketer")
+TEXTS = {
+    "title": {"en": "Install invites", "ru": "Приглашения установить карту"},
+    "lead": {
+        "en": "A link to the card page by SMS or e-mail, for members without a card in a "
+        "wallet. Opens, installs and first purchases are counted on the dashboard.",
+        "ru": "Ссылка на страницу карты по SMS или e-mail для участников без карты в "
+        "кошельке. Открытия, установки и первые покупки — на странице показателей.",
+    },
+    "channels": {"en": "Channels", "ru": "Каналы"},
+    "sms": {"en": "SMS", "ru": "SMS"},
+    "email": {"en": "E-mail", "ru": "E-mail"},
+    "on": {"en": "on", "ru": "включён"},
+    "off": {"en": "off", "ru": "выключен"},
+    "options": {"en": "Options", "ru": "Настройки"},
+    "on_enroll": {
+        "en": "Send the link right after enrollment on the site or at the till",
+        "ru": "Отправлять ссылку сразу после регистрации на сайте или на кассе",
+    },
+    "interval": {
+        "en": "At most one invite per member per (days)",
+        "ru": "Не чаще одного приглашения участнику раз в (дней)",
+    },
+    "save": {"en": "Save", "ru": "Сохранить"},
+    "saved": {"en": "Saved.", "ru": "Сохранено."},
+    "new": {"en": "New invite campaign", "ru": "Новая рассылка приглашений"},
+    "name": {"en": "Name", "ru": "Название"},
+    "channel": {"en": "Channel", "ru": "Канал"},
+    "wallet": {"en": "Members whose card is", "ru": "Участники, чья карта"},
+    "budget": {"en": "Messages per day", "ru": "Сообщений в день"},
+    "per_minute": {"en": "Messages per minute", "ru": "Сообщений в минуту"},
+    "quote": {"en": "Get a quote", "ru": "Рассчитать стоимость"},
+    "consent_note": {
+        "en": "Only members with a marketing consent are invited; quiet hours and the "
+        "interval apply.",
+        "ru": "Приглашаются только участники с согласием на рекламу; тихие часы и "
+        "интервал соблюдаются.",
+    },
+    "campaigns": {"en": "Invite campaigns", "ru": "Рассылки приглашений"},
+    "recipients": {"en": "Recipients", "ru": "Получателей"},
+    "cost": {"en": "Cost (gateway quote)", "ru": "Стоимость (по оценке шлюза)"},
+    "status": {"en": "Status", "ru": "Статус"},
+    "sent": {"en": "Sent", "ru": "Отправлено"},
+    "failed": {"en": "Failed", "ru": "Ошибки"},
+    "queued": {"en": "Queued", "ru": "В очереди"},
+    "opened": {"en": "Opened", "ru": "Открыли"},
+    "start": {"en": "Start", "ru": "Запустить"},
+    "cancel": {"en": "Cancel", "ru": "Отменить"},
+    "starts_at": {"en": "Sending starts at {at}.", "ru": "Отправка начнётся в {at}."},
+    "created": {
+        "en": "Quoted. Check the cost and start the campaign.",
+        "ru": "Стоимость рассчитана. Проверьте её и запустите рассылку.",
+    },
+    "channel_off": {"en": "This channel is off: {why}.", "ru": "Канал выключен: {why}."},
+    "no_quote": {"en": "no quote", "ru": "нет оценки"},
+    "funnel": {"en": "Invite funnel", "ru": "Воронка приглашений"},
+    "funnel.channel": {"en": "Channel", "ru": "Канал"},
+    "funnel.source": {"en": "Source", "ru": "Источник"},
+    "funnel.sent": {"en": "Sent", "ru": "Отправлено"},
+    "funnel.opened": {"en": "Opened", "ru": "Открыли"},
+    "funnel.installed": {"en": "Installed", "ru": "Установили"},
+    "funnel.purchased": {"en": "First purchase", "ru": "Первая покупка"},
+    "funnel.none": {
+        "en": "No invites were sent in this period.",
+        "ru": "В этом периоде приглашений не отправляли.",
+    },
+    "source.site": {"en": "site", "ru": "сайт"},
+    "source.till": {"en": "till", "ru": "касса"},
+    "source.import": {"en": "import", "ru": "импорт"},
+    "source.console": {"en": "console", "ru": "консоль"},
+    "source.all": {"en": "all", "ru": "все"},
+    "channel.sms": {"en": "SMS", "ru": "SMS"},
+    "channel.email": {"en": "e-mail", "ru": "e-mail"},
+    "channel.all": {"en": "total", "ru": "итого"},
+}
+
+
+def it(key: str, **values: object) -> str:
+    text = TEXTS[key][current_locale()]
+    return text.format(**values) if values else text
+
+
+def funnel_panel(program: Program, start: datetime, end: datetime) -> list[FunnelRow]:
+    """The dashboard's invite funnel rows (the last one is the total)."""
+    return funnel(db(), program.id, start, end)
+
+
+def _money(minor: int | None) -> str:
+    if minor is None:
+        return it("no_quote")
+    return f"{minor / 100:,.2f}".replace(",", "\u00a0") + " ₽"
+
+
+def _page(program: Program, status: int = 200, **extra: Any) -> Response:
+    session = db()
+    campaigns = session.scalars(
+        select(InviteCampaign)
+        .where(InviteCampaign.program_id == program.id)
+        .order_by(InviteCampaign.id.desc())
+        .limit(50)
+    ).all()
+    messaging = services().messaging
+    context: dict[str, Any] = {
+        "program": program,
+        "it": it,
+        "quote_money": _money,
+        "channels_on": messaging.channels_on,
+        "off": messaging.off,
+        "campaigns": [(c, invite_campaigns.progress(session, c.id)) for c in campaigns],
+        "values": {"wallet": "none", "channel": "sms", "daily_budget": "500", "per_minute": "20"},
+        "errors": {},
+    }
+    context.update(extra)
+    return page("console/invites.html", status, **context)
+
+
+def _back(slug: str) -> Response:
+    return redirect(url_for("console.invite_page", slug=slug), code=303)  # type: ignore[return-value]
+
+
+@bp.get("/programs/<slug>/invites")
+@require(*ROLES)
+def invite_page(slug: str) -> Response:
+    return _page(program_named(db(), slug))
+
+
+@bp.post("/programs/<slug>/invites/options")
+@require(*ROLES)
+def invite_options(slug: str) -> Response:
+    program = program_named(db(), slug)
+    if not csrf_valid():
+        return _page(program, 400, notice=tx("form.expired"))
+    try:
+        invites.set_options(
+            db(),
+            services().clock,
+            program,
+            bool(request.form.get("invite_on_enroll")),
+            request.form.get("invite_interval_days", ""),
+            current_staff() or "console",
+        )
+    except ValidationError as exc:
+        return _page(program, 422, errors=exc.fields, notice=tx("form.errors"))
+    flash(it("saved"))
+    return _back(slug)
+
+
+def _int(name: str) -> int:
+    raw = request.form.get(name, "").strip()
+    return int(raw) if raw.isdigit() else 0
+
+
+@bp.post("/programs/<slug>/invites")
+@require(*ROLES)
+def invite_create(slug: str) -> Response:
+    values = {k: request.form.get(k, "") for k in ("name", "channel", "wallet")}
+    values |= {k: request.form.get(k, "") for k in ("daily_budget", "per_minute")}
+    wallet = values["wallet"]
+    draft = invite_campaigns.Draft(
+        name=values["name"],
+        channel=values["channel"],
+        segment={"wallet": wallet} if wallet else {},
+        daily_budget=_int("daily_budget"),
+        per_minute=_int("per_minute"),
+    )
+    svc = services()
+    problem: dict[str, Any] = {}
+    quote = None
+    if not csrf_valid():
+        problem = {"status": 400, "notice": tx("form.expired")}
+    elif draft.channel in ("sms", "email") and draft.channel not in svc.messaging.channels_on:
+        why = svc.messaging.off.get(draft.channel, "")
+        problem = {"status": 422, "notice": it("channel_off", why=why)}
+    else:
+        try:
+            # The audience is read and the gateway asked for its price before the
+            # request's write transaction opens (no lock held while the gateway answers).
+            with svc.transaction(write=False) as read:
+                total, sample = invite_campaigns.audience(
+                    read, program_named(read, slug), draft, svc.clock.now(), svc.settings.public_url
+                )
+            quote = invite_campaigns.price(svc.messaging.sms, total, sample)
+        except ValidationError as exc:
+            problem = {"status": 422, "errors": exc.fields, "notice": tx("form.errors")}
+    session = db()
+    program = program_named(session, slug)
+    if quote is None:
+        return _page(program, problem.pop("status"), values=values, **problem)
+    invite_campaigns.create(session, svc.clock, program, draft, quote, current_staff() or "console")
+    flash(it("created"))
+    return _back(slug)
+
+
+def _campaign(program: Program, campaign_id: int) -> InviteCampaign:
+    campaign = db().get(InviteCampaign, campaign_id)
+    if campaign is None or campaign.program_id != program.id:
+        raise NotFound()
+    return campaign
+
+
+@bp.post("/programs/<slug>/invites/<int:campaign_id>/start")
+@require(*ROLES)
+def invite_start(slug: str, campaign_id: int) -> Response:
+    program = program_named(db(), slug)
+    if csrf_valid():
+        campaign = _campaign(program, campaign_id)
+        try:
+            at = invite_campaigns.start(
+                db(), services().clock, campaign, current_staff() or "console"
+            )
+        except ValidationError as exc:
+            flash("; ".join(exc.fields.values()))
+        else:
+            local = at.astimezone(ZoneInfo(program.timezone))
+            flash(it("starts_at", at=f"{local:%Y-%m-%d %H:%M}"))
+    return _back(slug)
+
+
+@bp.post("/programs/<slug>/invites/<int:campaign_id>/cancel")
+@require(*ROLES)
+def invite_cancel(slug: str, campaign_id: int) -> Response:
+    program = program_named(db(), slug)
+    if csrf_valid():
+        invite_campaigns.cancel(
+            db(), services().clock, _campaign(program, campaign_id), current_staff() or "console"
+        )
+    return _back(slug)
