@@ -34,9 +34,12 @@ def serve_app(workers: int, threads: int, port: int) -> None:
     from app.web import create_app
     from app.web.server import serve
 
-    app = create_app()
-    app.add_url_rule("/bench/bare", "bench_bare", lambda: Response("ok\n"))
-    serve(app, host="127.0.0.1", port=port, workers=workers, threads=threads)
+    def factory() -> object:  # built in the worker process, as `walletpass serve` does
+        app = create_app()
+        app.add_url_rule("/bench/bare", "bench_bare", lambda: Response("ok\n"))
+        return app
+
+    serve(factory, host="127.0.0.1", port=port, workers=workers, threads=threads)  # type: ignore[arg-type]
 
 
 def start_server(
@@ -65,8 +68,11 @@ class WrkResult:
 
 
 def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if match is None:  # wrk prints e.g. "-nanus" when a run saw too few requests
+        return float("nan")
+    value, unit = match.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
 def wrk(
