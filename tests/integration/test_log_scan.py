@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from app.passes.apple.apns import ApnsConfig, ApnsSender
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +26,7 @@ from app.fakes.apns import running_fake_apns
 from app.fakes.tls import make_server_cert
 from app.loyalty import rules
 from app.loyalty.models import Card, Program
+from app.passes.apple.apns import ApnsConfig, ApnsSender
 from app.passes.apple.certs import DevChain
 from app.passes.models import WalletPass
 from app.services import staff, terminals
