@@ -32,10 +32,10 @@ def main() -> None:
         os.environ.update(bench_env(Path(tmp), WALLETPASS_QUEUE_URL="memory://"))
         from app.bootstrap import build_services, upgrade_database
         from app.campaigns.models import Campaign
-        from app.fakes.population import registered_passes
         from app.services import staff
         from app.services.programs import seed_demo
         from app.settings import Settings
+        from app.simulate.population import registered_passes
         from app.web import create_app
         from app.worker import handlers
 

@@ -8,8 +8,9 @@ Usage: .venv/bin/python bench/dashboard.py [--members 20000] [--receipts 200000]
        [--stores 100] [--database-url postgresql+psycopg://...]
 
 A scratch SQLite database (or an empty PostgreSQL database given by URL) gets the
-members enrolled over two years, receipts over the last year (a fifth without a card),
-spread over the stores, and the planner statistics the daily job gathers. Printed: the
+simulated chain of `walletpass simulate --bulk` (members enrolled over two years, receipts
+over the last year, a fifth without a card, spread over the stores), and the planner
+statistics the daily job gathers. Printed: the
 median seconds of the batched reads (3 rounds), the baseline's seconds, their ratio.
 """
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import tempfile
 import time
@@ -25,97 +25,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from common import bench_env
-from sqlalchemy import insert, select
 
 YEAR_END = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 BATCH = 10_000
 
 
 def populate(services: object, members: int, receipts: int, stores: int) -> int:
-    from app.db import new_public_id
-    from app.loyalty.models import Card, Member, Program, Store
-    from app.services import terminals
+    """The chain from `walletpass simulate --bulk` (seed 1), ending at YEAR_END."""
     from app.services.programs import seed_demo
-    from app.till.models import Receipt
+    from app.simulate import bulk, model
 
-    rng = random.Random(1)
+    spec = model.Spec(1, members, receipts, stores, 365, YEAR_END, campaigns=0)
     with services.transaction() as session:  # type: ignore[attr-defined]
-        program: Program = seed_demo(session, services.clock)  # type: ignore[attr-defined]
-        terminal = terminals.add_terminal(session, services.clock, program, "bench")[0]  # type: ignore[attr-defined]
-        session.execute(
-            insert(Store),
-            [
-                {"program_id": program.id, "code": f"s{i}", "name": f"Store {i}"}
-                for i in range(stores)
-            ],
-        )
-        store_ids = list(session.scalars(select(Store.id).where(Store.program_id == program.id)))
-        enrolled = [
-            YEAR_END - timedelta(minutes=rng.randrange(2 * 365 * 1440)) for _ in range(members)
-        ]
-        for start in range(0, members, BATCH):
-            session.execute(
-                insert(Member),
-                [
-                    {
-                        "program_id": program.id,
-                        "phone": f"+7907{i:07d}",
-                        "name": "Member",
-                        "locale": "ru",
-                        "marketing_consent": True,
-                        "created_at": enrolled[i],
-                    }
-                    for i in range(start, min(members, start + BATCH))
-                ],
-            )
-        member_ids = list(session.scalars(select(Member.id).order_by(Member.id)))
-        tier = program.default_tier.id
-        for start in range(0, members, BATCH):
-            session.execute(
-                insert(Card),
-                [
-                    {
-                        "public_id": new_public_id(),
-                        "program_id": program.id,
-                        "member_id": member_ids[i],
-                        "number": f"{i:013d}",
-                        "barcode_secret": f"S{i:09d}",
-                        "tier_id": tier,
-                        "balance": 0,
-                        "status": "active",
-                        "created_at": enrolled[i],
-                    }
-                    for i in range(start, min(members, start + BATCH))
-                ],
-            )
-        card_ids = list(session.scalars(select(Card.id).order_by(Card.member_id)))
-        # Some members buy often, most rarely: a skewed choice of buyer.
-        for start in range(0, receipts, BATCH):
-            rows = []
-            for n in range(start, min(receipts, start + BATCH)):
-                at = YEAR_END - timedelta(minutes=rng.randrange(365 * 1440))
-                who = int(members * rng.random() ** 2)
-                card = card_ids[who] if rng.random() < 0.8 and enrolled[who] < at else None
-                due = rng.randrange(500, 20_000)
-                rows.append(
-                    {
-                        "program_id": program.id,
-                        "terminal_id": terminal.id,
-                        "store_id": rng.choice(store_ids),
-                        "receipt_id": f"r{n}",
-                        "card_id": card,
-                        "amount": due,
-                        "discount_bp": 0,
-                        "discount_amount": 0,
-                        "points_redeemed": 0,
-                        "point_value_minor": 100,
-                        "points_earned": 0,
-                        "amount_due": due,
-                        "request_hash": "h",
-                        "created_at": at,
-                    }
-                )
-            session.execute(insert(Receipt), rows)
+        program = seed_demo(session, services.clock)  # type: ignore[attr-defined]
+        result = bulk.simulate(session, services.clock, program, spec)  # type: ignore[attr-defined]
+        print(f"simulated in {result.seconds:.1f} s ({result.receipts_per_s:,.0f} receipts/s)")
         return program.id
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
@@ -81,3 +90,17 @@ class CampaignTarget(Base):
     pushes_pruned: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (UniqueConstraint("campaign_id", "card_id", "occurrence"),)
+
+
+class SimulatedEffect(Base):
+    """The true effect `walletpass simulate` gave a campaign it made up: what the
+    campaign report's estimate should find (extra revenue per targeted card)."""
+
+    __tablename__ = "simulated_effects"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    uplift_per_card: Mapped[float] = mapped_column(Float)
+    response_rate: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(Integer)

@@ -14,6 +14,7 @@ from app.cli.passes import passes
 from app.cli.posters import poster
 from app.cli.run import run
 from app.cli.serve import serve
+from app.cli.simulate import simulate
 from app.cli.till import cards_group, jobs_group, terminals_group
 from app.cli.users import users
 from app.cli.worker import push, worker
@@ -53,5 +54,6 @@ for command in (
     fake_apns,
     users,
     members,
+    simulate,
 ):
     main.add_command(command)

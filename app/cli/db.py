@@ -29,11 +29,24 @@ def demo() -> None:
 
 
 @demo.command("seed")
+@click.option("--history", is_flag=True, help="Add a few months of simulated shoppers (once).")
 @click.pass_obj
-def demo_seed(settings: Settings) -> None:
+def demo_seed(settings: Settings, history: bool) -> None:
     """Create the demo program (7 % base, 15 % large family, 2 000 install bonus)."""
+    from app.cli.simulate import DEMO_HISTORY, seed_history
+
     services = build_services(settings)
-    with services.transaction() as session:
-        program = seed_demo(session, services.clock)
-        click.echo(f"demo program ready: /join/{program.slug}")
-    services.close()
+    try:
+        with services.transaction() as session:
+            program = seed_demo(session, services.clock)
+            if history:
+                if seed_history(session, services.clock, program, DEMO_HISTORY):
+                    click.echo(
+                        f"demo history added: {DEMO_HISTORY.members} members, "
+                        f"{DEMO_HISTORY.receipts} receipts over {DEMO_HISTORY.days} days"
+                    )
+                else:
+                    click.echo("the demo program has a history already")
+            click.echo(f"demo program ready: /join/{program.slug}")
+    finally:
+        services.close()

@@ -8,6 +8,7 @@ import sys
 import click
 
 from app.bootstrap import build_services, upgrade_database
+from app.cli.simulate import DEMO_HISTORY, seed_history
 from app.services.programs import seed_demo
 from app.settings import Settings
 
@@ -33,7 +34,9 @@ def run(
     try:
         if not no_demo:
             with services.transaction() as session:
-                seed_demo(session, services.clock)
+                program = seed_demo(session, services.clock)
+                # A fresh clone's console shows a few months of shoppers, not zeros.
+                seed_history(session, services.clock, program, DEMO_HISTORY)
         uses_dev_certs = services.signing_identity.is_development
     finally:
         services.close()  # no pooled connection may cross the fork into the workers

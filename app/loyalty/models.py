@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -88,6 +89,13 @@ class Program(Base):
     website_url: Mapped[str | None] = mapped_column(String(300))
     support_phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A new random value with every change that all cards of the program show (stores,
+    # published texts and images): the key of the per-process cache of those
+    # (app.services.cards). Random, not counted, so that two databases (or a rolled-back
+    # test) never share a key for different content.
+    pass_revision: Mapped[int] = mapped_column(
+        BigInteger, default=lambda: secrets.randbits(62), server_default="0"
+    )
 
     tiers: Mapped[list[Tier]] = relationship(back_populates="program", order_by="Tier.discount_bp")
     stores: Mapped[list[Store]] = relationship(back_populates="program", order_by="Store.id")

@@ -87,7 +87,29 @@ def _back_values(program: Program, card: Card) -> dict[str, str]:
     }
 
 
-def card_content(card: Card, wallet_pass: WalletPass, template: PassTemplate) -> CardContent:
+def locations_of(program: Program) -> tuple[Location, ...]:
+    """Where the card shows on the lock screen: the program's stores with coordinates."""
+    return tuple(
+        Location(
+            store.latitude,
+            store.longitude,
+            {
+                "en": store.relevant_text_en or store.name,
+                "ru": store.relevant_text_ru or store.name,
+            },
+        )
+        for store in program.stores
+        if store.latitude is not None and store.longitude is not None
+    )[:MAX_LOCATIONS]
+
+
+def card_content(
+    card: Card,
+    wallet_pass: WalletPass,
+    template: PassTemplate,
+    locations: tuple[Location, ...] | None = None,
+) -> CardContent:
+    """``locations`` defaults to the program's stores (pass them when already known)."""
     program = card.program
     member = card.member
     tier = card.tier
@@ -141,18 +163,8 @@ def card_content(card: Card, wallet_pass: WalletPass, template: PassTemplate) ->
         text = {lang: placeholders.render(back.value[lang], values) for lang in LOCALES}
         if all(t.strip() for t in text.values()):
             fields.append(Field(back.key, "back", back.label, text))
-    locations = tuple(
-        Location(
-            store.latitude,
-            store.longitude,
-            {
-                "en": store.relevant_text_en or store.name,
-                "ru": store.relevant_text_ru or store.name,
-            },
-        )
-        for store in program.stores
-        if store.latitude is not None and store.longitude is not None
-    )[:MAX_LOCATIONS]
+    if locations is None:
+        locations = locations_of(program)
     return CardContent(
         template=template.slug,
         serial_number=wallet_pass.serial_number,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, case, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
-from app.loyalty.models import Card
+from app.loyalty.models import Card, Program
 from app.passes.models import WalletPass
 
 CHANGED_PASSES = "walletpass.changed_passes"
@@ -65,5 +66,11 @@ def mark_card_changed(session: Session, clock: Clock, card_id: int) -> None:
 
 def mark_program_changed(session: Session, clock: Clock, program_id: int) -> int:
     """Every pass of a program changed (its look or texts did), in one set-based UPDATE."""
+    session.execute(
+        update(Program)
+        .where(Program.id == program_id)
+        .values(pass_revision=secrets.randbits(62))
+        .execution_options(synchronize_session=False)
+    )
     cards = select(Card.id).where(Card.program_id == program_id).scalar_subquery()
     return _bump(session, clock, WalletPass.card_id.in_(cards))

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.loyalty.errors import UnknownCardError, ValidationError
-from app.loyalty.models import Card, Program, Tier
+from app.loyalty.models import Card, Member, Program, Tier
 from app.passes.apple.builder import PkpassBuilder
-from app.passes.content import CardContent, card_content
+from app.passes.content import CardContent, Location, card_content, locations_of
 from app.passes.models import WalletPass
 from app.passes.sync import mark_card_changed
 from app.passes.templates import PassTemplate, TemplateStore, with_images, with_texts
@@ -69,6 +74,70 @@ def apple_pass(
     session: Session, card: Card, builder: PkpassBuilder, templates: TemplateStore
 ) -> bytes:
     return builder.build(content_of(session, card, templates), template_of(card.program, templates))
+
+
+# What every card of a program shares (template with the program's texts and images, and
+# store locations), per TemplateStore (one per Services) and keyed by program id and
+# ``Program.pass_revision``: a program costs its template's images once more (the logo,
+# icon and strip sets, tens of KB) plus ten locations. Bounded per store of templates.
+_SHARED_MAX = 64
+_shared: weakref.WeakKeyDictionary[TemplateStore, OrderedDict[tuple[object, ...], _Shared]] = (
+    weakref.WeakKeyDictionary()
+)
+_shared_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Shared:
+    template: PassTemplate
+    locations: tuple[Location, ...]
+
+
+_PASS_OF_CARD = (
+    select(Card, WalletPass, Member, Tier, Program)
+    .join(WalletPass, WalletPass.card_id == Card.id)
+    .join(Member, Member.id == Card.member_id)
+    .join(Tier, Tier.id == Card.tier_id)
+    .join(Program, Program.id == Card.program_id)
+    .where(Card.id == bindparam("card_id"))
+)
+
+
+def _shared_of(session: Session, program: Program, templates: TemplateStore) -> _Shared:
+    key = (
+        program.id,
+        program.pass_revision,
+        program.template,
+        json.dumps(program.card_texts, sort_keys=True),
+    )
+    with _shared_lock:
+        per_store = _shared.setdefault(templates, OrderedDict())
+        found = per_store.get(key)
+        if found is not None:
+            per_store.move_to_end(key)
+            return found
+    # A miss reads the program's images and stores (two statements).
+    found = _Shared(template_of(program, templates), locations_of(program))
+    with _shared_lock:
+        per_store[key] = found
+        while len(per_store) > _SHARED_MAX:
+            per_store.popitem(last=False)
+    return found
+
+
+def apple_pass_of_card(
+    session: Session, card_id: int, builder: PkpassBuilder, templates: TemplateStore
+) -> bytes:
+    """The signed pass of a card, read in one statement (card, pass, member, tier and
+    program together) when the program's shared parts are cached: the path every
+    phone takes after a push."""
+    row = session.execute(_PASS_OF_CARD, {"card_id": card_id}).first()
+    if row is None:
+        raise UnknownCardError()
+    card, wallet_pass, _member, _tier, program = row
+    shared = _shared_of(session, program, templates)
+    content = card_content(card, wallet_pass, shared.template, shared.locations)
+    return builder.build(content, shared.template)
 
 
 def find_by_number(session: Session, program_id: int, number: str) -> Card:

@@ -12,8 +12,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0013"
-down_revision: str | None = "0008"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

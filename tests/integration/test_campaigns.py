@@ -355,10 +355,10 @@ def test_two_runs_of_one_campaign_at_once_apply_each_card_once(pg_services: Serv
     import threading
     from collections import Counter
 
-    from app.fakes.population import registered_passes
     from app.loyalty.models import LedgerEntry
     from app.passes.models import WalletPass
     from app.services.programs import seed_demo
+    from app.simulate.population import registered_passes
 
     n = 2500  # three chunks
     with pg_services.transaction() as tx:

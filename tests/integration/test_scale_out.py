@@ -39,7 +39,6 @@ from sqlalchemy import exists, func, select
 from app.bootstrap import Services
 from app.campaigns.models import Campaign, CampaignTarget
 from app.fakes.apns import FakeApns, running_fake_apns
-from app.fakes.population import registered_passes
 from app.fakes.tls import ServerCert, make_server_cert
 from app.loyalty.models import LedgerEntry, Program
 from app.passes.apple.certs import DevChain
@@ -48,6 +47,7 @@ from app.push.models import PushCounter
 from app.queue import make_huey
 from app.services import staff
 from app.services.programs import seed_demo
+from app.simulate.population import registered_passes
 from tests.deployment import nginx_site
 from tests.helpers import PASS_TYPE_ID, TEAM_ID, Pkpass, redis_url, require
 

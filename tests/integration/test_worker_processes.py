@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 
 from app.bootstrap import Services, build_services, upgrade_database
 from app.fakes.apns import FakeApns, running_fake_apns
-from app.fakes.population import registered_passes
 from app.fakes.tls import make_server_cert
 from app.passes.apple.certs import DevChain
 from app.passes.models import WalletPass
 from app.services.programs import seed_demo
 from app.settings import Settings
+from app.simulate.population import registered_passes
 from tests.helpers import PASS_TYPE_ID, TEAM_ID, redis_url
 
 pytestmark = pytest.mark.slow

@@ -147,10 +147,8 @@ def latest_pass(pass_type_id: str, serial: str) -> Response:
         response = Response(status=304)
     else:
         svc = services()
-        session = db()
-        card = cards.card_by_id(session, ref.card_id)
         try:
-            body = cards.apple_pass(session, card, svc.pkpass, svc.templates)
+            body = cards.apple_pass_of_card(db(), ref.card_id, svc.pkpass, svc.templates)
         except SQLAlchemyError:
             raise
         except Exception as exc:  # the pass is broken, not the service

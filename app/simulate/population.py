@@ -1,4 +1,4 @@
-"""Many registered cards at once, with set-based inserts (tests and benchmarks).
+"""Many registered cards at once, with set-based inserts (benchmarks and tests).
 
 Each card gets a member, a wallet pass (``version`` with ``delivered`` already
 pushed) and one registered iPhone with the given push token.
