@@ -29,7 +29,12 @@ def luhn_check_digit(digits: str) -> str:
 
 
 def luhn_valid(number: str) -> bool:
-    return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == number[-1]
+    return (
+        number.isascii()
+        and number.isdigit()
+        and len(number) > 1
+        and luhn_check_digit(number[:-1]) == number[-1]
+    )
 
 
 def new_card_number() -> str:

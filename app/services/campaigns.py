@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from app.bounds import MAX_DAYS
 from app.campaigns.models import TRIGGERS, Campaign, CampaignTarget
 from app.campaigns.segments import Segment, card_ids, to_json
 from app.clock import Clock
@@ -35,6 +36,7 @@ from app.staff.models import StaffUser
 from app.till.models import Receipt
 
 CHUNK = 1000
+MAX_SCHEDULE = timedelta(days=366)  # how far ahead a campaign may be scheduled
 
 
 class CampaignQueue(Protocol):
@@ -66,11 +68,15 @@ def create(
             errors[field] = "is required (up to 200 characters: it is shown on the card)"
     if draft.bonus_points < 0 or draft.bonus_points > 1_000_000:
         errors["bonus_points"] = "must be between 0 and 1 000 000"
+    if draft.bonus_days is not None and not 1 <= draft.bonus_days <= MAX_DAYS:
+        errors["bonus_days"] = f"must be between 1 and {MAX_DAYS} days, or none"
     if not 0 <= draft.holdout_percent <= 50:
         errors["holdout_percent"] = "must be between 0 and 50"
     now = clock.now()
     if draft.send_at is not None and draft.send_at < now - timedelta(minutes=1):
         errors["send_at"] = "is in the past"
+    elif draft.send_at is not None and draft.send_at > now + MAX_SCHEDULE:
+        errors["send_at"] = "must be within a year from now"
     if draft.trigger is not None and draft.trigger not in TRIGGERS:
         errors["trigger"] = f"must be one of {', '.join(TRIGGERS)}"
     if errors:
@@ -417,6 +423,8 @@ def report(session: Session, campaign: Campaign, days: int = 14) -> Report:
     """Revenue and purchases of targets vs holdout in the days after the start, with
     the difference of revenue per card and its 95 % confidence interval (Welch)."""
     start = campaign.started_at or campaign.send_at or campaign.created_at
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationError({"days": f"must be a whole number from 1 to {MAX_DAYS}"})
     end = start + timedelta(days=days)
     per_card = dict(
         session.execute(

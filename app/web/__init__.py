@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
-    from app.web import access_log, db, errors, health, i18n, security
+    from app.web import access_log, db, errors, health, i18n, json_limits, security
     from app.web import metrics as web_metrics
     from app.web.api import bp as api_bp
     from app.web.console import bp as console_bp
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     services = services or build_services(settings)
     settings = services.settings
     app = Flask(__name__)
+    app.json = json_limits.BoundedJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         TESTING=settings.env == "test",
         PERMANENT_SESSION_LIFETIME=12 * 3600,
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

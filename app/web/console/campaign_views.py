@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
 from sqlalchemy import select
 
+from app.bounds import date_in_range
 from app.campaigns.models import Campaign
 from app.db import after_commit
 from app.loyalty.errors import ValidationError
@@ -140,7 +141,7 @@ def campaign_create() -> Response:
     )
 
 
-@bp.get("/campaigns/<int:campaign_id>")
+@bp.get("/campaigns/<int(min=1, max=2147483647):campaign_id>")
 @require(*CAMPAIGN_ROLES)
 def campaign_page(campaign_id: int) -> Response:
     session = db()
@@ -167,7 +168,7 @@ def campaign_page(campaign_id: int) -> Response:
     )
 
 
-@bp.get("/campaigns/<int:campaign_id>/progress.json")
+@bp.get("/campaigns/<int(min=1, max=2147483647):campaign_id>/progress.json")
 @require(*CAMPAIGN_ROLES)
 def campaign_progress(campaign_id: int) -> Response:
     session = db()
@@ -224,9 +225,13 @@ def parse_campaign(
     if form.get("send") == "at":
         try:
             local = datetime.fromisoformat((form.get("send_at") or "").strip())
+            if not date_in_range(local):
+                raise OverflowError(local)
             send_at = local.replace(tzinfo=ZoneInfo(program.timezone)).astimezone(UTC)
         except ValueError:
             errors["send_at"] = tx("form.datetime")
+        except OverflowError:
+            errors["send_at"] = field_message("send_at.range")
     segment, segment_errors = read_segment(form)
     errors.update(segment_errors)
     if errors:

@@ -17,6 +17,7 @@ from flask import Response, request
 from markupsafe import Markup
 
 from app.analytics.kpis import Kpis, kpis_by_stage, kpis_by_store, kpis_series
+from app.bounds import date_in_range
 from app.loyalty.models import Program, Store
 from app.web.console import bp, wallet_panel
 from app.web.console.auth import require
@@ -98,6 +99,9 @@ def read_period(program: Program) -> tuple[Period, dict[str, str]]:
             value = date.fromisoformat(raw)
         except ValueError:
             errors[name] = tx("form.date")
+            continue
+        if not date_in_range(value):
+            errors[name] = tx("form.date_range")
             continue
         if name == "from":
             first = value

@@ -32,6 +32,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "form.number": {"en": "Enter a number.", "ru": "Введите число."},
     "form.datetime": {"en": "Enter a date and time.", "ru": "Укажите дату и время."},
     "form.date": {"en": "Enter a date (YYYY-MM-DD).", "ru": "Укажите дату (ГГГГ-ММ-ДД)."},
+    "form.date_range": {
+        "en": "Enter a date between 1900 and 2100.",
+        "ru": "Укажите дату между 1900 и 2100 годами.",
+    },
     # segments
     "segments.title": {"en": "Segments", "ru": "Сегменты"},
     "segments.lead": {
@@ -88,6 +92,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Введите целое число, 0 или больше.",
     },
     "seg.error.month": {"en": "Choose a month.", "ru": "Выберите месяц."},
+    "seg.error.days": {
+        "en": "Enter a whole number of days from 0 to 3650.",
+        "ru": "Введите целое число дней от 0 до 3650.",
+    },
+    "seg.error.money": {
+        "en": "Enter an amount from 0 to 1 000 000 000.",
+        "ru": "Введите сумму от 0 до 1 000 000 000.",
+    },
     # campaigns
     "campaigns.title": {"en": "Campaigns", "ru": "Кампании"},
     "campaigns.new": {"en": "New campaign", "ru": "Новая кампания"},
@@ -344,20 +356,21 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "bonus_days": {"en": "From 1 to 3650 days, or empty.", "ru": "От 1 до 3650 дней или пусто."},
     "holdout_percent": {"en": "From 0 to 50 %.", "ru": "От 0 до 50 %."},
     "send_at": {"en": "This time is in the past.", "ru": "Это время уже прошло."},
+    "send_at.range": {
+        "en": "Choose a time within the next year.",
+        "ru": "Выберите время в пределах года.",
+    },
     "segment.stages": {"en": "Choose from the list.", "ru": "Выберите из списка."},
     "segment.tiers": {"en": "Choose from the list.", "ru": "Выберите из списка."},
     "segment.wallet": {"en": "Choose from the list.", "ru": "Выберите из списка."},
     "segment.birthday_month": {"en": "Choose a month.", "ru": "Выберите месяц."},
 }
 FIELD_MESSAGES["offer_ru"] = FIELD_MESSAGES["offer_en"]
-for _name in (
-    "store_id",
-    "last_purchase_within_days",
-    "no_purchase_for_days",
-    "min_spend",
-    "max_spend",
-):
-    FIELD_MESSAGES[f"segment.{_name}"] = TEXTS["seg.error.whole"]
+FIELD_MESSAGES["segment.store_id"] = TEXTS["seg.error.choice"]
+for _name in ("last_purchase_within_days", "no_purchase_for_days"):
+    FIELD_MESSAGES[f"segment.{_name}"] = TEXTS["seg.error.days"]
+for _name in ("min_spend", "max_spend"):
+    FIELD_MESSAGES[f"segment.{_name}"] = TEXTS["seg.error.money"]
 
 SHORT_MONTHS = {
     "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],

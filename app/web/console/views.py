@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Response, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from app.bounds import has_control_characters
 from app.loyalty.models import Program
 from app.services import delivery, staff
 from app.web.console import bp
@@ -19,8 +20,12 @@ from app.web.shared import enforce_rate_limit
 
 def _safe_next(target: str | None) -> str:
     # Only paths on this site: an open redirect would help phishing.
+    # No control characters either: a CR/LF would split the Location header.
     if (
         target
+        and len(target) <= 2000
+        and not has_control_characters(target)
+        and target.isprintable()
         and target.startswith("/")
         and not target.startswith("//")
         and not urlsplit(target).netloc
