@@ -12,7 +12,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, create_engine, event, text
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, create_engine, event, text
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -31,6 +31,11 @@ WRITE_OPTION = "walletpass_write"
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Money and points: BIGINT on PostgreSQL (amounts up to app.bounds.MAX_MONEY); SQLite's
+# INTEGER already holds 64 bits.
+BigMoney = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

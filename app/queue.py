@@ -14,6 +14,7 @@ from typing import Any
 from huey import Huey, MemoryHuey, PostgresHuey, RedisHuey, SqliteHuey, crontab
 
 CHUNK = 1000  # passes per delivery task
+CAMPAIGN_RETRIES = 2
 QUEUE_NAME = "walletpass"
 
 
@@ -39,9 +40,9 @@ class TaskQueue:
         self._deliver = huey.task(retries=3, retry_delay=5, name="deliver_passes")(
             self._dispatch("deliver_passes")
         )
-        self._campaign = huey.task(retries=2, retry_delay=30, name="run_campaign")(
-            self._dispatch("run_campaign")
-        )
+        self._campaign = huey.task(
+            retries=CAMPAIGN_RETRIES, retry_delay=30, name="run_campaign", context=True
+        )(self._run_campaign)
         self._google_class = huey.task(retries=5, retry_delay=60, name="sync_google_class")(
             self._dispatch("sync_google_class")
         )
@@ -63,6 +64,18 @@ class TaskQueue:
 
         run.__name__ = name
         return run
+
+    def _run_campaign(self, campaign_id: int, task: Any = None) -> Any:
+        """The campaign's handler; when its last retry fails too, the "campaign_failed"
+        handler records why (the campaign stops being "sending" forever)."""
+        try:
+            return self._handlers["run_campaign"](campaign_id)
+        except Exception as exc:
+            if task is None or not task.retries:
+                failed = self._handlers.get("campaign_failed")
+                if failed is not None:
+                    failed(campaign_id, f"{type(exc).__name__}: {exc}")
+            raise
 
     def handle(self, name: str, handler: Callable[..., Any]) -> None:
         self._handlers[name] = handler

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.bounds import MAX_DAYS
+from app.bounds import MAX_DAYS, strip_control_characters
 from app.campaigns.models import TRIGGERS, Campaign, CampaignTarget
 from app.campaigns.segments import Segment, card_ids, to_json
 from app.clock import Clock
@@ -188,6 +188,24 @@ def select_targets(session: Session, clock: Clock, campaign_id: int) -> int:
     for start in range(0, len(rows), 10_000):
         session.execute(insert(CampaignTarget), rows[start : start + 10_000])
     return len(rows)
+
+
+def mark_failed(session: Session, clock: Clock, campaign_id: int, reason: str) -> None:
+    """The worker gave up: no longer "sending" (cancelled), with the reason to show."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status in ("sent", "cancelled"):
+        return
+    campaign.status = "cancelled"
+    campaign.failure_reason = strip_control_characters(reason)[:300]
+    campaign.finished_at = clock.now()
+    audit(
+        session,
+        clock,
+        "worker",
+        "campaign.failed",
+        f"campaign:{campaign.id}",
+        {"reason": reason[:300]},
+    )
 
 
 def next_chunk(session: Session, campaign_id: int) -> list[int]:
@@ -385,7 +403,7 @@ def progress_of(session: Session, campaigns: Sequence[Campaign]) -> dict[int, Pr
     for campaign in campaigns:
         n = [int(v) for v in counts.get(campaign.id, (0,) * 7)]
         out[campaign.id] = Progress(
-            status=campaign.status,
+            status=campaign.state,
             targets=n[0],
             holdout=n[1],
             skipped=n[2],

@@ -79,7 +79,8 @@ def _campaign_json(campaign: Campaign) -> dict[str, Any]:
     return {
         "id": campaign.id,
         "name": campaign.name,
-        "status": campaign.status,
+        "status": campaign.state,
+        "failure_reason": campaign.failure_reason,
         "send_at": campaign.send_at.isoformat() if campaign.send_at else None,
         "holdout_percent": campaign.holdout_bp / 100,
         "progress": {

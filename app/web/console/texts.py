@@ -115,6 +115,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "status.sending": {"en": "sending", "ru": "отправляется"},
     "status.sent": {"en": "sent", "ru": "отправлена"},
     "status.cancelled": {"en": "cancelled", "ru": "отменена"},
+    "status.failed": {"en": "failed", "ru": "не удалась"},
+    "campaign.failed": {
+        "en": "The campaign stopped after repeated errors: {reason}",
+        "ru": "Кампания остановлена после повторных ошибок: {reason}",
+    },
     "field.name": {"en": "Campaign name (only staff see it)", "ru": "Название (видно только вам)"},
     "field.offer_en": {
         "en": "Offer on the card, English",
