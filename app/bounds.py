@@ -10,13 +10,19 @@ reach the same code. The choices:
 - dates: 1900-01-01..2100-12-31, far from the ends of ``datetime`` so that adding a
   time zone or a period never overflows;
 - database ids: 1..2^31-1 (an INTEGER primary key on PostgreSQL).
+
+Text hygiene (finding 8) lives here too: the one check for control characters every
+staff- or public-entered text goes through, and CSV cells that a spreadsheet would run.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from typing import Any, Protocol
 
 MAX_DAYS = 3650
 MAX_MONEY = 10**11
@@ -68,3 +74,48 @@ def _is_control(ch: str) -> bool:
 def strip_control_characters(text: str) -> str:
     """``text`` with control characters replaced by a space (for logs kept or printed)."""
     return "".join(" " if _is_control(ch) else ch for ch in text)
+
+
+CONTROL_MESSAGE = "must not contain control characters"
+
+
+def control_character_errors(
+    values: Mapping[str, object], *, multiline: Iterable[str] = ()
+) -> dict[str, str]:
+    """For each text value holding control characters, its field and what is wrong
+    (fields named in ``multiline`` may hold line breaks and tabs)."""
+    lines = set(multiline)
+    errors = {}
+    for name, value in values.items():
+        if not isinstance(value, str):
+            continue
+        bad = has_control_characters_but_newlines if name in lines else has_control_characters
+        if bad(value):
+            errors[name] = CONTROL_MESSAGE
+    return errors
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def csv_cell(value: object) -> object:
+    """``value`` safe for a spreadsheet: text starting with = + - @ tab or CR (a formula
+    to Excel and LibreOffice) gets a leading apostrophe; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+class _Writer(Protocol):
+    def writerow(self, row: Iterable[Any]) -> Any: ...
+
+
+class SafeCsvWriter:
+    """``csv.writer`` whose every cell goes through :func:`csv_cell`."""
+
+    def __init__(self, out: Any, **options: Any) -> None:
+        self._writer: _Writer = csv.writer(out, **options)
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._writer.writerow([csv_cell(cell) for cell in row])

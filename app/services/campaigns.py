@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.bounds import MAX_DAYS, strip_control_characters
+from app.bounds import MAX_DAYS, control_character_errors, strip_control_characters
 from app.campaigns.models import TRIGGERS, Campaign, CampaignTarget
 from app.campaigns.segments import Segment, card_ids, to_json
 from app.clock import Clock
@@ -66,6 +66,8 @@ def create(
     for field, text in (("offer_en", draft.offer_en), ("offer_ru", draft.offer_ru)):
         if not 1 <= len(text.strip()) <= 200:
             errors[field] = "is required (up to 200 characters: it is shown on the card)"
+    fields = {"name": draft.name, "offer_en": draft.offer_en, "offer_ru": draft.offer_ru}
+    errors.update(control_character_errors(fields))
     if draft.bonus_points < 0 or draft.bonus_points > 1_000_000:
         errors["bonus_points"] = "must be between 0 and 1 000 000"
     if draft.bonus_days is not None and not 1 <= draft.bonus_days <= MAX_DAYS:

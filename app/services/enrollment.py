@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.bounds import control_character_errors
 from app.clock import Clock
 from app.db import new_public_id
 from app.loyalty import rules, totp
@@ -96,6 +97,8 @@ def validate(form: EnrollmentForm, program: Program, today: date) -> Enrollment:
 
     if form.consent is not True:
         errors["consent"] = "the program terms and personal data processing must be accepted"
+    fields = {"name": form.name, "phone": form.phone, "email": form.email}
+    errors.update(control_character_errors(fields))
 
     if errors:
         raise ValidationError(errors)

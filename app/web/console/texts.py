@@ -328,6 +328,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Enter a colour like #1A2B3C.",
         "ru": "Укажите цвет в виде #1A2B3C.",
     },
+    "design.error.control": {
+        "en": "Remove the control characters (invisible codes such as NUL or ESC).",
+        "ru": "Уберите управляющие символы (невидимые коды вроде NUL или ESC).",
+    },
     "design.error.too_long": {
         "en": "At most {limit} characters.",
         "ru": "Не больше {limit} символов.",
