@@ -7,6 +7,7 @@ worker (``handle``); a web process only enqueues. Tasks carry ids, never objects
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,13 @@ def make_huey(queue_url: str | None, instance_dir: Path) -> Huey:
     """The Huey instance for a queue URL (validated by settings)."""
     url = queue_url or f"sqlite:///{instance_dir / 'queue.db'}"
     if url.startswith("sqlite:///"):
-        return SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"))
+        filename = url.removeprefix("sqlite:///")
+        # Private like the main database (the tasks carry ids, but not only ids in future).
+        if not os.path.exists(filename):
+            os.makedirs(os.path.dirname(filename) or ".", mode=0o700, exist_ok=True)
+        os.close(os.open(filename, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(filename, 0o600)
+        return SqliteHuey(QUEUE_NAME, filename=filename)
     if url.startswith(("redis://", "rediss://")):
         return RedisHuey(QUEUE_NAME, url=url)
     if url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):

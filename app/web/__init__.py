@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         "login_account": settings.login_account_rate_limit,
         "pos": settings.pos_rate_limit,  # per terminal
         "passkit_log": RateLimit(120, 60),  # per client address
+        "poster": RateLimit(30, 60),  # per client address
     }
     # Before the database hooks: its after_request runs after theirs and times the commit.
     access_log.init_app(app, trust_request_id=settings.trusted_proxies > 0)
