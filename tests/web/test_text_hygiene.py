@@ -77,7 +77,7 @@ def test_services_refuse_control_characters_in_staff_entered_text(
             attempt()
 
 
-def test_console_card_texts_and_design_refuse_control_characters(
+def test_console_card_texts_refuse_control_characters(
     client: FlaskClient, session: Session, services: Services, demo: Program
 ) -> None:
     console_login(client, session, services, "admin")
