@@ -6,11 +6,21 @@ import logging
 
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from app.bootstrap import Services, build_services
+from app.bounds import MAX_ID
 from app.settings import RateLimit, Settings
 
 log = logging.getLogger(__name__)
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a database id (1..2^31-1); a longer number is 404, not an
+    overflow in the database driver."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
@@ -26,6 +36,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     services = services or build_services(settings)
     settings = services.settings
     app = Flask(__name__)
+    app.url_map.converters["id"] = IdConverter
     app.json = json_limits.BoundedJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,

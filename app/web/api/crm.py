@@ -157,7 +157,7 @@ def create_campaign(slug: str) -> tuple[Response, int]:
     return jsonify(_campaign_json(campaign)), 201
 
 
-@bp.get("/campaigns/<int(min=1, max=2147483647):campaign_id>")
+@bp.get("/campaigns/<id:campaign_id>")
 @staff_api(*CAMPAIGN_ROLES)
 def get_campaign(campaign_id: int) -> Response:
     campaign = db().get(Campaign, campaign_id)

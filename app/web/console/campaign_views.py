@@ -141,7 +141,7 @@ def campaign_create() -> Response:
     )
 
 
-@bp.get("/campaigns/<int(min=1, max=2147483647):campaign_id>")
+@bp.get("/campaigns/<id:campaign_id>")
 @require(*CAMPAIGN_ROLES)
 def campaign_page(campaign_id: int) -> Response:
     session = db()
@@ -168,7 +168,7 @@ def campaign_page(campaign_id: int) -> Response:
     )
 
 
-@bp.get("/campaigns/<int(min=1, max=2147483647):campaign_id>/progress.json")
+@bp.get("/campaigns/<id:campaign_id>/progress.json")
 @require(*CAMPAIGN_ROLES)
 def campaign_progress(campaign_id: int) -> Response:
     session = db()
