@@ -45,7 +45,7 @@ from app.passes.templates import TemplateStore
 from app.queue import TaskQueue, make_huey
 from app.ratelimits.limiter import RateLimiter
 from app.ratelimits.stores import DatabaseStore, LimitStore, RedisStore
-from app.settings import SOURCE_ROOT, GoogleSettings, Settings, resource_dir
+from app.settings import SOURCE_ROOT, GoogleSettings, Settings, ensure_instance_dir, resource_dir
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ def build_services(
 ) -> Services:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
-    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    ensure_instance_dir(settings.instance_dir)
     metrics.configure(settings.metrics_dir)
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     identity = load_identity(settings, clock)

@@ -8,11 +8,13 @@ on PostgreSQL writers lock the rows they change (``SELECT ... FOR UPDATE``).
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, create_engine, event, text
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, create_engine, event, text
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -31,6 +33,11 @@ WRITE_OPTION = "walletpass_write"
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Money and points: BIGINT on PostgreSQL (amounts up to app.bounds.MAX_MONEY); SQLite's
+# INTEGER already holds 64 bits.
+BigMoney = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -73,6 +80,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     # not the values, which are phone numbers, tokens and card secrets.
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        if engine.url.database not in (None, "", ":memory:"):
+            private_file(Path(str(engine.url.database)))
         _configure_sqlite(engine)
         return engine
     return create_engine(
@@ -82,6 +91,16 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         max_overflow=pool_size,
         hide_parameters=True,
     )
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` (and its directory) readable by this user only, or tighten an
+    existing one: a SQLite file holds phones, card secrets, tokens and password hashes.
+    SQLite gives its -wal and -shm files the database file's permissions."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    path.chmod(0o600)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -7,6 +7,7 @@ worker (``handle``); a web process only enqueues. Tasks carry ids, never objects
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from huey import Huey, MemoryHuey, PostgresHuey, RedisHuey, SqliteHuey, crontab
 
 CHUNK = 1000  # passes per delivery task
+CAMPAIGN_RETRIES = 2
 QUEUE_NAME = "walletpass"
 
 
@@ -21,7 +23,13 @@ def make_huey(queue_url: str | None, instance_dir: Path) -> Huey:
     """The Huey instance for a queue URL (validated by settings)."""
     url = queue_url or f"sqlite:///{instance_dir / 'queue.db'}"
     if url.startswith("sqlite:///"):
-        return SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"))
+        filename = url.removeprefix("sqlite:///")
+        # Private like the main database (the tasks carry ids, but not only ids in future).
+        if not os.path.exists(filename):
+            os.makedirs(os.path.dirname(filename) or ".", mode=0o700, exist_ok=True)
+        os.close(os.open(filename, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(filename, 0o600)
+        return SqliteHuey(QUEUE_NAME, filename=filename)
     if url.startswith(("redis://", "rediss://")):
         return RedisHuey(QUEUE_NAME, url=url)
     if url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
@@ -39,9 +47,9 @@ class TaskQueue:
         self._deliver = huey.task(retries=3, retry_delay=5, name="deliver_passes")(
             self._dispatch("deliver_passes")
         )
-        self._campaign = huey.task(retries=2, retry_delay=30, name="run_campaign")(
-            self._dispatch("run_campaign")
-        )
+        self._campaign = huey.task(
+            retries=CAMPAIGN_RETRIES, retry_delay=30, name="run_campaign", context=True
+        )(self._run_campaign)
         # Invites: retried by the task only for the database's trouble; a gateway's failure
         # is recorded per invite and the invite sweep tries again later.
         self._invites = huey.task(retries=2, retry_delay=30, name="send_invites")(
@@ -71,6 +79,18 @@ class TaskQueue:
 
         run.__name__ = name
         return run
+
+    def _run_campaign(self, campaign_id: int, task: Any = None) -> Any:
+        """The campaign's handler; when its last retry fails too, the "campaign_failed"
+        handler records why (the campaign stops being "sending" forever)."""
+        try:
+            return self._handlers["run_campaign"](campaign_id)
+        except Exception as exc:
+            if task is None or not task.retries:
+                failed = self._handlers.get("campaign_failed")
+                if failed is not None:
+                    failed(campaign_id, f"{type(exc).__name__}: {exc}")
+            raise
 
     def handle(self, name: str, handler: Callable[..., Any]) -> None:
         self._handlers[name] = handler

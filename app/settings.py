@@ -231,6 +231,13 @@ def _public_url(env: Mapping[str, str], production: bool) -> str:
     return raw.rstrip("/")
 
 
+def ensure_instance_dir(path: Path) -> None:
+    """The instance directory, private to this user (0700): it holds the databases,
+    the secret key and the certificates."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
 def _secret_key(env: Mapping[str, str], production: bool, instance_dir: Path) -> str:
     name = "WALLETPASS_SECRET_KEY"
     raw = _get(env, name)
@@ -245,7 +252,7 @@ def _secret_key(env: Mapping[str, str], production: bool, instance_dir: Path) ->
     key_file = instance_dir / "secret_key"
     if key_file.is_file():
         return key_file.read_text().strip()
-    instance_dir.mkdir(parents=True, exist_ok=True)
+    ensure_instance_dir(instance_dir)
     key = secrets.token_urlsafe(48)
     key_file.write_text(key + "\n")
     key_file.chmod(0o600)

@@ -51,6 +51,13 @@ class Campaign(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the worker gave up after its retries (the status is then "cancelled").
+    failure_reason: Mapped[str | None] = mapped_column(String(300))
+
+    @property
+    def state(self) -> str:
+        """The status as people read it: "failed" for a campaign the worker gave up on."""
+        return "failed" if self.failure_reason else self.status
 
     __table_args__ = (
         CheckConstraint("holdout_bp >= 0 AND holdout_bp <= 5000", name="holdout_in_range"),

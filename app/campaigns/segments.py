@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, extract, func, select
 
+from app.bounds import MAX_DAYS, MAX_ID, MAX_MONEY
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Member, Tier
 from app.push.wallet_apps import APPS
@@ -114,26 +115,25 @@ class Segment:
         known = set(cls.__dataclass_fields__)
         for key in set(data) - known:
             errors[key] = "is not a segment filter"
-        stages = tuple(data.get("stages") or ())
+        stages = _texts(data, "stages", errors)
         if any(s not in STAGES for s in stages):
             errors["stages"] = f"each must be one of {', '.join(STAGES)}"
+        tiers = _texts(data, "tiers", errors)
         month = data.get("birthday_month")
-        if month is not None and (not isinstance(month, int) or not 1 <= month <= 12):
+        if month is not None and (not _is_int(month) or not 1 <= month <= 12):
             errors["birthday_month"] = "must be a month number 1-12"
-        for name in (
-            "last_purchase_within_days",
-            "no_purchase_for_days",
-            "min_spend",
-            "max_spend",
-            "store_id",
+        for name, high in (
+            ("last_purchase_within_days", MAX_DAYS),
+            ("no_purchase_for_days", MAX_DAYS),
+            ("min_spend", MAX_MONEY),
+            ("max_spend", MAX_MONEY),
+            ("store_id", MAX_ID),
         ):
             value = data.get(name)
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 0
-            ):
-                errors[name] = "must be a whole number >= 0"
+            if value is not None and (not _is_int(value) or not 0 <= value <= high):
+                errors[name] = f"must be a whole number from 0 to {high}"
         wallet = data.get("wallet")
-        if wallet is not None and wallet not in WALLETS:
+        if wallet is not None and (not isinstance(wallet, str) or wallet not in WALLETS):
             errors["wallet"] = f"must be one of {', '.join(WALLETS)}"
         bought = _line_filters(data, "bought", errors)
         not_bought = _line_filters(data, "not_bought", errors)
@@ -141,7 +141,7 @@ class Segment:
             raise ValidationError({f"segment.{k}": v for k, v in errors.items()})
         return cls(
             stages=stages,
-            tiers=tuple(data.get("tiers") or ()),
+            tiers=tiers,
             birthday_month=month,
             store_id=data.get("store_id"),
             last_purchase_within_days=data.get("last_purchase_within_days"),
@@ -152,6 +152,21 @@ class Segment:
             bought=bought,
             not_bought=not_bought,
         )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _texts(data: dict[str, Any], name: str, errors: dict[str, str]) -> tuple[str, ...]:
+    value = data.get(name) or ()
+    if not isinstance(value, list | tuple) or len(value) > 50:
+        errors[name] = "must be a list of names"
+        return ()
+    if not all(isinstance(item, str) and 0 < len(item) <= 64 for item in value):
+        errors[name] = "each must be a name (text up to 64 characters)"
+        return ()
+    return tuple(value)
 
 
 def to_json(segment: Segment) -> dict[str, Any]:

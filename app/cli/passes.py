@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from app.bootstrap import build_services
+from app.bounds import strip_control_characters
 from app.passes.apple.device_logs import explanation
 from app.services import passkit
 from app.settings import Settings
@@ -30,5 +31,6 @@ def passes_logs(settings: Settings, limit: int, reason: str | None) -> None:
             when = row.received_at.strftime("%Y-%m-%d %H:%M:%S")
             serial = f" serial {row.serial_number}" if row.serial_number else ""
             click.echo(f"{when} UTC  {row.reason}: {explanation(row.reason)}{serial}")
-            click.echo(f"    {row.message}")
+            # Rows stored before the log endpoint stripped control characters still hold them.
+            click.echo(f"    {strip_control_characters(row.message)}")
     services.close()

@@ -10,7 +10,7 @@ import click
 from app.bootstrap import build_services, upgrade_database
 from app.cli.simulate import DEMO_HISTORY, seed_history
 from app.services.programs import seed_demo
-from app.settings import Settings
+from app.settings import Settings, ensure_instance_dir
 
 
 @click.command()
@@ -28,7 +28,7 @@ def run(
     from app.web import create_app
     from app.web.server import serve
 
-    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    ensure_instance_dir(settings.instance_dir)
     upgrade_database(settings.database_url)
     services = build_services(settings)
     try:
@@ -62,7 +62,14 @@ def run(
     # One worker process beside the web server delivers pass updates.
     worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
     try:
-        serve(lambda: create_app(settings), host=host, port=port, workers=workers, threads=threads)
+        serve(
+            lambda: create_app(settings),
+            host=host,
+            port=port,
+            instance_dir=settings.instance_dir,
+            workers=workers,
+            threads=threads,
+        )
     finally:
         worker.terminate()
         try:

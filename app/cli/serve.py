@@ -50,5 +50,10 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
     metrics.configure(settings.metrics_dir)
     click.echo(f"walletpass serving {settings.public_url} on {host}:{port} ({workers}×{threads})")
     run_gunicorn(
-        lambda: create_app(settings), host=host, port=port, workers=workers, threads=threads
+        lambda: create_app(settings),
+        host=host,
+        port=port,
+        instance_dir=settings.instance_dir,
+        workers=workers,
+        threads=threads,
     )

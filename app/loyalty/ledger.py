@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.bounds import MAX_DAYS, MAX_MONEY
 from app.db import lock_for_update
-from app.loyalty.errors import InsufficientPointsError
+from app.loyalty.errors import InsufficientPointsError, ValidationError
 from app.loyalty.models import Card, LedgerEntry
 
 
@@ -50,6 +51,18 @@ def _add(session: Session, entry: LedgerEntry) -> bool:
     return True
 
 
+def check_bounds(points: int, valid_days: int | None) -> None:
+    """The domain's bounds on a lot: points within what a balance holds, validity
+    within ten years (app.bounds)."""
+    errors = {}
+    if not 0 < points <= MAX_MONEY:
+        errors["points"] = f"must be a whole number from 1 to {MAX_MONEY}"
+    if valid_days is not None and not 0 <= valid_days <= MAX_DAYS:
+        errors["valid_days"] = f"must be from 1 to {MAX_DAYS} days (0: no expiry)"
+    if errors:
+        raise ValidationError(errors)
+
+
 def credit(
     session: Session,
     card: Card,
@@ -66,6 +79,7 @@ def credit(
     credit under the same key does nothing and returns None."""
     if points <= 0:
         raise ValueError("a credit must be positive")
+    check_bounds(points, valid_days)
     if idempotency_key is not None and _key_used(session, idempotency_key):
         return None
     entry = LedgerEntry(

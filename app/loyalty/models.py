@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime
+from app.db import Base, BigMoney, UTCDateTime
 
 
 class Program(Base):
@@ -225,7 +225,7 @@ class Card(Base):
     # Key of the rotating code on a Google card (programs with rotating_barcode).
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"))
-    balance: Mapped[int] = mapped_column(Integer, default=0)
+    balance: Mapped[int] = mapped_column(BigMoney, default=0)
     status: Mapped[str] = mapped_column(String(16), default="active")
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
@@ -262,8 +262,8 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    points: Mapped[int] = mapped_column(Integer)
-    remaining: Mapped[int] = mapped_column(Integer, default=0)
+    points: Mapped[int] = mapped_column(BigMoney)
+    remaining: Mapped[int] = mapped_column(BigMoney, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reference: Mapped[str | None] = mapped_column(String(120))
     idempotency_key: Mapped[str | None] = mapped_column(String(160), unique=True)

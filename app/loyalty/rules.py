@@ -8,6 +8,8 @@ from datetime import date
 
 import phonenumbers
 
+from app.bounds import has_control_characters, has_control_characters_but_newlines
+
 LOCALES = ("ru", "en")
 NAME_MAX = 100
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -29,7 +31,12 @@ def luhn_check_digit(digits: str) -> str:
 
 
 def luhn_valid(number: str) -> bool:
-    return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == number[-1]
+    return (
+        number.isascii()
+        and number.isdigit()
+        and len(number) > 1
+        and luhn_check_digit(number[:-1]) == number[-1]
+    )
 
 
 def new_card_number() -> str:
@@ -77,14 +84,14 @@ def normalise_phone(raw: str, region: str) -> str | None:
 
 def clean_name(raw: str) -> str | None:
     name = " ".join(raw.split())
-    if not name or len(name) > NAME_MAX or any(ord(ch) < 32 for ch in raw if ch not in "\t\n"):
+    if not name or len(name) > NAME_MAX or has_control_characters_but_newlines(raw):
         return None
     return name
 
 
 def clean_email(raw: str) -> str | None:
     email = raw.strip()
-    if len(email) > 254 or not EMAIL_RE.match(email):
+    if len(email) > 254 or not EMAIL_RE.match(email) or has_control_characters(email):
         return None
     return email.lower()
 

@@ -29,7 +29,7 @@ def step_of(unix_seconds: float) -> int:
 def split_rotating(value: str) -> tuple[str, str] | None:
     """(static barcode, code) when ``value`` ends in a 6-digit rotating code."""
     head, sep, code = value.strip().rpartition("-")
-    if sep and len(code) == DIGITS and code.isdigit() and head.count("-") == 1:
+    if sep and len(code) == DIGITS and code.isascii() and code.isdigit() and head.count("-") == 1:
         return head, code
     return None
 

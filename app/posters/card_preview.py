@@ -23,6 +23,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageOps
 from qrcode.constants import ERROR_CORRECT_M
 
+from app.posters.pixels import open_image
 from app.posters.render import Font, _contrast, _font, _line_height
 
 WIDTH = 750  # 375 pt at @2x
@@ -198,7 +199,7 @@ def _decode(data: bytes | None) -> Image.Image | None:
     if not data:
         return None
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_image(data) as image:
             if image.width * image.height > _MAX_IMAGE_PIXELS:
                 return None
             return image.convert("RGBA")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
 import zxingcpp
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
+
+from app.posters.pixels import open_image
 
 MAX_PIXELS = 4_000_000
 
@@ -13,7 +13,7 @@ MAX_PIXELS = 4_000_000
 def decode_barcode(data: bytes) -> str | None:
     """The text of the first QR code in the image, or None (also for non-images)."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_image(data) as image:
             if image.width * image.height > MAX_PIXELS:
                 return None
             image.load()

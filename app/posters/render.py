@@ -16,6 +16,8 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
+from app.posters.pixels import open_image
+
 PAPER_SIZES: dict[str, tuple[int, int]] = {"a4": (210, 297), "a5": (148, 210)}  # millimetres
 
 _FONT_DIRS = [  # Debian/Ubuntu (fonts-dejavu-core), Fedora/Alpine, Arch, Fedora (new), local
@@ -186,10 +188,10 @@ def _check_url(url: str) -> None:
 
 def _load_logo(data: bytes) -> Image.Image:
     try:
-        logo = Image.open(io.BytesIO(data), formats=["PNG", "JPEG", "WEBP"])
+        logo = open_image(data, formats=["PNG", "JPEG", "WEBP"])
         if logo.width * logo.height <= _MAX_LOGO_PIXELS:
             return logo.convert("RGBA")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, ValueError) as exc:
         raise PosterError(f"logo_png is not a readable image: {exc}") from exc
     raise PosterError(f"logo_png is too large ({logo.width}x{logo.height} pixels)")
 

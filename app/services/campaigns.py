@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from app.bounds import MAX_DAYS, control_character_errors, strip_control_characters
 from app.campaigns.models import TRIGGERS, Campaign, CampaignTarget
 from app.campaigns.results import Arm, compare, target_results
 from app.campaigns.segments import Segment, card_ids, to_json
@@ -41,6 +42,7 @@ __all__ = ["Arm"]  # re-exported for the report's readers
 # A sending campaign without progress for this long lost its run (its worker died): the
 # minute's scheduler hands it to a worker again. Running it twice at once is safe.
 STALLED_AFTER = timedelta(minutes=2)
+MAX_SCHEDULE = timedelta(days=366)  # how far ahead a campaign may be scheduled
 
 
 class CampaignQueue(Protocol):
@@ -75,13 +77,19 @@ def create(
         if not 1 <= len(text.strip()) <= 200:
             errors[field] = "is required (up to 200 characters: it is shown on the card)"
     errors.update(_offer_problems(draft))
+    fields = {"name": draft.name, "offer_en": draft.offer_en, "offer_ru": draft.offer_ru}
+    errors.update(control_character_errors(fields))
     if draft.bonus_points < 0 or draft.bonus_points > 1_000_000:
         errors["bonus_points"] = "must be between 0 and 1 000 000"
+    if draft.bonus_days is not None and not 1 <= draft.bonus_days <= MAX_DAYS:
+        errors["bonus_days"] = f"must be between 1 and {MAX_DAYS} days, or none"
     if not 0 <= draft.holdout_percent <= 50:
         errors["holdout_percent"] = "must be between 0 and 50"
     now = clock.now()
     if draft.send_at is not None and draft.send_at < now - timedelta(minutes=1):
         errors["send_at"] = "is in the past"
+    elif draft.send_at is not None and draft.send_at > now + MAX_SCHEDULE:
+        errors["send_at"] = "must be within a year from now"
     if draft.trigger is not None and draft.trigger not in TRIGGERS:
         errors["trigger"] = f"must be one of {', '.join(TRIGGERS)}"
     if errors:
@@ -256,6 +264,24 @@ def _unapplied(campaign_id: int) -> ColumnElement[bool]:
         CampaignTarget.holdout.is_(False),
         CampaignTarget.skipped.is_(None),
         CampaignTarget.applied_at.is_(None),
+    )
+
+
+def mark_failed(session: Session, clock: Clock, campaign_id: int, reason: str) -> None:
+    """The worker gave up: no longer "sending" (cancelled), with the reason to show."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status in ("sent", "cancelled"):
+        return
+    campaign.status = "cancelled"
+    campaign.failure_reason = strip_control_characters(reason)[:300]
+    campaign.finished_at = clock.now()
+    audit(
+        session,
+        clock,
+        "worker",
+        "campaign.failed",
+        f"campaign:{campaign.id}",
+        {"reason": reason[:300]},
     )
 
 
@@ -495,7 +521,7 @@ def progress_of(session: Session, campaigns: Sequence[Campaign]) -> dict[int, Pr
     for campaign in campaigns:
         n = [int(v) for v in counts.get(campaign.id, (0,) * 7)]
         out[campaign.id] = Progress(
-            status=campaign.status,
+            status=campaign.state,
             targets=n[0],
             holdout=n[1],
             skipped=n[2],
@@ -521,5 +547,7 @@ def report(session: Session, campaign: Campaign, days: int = 14) -> Report:
     """Revenue and purchases of targets vs holdout in the ``days`` after each was
     targeted (a triggered campaign's targets arrive over time), with the difference of
     revenue per card and its 95 % confidence interval (Welch)."""
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationError({"days": f"must be a whole number from 1 to {MAX_DAYS}"})
     found = compare(target_results(session, [campaign.id], days))
     return Report(days, found.targets, found.holdout, found.uplift_per_card, found.ci95)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.bounds import CONTROL_MESSAGE, has_control_characters_but_newlines
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
@@ -34,6 +35,7 @@ class TextProblem:
         """In English, for logs and the API; the console shows its own translation."""
         return {
             "required": "is required",
+            "control": CONTROL_MESSAGE,
             "too_long": f"is longer than {self.written} characters",
             "unmatched_brace": "has an unmatched { or }: write {{ or }} for a brace itself",
             "format_spec": f"formats a placeholder ({self.written}): write it plainly, "
@@ -68,6 +70,8 @@ def _problem(name: str, text: str) -> TextProblem | None:
     limit = LABEL_MAX if name.startswith("label.") else BACK_MAX
     if not text.strip():
         return TextProblem("required")
+    if has_control_characters_but_newlines(text):
+        return TextProblem("control")
     if len(text) > limit:
         return TextProblem("too_long", str(limit))
     if name.startswith("back."):

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from app.bounds import CONTROL_MESSAGE, has_control_characters
 from app.clock import Clock
 from app.loyalty.errors import UnknownCardError, ValidationError
 from app.loyalty.models import Card, Member, Program, Tier
@@ -164,6 +165,8 @@ def set_tier(
         codes = ", ".join(t.code for t in card.program.tiers)
         raise ValidationError({"tier": f"unknown tier {tier_code!r} (one of: {codes})"})
     reason = (reason or "").strip() or None
+    if reason is not None and has_control_characters(reason):
+        raise ValidationError({"reason": CONTROL_MESSAGE})
     if tier.staff_assigned and reason is None:
         raise ValidationError({"reason": f"tier {tier_code!r} is set by staff and needs a reason"})
     if card.tier_id != tier.id:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.bounds import has_control_characters
 from app.clock import Clock
 from app.loyalty import rules
 from app.loyalty.errors import ValidationError
@@ -108,7 +109,9 @@ def clean_design(values: Mapping[str, str]) -> tuple[dict[str, str | None], dict
             problems[name] = Problem("color")
     for name, limit in TEXTS.items():
         text = " ".join((values.get(name) or "").split())
-        if len(text) > limit:
+        if has_control_characters(text):
+            problems[name] = Problem("control")
+        elif len(text) > limit:
             problems[name] = Problem("too_long", {"limit": limit})
         clean[name] = text or None
     for name, limit in URLS.items():

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.bounds import control_character_errors
 from app.clock import Clock
 from app.db import new_public_id
 from app.loyalty import rules, totp
@@ -109,6 +110,8 @@ def validate(
         errors["consent"] = "the program terms and personal data processing must be accepted"
     if form.marketing_consent not in (None, True, False):
         errors["marketing_consent"] = "must be true or false"
+    fields = {"name": form.name, "phone": form.phone, "email": form.email}
+    errors.update(control_character_errors(fields))
 
     if errors:
         raise ValidationError(errors)

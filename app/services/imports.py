@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bounds import SafeCsvWriter
 from app.clock import Clock
 from app.loyalty import ledger
 from app.loyalty.errors import ValidationError
@@ -129,7 +130,7 @@ def import_members(
 def export_members(session: Session, program: Program) -> Iterator[str]:
     """CSV lines of every member with the card (for a CRM or a move elsewhere)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeCsvWriter(out)
     writer.writerow(
         [
             "phone",

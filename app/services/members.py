@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from app.bounds import CONTROL_MESSAGE, has_control_characters
 from app.clock import Clock
 from app.loyalty import ledger
 from app.loyalty.errors import ValidationError
@@ -73,6 +74,8 @@ def check_adjustment(points: int, reason: str) -> str:
     reason = " ".join(reason.split())
     if not 3 <= len(reason) <= 500:
         errors["reason"] = "is required (3 to 500 characters): say why"
+    elif has_control_characters(reason):
+        errors["reason"] = CONTROL_MESSAGE
     if points == 0 or abs(points) > MAX_ADJUSTMENT:
         errors["points"] = f"must be a non-zero whole number up to {MAX_ADJUSTMENT} either way"
     if errors:

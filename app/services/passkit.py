@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.bounds import strip_control_characters
 from app.clock import Clock
 from app.loyalty import ledger
 from app.passes.apple import device_logs, tags
@@ -179,7 +180,8 @@ def store_logs(session: Session, clock: Clock, messages: list[str]) -> int:
     """Keep Wallet's log lines (bounded), each with the reason read from it."""
     now = clock.now()
     for message in messages:
-        text = message[: device_logs.MAX_MESSAGE]
+        # Stripped: the CLI prints these lines, and a phone (or anyone) wrote them.
+        text = strip_control_characters(message[: device_logs.MAX_MESSAGE])
         reading = device_logs.read(text)
         session.add(
             AppleDeviceLog(

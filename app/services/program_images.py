@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program, ProgramImageDraft
+from app.posters.pixels import ImageTooLargeError, open_image
 from app.services.programs import lock_program
 from app.services.staff import audit
 from app.staff.models import StaffUser
@@ -25,12 +26,14 @@ SUFFIXES = {1: "", 2: "@2x", 3: "@3x"}
 def _variants(kind: str, data: bytes) -> dict[str, bytes]:
     (width, height), mode = KINDS[kind]
     try:
-        with Image.open(io.BytesIO(data)) as source:
+        with open_image(data) as source:
             if source.format not in ("PNG", "JPEG", "WEBP"):
                 raise ValidationError({"image": "must be a PNG, JPEG or WEBP picture"})
             if source.width * source.height > MAX_PIXELS:
                 raise ValidationError({"image": "is too large (at most 25 megapixels)"})
             picture = ImageOps.exif_transpose(source).convert("RGBA")
+    except ImageTooLargeError:
+        raise ValidationError({"image": "is too large (at most 25 megapixels)"}) from None
     except (UnidentifiedImageError, OSError):
         raise ValidationError({"image": "is not a picture this service can read"}) from None
     out = {}

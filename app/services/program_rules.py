@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from app.bounds import whole_number
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
@@ -47,11 +48,11 @@ def apply(
     errors: dict[str, str] = {}
     clean: dict[str, int] = {}
     for name, (low, high) in FIELDS.items():
-        raw = values.get(name, str(getattr(program, name))).strip()
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        number = whole_number(values.get(name, str(getattr(program, name))))
+        if number is None or not low <= number <= high:
             errors[name] = f"must be a whole number from {low} to {high}"
         else:
-            clean[name] = int(raw)
+            clean[name] = number
     if not errors and clean["lost_after_days"] <= clean["at_risk_after_days"]:
         errors["lost_after_days"] = "must be more than the days before “at risk”"
     bonus_when = values.get(BONUS_WHEN_FIELD, program.install_bonus_when).strip()

@@ -8,6 +8,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bounds import control_character_errors
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program, Store
@@ -27,6 +28,11 @@ def add_store(
         errors["code"] = "1-40 lower-case letters, digits, - or _"
     elif session.scalar(select(Store.id).where(Store.program_id == program.id, Store.code == code)):
         errors["code"] = "is already used by another store"
+    errors.update(
+        control_character_errors(
+            {k: values.get(k) for k in ("name", "address", "relevant_text_en", "relevant_text_ru")}
+        )
+    )
     name = " ".join(values.get("name", "").split())
     if not 1 <= len(name) <= 100:
         errors["name"] = "is required (up to 100 characters)"

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import keys
+from app.bounds import has_control_characters
 from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program, Store
@@ -23,8 +24,8 @@ def add_terminal(
     session: Session, clock: Clock, program: Program, name: str, store_code: str | None = None
 ) -> tuple[Terminal, str]:
     """Create a terminal; returns it and its key, which is never shown again."""
-    name = " ".join(name.split())
-    if not name or len(name) > 100:
+    raw, name = name, " ".join(name.split())
+    if not name or len(name) > 100 or has_control_characters(raw):
         raise ValidationError({"name": "is required (1 to 100 characters)"})
     if session.scalar(
         select(Terminal.id).where(Terminal.program_id == program.id, Terminal.name == name)

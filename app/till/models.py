@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime
+from app.db import Base, BigMoney, UTCDateTime
 from app.loyalty.models import Card, Program, Store
 
 
@@ -60,14 +60,14 @@ class Receipt(Base):
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="SET NULL"))
     receipt_id: Mapped[str] = mapped_column(String(64))
     card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"), index=True)
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigMoney)
     discount_bp: Mapped[int] = mapped_column(Integer)
-    discount_amount: Mapped[int] = mapped_column(Integer)
-    points_redeemed: Mapped[int] = mapped_column(Integer)
+    discount_amount: Mapped[int] = mapped_column(BigMoney)
+    points_redeemed: Mapped[int] = mapped_column(BigMoney)
     point_value_minor: Mapped[int] = mapped_column(Integer)
-    points_earned: Mapped[int] = mapped_column(Integer)
-    amount_due: Mapped[int] = mapped_column(Integer)
-    balance_after: Mapped[int | None] = mapped_column(Integer)
+    points_earned: Mapped[int] = mapped_column(BigMoney)
+    amount_due: Mapped[int] = mapped_column(BigMoney)
+    balance_after: Mapped[int | None] = mapped_column(BigMoney)
     lines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # Hash of the request body: a replay with another body is a conflict, not a replay.
     request_hash: Mapped[str] = mapped_column(String(64))
@@ -119,13 +119,13 @@ class Refund(Base):
     receipt_pk: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
     refund_id: Mapped[str] = mapped_column(String(64))
-    amount: Mapped[int] = mapped_column(Integer)
-    money_back: Mapped[int] = mapped_column(Integer)
-    points_returned: Mapped[int] = mapped_column(Integer)
-    points_taken_back: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigMoney)
+    money_back: Mapped[int] = mapped_column(BigMoney)
+    points_returned: Mapped[int] = mapped_column(BigMoney)
+    points_taken_back: Mapped[int] = mapped_column(BigMoney)
     # Earned points the shopper had already spent, so they could not be taken back.
-    points_shortfall: Mapped[int] = mapped_column(Integer, default=0)
-    balance_after: Mapped[int | None] = mapped_column(Integer)
+    points_shortfall: Mapped[int] = mapped_column(BigMoney, default=0)
+    balance_after: Mapped[int | None] = mapped_column(BigMoney)
     request_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -6,15 +6,25 @@ import logging
 
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from app.bootstrap import Services, build_services
+from app.bounds import MAX_ID
 from app.settings import RateLimit, Settings
 
 log = logging.getLogger(__name__)
 
 
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a database id (1..2^31-1); a longer number is 404, not an
+    overflow in the database driver."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
-    from app.web import access_log, db, errors, health, i18n, security
+    from app.web import access_log, db, errors, health, i18n, json_limits, security
     from app.web import metrics as web_metrics
     from app.web.api import bp as api_bp
     from app.web.console import bp as console_bp
@@ -26,6 +36,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     services = services or build_services(settings)
     settings = services.settings
     app = Flask(__name__)
+    app.url_map.converters["id"] = IdConverter
+    app.json = json_limits.BoundedJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
@@ -34,7 +46,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         TESTING=settings.env == "test",
         PERMANENT_SESSION_LIFETIME=12 * 3600,
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
@@ -52,6 +64,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         "passkit_register": settings.passkit_register_rate_limit,  # per client address
         # Per pass, counted once the pass's token is right (nobody else can spend it).
         "passkit_register_pass": settings.passkit_register_pass_rate_limit,
+        "poster": RateLimit(30, 60),  # per client address
     }
     # Before the database hooks: its after_request runs after theirs and times the commit.
     access_log.init_app(app, trust_request_id=settings.trusted_proxies > 0)

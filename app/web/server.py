@@ -7,6 +7,7 @@ process gets its own engine and connection pool, never one inherited from the pa
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -29,12 +30,29 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn has no type 
         return self._factory()  # in the worker process (preload_app stays off)
 
 
+def control_socket_options(instance_dir: Path) -> dict[str, Any]:
+    """gunicorn's control socket inside the instance directory: by default every
+    instance of the same user shares ~/.gunicorn/gunicorn.ctl, and stopping one deletes
+    another's. Off when the path is too long for a Unix socket (108 bytes on Linux)."""
+    path = instance_dir.resolve() / "gunicorn.ctl"
+    if len(str(path).encode()) >= 100:
+        return {"control_socket_disable": True}
+    return {"control_socket": str(path), "control_socket_mode": 0o600}
+
+
 def serve(
-    factory: Callable[[], Flask], *, host: str, port: int, workers: int = 1, threads: int = 8
+    factory: Callable[[], Flask],
+    *,
+    host: str,
+    port: int,
+    instance_dir: Path,
+    workers: int = 1,
+    threads: int = 8,
 ) -> None:
     _Gunicorn(
         factory,
         {
+            **control_socket_options(instance_dir),
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,

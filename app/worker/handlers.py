@@ -324,6 +324,12 @@ def run_campaign(services: Services, campaign_id: int) -> int:
     return applied
 
 
+def campaign_failed(services: Services, campaign_id: int, reason: str) -> None:
+    log.error("campaign %d failed after its retries: %s", campaign_id, reason)
+    with services.transaction() as session:
+        campaigns.mark_failed(session, services.clock, campaign_id, reason)
+
+
 def start_due_campaigns(services: Services) -> list[int]:
     with services.transaction() as session:
         return campaigns.start_due(session, services.clock, services.queue)
@@ -377,6 +383,7 @@ def attach(services: Services, push: PushSender | Channels) -> None:
     queue.handle("sweep_outbox", lambda: sweep(services, channels))
     queue.handle("daily_jobs", lambda: run_daily(services))
     queue.handle("run_campaign", lambda campaign_id: run_campaign(services, campaign_id))
+    queue.handle("campaign_failed", lambda cid, reason: campaign_failed(services, cid, reason))
     queue.handle("start_due_campaigns", lambda: start_due_campaigns(services))
     queue.handle("sync_google_class", lambda program_id: sync_google_class(services, program_id))
     queue.handle("refresh_google_keys", lambda: refresh_google_keys(services))

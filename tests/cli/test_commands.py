@@ -280,3 +280,23 @@ def test_members_import_dry_run_then_apply_then_export(workdir: Path) -> None:
     exported = walletpass(workdir, "members", "export", "--program", "demo", "-o", str(out))
     assert exported.returncode == 0
     assert "+79008887766,Vera" in out.read_text(encoding="utf-8")
+
+
+def test_passes_logs_prints_no_control_characters(workdir: Path) -> None:
+    """Rows written before the endpoint stripped them must not reach the terminal raw."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{workdir / 'instance' / 'walletpass.db'}")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO apple_device_logs (received_at, reason, serial_number, message) "
+                "VALUES ('2026-03-14 11:00:00', 'other', NULL, :message)"
+            ),
+            {"message": "evil\x1b[2J\x1b]0;title\x07 line\rforged"},
+        )
+    engine.dispose()
+    result = walletpass(workdir, "passes", "logs")
+    assert result.returncode == 0, result.stderr
+    assert "evil" in result.stdout and "forged" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\r" not in result.stdout

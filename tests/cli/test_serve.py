@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -166,3 +167,15 @@ def test_the_production_paths_import_no_fakes(tmp_path: Path, dev_chain: DevChai
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_serve_keeps_its_control_socket_in_the_instance_directory(
+    served: str, tmp_path: Path
+) -> None:
+    """Not ~/.gunicorn/gunicorn.ctl, which every instance of the same user shared."""
+    socket_file = tmp_path / "instance" / "gunicorn.ctl"
+    deadline = time.monotonic() + 10
+    while not socket_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert socket_file.is_socket()
+    assert stat.S_IMODE(socket_file.stat().st_mode) & 0o077 == 0

@@ -12,6 +12,7 @@ from flask import Response, g, jsonify, request
 from werkzeug.exceptions import NotFound
 
 from app.analytics.kpis import kpis
+from app.bounds import DATE_RANGE, MAX_DAYS, date_in_range, whole_number
 from app.campaigns.models import Campaign
 from app.db import after_commit
 from app.loyalty.errors import ValidationError
@@ -78,9 +79,12 @@ def _date(name: str, default: datetime) -> datetime:
     if raw is None:
         return default
     try:
-        return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+        value = datetime.fromisoformat(raw).replace(tzinfo=UTC)
     except ValueError:
         raise ValidationError({name: "must be a date YYYY-MM-DD"}) from None
+    if not date_in_range(value):
+        raise ValidationError({name: f"must be a date within {DATE_RANGE}"})
+    return value
 
 
 def _campaign_json(campaign: Campaign) -> dict[str, Any]:
@@ -88,7 +92,8 @@ def _campaign_json(campaign: Campaign) -> dict[str, Any]:
     return {
         "id": campaign.id,
         "name": campaign.name,
-        "status": campaign.status,
+        "status": campaign.state,
+        "failure_reason": campaign.failure_reason,
         "send_at": campaign.send_at.isoformat() if campaign.send_at else None,
         "holdout_percent": campaign.holdout_bp / 100,
         "progress": {
@@ -171,7 +176,7 @@ def create_campaign(slug: str) -> tuple[Response, int]:
     return jsonify(_campaign_json(campaign)), 201
 
 
-@bp.get("/campaigns/<int:campaign_id>")
+@bp.get("/campaigns/<id:campaign_id>")
 @staff_api(*CAMPAIGN_ROLES)
 def get_campaign(campaign_id: int) -> Response:
     campaign = db().get(Campaign, campaign_id)
@@ -179,7 +184,10 @@ def get_campaign(campaign_id: int) -> Response:
         raise NotFound("no such campaign")
     body = _campaign_json(campaign)
     if campaign.status == "sent":
-        report = campaigns.report(db(), campaign, days=int(request.args.get("days", 14)))
+        days = whole_number(request.args.get("days", "14"))
+        if days is None:
+            raise ValidationError({"days": f"must be a whole number from 1 to {MAX_DAYS}"})
+        report = campaigns.report(db(), campaign, days=days)
         body["report"] = {
             "days": report.days,
             "targets": vars(report.targets),

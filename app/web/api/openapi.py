@@ -275,6 +275,10 @@ CAMPAIGN = {
         "id": INT,
         "name": STR,
         "status": STR,
+        "failure_reason": {
+            "type": ["string", "null"],
+            "description": "Why the worker gave up (status failed)",
+        },
         "send_at": {"type": ["string", "null"]},
         "holdout_percent": NUM,
         "progress": {"type": "object"},

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
 from sqlalchemy import select
 
+from app.bounds import date_in_range
 from app.campaigns.models import Campaign
 from app.db import after_commit
 from app.loyalty.errors import ValidationError
@@ -151,7 +152,7 @@ def _campaign(campaign_id: int) -> Campaign:
     return campaign
 
 
-@bp.get("/campaigns/<int:campaign_id>")
+@bp.get("/campaigns/<id:campaign_id>")
 @require(*CAMPAIGN_ROLES)
 def campaign_page(campaign_id: int) -> Response:
     session = db()
@@ -176,7 +177,7 @@ def campaign_page(campaign_id: int) -> Response:
     )
 
 
-@bp.get("/campaigns/<int:campaign_id>/progress.json")
+@bp.get("/campaigns/<id:campaign_id>/progress.json")
 @require(*CAMPAIGN_ROLES)
 def campaign_progress(campaign_id: int) -> Response:
     session = db()
@@ -231,9 +232,13 @@ def parse_campaign(
     if form.get("send") == "at":
         try:
             local = datetime.fromisoformat((form.get("send_at") or "").strip())
+            if not date_in_range(local):
+                raise OverflowError(local)
             send_at = local.replace(tzinfo=ZoneInfo(program.timezone)).astimezone(UTC)
         except ValueError:
             errors["send_at"] = tx("form.datetime")
+        except OverflowError:
+            errors["send_at"] = field_message("send_at.range")
     segment, segment_errors = read_segment(form)
     errors.update(segment_errors)
     if errors:

@@ -5,7 +5,6 @@ the stores from one ``kpis_by_store()`` read, not a pass over the history each.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from flask import Response, abort, request
 from markupsafe import Markup
 
 from app.analytics.kpis import Kpis, kpis_by_stage, kpis_by_store, kpis_series
+from app.bounds import SafeCsvWriter, date_in_range
 from app.loyalty.models import Program, Store
 from app.services import staff_scope
 from app.web.console import bp, invite_views, seed_panel, wallet_panel
@@ -106,6 +106,9 @@ def read_period(program: Program) -> tuple[Period, dict[str, str]]:
             value = date.fromisoformat(raw)
         except ValueError:
             errors[name] = tx("form.date")
+            continue
+        if not date_in_range(value):
+            errors[name] = tx("form.date_range")
             continue
         if name == "from":
             first = value
@@ -276,7 +279,7 @@ def dashboard_csv() -> Response:
     if errors:
         return Response("\n".join(errors.values()) + "\n", 422, mimetype="text/plain")
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(out, lineterminator="\n")
     writer.writerow((*CSV_COLUMNS, *seed_panel.CSV_COLUMNS, *wallet_panel.CSV_COLUMNS))
     weeks = weekly(program, period)[0]
     windows = [period.bounds(program.timezone, first, last) for first, last, _ in weeks]

@@ -11,6 +11,7 @@ from flask import Response, abort, render_template, request
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from app.bounds import MAX_MONEY, whole_number
 from app.campaigns.segments import STAGES, WALLET_CHOICES, Segment
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
@@ -86,8 +87,8 @@ def minor_units(raw: str) -> int | None:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    if not value.is_finite():
-        return None
+    if not value.is_finite() or abs(value) > MAX_MONEY:
+        return None  # beyond any amount (and beyond what quantize can hold)
     return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -104,10 +105,11 @@ def segment_from_form(values: FormValues) -> tuple[dict[str, Any], dict[str, str
     for name in ("birthday_month", *WHOLE_FILTERS):
         raw = (values.get(name) or "").strip()
         if raw:
-            try:
-                segment[name] = int(raw)
-            except ValueError:
+            value = whole_number(raw)
+            if value is None:
                 errors[f"segment.{name}"] = tx("seg.error.whole")
+            else:
+                segment[name] = value
     for name in MONEY_FILTERS:
         raw = (values.get(name) or "").strip()
         if raw:

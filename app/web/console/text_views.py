@@ -33,6 +33,10 @@ TEXTS = {
     "save": {"en": "Save draft and preview", "ru": "Сохранить черновик и посмотреть"},
     # Why a text is refused ({written}: the part of the text at fault).
     "error.required": {"en": "Required.", "ru": "Обязательное поле."},
+    "error.control": {
+        "en": "Remove the control characters (invisible codes such as NUL or ESC).",
+        "ru": "Уберите управляющие символы (невидимые коды вроде NUL или ESC).",
+    },
     "error.too_long": {
         "en": "At most {written} characters.",
         "ru": "Не длиннее {written} символов.",

@@ -34,6 +34,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "form.number": {"en": "Enter a number.", "ru": "Введите число."},
     "form.datetime": {"en": "Enter a date and time.", "ru": "Укажите дату и время."},
     "form.date": {"en": "Enter a date (YYYY-MM-DD).", "ru": "Укажите дату (ГГГГ-ММ-ДД)."},
+    "form.date_range": {
+        "en": "Enter a date between 1900 and 2100.",
+        "ru": "Укажите дату между 1900 и 2100 годами.",
+    },
     # segments
     "segments.title": {"en": "Segments", "ru": "Сегменты"},
     "segments.lead": {
@@ -109,6 +113,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Введите целое число, 0 или больше.",
     },
     "seg.error.month": {"en": "Choose a month.", "ru": "Выберите месяц."},
+    "seg.error.days": {
+        "en": "Enter a whole number of days from 0 to 3650.",
+        "ru": "Введите целое число дней от 0 до 3650.",
+    },
+    "seg.error.money": {
+        "en": "Enter an amount from 0 to 1 000 000 000.",
+        "ru": "Введите сумму от 0 до 1 000 000 000.",
+    },
     # campaigns
     "campaigns.title": {"en": "Campaigns", "ru": "Кампании"},
     "campaigns.new": {"en": "New campaign", "ru": "Новая кампания"},
@@ -124,6 +136,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "status.sending": {"en": "sending", "ru": "отправляется"},
     "status.sent": {"en": "sent", "ru": "отправлена"},
     "status.cancelled": {"en": "cancelled", "ru": "отменена"},
+    "status.failed": {"en": "failed", "ru": "не удалась"},
+    "campaign.failed": {
+        "en": "The campaign stopped after repeated errors: {reason}",
+        "ru": "Кампания остановлена после повторных ошибок: {reason}",
+    },
     "field.name": {"en": "Campaign name (only staff see it)", "ru": "Название (видно только вам)"},
     "field.offer_en": {
         "en": "Offer on the card, English",
@@ -379,6 +396,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Enter a colour like #1A2B3C.",
         "ru": "Укажите цвет в виде #1A2B3C.",
     },
+    "design.error.control": {
+        "en": "Remove the control characters (invisible codes such as NUL or ESC).",
+        "ru": "Уберите управляющие символы (невидимые коды вроде NUL или ESC).",
+    },
     "design.error.too_long": {
         "en": "At most {limit} characters.",
         "ru": "Не больше {limit} символов.",
@@ -423,6 +444,10 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "bonus_days": {"en": "From 1 to 3650 days, or empty.", "ru": "От 1 до 3650 дней или пусто."},
     "holdout_percent": {"en": "From 0 to 50 %.", "ru": "От 0 до 50 %."},
     "send_at": {"en": "This time is in the past.", "ru": "Это время уже прошло."},
+    "send_at.range": {
+        "en": "Choose a time within the next year.",
+        "ru": "Выберите время в пределах года.",
+    },
     "segment.stages": {"en": "Choose from the list.", "ru": "Выберите из списка."},
     "segment.tiers": {"en": "Choose from the list.", "ru": "Выберите из списка."},
     "segment.wallet": {"en": "Choose from the list.", "ru": "Выберите из списка."},
@@ -431,14 +456,11 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
 FIELD_MESSAGES["offer_ru"] = FIELD_MESSAGES["offer_en"]
 FIELD_MESSAGES["offer_fallback_ru"] = FIELD_MESSAGES["offer_fallback_en"]
 FIELD_MESSAGES["segment.not_bought"] = FIELD_MESSAGES["segment.bought"]
-for _name in (
-    "store_id",
-    "last_purchase_within_days",
-    "no_purchase_for_days",
-    "min_spend",
-    "max_spend",
-):
-    FIELD_MESSAGES[f"segment.{_name}"] = TEXTS["seg.error.whole"]
+FIELD_MESSAGES["segment.store_id"] = TEXTS["seg.error.choice"]
+for _name in ("last_purchase_within_days", "no_purchase_for_days"):
+    FIELD_MESSAGES[f"segment.{_name}"] = TEXTS["seg.error.days"]
+for _name in ("min_spend", "max_spend"):
+    FIELD_MESSAGES[f"segment.{_name}"] = TEXTS["seg.error.money"]
 
 SHORT_MONTHS = {
     "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],

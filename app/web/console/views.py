@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, redirect, render_template, request, url_for
 
+from app.bounds import has_control_characters
 from app.services import delivery, staff, staff_scope
 from app.web.console import bp
 from app.web.console.auth import current_staff, log_in, log_out, require
@@ -17,8 +18,12 @@ from app.web.shared import enforce_rate_limit
 
 def _safe_next(target: str | None) -> str:
     # Only paths on this site: an open redirect would help phishing.
+    # No control characters either: a CR/LF would split the Location header.
     if (
         target
+        and len(target) <= 2000
+        and not has_control_characters(target)
+        and target.isprintable()
         and target.startswith("/")
         and not target.startswith("//")
         and not urlsplit(target).netloc

@@ -158,6 +158,7 @@ def card_qr(public_id: str) -> Response:
 def poster(slug: str, fmt: str) -> Response:
     if fmt not in ("png", "pdf"):
         abort(404)
+    enforce_rate_limit("poster")  # per address; drawing a new poster costs ~0.2 s of CPU
     size = request.args.get("size", "a4").lower()
     if size not in posters.PAPER_SIZES:
         abort(400, description=f"size must be one of {', '.join(posters.PAPER_SIZES)}")

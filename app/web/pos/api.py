@@ -7,6 +7,7 @@ import re
 from flask import Response, g, jsonify, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
+from app.bounds import whole_number
 from app.loyalty.errors import ValidationError
 from app.posters.decode import decode_barcode
 from app.services import terminals, till
@@ -57,9 +58,9 @@ def lookup(code: str) -> Response:
     raw_amount = request.args.get("amount")
     amount = None
     if raw_amount is not None:
-        if not raw_amount.isdigit() or not 0 < int(raw_amount) <= v.MAX_AMOUNT:
+        amount = whole_number(raw_amount)
+        if amount is None or not 0 < amount <= v.MAX_AMOUNT:
             raise ValidationError({"amount": "must be a whole number of minor units above 0"})
-        amount = int(raw_amount)
     locale = request.accept_languages.best_match(["ru", "en"]) or t.program.default_locale
     view = till.view_card(db(), services().clock, t.program, code, amount, locale)
     body = {
@@ -81,8 +82,8 @@ def lookup(code: str) -> Response:
 
 @bp.post("/api/pos/v1/purchases")
 def purchase() -> tuple[Response, int]:
+    t = terminal(touch=True)  # the key first: nobody unknown gets the body parsed
     body = json_object()
-    t = terminal(touch=True)
     v.check_fields(body, {"receipt_id", "amount", "barcode", "redeem_points", "lines"})
     errors: dict[str, str] = {}
     receipt_id = v.text_id(body, "receipt_id", errors)
@@ -102,8 +103,8 @@ def purchase() -> tuple[Response, int]:
 
 @bp.post("/api/pos/v1/refunds")
 def refund() -> tuple[Response, int]:
+    t = terminal(touch=True)  # the key first: nobody unknown gets the body parsed
     body = json_object()
-    t = terminal(touch=True)
     v.check_fields(body, {"receipt_id", "refund_id", "amount"})
     errors: dict[str, str] = {}
     receipt_id = v.text_id(body, "receipt_id", errors)
