@@ -305,11 +305,11 @@ def _campaigns(
 
         w.write(
             "campaign_targets",
-            ("campaign_id", "card_id", "holdout", "applied_at", "pushes_accepted",
-             "pushes_failed", "pushes_pruned"),
+            ("campaign_id", "card_id", "holdout", "targeted_at", "occurrence", "applied_at",
+             "pushes_accepted", "pushes_failed", "pushes_pruned"),
             (
-                (cid, card_base + who, holdout(who), None if holdout(who) else plan.started_at,
-                 0, 0, 0)
+                (cid, card_base + who, holdout(who), plan.started_at, 0,
+                 None if holdout(who) else plan.started_at, 0, 0, 0)
                 for who in plan.targets
             ),
         )  # fmt: skip

@@ -117,7 +117,7 @@ def test_a_campaign_failing_in_the_worker_ends_failed_with_its_reason(
     session.commit()
     huey = services.queue.huey
     huey.flush()
-    handlers.attach(services, sender=None)  # type: ignore[arg-type]
+    handlers.attach(services, push=None)  # type: ignore[arg-type]
     services.queue.run_campaign(campaign.id)
     attempts = 0
     far = datetime.now() + timedelta(days=1)  # Huey's schedule is naive UTC

@@ -116,6 +116,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This code was already used: scan the card again.",
         "ru": "Этот код уже использован: отсканируйте карту ещё раз.",
     },
+    "js.err.rotating_code_required": {
+        "en": "To pay with points, scan the live code in the customer's Google Wallet.",
+        "ru": "Чтобы оплатить баллами, отсканируйте меняющийся код на телефоне покупателя.",
+    },
     "js.err.rate_limited": {
         "en": "Too many requests: wait a minute and try again.",
         "ru": "Слишком много запросов: подождите минуту и повторите.",
