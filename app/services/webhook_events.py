@@ -105,7 +105,7 @@ def emit_for_passes(
             select(WalletPass.id, Card)
             .join(Card, Card.id == WalletPass.card_id)
             .where(WalletPass.id.in_(pass_ids))
-        ).tuples()
+        ).all()
     }
     sent = 0
     for pass_id, wallet_app, reason in items:
