@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from app.bootstrap import Services
 from app.clock import FixedClock
 from app.loyalty.models import Card, Program
-from app.services import enrollment, webhooks
+from app.services import enrollment, webhook_events, webhooks
+from app.services.programs import seed_demo
 from app.webhooks import rules
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.worker import webhooks as webhook_worker
@@ -207,3 +208,30 @@ def test_only_subscribed_enabled_endpoints_of_the_program_get_the_event(
     enroll(session, services, demo, "+79161112239")
     session.commit()
     assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+
+
+def test_on_both_databases_a_delivery_is_claimed_by_one_task_only(
+    real_services: Services, receiver: Receiver
+) -> None:
+    services = real_services
+    with services.transaction() as session:
+        demo = seed_demo(session, services.clock)
+        webhooks.create(
+            session, services.clock, demo, receiver.url, ["member.enrolled"], "t", production=False
+        )
+    with services.transaction() as session:
+        enroll(session, services, seed_demo(session, services.clock), "+79161112240")
+    with services.transaction(write=False) as session:
+        ids = list(session.scalars(select(WebhookDelivery.id)))
+    assert len(ids) == 1
+    with services.transaction() as session:
+        first = webhook_events.claim(session, services.clock.now(), ids)
+    with services.transaction() as session:
+        second = webhook_events.claim(session, services.clock.now(), ids)
+    assert [o.delivery_id for o in first] == ids and second == []
+    services.clock.advance(minutes=3)  # type: ignore[attr-defined]  (the lease ran out)
+    answers = webhook_worker.deliver(services, webhook_worker.sender_for(services), ids)
+    assert [a.status for a in answers] == [204] and len(receiver.received) == 1
+    with services.transaction(write=False) as session:
+        row = session.get(WebhookDelivery, ids[0])
+        assert row is not None and row.status == "delivered"
