@@ -46,6 +46,7 @@ from app.queue import TaskQueue, make_huey
 from app.ratelimits.limiter import RateLimiter
 from app.ratelimits.stores import DatabaseStore, LimitStore, RedisStore
 from app.settings import SOURCE_ROOT, GoogleSettings, Settings, ensure_instance_dir, resource_dir
+from app.webhooks.rules import NEW_DELIVERIES
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,8 @@ def certificate_report(settings: Settings, identity: SigningIdentity, clock: Clo
 
 
 def watch_changes(maker: sessionmaker[Session], queue: TaskQueue) -> None:
-    """After a commit, enqueue delivery of every pass the transaction marked changed.
+    """After a commit, enqueue delivery of every pass the transaction marked changed
+    and of the webhook deliveries it wrote.
 
     Nothing leaves the process before the commit, and a lost enqueue (a crash right
     here) is caught by the sweeper a minute later. Committed ledger entries are
@@ -222,6 +224,9 @@ def watch_changes(maker: sessionmaker[Session], queue: TaskQueue) -> None:
         ids = session.info.pop(CHANGED_PASSES, None)
         if ids:
             queue.deliver(ids)
+        webhooks = session.info.pop(NEW_DELIVERIES, None)
+        if webhooks:
+            queue.deliver_webhooks(webhooks)
         for action in session.info.pop(AFTER_COMMIT, []):
             action()
 
@@ -229,6 +234,7 @@ def watch_changes(maker: sessionmaker[Session], queue: TaskQueue) -> None:
     def _forget(session: Session) -> None:
         if not session.in_nested_transaction():
             session.info.pop(CHANGED_PASSES, None)
+            session.info.pop(NEW_DELIVERIES, None)
             session.info.pop(AFTER_COMMIT, None)
 
     @event.listens_for(maker, "after_flush")

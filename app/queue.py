@@ -70,6 +70,14 @@ class TaskQueue:
         huey.periodic_task(crontab(minute="*"), name="refresh_google_keys")(
             self._dispatch("refresh_google_keys")
         )
+        # Webhooks: a failed try is rescheduled in the outbox (not by Huey) and the
+        # minute sweep enqueues what is due, lost enqueues included.
+        self._webhooks = huey.task(retries=2, retry_delay=30, name="deliver_webhooks")(
+            self._dispatch("deliver_webhooks")
+        )
+        huey.periodic_task(crontab(minute="*"), name="sweep_webhooks")(
+            self._dispatch("sweep_webhooks")
+        )
         # Hourly: the birthday job runs on each program's local date and is idempotent.
         huey.periodic_task(crontab(minute="5"), name="daily_jobs")(self._dispatch("daily_jobs"))
 
@@ -107,6 +115,13 @@ class TaskQueue:
         ids = sorted(set(invite_ids))
         for start in range(0, len(ids), chunk):
             self._invites(ids[start : start + chunk])
+        return (len(ids) + chunk - 1) // chunk
+
+    def deliver_webhooks(self, delivery_ids: Iterable[int], chunk: int = 50) -> int:
+        """Enqueue webhook deliveries, 50 a task; returns the number of tasks."""
+        ids = sorted(set(delivery_ids))
+        for start in range(0, len(ids), chunk):
+            self._webhooks(ids[start : start + chunk])
         return (len(ids) + chunk - 1) // chunk
 
     def run_campaign(self, campaign_id: int) -> None:

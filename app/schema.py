@@ -9,6 +9,7 @@ from app.push import models as push_models
 from app.ratelimits import models as ratelimit_models
 from app.staff import models as staff_models
 from app.till import models as till_models
+from app.webhooks import models as webhook_models
 
 metadata = Base.metadata
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "ratelimit_models",
     "staff_models",
     "till_models",
+    "webhook_models",
 ]

@@ -1,7 +1,8 @@
-"""Checking a push relay URL that a phone sent us (PassWallet's ``pushServiceUrl``).
+"""Checking a URL we will POST to later: a push relay URL that a phone sent us
+(PassWallet's ``pushServiceUrl``) or a webhook receiver a staff user typed.
 
-The URL comes from the internet and we will POST to it later: without checks it
-would let anyone make our workers call addresses inside the chain's network.
+Without checks either would let someone make our workers call addresses inside the
+chain's network.
 Production accepts https only, to public addresses; development and tests also
 accept plain http and loopback, where the fake relays run.
 """
@@ -15,8 +16,11 @@ from urllib.parse import urlsplit
 MAX_URL = 512
 
 
-class RelayUrlError(ValueError):
-    """The push service URL is refused; the message says why."""
+class OutboundUrlError(ValueError):
+    """The URL is refused; the message says why (naming the field it came from)."""
+
+
+RelayUrlError = OutboundUrlError  # the name the push relay callers know
 
 
 def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
@@ -37,37 +41,56 @@ def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> 
 
 
 def check_push_service_url(url: str, *, production: bool, resolve: bool = True) -> str:
-    """The URL, normalised without a trailing slash, or RelayUrlError."""
+    """The relay URL, normalised without a trailing slash, or RelayUrlError."""
+    checked = check_outbound_url(url, production=production, resolve=resolve)
+    return checked.rstrip("/")
+
+
+def check_outbound_url(
+    url: str,
+    *,
+    production: bool,
+    resolve: bool = True,
+    what: str = "pushServiceUrl",
+    allow_query: bool = False,
+) -> str:
+    """The URL unchanged, or OutboundUrlError whose message starts with ``what``."""
     if len(url) > MAX_URL:
-        raise RelayUrlError(f"pushServiceUrl is longer than {MAX_URL} characters")
+        raise OutboundUrlError(f"{what} is longer than {MAX_URL} characters")
     parts = urlsplit(url)
     allowed = ("https",) if production else ("https", "http")
     if parts.scheme not in allowed:
-        raise RelayUrlError(f"pushServiceUrl must use {' or '.join(allowed)}")
+        raise OutboundUrlError(f"{what} must use {' or '.join(allowed)}")
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise OutboundUrlError(f"{what} has an invalid port") from None
     if not parts.hostname or parts.username or parts.password:
-        raise RelayUrlError("pushServiceUrl must name a host and carry no credentials")
-    if parts.query or parts.fragment:
-        raise RelayUrlError("pushServiceUrl must not carry a query or fragment")
+        raise OutboundUrlError(f"{what} must name a host and carry no credentials")
+    if (parts.query and not allow_query) or parts.fragment:
+        raise OutboundUrlError(f"{what} must not carry a query or fragment")
     if production:
         host = parts.hostname
         try:
             addresses = [ipaddress.ip_address(host)]
         except ValueError:
             if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-                raise RelayUrlError("pushServiceUrl must be a public host") from None
-            addresses = _resolve(host, parts.port or 443) if resolve else []
+                raise OutboundUrlError(f"{what} must be a public host") from None
+            addresses = _resolve(host, parts.port or 443, what) if resolve else []
         for address in addresses:
             refused = _refused_address(address)
             if refused:
-                raise RelayUrlError(f"pushServiceUrl points to {refused} address")
-    return url.rstrip("/")
+                raise OutboundUrlError(f"{what} points to {refused} address")
+    return url
 
 
-def checked_address(url: str, *, production: bool) -> str | None:
+def checked_address(
+    url: str, *, production: bool, what: str = "pushServiceUrl", allow_query: bool = False
+) -> str | None:
     """Check the URL again at send time (DNS may have changed since registration) and
     return the address to connect to in production, so the name cannot resolve to a
     private address between this check and the connection; None outside production."""
-    check_push_service_url(url, production=production)
+    check_outbound_url(url, production=production, what=what, allow_query=allow_query)
     if not production:
         return None
     parts = urlsplit(url)
@@ -75,16 +98,18 @@ def checked_address(url: str, *, production: bool) -> str | None:
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
-        addresses = _resolve(host, parts.port or 443)
+        addresses = _resolve(host, parts.port or 443, what)
     for address in addresses:  # the check above refused any non-public one
         if _refused_address(address) is None:
             return str(address)
-    raise RelayUrlError("pushServiceUrl names a host that does not resolve")
+    raise OutboundUrlError(f"{what} names a host that does not resolve")
 
 
-def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _resolve(
+    host: str, port: int, what: str
+) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except OSError:
-        raise RelayUrlError("pushServiceUrl names a host that does not resolve") from None
+        raise OutboundUrlError(f"{what} names a host that does not resolve") from None
     return [ipaddress.ip_address(info[4][0]) for info in infos]

@@ -31,7 +31,7 @@ from app.loyalty.models import Card, Program
 from app.passes import placeholders
 from app.passes.models import WalletPass
 from app.passes.sync import mark_changed
-from app.services import google_messages
+from app.services import google_messages, webhook_events
 from app.services.staff import audit
 from app.services.wallet_stats import card_in_wallet
 from app.staff.models import StaffUser
@@ -451,7 +451,29 @@ def finish(session: Session, clock: Clock, campaign_id: int) -> bool:
         return False
     campaign = session.get(Campaign, campaign_id)
     assert campaign is not None
+    if campaign.status == "sent":  # a second run found nothing left: already told
+        return True
     campaign.status, campaign.finished_at = "sent", clock.now()
+    program = session.get(Program, campaign.program_id)
+    assert program is not None
+    counts = progress(session, campaign)
+    webhook_events.emit(
+        session,
+        clock,
+        program,
+        "campaign.sent",
+        {
+            "campaign_id": campaign.id,
+            "name": campaign.name,
+            "trigger": campaign.trigger,
+            "started_at": campaign.started_at.isoformat() if campaign.started_at else None,
+            "finished_at": campaign.finished_at.isoformat(),
+            "targets": counts.targets,
+            "holdout": counts.holdout,
+            "skipped": counts.skipped,
+            "applied": counts.applied,
+        },
+    )
     return True
 
 

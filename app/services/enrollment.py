@@ -17,6 +17,7 @@ from app.loyalty import rules, totp
 from app.loyalty.errors import AlreadyEnrolledError, ValidationError
 from app.loyalty.models import Card, Member, Program
 from app.passes.models import WalletPass
+from app.services import webhook_events
 
 _CARD_NUMBER_ATTEMPTS = 5
 # The version of the marketing-consent wording the enrollment form shows (join.html,
@@ -185,6 +186,19 @@ def enroll(
         )
     )
     session.flush()
+    webhook_events.emit(
+        session,
+        clock,
+        program,
+        "member.enrolled",
+        {
+            **webhook_events.card_fields(card),
+            "source": source,
+            "locale": member.locale,
+            "tier": program.default_tier.code,
+            "marketing_consent": member.marketing_consent,
+        },
+    )
     return card
 
 

@@ -17,7 +17,7 @@ from app.clock import Clock
 from app.loyalty import ledger
 from app.loyalty.models import Card, LedgerEntry, Member, Program
 from app.passes.sync import mark_card_changed
-from app.services import campaigns
+from app.services import campaigns, webhook_events
 
 
 def local_today(program: Program, now: datetime) -> date:
@@ -88,6 +88,14 @@ def expire_card(session: Session, clock: Clock, card_id: int) -> int:
     if expired:
         mark_card_changed(session, clock, card_id)
     session.flush()
+    if expired:
+        webhook_events.emit(
+            session,
+            clock,
+            card.program,
+            "points.expired",
+            {**webhook_events.card_fields(card), "points": expired, "balance": card.balance},
+        )
     return expired
 
 

@@ -23,10 +23,10 @@ from app.clock import Clock
 from app.db import lock_for_update
 from app.loyalty import ledger, rules, totp
 from app.loyalty.errors import UnknownCardError
-from app.loyalty.models import Card, LedgerEntry, Program, TotpUse
+from app.loyalty.models import Card, LedgerEntry, Program, Store, TotpUse
 from app.passes.models import GoogleObject, WalletPass
 from app.passes.sync import mark_card_changed
-from app.services import installs
+from app.services import installs, webhook_events
 from app.till import rules as till_rules
 from app.till.errors import (
     BarcodeRequiredError,
@@ -308,7 +308,37 @@ def record_purchase(
         if quote.points_redeemed or quote.points_earned or bonus:
             mark_card_changed(session, clock, card.id)
     session.flush()
+    webhook_events.emit(
+        session,
+        clock,
+        program,
+        "purchase.recorded",
+        {
+            **_receipt_fields(session, receipt, terminal, card),
+            "currency": program.currency,
+            "amount": receipt.amount,
+            "discount_amount": receipt.discount_amount,
+            "points_redeemed": receipt.points_redeemed,
+            "points_earned": receipt.points_earned,
+            "amount_due": receipt.amount_due,
+            "balance": receipt.balance_after,
+        },
+    )
     return _purchase_result(receipt), True
+
+
+def _receipt_fields(
+    session: Session, receipt: Receipt, terminal: Terminal, card: Card | None
+) -> dict[str, Any]:
+    """How a purchase or refund webhook names the receipt, the place and the card."""
+    store = session.get(Store, receipt.store_id) if receipt.store_id is not None else None
+    return {
+        "receipt_id": receipt.receipt_id,
+        "terminal": terminal.name,
+        "store": store.code if store is not None else None,
+        "card_number": card.number if card is not None else None,
+        "member_id": card.member_id if card is not None else None,
+    }
 
 
 def _store_lines(session: Session, receipt: Receipt) -> None:
@@ -463,4 +493,23 @@ def record_refund(
         if split.points_returned or refund.points_taken_back:
             mark_card_changed(session, clock, card.id)
     session.flush()
+    program = session.get(Program, receipt.program_id)
+    assert program is not None
+    refunded_card = session.get(Card, receipt.card_id) if receipt.card_id is not None else None
+    webhook_events.emit(
+        session,
+        clock,
+        program,
+        "refund.recorded",
+        {
+            "refund_id": refund.refund_id,
+            **_receipt_fields(session, receipt, terminal, refunded_card),
+            "currency": program.currency,
+            "amount": refund.amount,
+            "money_back": refund.money_back,
+            "points_returned": refund.points_returned,
+            "points_taken_back": refund.points_taken_back,
+            "balance": refund.balance_after,
+        },
+    )
     return _refund_result(refund), True

@@ -10,7 +10,8 @@ transaction that changes the registration (or the Google object):
   registration's pass and its device's wallet app). Relay channels pass
   ``reason="relay_expired"`` or ``"relay_unknown"``; APNs 410 passes ``"apns_pruned"``.
 
-Neither flushes nor commits; the entry point's commit makes the event and the change
+Each also emits the ``card.installed`` / ``card.removed`` webhook (services.webhook_events).
+Neither commits; the entry point's commit makes the event and the change
 it describes visible together.
 """
 
@@ -26,6 +27,7 @@ from app.clock import Clock
 from app.passes.models import AppleDevice, AppleRegistration
 from app.push.models import WalletAppEvent
 from app.push.wallet_apps import APPS
+from app.services import webhook_events
 
 GOOGLE_WALLET = "google_wallet"
 EVENT_APPS = (*APPS, GOOGLE_WALLET)
@@ -76,6 +78,8 @@ def record(
             pass_id=pass_id,
         )
     )
+    event = "card.installed" if kind == INSTALL else "card.removed"
+    webhook_events.emit_for_passes(session, clock, event, [(pass_id, wallet_app, reason)])
 
 
 def record_removals(
@@ -105,5 +109,11 @@ def record_removals(
             }
             for pass_id, app in rows
         ],
+    )
+    webhook_events.emit_for_passes(
+        session,
+        clock,
+        "card.removed",
+        [(pass_id, app if app in EVENT_APPS else "unknown", reason) for pass_id, app in rows],
     )
     return len(rows)

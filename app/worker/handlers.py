@@ -30,7 +30,7 @@ from app.services import (
     lifecycle,
     render_failures,
 )
-from app.worker import invites
+from app.worker import invites, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -389,3 +389,6 @@ def attach(services: Services, push: PushSender | Channels) -> None:
     queue.handle("refresh_google_keys", lambda: refresh_google_keys(services))
     queue.handle("send_invites", lambda ids: invites.send_invites(services, ids))
     queue.handle("invite_tick", lambda: invites.tick(services))
+    sender = webhooks.sender_for(services)
+    queue.handle("deliver_webhooks", lambda ids: webhooks.deliver(services, sender, ids))
+    queue.handle("sweep_webhooks", lambda: webhooks.sweep(services))

@@ -16,4 +16,5 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     store_views,
     text_views,
     views,
+    webhook_views,
 )

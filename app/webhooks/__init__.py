@@ -1,0 +1,1 @@
+"""Webhooks: signed HTTP callbacks to a program's integrations (docs/webhooks.md)."""
