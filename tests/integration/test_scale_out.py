@@ -469,6 +469,7 @@ def journey_and_campaign(d: Deployment) -> None:
             role="marketer",
             password="a long enough passphrase",
             actor="test",
+            programs=[program],
         )
         session.flush()
         crm_token = staff.create_api_token(session, services.clock, marketer, "crm")
