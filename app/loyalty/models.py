@@ -191,6 +191,10 @@ class Member(Base):
     locale: Mapped[str] = mapped_column(String(2))
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the program's terms
+    # How the program consent came (app.services.consents.SOURCES) and which version of
+    # its text was shown ("import": collected elsewhere, no text of ours).
+    consent_source: Mapped[str | None] = mapped_column(String(16))
+    consent_text: Mapped[str | None] = mapped_column(String(40))
     # Advertising consent (38-FZ art. 18), apart from the program's: when it was given or
     # withdrawn, how (site, till, import, console, unsubscribe) and which text version.
     marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -203,6 +207,9 @@ class Member(Base):
     # The lifecycle stage last computed, and since when (transitions trigger campaigns).
     stage: Mapped[str | None] = mapped_column(String(16))
     stage_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the member's personal data was erased (app.services.erasure): the row
+    # stays, anonymised, so receipts, ledger and KPIs keep adding up.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("program_id", "phone"),)
 
@@ -240,7 +247,7 @@ class Card(Base):
     tier: Mapped[Tier] = relationship()
 
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'blocked')", name="status_known"),
+        CheckConstraint("status IN ('active', 'blocked', 'erased')", name="status_known"),
         CheckConstraint("balance >= 0", name="balance_not_negative"),
     )
 
@@ -280,6 +287,23 @@ class LedgerEntry(Base):
             name="remaining_within_lot",
         ),
     )
+
+
+class InstallBonusClaim(Base):
+    """A phone number that has had the install bonus of a program, as a keyed hash
+    (HMAC-SHA256 with a key derived from the secret key, app.services.phone_keys): the
+    bonus is paid at most once per number, ever, also after the member was erased and
+    enrolled again. The unique key decides when two cards of one number race."""
+
+    __tablename__ = "install_bonus_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("program_id", "phone_hash"),)
 
 
 class StageTransition(Base):

@@ -27,7 +27,7 @@ from app.clock import Clock
 from app.db import after_commit
 from app.loyalty import ledger
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Card, Program
+from app.loyalty.models import Card, Member, Program
 from app.passes import placeholders
 from app.passes.models import WalletPass
 from app.passes.sync import mark_changed
@@ -318,9 +318,16 @@ def fire_trigger(
 ) -> int:
     """Run the program's active campaigns of this trigger for one card, in the caller's
     transaction: holdout drawn as usual, frequency cap respected, once per card (once a
-    year for birthdays). Returns how many campaigns applied an offer."""
+    year for birthdays); nothing for a member without a marketing consent. Returns how
+    many campaigns applied an offer."""
     now = clock.now()
     applied = 0
+    if not session.scalar(
+        select(Member.marketing_consent)
+        .join(Card, Card.member_id == Member.id)
+        .where(Card.id == card_id, Card.status == "active")
+    ):
+        return 0  # advertising needs the marketing consent (and a live card)
     active = session.scalars(
         select(Campaign).where(
             Campaign.program_id == program_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,13 +17,10 @@ from app.loyalty import rules, totp
 from app.loyalty.errors import AlreadyEnrolledError, ValidationError
 from app.loyalty.models import Card, Member, Program
 from app.passes.models import WalletPass
-from app.services import webhook_events
+from app.services import consents, webhook_events
 
 _CARD_NUMBER_ATTEMPTS = 5
-# The version of the marketing-consent wording the enrollment form shows (join.html,
-# "join.marketing_consent"); stored with each consent so it can be shown later.
-MARKETING_CONSENT_TEXT = "join-2026-12"
-SOURCES = ("site", "till", "import", "console")
+SOURCES = consents.SOURCES
 
 
 @dataclass(frozen=True)
@@ -124,8 +121,8 @@ def enroll(
     session: Session, clock: Clock, program: Program, data: Enrollment, source: str = "site"
 ) -> Card:
     """Create the member, the card (default tier) and its wallet pass. ``source`` says
-    how the member came (site, till, import, console): it is recorded with a marketing
-    consent.
+    how the member came (site, api, till, import, console): it is recorded with both
+    consents, with the version of the text shown (app.services.consents).
 
     Raises AlreadyEnrolledError if the phone already has a card here; the unique
     constraint on (program, phone) decides when two enrollments race.
@@ -143,8 +140,8 @@ def enroll(
         email=data.email,
         birthday=data.birthday,
         locale=data.locale,
-        consent_at=now,
-        **marketing_consent_fields(data.marketing_consent, now, source),
+        **consents.program_consent_fields(now, source),
+        **consents.marketing_consent_fields(data.marketing_consent, now, source),
         created_at=now,
     )
     try:
@@ -200,20 +197,6 @@ def enroll(
         },
     )
     return card
-
-
-def marketing_consent_fields(given: bool, now: datetime, source: str) -> dict[str, object]:
-    """The member columns recording an advertising consent given (or not) ``now``."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown enrollment source {source!r}")
-    if not given:
-        return {"marketing_consent": False}
-    return {
-        "marketing_consent": True,
-        "marketing_consent_at": now,
-        "marketing_consent_source": source,
-        "marketing_consent_text": MARKETING_CONSENT_TEXT if source in ("site", "till") else source,
-    }
 
 
 def normalised_phone(session: Session, slug: str, raw: str) -> str | None:

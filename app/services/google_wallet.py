@@ -78,6 +78,8 @@ def bodies(
             issuer_id,
             card.program.slug,
             content,
+            # An erased member's card expires (Google moves it to "expired passes").
+            state="EXPIRED" if card.status == "erased" else "ACTIVE",
             rotating_totp_key_hex=card.totp_secret if card.program.rotating_barcode else None,
         ),
     )

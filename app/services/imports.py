@@ -128,7 +128,8 @@ def import_members(
 
 
 def export_members(session: Session, program: Program) -> Iterator[str]:
-    """CSV lines of every member with the card (for a CRM or a move elsewhere)."""
+    """CSV lines of every member with the card (for a CRM or a move elsewhere); erased
+    members are left out."""
     out = io.StringIO()
     writer = SafeCsvWriter(out)
     writer.writerow(
@@ -150,7 +151,7 @@ def export_members(session: Session, program: Program) -> Iterator[str]:
     rows = session.execute(
         select(Member, Card)
         .join(Card, Card.member_id == Member.id)
-        .where(Member.program_id == program.id)
+        .where(Member.program_id == program.id, Member.erased_at.is_(None))
         .order_by(Member.id)
         .execution_options(yield_per=1000)
     )

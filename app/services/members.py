@@ -23,12 +23,13 @@ MAX_ADJUSTMENT = 1_000_000
 def search(
     session: Session, program: Program, query: str, limit: int = 50
 ) -> list[tuple[Member, Card]]:
-    """Members whose name, phone or card number contains the query (newest first)."""
+    """Members whose name, phone or card number contains the query (newest first);
+    erased members are not found."""
     q = " ".join(query.split())
     stmt = (
         select(Member, Card)
         .join(Card, Card.member_id == Member.id)
-        .where(Member.program_id == program.id)
+        .where(Member.program_id == program.id, Member.erased_at.is_(None))
         .order_by(Member.id.desc())
         .limit(limit)
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, g, request, session
 
+from app.services import consents
+
 LOCALES = ("ru", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -27,17 +29,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Birthday (optional, for a birthday gift)",
         "ru": "День рождения (необязательно, для подарка)",
     },
-    "field.consent": {
-        "en": "I accept the program terms and the processing of my personal data",
-        "ru": "Принимаю правила программы и согласен на обработку персональных данных",
-    },
-    # The wording of version enrollment.MARKETING_CONSENT_TEXT: change both together.
-    "field.marketing_consent": {
-        "en": "I agree to receive offers and news of the program by SMS and e-mail "
-        "(optional; you can withdraw at any time)",
-        "ru": "Согласен получать предложения и новости программы по SMS и e-mail "
-        "(необязательно, можно отозвать в любой момент)",
-    },
+    # The consent wordings and their versions live in app.services.consents.
+    "field.consent": consents.PROGRAM.texts,
+    "field.marketing_consent": consents.MARKETING.texts,
     "unsubscribe.title": {"en": "Unsubscribe", "ru": "Отписка от рассылки"},
     "unsubscribe.ask": {
         "en": "Stop sending me offers by SMS and e-mail?",

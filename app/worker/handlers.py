@@ -23,12 +23,14 @@ from app.services import (
     campaigns,
     cards,
     delivery,
+    erasure,
     google_keys,
     google_messages,
     google_wallet,
     jobs,
     lifecycle,
     render_failures,
+    retention,
 )
 from app.worker import invites, webhooks
 
@@ -278,8 +280,9 @@ def sweep(services: Services, channels: Channels | None = None) -> int:
 
 
 def run_daily(services: Services) -> tuple[int, int, int]:
-    """Birthday bonuses and expiry; one small transaction per card, so locks are short
-    and a crash loses nothing (both are idempotent)."""
+    """Birthday bonuses and expiry, one small transaction per card, so locks are short
+    and a crash loses nothing (both are idempotent); then retention (device logs, audit
+    log) and the device registrations of erased members' cards."""
     now = services.clock.now()
     birthdays = 0
     with services.transaction(write=False) as session:
@@ -301,6 +304,21 @@ def run_daily(services: Services) -> tuple[int, int, int]:
     with services.transaction() as session:
         for program in jobs.all_programs(session):
             lifecycle.refresh_stages(session, services.clock, program)
+    with services.transaction() as session:
+        purged = retention.purge(
+            session,
+            now,
+            services.settings.device_log_retention_days,
+            services.settings.audit_retention_days,
+        )
+        released = erasure.release_erased_devices(session, now)
+    log.info(
+        "retention: %d device logs, %d audit entries deleted; %d registrations of erased "
+        "cards released",
+        purged.device_logs,
+        purged.audit_entries,
+        released,
+    )
     with services.transaction() as session:
         refresh_statistics(session)
     services.limiter.purge()  # rate-limit counters of idle clients

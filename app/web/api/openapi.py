@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from app.campaigns.segments import STAGES, WALLETS
-from app.web.api import bp, invites, webhooks
+from app.web.api import bp, invites, privacy, webhooks
 
 
 def _obj(required: list[str], **props: Any) -> dict[str, Any]:
@@ -507,6 +507,7 @@ def document() -> dict[str, Any]:
             },
             **invites.openapi_paths(_op, _json, _path, _query, _obj, STR, INT, BOOL),
             **webhooks.openapi_paths(_op, _json, _path, _obj, STR, INT, BOOL),
+            **privacy.openapi_paths(_op, _json, _path, _obj, STR),
         },
     }
 

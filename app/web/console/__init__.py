@@ -11,6 +11,7 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     image_views,
     invite_views,
     member_views,
+    privacy_views,
     rules_views,
     staff_views,
     store_views,

@@ -39,6 +39,22 @@ TEXTS = {
         "ru": "Это больше, чем ваша роль может начислить сама: изменение ждёт одобрения "
         "администратора.",
     },
+    "erased": {
+        "en": "The member's personal data was erased; the card no longer works.",
+        "ru": "Персональные данные участника удалены, карта больше не действует.",
+    },
+    "export": {"en": "Download the member's data (JSON)", "ru": "Скачать данные участника (JSON)"},
+    "erase": {"en": "Erase personal data", "ru": "Удалить персональные данные"},
+    "erase_hint": {
+        "en": "Name, phone, e-mail and birthday are removed for good; the card stops working "
+        "and the pass on the phone is voided. Purchases and points stay, anonymised. "
+        "Type the card number to confirm.",
+        "ru": "Имя, телефон, e-mail и день рождения удаляются навсегда; карта перестаёт "
+        "действовать, карта в телефоне аннулируется. Покупки и баллы остаются обезличенными. "
+        "Для подтверждения введите номер карты.",
+    },
+    "confirm": {"en": "Card number", "ru": "Номер карты"},
+    "erased_at": {"en": "Personal data erased", "ru": "Персональные данные удалены"},
     "insufficient": {
         "en": "The card does not have that many points.",
         "ru": "На карте нет столько баллов.",
@@ -87,6 +103,8 @@ def _card_page(
         notice=notice,
         mt=mt,
         can_adjust=user is not None and user.role in ADJUST_ROLES,
+        can_export=user is not None and user.role in ("admin", "store_manager"),
+        can_erase=user is not None and user.role == "admin",
     )
 
 
@@ -96,6 +114,8 @@ def card_detail(number: str) -> Response:
     notice = mt("saved") if request.args.get("saved") else None
     if request.args.get("pending"):
         notice = mt("pending")
+    if request.args.get("erased"):
+        notice = mt("erased")
     return _card_page(_card(request.args.get("program"), number), notice=notice)
 
 
