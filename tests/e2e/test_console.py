@@ -133,15 +133,17 @@ def test_a_marketer_launches_a_campaign_and_sees_it_reach_the_phones(
     url = live_server.url
     sign_in(page, url, "mila@example.com")
 
-    # The dashboard: KPI tiles, three server-drawn KPI charts and the wallet apps' installs.
+    # The dashboard: KPI tiles, three server-drawn KPI charts, loyal buyers and repeat
+    # purchases, and the wallet apps' installs.
     page.click("#console-pages a[href='/console/dashboard']")
     page.wait_for_selector("#kpis")
     charts = page.locator("svg.chart:visible")
-    assert charts.count() == 4
-    assert [charts.nth(i).get_attribute("id") for i in range(4)] == [
+    assert sorted(charts.nth(i).get_attribute("id") or "" for i in range(charts.count())) == [
         "chart-check",
-        "chart-share",
+        "chart-loyal",
         "chart-penetration",
+        "chart-repeat",
+        "chart-share",
         "chart-wallet-installs",
     ]
     assert page.locator("#chart-check polyline").count() == 2  # with and without a card
@@ -185,6 +187,9 @@ def test_a_marketer_launches_a_campaign_and_sees_it_reach_the_phones(
     page.fill("input[name=min_spend]", "")
     expect(page.locator("#segment-size")).to_have_text("50")
     page.click("#launch")
+    page.wait_for_selector("#nothing-sent")  # the confirmation: nothing sent yet
+    assert not list(huey.pending())
+    page.click("#confirm")
     page.wait_for_selector("#progress")
     assert page.inner_text("#status") == "sending"
     with services.transaction(write=False) as session:
