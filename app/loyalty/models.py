@@ -236,6 +236,8 @@ class Card(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
+    # The campaign whose offer the card shows (its end date takes the offer off again).
+    offer_campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
     tier_reason: Mapped[str | None] = mapped_column(Text)
     # First time the card was added to each wallet (registration / save callback).
     apple_installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -20,6 +20,7 @@ from app.passes.google.client import GoogleWalletError, NotificationQuotaError
 from app.push.channels import CHANNEL_OF_APP, Channel, Channels, configured_off
 from app.push.rules import PushSender, SendResult
 from app.services import (
+    campaign_control,
     campaigns,
     cards,
     delivery,
@@ -295,6 +296,15 @@ def run_daily(services: Services) -> tuple[int, int, int]:
     for card_id, year in todo:
         with services.transaction() as session:
             birthdays += jobs.award_birthday(session, services.clock, card_id, year)
+    # Birthday triggers, each on its own day around the birthday (campaign_control).
+    with services.transaction(write=False) as session:
+        program_ids = [p.id for p in jobs.all_programs(session)]
+    for program_id in program_ids:
+        with services.transaction() as session:
+            program = session.get(Program, program_id)
+            if program is not None:
+                today = jobs.local_today(program, now)
+                campaign_control.fire_birthdays(session, services.clock, program, today)
     expired_cards = expired_points = 0
     for card_id in due:
         with services.transaction() as session:
@@ -349,6 +359,10 @@ def campaign_failed(services: Services, campaign_id: int, reason: str) -> None:
 
 
 def start_due_campaigns(services: Services) -> list[int]:
+    """Each minute: campaigns whose time came start; those past their end date stop and
+    their offer leaves the cards (pushed after the commit)."""
+    with services.transaction() as session:
+        campaign_control.clear_ended(session, services.clock)
     with services.transaction() as session:
         return campaigns.start_due(session, services.clock, services.queue)
 

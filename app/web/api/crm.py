@@ -17,7 +17,7 @@ from app.campaigns.models import Campaign
 from app.db import after_commit
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
-from app.services import campaigns, programs, staff, staff_scope
+from app.services import campaign_control, campaigns, programs, staff, staff_scope
 from app.services.seed_kpis import seed_kpis
 from app.staff.errors import ForbiddenError
 from app.staff.models import StaffUser
@@ -40,6 +40,10 @@ CAMPAIGN_FIELDS = {
     "bonus_days",
     "holdout_percent",
     "send_at",
+    "trigger",
+    "trigger_days",
+    "ends_at",
+    "draft",
 }
 
 
@@ -87,14 +91,74 @@ def _date(name: str, default: datetime) -> datetime:
     return value
 
 
-def _campaign_json(campaign: Campaign) -> dict[str, Any]:
+def read_draft(body: dict[str, Any], program: Program) -> campaigns.Draft:
+    """A campaign's JSON fields as a Draft; 422 with every field's problem."""
+    errors: dict[str, str] = {}
+    moments: dict[str, datetime | None] = {}
+    for name in ("send_at", "ends_at"):
+        moments[name] = None
+        if body.get(name) is not None:
+            try:
+                moments[name] = datetime.fromisoformat(str(body[name]))
+                if moments[name].tzinfo is None:  # type: ignore[union-attr]
+                    raise ValueError
+            except ValueError:
+                errors[name] = "must be an ISO 8601 date-time with a time zone"
+    if not isinstance(body.get("name"), str):
+        errors["name"] = "is required text"
+    for lang in campaigns.LANGUAGES:
+        name = f"offer_{lang}"
+        needed = lang in campaigns.required_languages(program)
+        if not isinstance(body.get(name, None if needed else ""), str):
+            errors[name] = "is required text" if needed else "must be text"
+    for name in ("offer_fallback_en", "offer_fallback_ru", "size_category", "trigger"):
+        if body.get(name) is not None and not isinstance(body.get(name), str):
+            errors[name] = "must be text"
+    for name in ("bonus_points", "bonus_days"):
+        value = body.get(name)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            errors[name] = "must be a whole number >= 0"
+    days = body.get("trigger_days")
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool)):
+        errors["trigger_days"] = "must be a whole number of days (negative: before)"
+    holdout = body.get("holdout_percent", 10)
+    if not isinstance(holdout, int | float) or isinstance(holdout, bool):
+        errors["holdout_percent"] = "must be a number from 0 to 50"
+    if not isinstance(body.get("segment", {}), dict):
+        errors["segment"] = "must be an object of filters"
+    if errors:
+        raise ValidationError(errors)
+    return campaigns.Draft(
+        name=body["name"],
+        offer_en=body.get("offer_en") or "",
+        offer_ru=body.get("offer_ru") or "",
+        segment=body.get("segment", {}),
+        bonus_points=body.get("bonus_points") or 0,
+        bonus_days=body.get("bonus_days"),
+        holdout_percent=float(holdout),
+        send_at=moments["send_at"],
+        offer_fallback_en=body.get("offer_fallback_en"),
+        offer_fallback_ru=body.get("offer_fallback_ru"),
+        size_category=body.get("size_category"),
+        trigger=body.get("trigger"),
+        trigger_days=days,
+        ends_at=moments["ends_at"],
+    )
+
+
+def campaign_json(campaign: Campaign) -> dict[str, Any]:
     progress = campaigns.progress(db(), campaign)
-    return {
+    out = {
         "id": campaign.id,
         "name": campaign.name,
         "status": campaign.state,
         "failure_reason": campaign.failure_reason,
+        "trigger": campaign.trigger,
+        "trigger_days": campaign.trigger_days,
         "send_at": campaign.send_at.isoformat() if campaign.send_at else None,
+        "ends_at": campaign.ends_at.isoformat() if campaign.ends_at else None,
         "holdout_percent": campaign.holdout_bp / 100,
         "progress": {
             "targets": progress.targets,
@@ -102,9 +166,14 @@ def _campaign_json(campaign: Campaign) -> dict[str, Any]:
             "skipped": progress.skipped,
             "applied": progress.applied,
             "pushed": progress.pushed,
+            "in_wallet": progress.in_wallet,
             "percent": progress.percent,
         },
     }
+    if campaign.status == "draft":
+        check = campaign_control.confirmation(db(), services().clock, campaign)
+        out["confirmation"] = {**vars(check), "min_arm": campaign_control.MIN_ARM}
+    return out
 
 
 @bp.post("/programs/<slug>/segments/size")
@@ -125,55 +194,23 @@ def create_campaign(slug: str) -> tuple[Response, int]:
     unknown = sorted(set(body) - CAMPAIGN_FIELDS)
     if unknown:
         raise ValidationError({name: "is not a campaign field" for name in unknown})
-    errors: dict[str, str] = {}
-    send_at = None
-    if body.get("send_at") is not None:
-        try:
-            send_at = datetime.fromisoformat(str(body["send_at"]))
-            if send_at.tzinfo is None:
-                raise ValueError
-        except ValueError:
-            errors["send_at"] = "must be an ISO 8601 date-time with a time zone"
-    for name in ("name", "offer_en", "offer_ru"):
-        if not isinstance(body.get(name), str):
-            errors[name] = "is required text"
-    for name in ("offer_fallback_en", "offer_fallback_ru", "size_category"):
-        if body.get(name) is not None and not isinstance(body.get(name), str):
-            errors[name] = "must be text"
-    for name in ("bonus_points", "bonus_days"):
-        value = body.get(name)
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 0
-        ):
-            errors[name] = "must be a whole number >= 0"
-    holdout = body.get("holdout_percent", 10)
-    if not isinstance(holdout, int | float) or isinstance(holdout, bool):
-        errors["holdout_percent"] = "must be a number from 0 to 50"
-    if not isinstance(body.get("segment", {}), dict):
-        errors["segment"] = "must be an object of filters"
-    if errors:
-        raise ValidationError(errors)
+    if not isinstance(body.get("draft", False), bool):
+        raise ValidationError({"draft": "must be true or false"})
     session = db()
     program = _program(slug)
     user: StaffUser = g.staff
-    draft = campaigns.Draft(
-        name=body["name"],
-        offer_en=body["offer_en"],
-        offer_ru=body["offer_ru"],
-        segment=body.get("segment", {}),
-        bonus_points=body.get("bonus_points") or 0,
-        bonus_days=body.get("bonus_days"),
-        holdout_percent=float(holdout),
-        send_at=send_at,
-        offer_fallback_en=body.get("offer_fallback_en"),
-        offer_fallback_ru=body.get("offer_fallback_ru"),
-        size_category=body.get("size_category"),
+    draft = read_draft(body, program)
+    campaign = campaigns.create(
+        session, services().clock, program, draft, user, confirm_first=body.get("draft", False)
     )
-    campaign = campaigns.create(session, services().clock, program, draft, user)
-    if campaign.send_at is not None and campaign.send_at <= services().clock.now():
+    if (
+        campaign.status == "scheduled"
+        and campaign.send_at is not None
+        and (campaign.send_at <= services().clock.now())
+    ):
         campaign.status = "sending"  # start now: the worker does the fan-out
         after_commit(session, functools.partial(services().queue.run_campaign, campaign.id))
-    return jsonify(_campaign_json(campaign)), 201
+    return jsonify(campaign_json(campaign)), 201
 
 
 @bp.get("/campaigns/<id:campaign_id>")
@@ -182,7 +219,7 @@ def get_campaign(campaign_id: int) -> Response:
     campaign = db().get(Campaign, campaign_id)
     if campaign is None or not staff_scope.may_see(db(), g.staff, campaign.program_id):
         raise NotFound("no such campaign")
-    body = _campaign_json(campaign)
+    body = campaign_json(campaign)
     if campaign.status == "sent":
         days = whole_number(request.args.get("days", "14"))
         if days is None:

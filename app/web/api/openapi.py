@@ -279,12 +279,54 @@ CAMPAIGN = {
             "type": ["string", "null"],
             "description": "Why the worker gave up (status failed)",
         },
+        "trigger": {"enum": ["welcome", "birthday", "win_back", None]},
+        "trigger_days": NINT,
         "send_at": {"type": ["string", "null"]},
+        "ends_at": {
+            "type": ["string", "null"],
+            "description": "After it the offer leaves the cards that still show it",
+        },
         "holdout_percent": NUM,
-        "progress": {"type": "object"},
+        "progress": {
+            "type": "object",
+            "description": "targets, holdout, skipped, applied; in_wallet: targets to "
+            "send whose card is in a wallet (any app or Google); pushed: of those, "
+            "offered and delivered (cards in no wallet reach no phone)",
+        },
+        "confirmation": {
+            "type": "object",
+            "description": "Drafts only: audience, in_wallet, targets, holdout (expected "
+            "cards), holdout_too_small (an arm under min_arm cards cannot measure), min_arm",
+        },
+        "left_unsent": INT,
         "report": {"type": "object"},
     },
 }
+
+
+def _campaign_actions() -> dict[str, Any]:
+    summaries = {
+        "confirm": "Confirm a draft: it is scheduled, or starts sending now",
+        "cancel": "Cancel: no more cards get the offer; offered cards keep it until the end",
+        "pause": "Switch a triggered campaign off",
+        "resume": "Switch a triggered campaign on",
+    }
+    return {
+        f"/api/v1/campaigns/{{campaign_id}}/{action}": {
+            "post": _op(
+                summary,
+                _json("200", "Campaign", CAMPAIGN),
+                401,
+                403,
+                404,
+                409,
+                422,
+                security="staff",
+                params=[{**_path("campaign_id"), "schema": INT}],
+            )
+        }
+        for action, summary in summaries.items()
+    }
 
 
 def document() -> dict[str, Any]:
@@ -458,7 +500,10 @@ def document() -> dict[str, Any]:
             },
             "/api/v1/programs/{slug}/campaigns": {
                 "post": _op(
-                    "Schedule or start a campaign (the worker fans it out)",
+                    "Schedule or start a campaign (the worker fans it out); with draft: "
+                    "true it waits for POST /campaigns/{id}/confirm (a trigger starts off). "
+                    "trigger: welcome | birthday | win_back (no segment, runs card by card); "
+                    "the offer in the program's own language is required, the other optional",
                     _json("201", "Campaign", CAMPAIGN),
                     400,
                     401,
@@ -468,7 +513,7 @@ def document() -> dict[str, Any]:
                     security="staff",
                     params=[_path("slug")],
                     body=_obj(
-                        ["name", "offer_en", "offer_ru"],
+                        ["name"],
                         name=STR,
                         offer_en=STR,
                         offer_ru=STR,
@@ -480,9 +525,14 @@ def document() -> dict[str, Any]:
                         bonus_days=INT,
                         holdout_percent=NUM,
                         send_at=STR,
+                        ends_at=STR,
+                        trigger={"enum": ["welcome", "birthday", "win_back"]},
+                        trigger_days={"type": "integer", "minimum": -30, "maximum": 30},
+                        draft=BOOL,
                     ),
                 )
             },
+            **_campaign_actions(),
             "/api/v1/campaigns/{campaign_id}": {
                 "get": _op(
                     "Progress, and the report once sent",
@@ -492,7 +542,32 @@ def document() -> dict[str, Any]:
                     404,
                     security="staff",
                     params=[{**_path("campaign_id"), "schema": INT}, _query("days", INT)],
-                )
+                ),
+                "patch": _op(
+                    "Edit a triggered campaign (texts, bonus, holdout, day, end date)",
+                    _json("200", "Campaign", CAMPAIGN),
+                    400,
+                    401,
+                    403,
+                    404,
+                    409,
+                    422,
+                    security="staff",
+                    params=[{**_path("campaign_id"), "schema": INT}],
+                    body=_obj(
+                        [],
+                        name=STR,
+                        offer_en=STR,
+                        offer_ru=STR,
+                        offer_fallback_en=STR,
+                        offer_fallback_ru=STR,
+                        bonus_points=INT,
+                        bonus_days=NINT,
+                        holdout_percent=NUM,
+                        trigger_days=INT,
+                        ends_at={"type": ["string", "null"]},
+                    ),
+                ),
             },
             "/api/v1/programs/{slug}/kpis": {
                 "get": _op(

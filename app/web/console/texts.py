@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.web.console import campaign_texts
 from app.web.i18n import current_locale
 
 NARROW_NBSP = "\u202f"
@@ -569,3 +570,8 @@ def helpers() -> dict[str, Callable[..., Any]]:
         "local_time": local_time,
         "month_name": month_name,
     }
+
+
+# The campaign pages' own texts (triggers, confirmation, cancel) live in their module.
+TEXTS.update(campaign_texts.TEXTS)
+FIELD_MESSAGES.update(campaign_texts.FIELD_MESSAGES)
