@@ -29,7 +29,7 @@ from app.loyalty import ledger
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Program
 from app.passes import placeholders
-from app.passes.models import WalletPass
+from app.passes.models import LIVE_PASS, WalletPass
 from app.passes.sync import mark_changed
 from app.services import google_messages
 from app.services.staff import audit
@@ -386,7 +386,9 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
                 reference=f"campaign:{campaign_id}",
                 idempotency_key=f"campaign:{campaign_id}:{card_id}",
             )
-    pass_ids = list(session.scalars(select(WalletPass.id).where(WalletPass.card_id.in_(card_ids_))))
+    pass_ids = list(
+        session.scalars(select(WalletPass.id).where(WalletPass.card_id.in_(card_ids_), LIVE_PASS))
+    )
     mark_changed(session, clock, pass_ids)
     # Google cards also get the offer as a message (notifying within Google's daily budget).
     brand = (
@@ -401,7 +403,9 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
             {"en": brand, "ru": brand},
             {"en": offer_en, "ru": offer_ru},
         )
-    versions = select(WalletPass.version).where(WalletPass.card_id == CampaignTarget.card_id)
+    versions = select(WalletPass.version).where(
+        WalletPass.card_id == CampaignTarget.card_id, LIVE_PASS
+    )
     session.execute(
         update(CampaignTarget)
         .where(CampaignTarget.id.in_(target_ids))
@@ -510,6 +514,7 @@ def progress_of(session: Session, campaigns: Sequence[Campaign]) -> dict[int, Pr
             select(t.campaign_id, func.count())
             .join(WalletPass, WalletPass.card_id == t.card_id)
             .where(
+                LIVE_PASS,
                 t.campaign_id.in_(ids),
                 t.applied_at.is_not(None),
                 WalletPass.apns_delivered_version >= t.pass_version,

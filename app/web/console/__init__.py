@@ -5,6 +5,7 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 from app.web.console import (  # noqa: E402,F401  (registers the routes)
     adjustment_views,
     campaign_views,
+    card_care_views,
     dashboard_views,
     design_views,
     draft_views,
