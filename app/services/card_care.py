@@ -177,23 +177,24 @@ def merge_members(
     kept, gone = locked[keep.id], locked[other.id]
     now = clock.now()
     ledger.expire_due(session, gone, now)
-    lots = list(
-        session.scalars(
+    lots = [  # (points left, expiry), read before the debit spends them
+        (lot.remaining, lot.expires_at)
+        for lot in session.scalars(
             select(LedgerEntry)
             .where(LedgerEntry.card_id == gone.id, LedgerEntry.remaining > 0)
             .order_by(LedgerEntry.id)
         )
-    )
+    ]
     moved = gone.balance
     if moved > 0:
         ledger.debit(
             session, gone, points=moved, kind="adjust", now=now, reference=f"merge:{kept.number}"
         )
-        for lot in lots:
+        for points, expires_at in lots:
             entry = ledger.credit(
                 session,
                 kept,
-                points=lot.remaining,
+                points=points,
                 kind="adjust",
                 now=now,
                 valid_days=None,
@@ -201,7 +202,7 @@ def merge_members(
                 note=reason,
             )
             if entry is not None:
-                entry.expires_at = lot.expires_at
+                entry.expires_at = expires_at
     member, duplicate = kept.member, gone.member
     member.email = member.email or duplicate.email
     member.birthday = member.birthday or duplicate.birthday
