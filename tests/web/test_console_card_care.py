@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
+from app.loyalty import ledger
 from app.loyalty.models import Card, LedgerEntry, Member, Program
 from app.messaging.models import Invite
 from app.passes.models import WalletPass
-from app.loyalty import ledger
 from app.services import cards, enrollment, staff, terminals
 from app.services.programs import seed_demo
 from app.staff.models import AuditEntry
