@@ -86,16 +86,21 @@ def kpis_series(
 
 def kpis_by_store(
     session: Session, program: Program, start: datetime, end: datetime, total: Kpis | None = None
-) -> dict[int, Kpis]:
-    """Each store's KPIs in the period (store id -> figures), summed by the database.
+) -> dict[int | None, Kpis]:
+    """Each store's KPIs in the period (store id -> figures, None for receipts of tills
+    that belong to no store), summed by the database.
     ``total``, the period's figures when already computed, saves reading the history
     again for the parts that are the whole program's (cohort, at-risk share)."""
     wide = _ProgramWide.of(total) if total else _program_wide(session, program, [(start, end)])[0]
     sums = receipt_sums(session, program, [(start, end)], by_store=True)
-    return {
+    out: dict[int | None, Kpis] = {
         store.id: _assemble(sums.get((0, store.id), ReceiptSums()), wide)
         for store in program.stores
     }
+    storeless = sums.get((0, None))
+    if storeless is not None and storeless.receipts:
+        out[None] = _assemble(storeless, wide)  # tills in no store
+    return out
 
 
 def _assemble(till: ReceiptSums, wide: _ProgramWide) -> Kpis:

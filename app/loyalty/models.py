@@ -20,9 +20,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db import Base, BigMoney, UTCDateTime
+from app.loyalty.rules import fold
 
 
 class Program(Base):
@@ -186,6 +187,9 @@ class Member(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     phone: Mapped[str] = mapped_column(String(16))  # E.164
     name: Mapped[str] = mapped_column(String(100))
+    # The name case-folded (ё as е) for search: SQLite's lower() knows only ASCII. Kept
+    # in step with ``name`` by ``_fold_name`` below.
+    name_folded: Mapped[str] = mapped_column(String(100), default="", server_default="")
     email: Mapped[str | None] = mapped_column(String(254))
     birthday: Mapped[date | None] = mapped_column(Date)
     locale: Mapped[str] = mapped_column(String(2))
@@ -213,6 +217,11 @@ class Member(Base):
 
     __table_args__ = (UniqueConstraint("program_id", "phone"),)
 
+    @validates("name")
+    def _fold_name(self, _key: str, value: str) -> str:
+        self.name_folded = fold(value or "")
+        return value
+
 
 class Card(Base):
     """The loyalty card: what the till scans and what the wallet pass shows."""
@@ -239,6 +248,8 @@ class Card(Base):
     # The campaign whose offer the card shows (its end date takes the offer off again).
     offer_campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
     tier_reason: Mapped[str | None] = mapped_column(Text)
+    # A duplicate merged into another card (app.services.card_care.merge_members).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
     # First time the card was added to each wallet (registration / save callback).
     apple_installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     google_installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -247,6 +258,7 @@ class Card(Base):
     program: Mapped[Program] = relationship()
     member: Mapped[Member] = relationship(back_populates="card")
     tier: Mapped[Tier] = relationship()
+    merged_into: Mapped[Card | None] = relationship(remote_side="Card.id")
 
     __table_args__ = (
         CheckConstraint("status IN ('active', 'blocked', 'erased')", name="status_known"),

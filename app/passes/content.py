@@ -113,6 +113,10 @@ def card_content(
     program = card.program
     member = card.member
     tier = card.tier
+    # A pass voided by a replacement shows its old number and never the new barcode.
+    replaced = wallet_pass.voided_number is not None
+    number = wallet_pass.voided_number or card.number
+    barcode = number if replaced else rules.barcode_value(card.number, card.barcode_secret)
     fields: list[Field] = [
         Field(
             "discount",
@@ -155,7 +159,7 @@ def card_content(
             "number",
             "auxiliary" if not any(offer.values()) else "back",
             template.label("number"),
-            _same(rules.format_card_number(card.number)),
+            _same(rules.format_card_number(number)),
         )
     )
     values = _back_values(program, card)
@@ -173,10 +177,10 @@ def card_content(
         organization_name=program.brand_name,
         description=template.description,
         colors=Colors(program.background_color, program.foreground_color, program.label_color),
-        barcode=rules.barcode_value(card.number, card.barcode_secret),
-        barcode_alt_text=rules.format_card_number(card.number),
+        barcode=barcode,
+        barcode_alt_text=rules.format_card_number(number),
         fields=tuple(fields),
         locations=locations,
         updated_at=wallet_pass.updated_at,
-        voided=card.status != "active",
+        voided=card.status != "active" or replaced,
     )

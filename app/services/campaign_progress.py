@@ -14,7 +14,7 @@ from app.campaigns.models import Campaign, CampaignTarget
 from app.campaigns.results import Arm, compare, target_results
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card
-from app.passes.models import WalletPass
+from app.passes.models import LIVE_PASS, WalletPass
 from app.services.wallet_stats import card_in_wallet
 
 
@@ -82,7 +82,8 @@ def progress_of(session: Session, campaigns: Sequence[Campaign]) -> dict[int, Pr
                 ),
             )
             .join(Card, Card.id == t.card_id)
-            .outerjoin(WalletPass, WalletPass.card_id == t.card_id)
+            # A replaced card keeps its voided old pass: only the live one counts.
+            .outerjoin(WalletPass, (WalletPass.card_id == t.card_id) & LIVE_PASS)
             .where(
                 t.campaign_id.in_(ids),
                 t.holdout.is_(False),

@@ -29,7 +29,7 @@ from app.loyalty import ledger
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Member, Program
 from app.passes import placeholders
-from app.passes.models import WalletPass
+from app.passes.models import LIVE_PASS, WalletPass
 from app.passes.sync import mark_changed
 from app.services import google_messages, webhook_events
 from app.services.campaign_progress import Progress, Report, progress, progress_of, report
@@ -460,7 +460,9 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
                 reference=f"campaign:{campaign_id}",
                 idempotency_key=f"campaign:{campaign_id}:{card_id}",
             )
-    pass_ids = list(session.scalars(select(WalletPass.id).where(WalletPass.card_id.in_(card_ids_))))
+    pass_ids = list(
+        session.scalars(select(WalletPass.id).where(WalletPass.card_id.in_(card_ids_), LIVE_PASS))
+    )
     mark_changed(session, clock, pass_ids)
     # Google cards also get the offer as a message (notifying within Google's daily budget).
     brand = (
@@ -475,7 +477,9 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
             {"en": brand, "ru": brand},
             {"en": offer_en, "ru": offer_ru},
         )
-    versions = select(WalletPass.version).where(WalletPass.card_id == CampaignTarget.card_id)
+    versions = select(WalletPass.version).where(
+        WalletPass.card_id == CampaignTarget.card_id, LIVE_PASS
+    )
     session.execute(
         update(CampaignTarget)
         .where(CampaignTarget.id.in_(target_ids))

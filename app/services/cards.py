@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.bounds import CONTROL_MESSAGE, has_control_characters
@@ -41,14 +41,20 @@ def card_by_id(session: Session, card_id: int) -> Card:
 
 
 def wallet_pass_of(session: Session, card: Card) -> WalletPass:
-    wallet_pass = session.scalar(select(WalletPass).where(WalletPass.card_id == card.id))
+    wallet_pass = session.scalar(
+        select(WalletPass).where(WalletPass.card_id == card.id, WalletPass.voided_at.is_(None))
+    )
     if wallet_pass is None:
         raise UnknownCardError()
     return wallet_pass
 
 
-def content_of(session: Session, card: Card, templates: TemplateStore) -> CardContent:
-    return card_content(card, wallet_pass_of(session, card), template_of(card.program, templates))
+def content_of(
+    session: Session, card: Card, templates: TemplateStore, wallet_pass: WalletPass | None = None
+) -> CardContent:
+    """What the card's live pass shows (or ``wallet_pass``, e.g. a voided old one)."""
+    wallet_pass = wallet_pass or wallet_pass_of(session, card)
+    return card_content(card, wallet_pass, template_of(card.program, templates))
 
 
 def template_of(program: Program, templates: TemplateStore) -> PassTemplate:
@@ -94,14 +100,18 @@ class _Shared:
     locations: tuple[Location, ...]
 
 
+_PassRow = Row[Card, WalletPass, Member, Tier, Program]
 _PASS_OF_CARD = (
     select(Card, WalletPass, Member, Tier, Program)
     .join(WalletPass, WalletPass.card_id == Card.id)
     .join(Member, Member.id == Card.member_id)
     .join(Tier, Tier.id == Card.tier_id)
     .join(Program, Program.id == Card.program_id)
-    .where(Card.id == bindparam("card_id"))
 )
+_LIVE_PASS_OF_CARD = _PASS_OF_CARD.where(
+    Card.id == bindparam("card_id"), WalletPass.voided_at.is_(None)
+)
+_PASS_BY_ID = _PASS_OF_CARD.where(WalletPass.id == bindparam("pass_id"))
 
 
 def _shared_of(session: Session, program: Program, templates: TemplateStore) -> _Shared:
@@ -132,7 +142,24 @@ def apple_pass_of_card(
     """The signed pass of a card, read in one statement (card, pass, member, tier and
     program together) when the program's shared parts are cached: the path every
     phone takes after a push."""
-    row = session.execute(_PASS_OF_CARD, {"card_id": card_id}).first()
+    row = session.execute(_LIVE_PASS_OF_CARD, {"card_id": card_id}).first()
+    return _built(session, row, builder, templates)
+
+
+def apple_pass_by_id(
+    session: Session, pass_id: int, builder: PkpassBuilder, templates: TemplateStore
+) -> bytes:
+    """The signed pass ``pass_id`` (a replaced card's old pass renders voided)."""
+    row = session.execute(_PASS_BY_ID, {"pass_id": pass_id}).first()
+    return _built(session, row, builder, templates)
+
+
+def _built(
+    session: Session,
+    row: _PassRow | None,
+    builder: PkpassBuilder,
+    templates: TemplateStore,
+) -> bytes:
     if row is None:
         raise UnknownCardError()
     card, wallet_pass, _member, _tier, program = row

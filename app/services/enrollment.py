@@ -15,7 +15,7 @@ from app.clock import Clock
 from app.db import new_public_id
 from app.loyalty import rules, totp
 from app.loyalty.errors import AlreadyEnrolledError, ValidationError
-from app.loyalty.models import Card, Member, Program
+from app.loyalty.models import Card, Member, Program, StageTransition
 from app.passes.models import WalletPass
 from app.services import consents, webhook_events
 
@@ -143,6 +143,10 @@ def enroll(
         **consents.program_consent_fields(now, source),
         **consents.marketing_consent_fields(data.marketing_consent, now, source),
         created_at=now,
+        # Every new member starts as a newcomer: counted on the dashboard at once, not
+        # only after the hourly job (app.services.lifecycle) has run.
+        stage="newcomer",
+        stage_since=now,
     )
     try:
         with session.begin_nested():
@@ -150,6 +154,7 @@ def enroll(
     except IntegrityError:
         raise AlreadyEnrolledError() from None
 
+    session.add(StageTransition(member_id=member.id, from_stage=None, to_stage="newcomer", at=now))
     for attempt in range(_CARD_NUMBER_ATTEMPTS):
         card = Card(
             public_id=new_public_id(),

@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         # Per pass, counted once the pass's token is right (nobody else can spend it).
         "passkit_register_pass": settings.passkit_register_pass_rate_limit,
         "poster": RateLimit(30, 60),  # per client address
+        # "Send my card link again" on /join: each one is an SMS or an e-mail we pay for.
+        "card_link": RateLimit(10, 3600),  # per client address
+        "card_link_phone": RateLimit(3, 86400),  # per phone (normalised)
     }
     # Before the database hooks: its after_request runs after theirs and times the commit.
     access_log.init_app(app, trust_request_id=settings.trusted_proxies > 0)

@@ -56,6 +56,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This phone number already has a card in the program.",
         "ru": "На этот номер телефона карта уже оформлена.",
     },
+    "join.link_title": {
+        "en": "Already have a card? Get its link again",
+        "ru": "Уже есть карта? Получите ссылку на неё ещё раз",
+    },
+    "join.link_submit": {"en": "Send me the link", "ru": "Прислать ссылку"},
+    "join.link_sent": {
+        "en": "If this number has a card in the program, its link is on the way to the "
+        "phone (or the e-mail given at enrollment).",
+        "ru": "Если на этот номер оформлена карта программы, ссылка на неё уже отправлена на "
+        "этот телефон (или на e-mail, указанный при оформлении).",
+    },
     "card.title": {"en": "Your {brand} card", "ru": "Ваша карта {brand}"},
     "card.number": {"en": "Card number", "ru": "Номер карты"},
     "card.balance": {"en": "Points", "ru": "Баллы"},

@@ -100,12 +100,8 @@ def _deliver_google(services: Services, pass_ids: list[int]) -> tuple[int, set[i
         for pass_id in google_wallet.owed(session, pass_ids):
             try:
                 found.append(
-                    google_wallet.bodies(
-                        session,
-                        google_wallet.card_of_pass(session, pass_id),
-                        services.templates,
-                        issuer,
-                        public_url,
+                    google_wallet.bodies_of_pass(
+                        session, pass_id, services.templates, issuer, public_url
                     )
                 )
             except SQLAlchemyError:

@@ -6,6 +6,7 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     adjustment_views,
     campaign_actions,
     campaign_views,
+    card_care_views,
     dashboard_views,
     design_views,
     draft_views,

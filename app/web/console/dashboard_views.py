@@ -222,6 +222,11 @@ def kpi_cells(k: Kpis, currency: str) -> list[tuple[str, str, str]]:
     return cells
 
 
+# Below this many receipts an average or a share says more about chance than about the
+# program (one big purchase moves it by a third): the page says so next to the figure.
+MIN_RECEIPTS = 30
+
+
 @bp.get("/dashboard")
 @require(*DASHBOARD_ROLES)
 def dashboard() -> Response:
@@ -244,13 +249,18 @@ def dashboard() -> Response:
     weeks, total = weekly(program, period, with_total=True)
     assert total is not None
     by_store = kpis_by_store(session, program, start, end, total)
-    per_store = [(store, by_store[store.id]) for store in visible_stores(program)]
+    stores = visible_stores(program)
+    per_store: list[tuple[Store | None, Kpis]] = [(store, by_store[store.id]) for store in stores]
+    if None in by_store and len(stores) == len(program.stores):
+        per_store.append((None, by_store[None]))  # receipts of tills in no store
     return page(
         "console/dashboard.html",
         cells=kpi_cells(total, program.currency),
         charts=charts(program, weeks),
         per_store=per_store,
         per_stage=kpis_by_stage(session, program, start, end),
+        min_receipts=MIN_RECEIPTS,
+        thin=total.receipts < MIN_RECEIPTS,
         loyalty=seed_panel.panel(
             session,
             program,

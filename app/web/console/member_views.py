@@ -9,7 +9,7 @@ from app.loyalty.errors import InsufficientPointsError, ValidationError
 from app.loyalty.models import Card
 from app.services import adjustments, members
 from app.staff.models import PendingAdjustment
-from app.web.console import bp
+from app.web.console import bp, card_care_texts
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page, program_named
 from app.web.console.texts import tx
@@ -81,7 +81,14 @@ def member_list() -> Response:
     program = program_named(db(), request.values.get("program"))
     query = request.form.get("q", "") if request.method == "POST" and csrf_valid() else ""
     found = members.search(db(), program, query)
-    return page("console/members.html", program=program, query=query, found=found, mt=mt)
+    return page(
+        "console/members.html",
+        program=program,
+        query=query,
+        found=found,
+        mt=mt,
+        **card_care_texts.helpers(),
+    )
 
 
 def _card_page(
@@ -105,18 +112,22 @@ def _card_page(
         can_adjust=user is not None and user.role in ADJUST_ROLES,
         can_export=user is not None and user.role in ("admin", "store_manager"),
         can_erase=user is not None and user.role == "admin",
+        can_care=user is not None and user.role in card_care_texts.CARE_ROLES,
+        merged_here=members.merged_into(db(), card),
+        **card_care_texts.helpers(),
     )
 
 
 @bp.get("/cards/<number>")
 @require(*VIEW_ROLES)
 def card_detail(number: str) -> Response:
-    notice = mt("saved") if request.args.get("saved") else None
+    card = _card(request.args.get("program"), number)
+    notice = mt("saved") if request.args.get("saved") else card_care_texts.done_notice(card)
     if request.args.get("pending"):
         notice = mt("pending")
     if request.args.get("erased"):
         notice = mt("erased")
-    return _card_page(_card(request.args.get("program"), number), notice=notice)
+    return _card_page(card, notice=notice)
 
 
 @bp.post("/cards/<number>/adjust")

@@ -256,6 +256,20 @@ TEXTS: dict[str, dict[str, str]] = {
     "dash.unknown_store": {"en": "Unknown store.", "ru": "Неизвестный магазин."},
     "dash.per_store": {"en": "Per store", "ru": "По магазинам"},
     "dash.no_stores": {"en": "The program has no stores.", "ru": "У программы нет магазинов."},
+    "dash.no_store": {
+        "en": "No store (till in no store)",
+        "ru": "Без магазина (касса без магазина)",
+    },
+    "dash.thin": {
+        "en": "Fewer than {n} receipts in the period: averages and shares rest on too few "
+        "purchases to mean much yet.",
+        "ru": "За период меньше {n} чеков: средние и доли пока опираются на слишком мало "
+        "покупок, чтобы что-то значить.",
+    },
+    "dash.thin_mark": {
+        "en": "fewer than {n} receipts: not meaningful yet",
+        "ru": "меньше {n} чеков: пока ничего не значит",
+    },
     "dash.chart_check": {
         "en": "Average check with and without a card, by week",
         "ru": "Средний чек с картой и без, по неделям",

@@ -84,6 +84,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Карта не найдена: проверьте номер или отсканируйте ещё раз.",
     },
     "js.err.card_blocked": {"en": "This card is blocked.", "ru": "Эта карта заблокирована."},
+    "js.err.card_replaced": {
+        "en": "This card was replaced: ask the customer for the new one.",
+        "ru": "Эта карта заменена: попросите у покупателя новую.",
+    },
     "js.err.insufficient_points": {
         "en": "Not enough points: the card has {balance}.",
         "ru": "Недостаточно баллов: на карте {balance}.",
