@@ -60,9 +60,7 @@ class TerminalPairing(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    terminal_id: Mapped[int | None] = mapped_column(
-        ForeignKey("terminals.id", ondelete="SET NULL")
-    )
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id", ondelete="SET NULL"))
 
     store: Mapped[Store] = relationship()
 

@@ -11,9 +11,11 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     image_views,
     invite_views,
     member_views,
+    program_views,
     rules_views,
     staff_views,
     store_views,
     text_views,
+    till_views,
     views,
 )
