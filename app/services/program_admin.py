@@ -55,6 +55,7 @@ TIER_FIELDS = ("code", "name_ru", "name_en", "discount", "grant", "threshold")
 # What every card of the program shows (app.passes.content): a change re-issues them.
 SHOWN = ("name", "brand_name", "registration_bonus", "birthday_bonus")
 TEMPLATE = "demo"
+HELD_TIERS = "cards are on these tiers, move them first:"
 COLORS = {"background_color": "#1F3A5F", "foreground_color": "#FFFFFF", "label_color": "#FFD166"}
 
 
@@ -337,7 +338,7 @@ def update_program(
         ).all()
         if held:
             listed = ", ".join(f"{code} ({count})" for code, count in held)
-            errors["tiers"] = f"cards are on these tiers, move them first: {listed}"
+            errors["tiers"] = f"{HELD_TIERS} {listed}"
     if errors:
         raise ValidationError(errors)
     changed: dict[str, object] = {

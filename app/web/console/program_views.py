@@ -99,8 +99,7 @@ ERRORS_RU = {
     "registration_bonus_days": "Пусто или число дней от 1 до 3650",
     "birthday_bonus_days": "Пусто или число дней от 1 до 3650",
     "points_validity_days": "Пусто или число дней от 1 до 3650",
-    "tiers": "Нужен хотя бы один уровень и ровно один — для каждой новой карты; "
-    "уровни, на которых есть карты, удалить нельзя",
+    "tiers": "Нужен хотя бы один уровень и ровно один — для каждой новой карты",
     "code": "1–40 строчных латинских букв, цифр, «-» или «_», без повторов",
     "name_ru": "Обязательное поле (до 60 символов)",
     "name_en": "До 60 символов",
@@ -124,6 +123,9 @@ def error_text(key: str, english: str) -> str:
     """The message for an error key ("earn_rate", "tiers.1.discount") in the page's language."""
     if current_locale() != "ru":
         return english
+    held = english.partition(program_admin.HELD_TIERS)[2]
+    if held:  # which tiers hold cards, with their counts: the figures matter
+        return "На этих уровнях есть карты, сначала переведите их на другие:" + held
     return ERRORS_RU.get(key.rsplit(".", 1)[-1], english)
 
 
