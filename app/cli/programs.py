@@ -61,7 +61,7 @@ def parse_tier(spec: str) -> dict[str, str]:
 @click.option("--expiry-days", default="", help="Days earned points last (empty: forever).")
 @click.option("--tier", "tiers", multiple=True, required=True, help=TIER_HELP)
 @click.pass_obj
-def programs_create(settings: Settings, **options: str | tuple[str, ...]) -> None:
+def programs_create(settings: Settings, /, **options: str | tuple[str, ...]) -> None:
     """Create a program with its tiers; prints its slug and join page."""
     specs = options.pop("tiers")
     assert isinstance(specs, tuple)

@@ -122,7 +122,7 @@ def test_pairing_form_errors_and_revoking_a_key(
     html = bad.get_data(as_text=True)
     assert 'id="store-error"' in html and 'id="name-error"' in html
     assert "Выберите магазин" in html
-    status, body = redeem(client, start(client))
+    _status, body = redeem(client, start(client))
     till = session.scalars(select(Terminal)).one()
     revoked = client.post(f"{path}/{till.id}/revoke", data={"csrf_token": csrf(client, path)})
     assert revoked.status_code == 303
