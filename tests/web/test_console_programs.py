@@ -215,3 +215,35 @@ def test_an_unknown_program_is_404_for_an_admin(
 ) -> None:
     console_login(client, session, services, "admin")
     assert client.get("/console/programs/nope/edit").status_code == 404
+
+
+def test_a_tier_granted_by_spend_is_reached_at_the_till(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    from app.loyalty.models import Tier
+    from app.services import terminals
+
+    demo.tiers.append(
+        Tier(
+            code="gold", name_en="Gold", name_ru="Золото", discount_bp=1000, spend_threshold=150000
+        )
+    )
+    card = enroll(session, services, demo, "+79161230003")
+    _, key = terminals.add_terminal(session, services.clock, demo, "Касса 9")
+    session.commit()
+    code = f"{card.number}-{card.barcode_secret}"
+    auth = {"Authorization": f"Bearer {key}"}
+    for n, amount in enumerate((100000, 100000), 1):
+        sold = client.post(
+            "/api/pos/v1/purchases",
+            json={"receipt_id": f"s-{n}", "amount": amount, "barcode": code},
+            headers=auth,
+        )
+        assert sold.status_code == 201, sold.get_json()
+    session.expire_all()
+    # 930 + 930 paid (7 % off) = 1 860 ₽ ≥ 1 500 ₽: the card is on the 10 % tier now.
+    assert card.tier.code == "gold"
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "card.tier_reached")
+    ).one()
+    assert entry.details == {"tier": "gold", "spent": 186000}
