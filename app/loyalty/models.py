@@ -90,6 +90,9 @@ class Program(Base):
     website_url: Mapped[str | None] = mapped_column(String(300))
     support_phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when an admin archives the program: enrollment closes and the console shows it
+    # read-only (see app.services.program_admin).
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A new random value with every change that all cards of the program show (stores,
     # published texts and images): the key of the per-process cache of those
     # (app.services.cards). Random, not counted, so that two databases (or a rolled-back
@@ -146,6 +149,9 @@ class Tier(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     # Staff-assigned tiers (e.g. "large family") need a reason from a person.
     staff_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Granted by spending: a card whose purchases (amount paid, minor units) reach this
+    # moves up to the tier (app.services.tiers). None for the default and staff tiers.
+    spend_threshold: Mapped[int | None] = mapped_column(BigMoney)
 
     program: Mapped[Program] = relationship(back_populates="tiers")
 
@@ -159,7 +165,8 @@ class Tier(Base):
 
 
 class Store(Base):
-    """A physical store; its location makes the card show up on the lock screen nearby."""
+    """A physical store: its tills record receipts there, and its location (when given)
+    makes the card show up on the lock screen nearby."""
 
     __tablename__ = "stores"
 
@@ -168,6 +175,8 @@ class Store(Base):
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str | None] = mapped_column(String(200))
+    # The store's own time zone when it differs from the program's (None: the program's).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     relevant_text_en: Mapped[str | None] = mapped_column(String(100))

@@ -7,6 +7,7 @@ only this, so the two wallets cannot drift apart.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -87,8 +88,8 @@ def _back_values(program: Program, card: Card) -> dict[str, str]:
     }
 
 
-def locations_of(program: Program) -> tuple[Location, ...]:
-    """Where the card shows on the lock screen: the program's stores with coordinates."""
+def all_locations(program: Program) -> tuple[Location, ...]:
+    """Every store of the program with coordinates (a card shows ten of them)."""
     return tuple(
         Location(
             store.latitude,
@@ -100,7 +101,33 @@ def locations_of(program: Program) -> tuple[Location, ...]:
         )
         for store in program.stores
         if store.latitude is not None and store.longitude is not None
-    )[:MAX_LOCATIONS]
+    )
+
+
+def locations_of(program: Program) -> tuple[Location, ...]:
+    """Where the card shows on the lock screen: the program's first ten stores with
+    coordinates (see ``nearest`` for a card's own ten)."""
+    return all_locations(program)[:MAX_LOCATIONS]
+
+
+def nearest(
+    locations: tuple[Location, ...], near: tuple[float, float] | None
+) -> tuple[Location, ...]:
+    """The ten of ``locations`` closest to ``near`` (a card holder's store), as Apple
+    shows at most ten; the first ten when there is no such point."""
+    if near is None or len(locations) <= MAX_LOCATIONS:
+        return locations[:MAX_LOCATIONS]
+    lat0, lon0 = math.radians(near[0]), math.radians(near[1])
+
+    def distance(loc: Location) -> float:  # haversine, on a unit sphere
+        lat, lon = math.radians(loc.latitude), math.radians(loc.longitude)
+        a = (
+            math.sin((lat - lat0) / 2) ** 2
+            + math.cos(lat0) * math.cos(lat) * math.sin((lon - lon0) / 2) ** 2
+        )
+        return 2 * math.asin(min(1.0, math.sqrt(a)))
+
+    return tuple(sorted(locations, key=distance)[:MAX_LOCATIONS])
 
 
 def card_content(

@@ -16,14 +16,22 @@ from sqlalchemy.orm import Session
 from app.bounds import CONTROL_MESSAGE, has_control_characters
 from app.clock import Clock
 from app.loyalty.errors import UnknownCardError, ValidationError
-from app.loyalty.models import Card, Member, Program, Tier
+from app.loyalty.models import Card, Member, Program, Store, Tier
 from app.passes.apple.builder import PkpassBuilder
-from app.passes.content import CardContent, Location, card_content, locations_of
+from app.passes.content import (
+    MAX_LOCATIONS,
+    CardContent,
+    Location,
+    all_locations,
+    card_content,
+    nearest,
+)
 from app.passes.models import WalletPass
 from app.passes.sync import mark_card_changed
 from app.passes.templates import PassTemplate, TemplateStore, with_images, with_texts
 from app.services.staff import audit
 from app.staff.models import StaffUser
+from app.till.models import Receipt
 
 
 def card_by_public_id(session: Session, public_id: str) -> Card:
@@ -54,7 +62,28 @@ def content_of(
 ) -> CardContent:
     """What the card's live pass shows (or ``wallet_pass``, e.g. a voided old one)."""
     wallet_pass = wallet_pass or wallet_pass_of(session, card)
-    return card_content(card, wallet_pass, template_of(card.program, templates))
+    locations = _locations_of_card(session, card.id, all_locations(card.program))
+    return card_content(card, wallet_pass, template_of(card.program, templates), locations)
+
+
+def _locations_of_card(
+    session: Session, card_id: int, locations: tuple[Location, ...]
+) -> tuple[Location, ...]:
+    """The card's ten stores: when the program has more, the ten nearest the store of
+    the card's latest purchase (one more statement, only for such programs)."""
+    if len(locations) <= MAX_LOCATIONS:
+        return locations
+    row = session.execute(
+        select(Store.latitude, Store.longitude)
+        .join(Receipt, Receipt.store_id == Store.id)
+        .where(Receipt.card_id == card_id, Store.latitude.is_not(None))
+        .order_by(Receipt.created_at.desc())
+        .limit(1)
+    ).first()
+    near = None
+    if row is not None and row[0] is not None and row[1] is not None:
+        near = (float(row[0]), float(row[1]))
+    return nearest(locations, near)
 
 
 def template_of(program: Program, templates: TemplateStore) -> PassTemplate:
@@ -128,7 +157,7 @@ def _shared_of(session: Session, program: Program, templates: TemplateStore) -> 
             per_store.move_to_end(key)
             return found
     # A miss reads the program's images and stores (two statements).
-    found = _Shared(template_of(program, templates), locations_of(program))
+    found = _Shared(template_of(program, templates), all_locations(program))
     with _shared_lock:
         per_store[key] = found
         while len(per_store) > _SHARED_MAX:
@@ -164,7 +193,8 @@ def _built(
         raise UnknownCardError()
     card, wallet_pass, _member, _tier, program = row
     shared = _shared_of(session, program, templates)
-    content = card_content(card, wallet_pass, shared.template, shared.locations)
+    locations = _locations_of_card(session, card.id, shared.locations)
+    content = card_content(card, wallet_pass, shared.template, locations)
     return builder.build(content, shared.template)
 
 

@@ -14,7 +14,7 @@ from app.bounds import control_character_errors
 from app.clock import Clock
 from app.db import new_public_id
 from app.loyalty import rules, totp
-from app.loyalty.errors import AlreadyEnrolledError, ValidationError
+from app.loyalty.errors import AlreadyEnrolledError, ProgramClosedError, ValidationError
 from app.loyalty.models import Card, Member, Program, StageTransition
 from app.passes.models import WalletPass
 from app.services import consents, webhook_events
@@ -125,8 +125,11 @@ def enroll(
     consents, with the version of the text shown (app.services.consents).
 
     Raises AlreadyEnrolledError if the phone already has a card here; the unique
-    constraint on (program, phone) decides when two enrollments race.
+    constraint on (program, phone) decides when two enrollments race; ProgramClosedError
+    when the program is archived.
     """
+    if program.archived_at is not None:
+        raise ProgramClosedError()
     exists = session.scalar(
         select(Member.id).where(Member.program_id == program.id, Member.phone == data.phone)
     )

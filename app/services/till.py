@@ -26,7 +26,7 @@ from app.loyalty.errors import UnknownCardError
 from app.loyalty.models import Card, LedgerEntry, Program, Store, TotpUse
 from app.passes.models import GoogleObject, WalletPass
 from app.passes.sync import mark_card_changed
-from app.services import installs, webhook_events
+from app.services import installs, tiers, webhook_events
 from app.till import rules as till_rules
 from app.till.errors import (
     BarcodeRequiredError,
@@ -321,6 +321,7 @@ def record_purchase(
             )
         if quote.points_redeemed or quote.points_earned or bonus:
             mark_card_changed(session, clock, card.id)
+        tiers.upgrade_by_spend(session, clock, card)
     session.flush()
     webhook_events.emit(
         session,

@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         "login": settings.login_rate_limit,  # per client address
         "login_account": settings.login_account_rate_limit,
         "pos": settings.pos_rate_limit,  # per terminal
+        "pos_pair": RateLimit(10, 900),  # per client address: till pairing codes
         "passkit_log": RateLimit(120, 60),  # per client address
         "passkit_register": settings.passkit_register_rate_limit,  # per client address
         # Per pass, counted once the pass's token is right (nobody else can spend it).

@@ -52,6 +52,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The form has expired. Please check your details and send it again.",
         "ru": "Форма устарела. Проверьте данные и отправьте ещё раз.",
     },
+    "join.closed": {
+        "en": "{brand} no longer takes new members: the program is closed. "
+        "Cards already issued keep working as the shop announces.",
+        "ru": "{brand} больше не принимает новых участников: программа закрыта. "
+        "Уже выданные карты действуют так, как объявил магазин.",
+    },
     "join.already": {
         "en": "This phone number already has a card in the program.",
         "ru": "На этот номер телефона карта уже оформлена.",
@@ -162,7 +168,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "pos.title": {"en": "Till", "ru": "Касса"},
     "pos.logout": {"en": "Sign out", "ru": "Выйти"},
-    "pos.key": {"en": "Terminal key", "ru": "Ключ терминала"},
+    "pos.key": {
+        "en": "Scan the QR code from the console, or type its code (or a terminal key)",
+        "ru": "Отсканируйте QR-код из консоли или введите его код (или ключ терминала)",
+    },
     "pos.login": {"en": "Sign in", "ru": "Войти"},
     "pos.code": {"en": "Card code", "ru": "Код карты"},
     "pos.code_hint": {"en": "Scan or type the card number", "ru": "Сканируйте или введите номер"},

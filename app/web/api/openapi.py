@@ -392,6 +392,27 @@ def document() -> dict[str, Any]:
                     params=[_path("slug")],
                 )
             },
+            "/api/pos/v1/pair": {
+                "post": _op(
+                    "Trade a one-time pairing code (the console's QR code) for a new till's key",
+                    _json(
+                        "201",
+                        "Paired: the key, shown this once",
+                        _obj(
+                            ["key", "name", "program", "store"],
+                            key=STR,
+                            name=STR,
+                            program=STR,
+                            store={"type": ["string", "null"]},
+                        ),
+                    ),
+                    400,
+                    415,
+                    422,
+                    429,
+                    body=_obj(["code"], code=STR),
+                )
+            },
             "/api/pos/v1/terminal": {
                 "get": _op(
                     "The terminal the key belongs to",

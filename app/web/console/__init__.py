@@ -14,10 +14,12 @@ from app.web.console import (  # noqa: E402,F401  (registers the routes)
     invite_views,
     member_views,
     privacy_views,
+    program_views,
     rules_views,
     staff_views,
     store_views,
     text_views,
+    till_views,
     views,
     webhook_views,
 )

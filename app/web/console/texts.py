@@ -22,9 +22,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "nav.campaigns": {"en": "Campaigns", "ru": "Кампании"},
     "nav.logout": {"en": "Sign out", "ru": "Выйти"},
     "nav.staff": {"en": "Staff", "ru": "Сотрудники"},
+    "nav.programs": {"en": "Programs", "ru": "Программы"},
+    "nav.tills": {"en": "tills", "ru": "кассы"},
     "nav.adjustments": {"en": "Approvals", "ru": "На одобрении"},
     "program": {"en": "Program", "ru": "Программа"},
     "none": {"en": "—", "ru": "—"},
+    "program.archived": {
+        "en": "This program is archived: its pages are read-only. An admin can restore it.",
+        "ru": "Программа в архиве: её страницы только для просмотра. "
+        "Администратор может её восстановить.",
+    },
     "form.expired": {
         "en": "The form has expired. Please check the values and send it again.",
         "ru": "Форма устарела. Проверьте значения и отправьте ещё раз.",

@@ -7,7 +7,7 @@ import base64
 from flask import Response, abort, redirect, render_template, request, url_for
 
 from app.loyalty import rules
-from app.loyalty.errors import AlreadyEnrolledError, ValidationError
+from app.loyalty.errors import AlreadyEnrolledError, ProgramClosedError, ValidationError
 from app.loyalty.models import Program
 from app.passes import install_links
 from app.passes.google.client import GoogleWalletError
@@ -39,6 +39,10 @@ def _join_page(
     status: int,
     notice: str | None = None,
 ) -> Response:
+    if program.archived_at is not None:
+        # An archived program: a clear page, no form (enroll() refuses all the same).
+        closed = t("join.closed", brand=program.brand_name)
+        return Response(render_template("error.html", message=closed), status=410)
     html = render_template(
         "join.html",
         program=program,
@@ -95,6 +99,8 @@ def join_submit(slug: str) -> Response:
     except AlreadyEnrolledError:
         form["link_phone"] = form["phone"]
         return _join_page(program, form, {}, 409, notice=t("join.already"))
+    except ProgramClosedError:
+        return _join_page(program, form, {}, 410)
     return redirect(url_for("join.card_page", public_id=card.public_id), code=303)  # type: ignore[return-value]
 
 

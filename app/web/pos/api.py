@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from app.bounds import whole_number
 from app.loyalty.errors import ValidationError
 from app.posters.decode import decode_barcode
-from app.services import terminals, till
+from app.services import terminals, till, till_pairing
 from app.till.models import Terminal
 from app.web.api.views import json_object
 from app.web.db import db, services
@@ -36,6 +36,29 @@ def terminal(*, touch: bool = False) -> Terminal:
         found = terminals.authenticate(db(), services().clock, key, touch=touch)
         g.terminal = found
     return found
+
+
+@bp.post("/api/pos/v1/pair")
+def pair() -> tuple[Response, int]:
+    """Trade a pairing code (the console's QR code) for a new till's key, once."""
+    enforce_rate_limit("pos_pair")  # per address, before anything is read
+    body = json_object()
+    v.check_fields(body, {"code"})
+    code = body.get("code")
+    if not isinstance(code, str) or len(code) > 40:
+        raise ValidationError({"code": till_pairing.WRONG})
+    paired = till_pairing.redeem(db(), services().clock, code)
+    t = paired.terminal
+    response = jsonify(
+        {
+            "key": paired.key,
+            "name": t.name,
+            "program": t.program.slug,
+            "store": t.store.code if t.store else None,
+        }
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
 
 
 @bp.get("/api/pos/v1/terminal")

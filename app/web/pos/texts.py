@@ -132,6 +132,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Server error, nothing was recorded. Try again.",
         "ru": "Ошибка на сервере, ничего не проведено. Повторите.",
     },
+    "js.field.code": {
+        "en": "This pairing code is wrong, already used or expired: ask for a new QR code.",
+        "ru": "Код подключения неверный, уже использован или истёк: попросите новый QR-код.",
+    },
+    "js.pairing": {"en": "Connecting the till…", "ru": "Подключаем кассу…"},
     "js.field.amount": {
         "en": "Enter an amount such as 1338.50.",
         "ru": "Введите сумму, например 1338,50.",
