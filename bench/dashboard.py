@@ -35,6 +35,7 @@ BATCH = 10_000
 def populate(services: object, members: int, receipts: int, stores: int) -> int:
     """The chain from `walletpass simulate --bulk` (seed 1), ending at YEAR_END; an
     existing chain in the database (a kept one, `--keep`) is used as it is."""
+    global YEAR_END  # noqa: PLW0603 - a kept chain's own end
     from sqlalchemy import func, select
 
     from app.loyalty.models import Program
@@ -47,7 +48,9 @@ def populate(services: object, members: int, receipts: int, stores: int) -> int:
         program = session.scalar(select(Program).where(Program.slug == "demo"))
         if program is not None:
             have = session.scalar(select(func.count()).where(Receipt.program_id == program.id))
-            print(f"using the chain already in the database ({have} receipts)")
+            last = session.scalar(select(func.max(Receipt.created_at)))
+            YEAR_END = datetime.combine(last.date() + timedelta(days=1), datetime.min.time(), UTC)
+            print(f"using the chain already in the database ({have} receipts, to {YEAR_END})")
             return program.id
         program = seed_demo(session, services.clock)  # type: ignore[attr-defined]
         result = bulk.simulate(session, services.clock, program, spec)  # type: ignore[attr-defined]
