@@ -298,14 +298,14 @@ def populate(services: Any, n: int) -> tuple[str, dict[str, Device]]:
     return token, {t: Device(lib, serial, held) for t, lib, serial in rows}
 
 
-def launch(port: int, token: str, offer: str) -> tuple[int, float]:
+def launch(port: int, token: str, offer: str, bonus: int) -> tuple[int, float]:
     body = {
         "name": "E2E",
         "offer_en": offer,
         "offer_ru": offer,
         "segment": {"stages": ["at_risk"]},
         "holdout_percent": 0,
-        "bonus_points": 100,
+        "bonus_points": bonus,
     }
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v1/programs/demo/campaigns",
@@ -351,6 +351,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     parser.add_argument("--worker-threads", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16, help="the fleet's connections")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--bonus-points", type=int, default=100, help="0: an offer alone")
     args = parser.parse_args()
 
     import redis
@@ -440,7 +441,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             offer = OFFER.format(n=os.getpid())
             fleet = Fleet("127.0.0.1", web_port, offer.encode(), devices, target=len(devices))
             result = asyncio.run(
-                run_fleet(fleet, here, lambda: launch(web_port, crm_token, offer), sample, args)
+                run_fleet(fleet, here, lambda: launch(web_port, crm_token, offer, args.bonus_points), sample, args)
             )
             good, total = check(services, fleet)
         finally:
@@ -514,7 +515,8 @@ def report(
     fetch_span = fleet.last_fetch - (fleet.first_fetch or started)
     print(
         f"\n{args.cards} devices; serve {args.serve_workers}x{args.serve_threads}, worker "
-        f"--threads {args.worker_threads}, fleet {args.connections} connections; load "
+        f"--threads {args.worker_threads}, fleet {args.connections} connections, bonus "
+        f"{args.bonus_points}; load "
         f"{os.getloadavg()[0]:.1f}"
     )
     print(f"launch -> last device holding the new pass: {total_s:.1f} s")
