@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -261,7 +262,6 @@ def populate(services: Any, n: int) -> tuple[str, dict[str, Device]]:
     """N registered cards "at risk", and a marketer's API token for the staff API."""
     from sqlalchemy import select, update
 
-    from app.loyalty.models import Program
     from app.passes.models import AppleDevice, AppleRegistration, WalletPass
     from app.services import staff
     from app.services.programs import seed_demo
@@ -315,7 +315,7 @@ def launch(port: int, token: str, offer: str, bonus: int) -> tuple[int, float]:
     )
     started = time.perf_counter()
     try:
-        with urllib.request.urlopen(request, timeout=60) as answer:
+        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 (http://)
             return int(json.loads(answer.read())["id"]), started
     except urllib.error.HTTPError as exc:
         raise SystemExit(f"the launch answered {exc.code}: {exc.read()!r}") from None
@@ -341,7 +341,7 @@ def check(services: Any, fleet: Fleet) -> tuple[int, int]:
 # --- the run ---------------------------------------------------------------------------------
 
 
-def main() -> None:  # noqa: PLR0915 - one linear script
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cards", type=int, default=20_000)
     parser.add_argument("--database-url", required=True, help="an empty PostgreSQL database")
@@ -441,7 +441,13 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             offer = OFFER.format(n=os.getpid())
             fleet = Fleet("127.0.0.1", web_port, offer.encode(), devices, target=len(devices))
             result = asyncio.run(
-                run_fleet(fleet, here, lambda: launch(web_port, crm_token, offer, args.bonus_points), sample, args)
+                run_fleet(
+                    fleet,
+                    here,
+                    lambda: launch(web_port, crm_token, offer, args.bonus_points),
+                    sample,
+                    args,
+                )
             )
             good, total = check(services, fleet)
         finally:
@@ -476,10 +482,8 @@ async def run_fleet(
     print(f"campaign {campaign_id} launched ({request_s * 1000:.0f} ms request)", flush=True)
     next_report = time.perf_counter() + 10
     while not fleet.done.is_set():
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(fleet.done.wait(), 1.0)
-        except TimeoutError:
-            pass
         await asyncio.to_thread(sample)
         now = time.perf_counter()
         if now >= next_report:
@@ -522,7 +526,8 @@ def report(
     print(f"launch -> last device holding the new pass: {total_s:.1f} s")
     print(f"  first push after {(fleet.first_push or started) - started:.1f} s")
     print(
-        f"  pushes accepted: {fleet.pushes} in {push_span:.1f} s ({fleet.pushes / max(push_span, 1e-9):,.0f}/s)"
+        f"  pushes accepted: {fleet.pushes} in {push_span:.1f} s "
+        f"({fleet.pushes / max(push_span, 1e-9):,.0f}/s)"
     )
     print(
         f"  passes fetched (200): {fleet.fetches_200} in {fetch_span:.1f} s "
