@@ -266,15 +266,28 @@ def kpis_by_stage(
         .group_by(Refund.receipt_pk)
         .subquery()
     )
-    rows = session.execute(
-        select(Member.stage, Member.id, Receipt.amount_due - func.coalesce(refunded.c.back, 0))
-        .join(Card, Card.member_id == Member.id)
-        .join(Receipt, Receipt.card_id == Card.id)
-        .outerjoin(refunded, refunded.c.receipt_pk == Receipt.id)
-        .where(
-            Member.program_id == program.id, Receipt.created_at >= start, Receipt.created_at < end
+    # Summed by the database per stage (a member has one card: buyers counted by card).
+    found = {
+        row[0]: (int(row[1]), int(row[2]), int(row[3] or 0))
+        for row in session.execute(
+            select(
+                Member.stage,
+                func.count(func.distinct(Receipt.card_id)),
+                func.count(),
+                func.sum(Receipt.amount_due - func.coalesce(refunded.c.back, 0)),
+            )
+            .select_from(Receipt)
+            .join(Card, Card.id == Receipt.card_id)
+            .join(Member, Member.id == Card.member_id)
+            .outerjoin(refunded, refunded.c.receipt_pk == Receipt.id)
+            .where(
+                Receipt.program_id == program.id,
+                Receipt.created_at >= start,
+                Receipt.created_at < end,
+            )
+            .group_by(Member.stage)
         )
-    ).all()
+    }
     sizes = dict(
         session.execute(
             select(Member.stage, func.count())
@@ -284,19 +297,17 @@ def kpis_by_stage(
     )
     out = []
     for stage_name in ("newcomer", "active", "at_risk", "lost"):
-        mine = [r for r in rows if r[0] == stage_name]
-        buyers = len({r[1] for r in mine})
-        revenue = sum(int(r[2]) for r in mine)
+        buyers, receipts, revenue = found.get(stage_name, (0, 0, 0))
         members = int(sizes.get(stage_name, 0))
         out.append(
             SegmentKpis(
                 stage_name,
                 members,
                 buyers,
-                len(mine),
+                receipts,
                 revenue,
-                _ratio(revenue, len(mine)),
-                _ratio(len(mine), buyers),
+                _ratio(revenue, receipts),
+                _ratio(receipts, buyers),
                 _ratio(revenue, members),
             )
         )
