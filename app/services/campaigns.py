@@ -278,7 +278,8 @@ def select_targets(session: Session, clock: Clock, campaign_id: int) -> int:
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
     assert campaign is not None
     existing = session.scalar(select(func.count()).where(CampaignTarget.campaign_id == campaign_id))
-    if existing or campaign.status == "cancelled":  # cancelled before the worker came
+    # Cancelled before the worker came, or already sent (an audience of none included).
+    if existing or campaign.status in ("cancelled", "sent"):
         return int(existing or 0)
     program = session.get(Program, campaign.program_id)
     assert program is not None
