@@ -37,6 +37,10 @@ class ImportReport:
     created: int = 0
     points: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line, field, problem)
+    # The valid rows with a marketing consent (who an install invite may reach), and
+    # once applied, the members created from them.
+    consenting: list[enrollment.Enrollment] = field(default_factory=list)
+    consenting_members: list[int] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -99,11 +103,14 @@ def import_members(
         seen[data_.phone] = line
         valid.append((data_, int(balance_text)))
     report.ok = len(valid)
+    report.consenting = [data_ for data_, _ in valid if data_.marketing_consent]
     if not apply or report.errors:
         return report
     now = clock.now()
     for data_, balance in valid:
         card = enrollment.enroll(session, clock, program, data_, source="import")
+        if data_.marketing_consent:
+            report.consenting_members.append(card.member_id)
         if balance:
             ledger.credit(
                 session,

@@ -321,6 +321,53 @@ def dashboard_csv() -> Response:
     )
 
 
+FUNNEL_CSV_COLUMNS = (
+    "period_start",
+    "period_end",
+    "channel",
+    "source",
+    "sent",
+    "opened",
+    "installed",
+    "first_purchase",
+)
+
+
+@bp.get("/dashboard/invites.csv")
+@require(*DASHBOARD_ROLES)
+def invite_funnel_csv() -> Response:
+    """The funnel panel's table for the period: one row per channel and source, then the
+    total ("all", "all"). Its own file: the dashboard CSV has a row per week, and this
+    breakdown is a table per period, not a few more columns of a week."""
+    program = program_named(db(), request.args.get("program"))
+    period, errors = read_period(program)
+    if errors:
+        return Response("\n".join(errors.values()) + "\n", 422, mimetype="text/plain")
+    start, end = period.bounds(program.timezone)
+    out = io.StringIO()
+    writer = SafeCsvWriter(out, lineterminator="\n")
+    writer.writerow(FUNNEL_CSV_COLUMNS)
+    for row in invite_views.funnel_panel(program, start, end):
+        writer.writerow(
+            [
+                period.first.isoformat(),
+                period.last.isoformat(),
+                row.channel,
+                row.source,
+                row.sent,
+                row.opened,
+                row.installed,
+                row.purchased,
+            ]
+        )
+    name = f"invite-funnel-{program.slug}-{period.first}-{period.last}.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 def _div(value: float | None, by: int) -> float | None:
     return None if value is None else value / by
 
