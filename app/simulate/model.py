@@ -197,7 +197,10 @@ def receipts(spec: Spec, people: list[Shopper], chunk: int = 50_000) -> Iterator
                 continue
             p = people[who]
             low = max(p.enrolled_at.timestamp(), start_s)
-            high = min(p.last_visit.timestamp(), end_s)
+            # Shoppers still coming keep coming to the end: uniform visits up to a "last
+            # visit" drawn days before the end made every week thinner than the one before.
+            still_coming = p.stage in ("newcomer", "active")
+            high = end_s if still_coming else min(p.last_visit.timestamp(), end_s)
             at = low + rng.random() * (high - low)
             home = rng.random() < HOME_STORE_SHARE
             store = p.home_store if home else rng.randrange(spec.stores)
