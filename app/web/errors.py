@@ -84,6 +84,9 @@ def init_app(app: Flask) -> None:
             response = json_error(status, code, error.description or code)
         else:
             response = _page(status, t(key))
+        for name, value in error.get_headers():
+            if name == "Allow":  # 405 says which methods the path takes
+                response.headers[name] = value
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             response.headers["Retry-After"] = str(int(retry_after))

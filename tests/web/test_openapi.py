@@ -23,7 +23,7 @@ def test_every_api_route_is_documented(app: Flask, client: FlaskClient) -> None:
     }
     served = set()
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/") or rule.rule.endswith("openapi.json"):
+        if not rule.rule.startswith("/api/") or rule.rule in ("/api/v1/openapi.json", "/api/docs"):
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in rule.methods or ():

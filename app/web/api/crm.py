@@ -12,7 +12,7 @@ from flask import Response, g, jsonify, request
 from werkzeug.exceptions import NotFound
 
 from app.analytics.kpis import kpis
-from app.bounds import DATE_RANGE, MAX_DAYS, date_in_range, whole_number
+from app.bounds import DATE_RANGE, date_in_range
 from app.campaigns.models import Campaign
 from app.db import after_commit
 from app.loyalty.errors import ValidationError
@@ -22,25 +22,13 @@ from app.services.seed_kpis import seed_kpis
 from app.staff.errors import ForbiddenError
 from app.staff.models import StaffUser
 from app.web.api import bp
-from app.web.api.views import json_object
+from app.web.api import schemas as s
+from app.web.contract import operation, parse_body, parse_query
 from app.web.db import db, services
 from app.web.errors import json_error
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)\s*$")
 CAMPAIGN_ROLES = ("admin", "marketer")
-CAMPAIGN_FIELDS = {
-    "name",
-    "offer_en",
-    "offer_ru",
-    "offer_fallback_en",
-    "offer_fallback_ru",
-    "size_category",
-    "segment",
-    "bonus_points",
-    "bonus_days",
-    "holdout_percent",
-    "send_at",
-}
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,67 +95,69 @@ def _campaign_json(campaign: Campaign) -> dict[str, Any]:
     }
 
 
+STAFF_ERRORS = (401, 403, 404)
+
+
 @bp.post("/programs/<slug>/segments/size")
+@operation(
+    "Count the cards a segment matches",
+    body=s.SegmentSizeBody,
+    ok={200: s.SizeAnswer},
+    errors=STAFF_ERRORS,
+    security="staff",
+)
 @staff_api(*CAMPAIGN_ROLES)
 def segment_size(slug: str) -> Response:
-    body = json_object()
+    body = parse_body(s.SegmentSizeBody)
     program = _program(slug)
-    segment = body.get("segment", {})
-    if not isinstance(segment, dict):
-        raise ValidationError({"segment": "must be an object of filters"})
+    segment = _segment(body.segment)
     return jsonify({"size": campaigns.segment_size(db(), program, segment, services().clock.now())})
 
 
+def _segment(segment: s.Segment | None) -> dict[str, Any]:
+    return segment.model_dump(exclude_none=True) if segment is not None else {}
+
+
 @bp.post("/programs/<slug>/campaigns")
+@operation(
+    "Schedule or start a campaign (the worker fans it out)",
+    body=s.CampaignBody,
+    ok={201: s.CampaignAnswer},
+    errors=STAFF_ERRORS,
+    security="staff",
+    links={
+        201: {
+            "FollowProgress": {
+                "operationId": "api.get_campaign",
+                "parameters": {"campaign_id": "$response.body#/id"},
+            }
+        }
+    },
+)
 @staff_api(*CAMPAIGN_ROLES)
 def create_campaign(slug: str) -> tuple[Response, int]:
-    body = json_object()
-    unknown = sorted(set(body) - CAMPAIGN_FIELDS)
-    if unknown:
-        raise ValidationError({name: "is not a campaign field" for name in unknown})
-    errors: dict[str, str] = {}
+    body = parse_body(s.CampaignBody)
     send_at = None
-    if body.get("send_at") is not None:
+    if body.send_at is not None:
         try:
-            send_at = datetime.fromisoformat(str(body["send_at"]))
-            if send_at.tzinfo is None:
-                raise ValueError
+            send_at = datetime.fromisoformat(body.send_at)
         except ValueError:
-            errors["send_at"] = "must be an ISO 8601 date-time with a time zone"
-    for name in ("name", "offer_en", "offer_ru"):
-        if not isinstance(body.get(name), str):
-            errors[name] = "is required text"
-    for name in ("offer_fallback_en", "offer_fallback_ru", "size_category"):
-        if body.get(name) is not None and not isinstance(body.get(name), str):
-            errors[name] = "must be text"
-    for name in ("bonus_points", "bonus_days"):
-        value = body.get(name)
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 0
-        ):
-            errors[name] = "must be a whole number >= 0"
-    holdout = body.get("holdout_percent", 10)
-    if not isinstance(holdout, int | float) or isinstance(holdout, bool):
-        errors["holdout_percent"] = "must be a number from 0 to 50"
-    if not isinstance(body.get("segment", {}), dict):
-        errors["segment"] = "must be an object of filters"
-    if errors:
-        raise ValidationError(errors)
+            raise ValidationError({"send_at": "must be an ISO 8601 date-time"}) from None
     session = db()
     program = _program(slug)
     user: StaffUser = g.staff
     draft = campaigns.Draft(
-        name=body["name"],
-        offer_en=body["offer_en"],
-        offer_ru=body["offer_ru"],
-        segment=body.get("segment", {}),
-        bonus_points=body.get("bonus_points") or 0,
-        bonus_days=body.get("bonus_days"),
-        holdout_percent=float(holdout),
+        name=body.name,
+        offer_en=body.offer_en,
+        offer_ru=body.offer_ru,
+        segment=_segment(body.segment),
+        bonus_points=body.bonus_points or 0,
+        bonus_days=body.bonus_days,
+        holdout_percent=body.holdout_percent,
         send_at=send_at,
-        offer_fallback_en=body.get("offer_fallback_en"),
-        offer_fallback_ru=body.get("offer_fallback_ru"),
-        size_category=body.get("size_category"),
+        offer_fallback_en=body.offer_fallback_en,
+        offer_fallback_ru=body.offer_fallback_ru,
+        size_category=body.size_category,
     )
     campaign = campaigns.create(session, services().clock, program, draft, user)
     if campaign.send_at is not None and campaign.send_at <= services().clock.now():
@@ -177,16 +167,21 @@ def create_campaign(slug: str) -> tuple[Response, int]:
 
 
 @bp.get("/campaigns/<id:campaign_id>")
+@operation(
+    "Progress, and the report once sent",
+    query=s.CampaignQuery,
+    ok={200: s.CampaignAnswer},
+    errors=STAFF_ERRORS,
+    security="staff",
+)
 @staff_api(*CAMPAIGN_ROLES)
 def get_campaign(campaign_id: int) -> Response:
+    days = parse_query(s.CampaignQuery).days
     campaign = db().get(Campaign, campaign_id)
     if campaign is None or not staff_scope.may_see(db(), g.staff, campaign.program_id):
         raise NotFound("no such campaign")
     body = _campaign_json(campaign)
     if campaign.status == "sent":
-        days = whole_number(request.args.get("days", "14"))
-        if days is None:
-            raise ValidationError({"days": f"must be a whole number from 1 to {MAX_DAYS}"})
         report = campaigns.report(db(), campaign, days=days)
         body["report"] = {
             "days": report.days,
@@ -199,8 +194,16 @@ def get_campaign(campaign_id: int) -> Response:
 
 
 @bp.get("/programs/<slug>/kpis")
+@operation(
+    "KPIs of a period",
+    query=s.PeriodQuery,
+    ok={200: s.KpisAnswer},
+    errors=(401, 404),
+    security="staff",
+)
 @staff_api()
 def get_kpis(slug: str) -> Response:
+    parse_query(s.PeriodQuery)
     program = _program(slug)
     now = services().clock.now()
     end = _date("to", now)
