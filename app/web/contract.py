@@ -23,7 +23,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 import pydantic
 from flask import request
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from app.bounds import whole_number
@@ -74,8 +74,10 @@ def _ascii_whole(raw: object) -> object:
     return raw
 
 
-# A whole number in a query string: ASCII digits only (int() also takes "²" and "١").
-QueryInt = Annotated[int, BeforeValidator(_ascii_whole)]
+def query_int(minimum: int, maximum: int) -> Any:
+    """A whole number in a query string, from ``minimum`` to ``maximum``: ASCII digits
+    only (int() also takes "²" and "١")."""
+    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_ascii_whole)]
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class Operation:
     security: str | None = None
     description: str | None = None
     links: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
-    body_media: str = "application/json"
+    body_media: tuple[str, ...] = ("application/json",)
 
 
 def operation(
@@ -101,7 +103,7 @@ def operation(
     security: str | None = None,
     description: str | None = None,
     links: Mapping[int, Mapping[str, Any]] | None = None,
-    body_media: str = "application/json",
+    body_media: tuple[str, ...] = ("application/json",),
 ) -> Callable[[F], F]:
     """Attach the operation's contract to its view (put it right under the route)."""
     declared = sorted({*errors, *((400, 413, 415, 422) if body is not None else ())})

@@ -106,20 +106,22 @@ def _operation(
         query_schema = op.query.model_json_schema(ref_template=REF)
         required = set(query_schema.get("required", ()))
         for name, schema in query_schema["properties"].items():
+            # Absent, not null: a query string has no null.
+            options = [o for o in schema.pop("anyOf", ()) if o.get("type") != "null"]
+            if len(options) == 1:
+                schema.update(options[0])
+            if "default" in schema and schema["default"] is None:
+                del schema["default"]
             parameters.append(
                 {"name": name, "in": "query", "required": name in required, "schema": schema}
             )
     if parameters:
         entry["parameters"] = parameters
-    if op.body is not None:
+    if op.body is not None or op.body_media != ("application/json",):
+        schema = refs[op.body] if op.body is not None else {"type": "string", "format": "binary"}
         entry["requestBody"] = {
             "required": True,
-            "content": {op.body_media: {"schema": refs[op.body]}},
-        }
-    elif op.body_media != "application/json":
-        entry["requestBody"] = {
-            "required": True,
-            "content": {op.body_media: {"schema": {"type": "string", "format": "binary"}}},
+            "content": {media: {"schema": schema} for media in op.body_media},
         }
     if op.security:
         entry["security"] = [{op.security: []}]

@@ -7,24 +7,30 @@ can know (a phone number that does not exist, a date in the past, a name already
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from app.bounds import MAX_DAYS, MAX_ID, MAX_MONEY
 from app.campaigns.segments import MAX_LINE_FILTERS, STAGES, WALLETS
 from app.loyalty import rules
-from app.web.contract import Answer, Body, Query, QueryInt
+from app.web.contract import Answer, Body, Query, query_int
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Days = Annotated[int, Field(ge=1, le=MAX_DAYS)]
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
+PHONE: dict[str, Any] = {
+    "format": "phone",
+    "description": "as the shopper types it; the program's region completes a local number",
+}
+
+
 class EnrollmentBody(Body):
     unknown_field_status: ClassVar[int] = 400
     name: Annotated[str, Field(min_length=1, max_length=rules.NAME_MAX)]
-    phone: Annotated[str, Field(min_length=1, max_length=64)]
+    phone: Annotated[str, Field(min_length=1, max_length=64, json_schema_extra=PHONE)]
     birthday: Annotated[str, Field(pattern=DATE_PATTERN, description="YYYY-MM-DD")] | None = None
     email: Annotated[str, Field(max_length=254)] | None = None
     locale: Literal["ru", "en"] | None = None
@@ -154,7 +160,7 @@ class CampaignAnswer(Answer):
 
 
 class CampaignQuery(Query):
-    days: Annotated[QueryInt, Field(ge=1, le=MAX_DAYS)] = Field(
+    days: query_int(1, MAX_DAYS) = Field(  # type: ignore[valid-type]
         14, description="days after sending that the report covers"
     )
 

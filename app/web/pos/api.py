@@ -149,7 +149,7 @@ def refund() -> tuple[Response, int]:
     ok={200: s.DecodeAnswer},
     errors=(*TERMINAL_ERRORS, 400, 413),
     security="terminal",
-    body_media="image/*",
+    body_media=("image/jpeg", "image/png", "image/webp"),
 )
 def decode() -> Response:
     """Read a QR code from a camera frame (for browsers without BarcodeDetector)."""

@@ -5,13 +5,13 @@ The numbers come from app.bounds and the till's rules, so the edge and the domai
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from app.bounds import MAX_MONEY
 from app.services.till_reads import MAX_RECENT
-from app.web.contract import Answer, Body, Query, QueryInt
+from app.web.contract import Answer, Body, Query, query_int
 
 ID_PATTERN = r"^[A-Za-z0-9._:/#-]{1,64}$"
 MAX_LINES = 500
@@ -33,6 +33,12 @@ Display = Annotated[
         "else the program's), money with the currency sign, e.g. 1 338,00 ₽"
     ),
 ]
+
+
+PHONE: dict[str, Any] = {
+    "format": "phone",
+    "description": "as the shopper types it; the program's region completes a local number",
+}
 
 
 class Line(Body):
@@ -72,20 +78,20 @@ class RefundBody(Body):
 
 
 class TillEnrollmentBody(Body):
-    phone: Annotated[str, Field(min_length=1, max_length=64)]
+    phone: Annotated[str, Field(min_length=1, max_length=64, json_schema_extra=PHONE)]
     name: Annotated[str, Field(max_length=200)] | None = None
     consent: Literal[True] = Field(description="true: the shopper accepted the program's terms")
     send_invite: bool | None = None
 
 
 class LookupQuery(Query):
-    amount: Annotated[QueryInt, Field(ge=1, le=MAX_MONEY)] | None = Field(
+    amount: query_int(1, MAX_MONEY) | None = Field(  # type: ignore[valid-type]
         None, description="the purchase amount, to answer redeemable_max"
     )
 
 
 class ReceiptsQuery(Query):
-    limit: Annotated[QueryInt, Field(ge=1, le=MAX_RECENT)] = 10
+    limit: query_int(1, MAX_RECENT) = 10  # type: ignore[valid-type]
 
 
 class TerminalAnswer(Answer):
