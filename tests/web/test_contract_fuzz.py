@@ -146,13 +146,13 @@ def _scenarios(schema: Any, reset: Callable[[], None], linked: Counter[str]) -> 
 
 
 def test_schemathesis_finds_no_server_error_and_no_contract_failure(
-    fuzzed_app: Fuzzed, monkeypatch: pytest.MonkeyPatch
+    fuzzed_app: Fuzzed, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app, keys, reset = fuzzed_app
     seed = int(os.environ.get("WALLETPASS_FUZZ_SEED") or random.randrange(2**32))
     # One seed for every draw of this test, the state machine's included.
     monkeypatch.setattr(hypothesis.core, "global_force_seed", seed)
-    print(f"\nschemathesis {schemathesis.__version__}, seed {seed} (WALLETPASS_FUZZ_SEED)")
+    report = [f"\nschemathesis {schemathesis.__version__}, seed {seed} (WALLETPASS_FUZZ_SEED)"]
     # The document's security schemes name which key each operation takes.
     auth = {"openapi": {name: {"bearer": key} for name, key in keys.items()}}
     config = SchemathesisConfig.from_dict({**CONFIG, "auth": auth})
@@ -201,17 +201,16 @@ def test_schemathesis_finds_no_server_error_and_no_contract_failure(
     by_status: Counter[str] = Counter()
     for key, count in statuses.items():
         by_status[key.rsplit(" ", 1)[1]] += count
-    print(
+    report.append(
         f"{len(operations)} operations, {calls} single calls, {STEPS} linked scenarios, "
         f"{seconds:.0f} s; single calls by status: {dict(sorted(by_status.items()))}"
     )
-    print(f"linked calls: {sum(linked.values())}; by operation and status:")
-    for key, count in sorted(linked.items()):
-        print(f"   {key}: {count}")
+    report.append(f"linked calls: {sum(linked.values())}, by operation and status:")
+    report += [f"   {key}: {count}" for key, count in sorted(linked.items())]
     if os.environ.get("WALLETPASS_FUZZ_VERBOSE"):
-        for key, count in sorted(statuses.items()):
-            print(f"   {key}: {count}")
-    print(f"{len(failures)} failures")
-    for failure in failures:
-        print(" -", failure[:3000])
+        report += [f"   {key}: {count}" for key, count in sorted(statuses.items())]
+    report.append(f"{len(failures)} failures")
+    report += [f" - {failure[:3000]}" for failure in failures]
+    with capsys.disabled():  # in the test output even when it passes
+        print("\n".join(report))
     assert not failures
