@@ -25,7 +25,12 @@ setup(
     packages=[*find_packages(include=["app*"]), "app._bundled", *MAPPED],
     package_dir={"app._bundled": "app/_bundled", **MAPPED},
     package_data={
-        "app": ["web/templates/**/*", "web/static/**/*", "fakes/data/*.json"],
+        "app": [
+            "web/templates/**/*",
+            "web/static/**/*",
+            "fakes/data/*.json",
+            "staff/common_passwords.txt",
+        ],
         **{package: ["*"] for package in MAPPED},
     },
 )

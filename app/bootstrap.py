@@ -45,6 +45,7 @@ from app.passes.templates import TemplateStore
 from app.queue import TaskQueue, make_huey
 from app.ratelimits.limiter import RateLimiter
 from app.ratelimits.stores import DatabaseStore, LimitStore, RedisStore
+from app.services import phone_keys
 from app.settings import SOURCE_ROOT, GoogleSettings, Settings, ensure_instance_dir, resource_dir
 from app.webhooks.rules import NEW_DELIVERIES
 
@@ -284,13 +285,14 @@ def build_services(
         AppleIdentity(settings.apple.pass_type_id, settings.apple.team_id, settings.passkit_url),
     )
     queue = TaskQueue(make_huey(settings.queue_url, settings.instance_dir))
-    write_sessions = make_sessionmaker(engine, write=True)
+    info = phone_keys.session_info(settings.secret_key)
+    write_sessions = make_sessionmaker(engine, write=True, info=info)
     watch_changes(write_sessions, queue)
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
-        read_sessions=make_sessionmaker(engine, write=False),
+        read_sessions=make_sessionmaker(engine, write=False, info=info),
         write_sessions=write_sessions,
         templates=templates,
         signing_identity=identity,

@@ -126,10 +126,13 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_sessionmaker(engine: Engine, *, write: bool) -> sessionmaker[Session]:
-    """Sessions for reading, or for writing (SQLite takes the write lock up front)."""
+def make_sessionmaker(
+    engine: Engine, *, write: bool, info: dict[str, Any] | None = None
+) -> sessionmaker[Session]:
+    """Sessions for reading, or for writing (SQLite takes the write lock up front);
+    ``info`` is copied into every session's ``info``."""
     bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True, info=info or {})
 
 
 def refresh_statistics(session: Session) -> None:

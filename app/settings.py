@@ -167,6 +167,9 @@ class Settings:
     log_format: str = "text"
     relays: dict[str, RelaySettings] = field(default_factory=dict)
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
+    # Retention (days): the daily job deletes older PassKit device logs and audit entries.
+    device_log_retention_days: int = 30
+    audit_retention_days: int = 730
 
     @property
     def is_production(self) -> bool:
@@ -535,6 +538,8 @@ def _load(env: Mapping[str, str]) -> Settings:
         log_format=_log_format(env),
         relays=_relays(env, app_env, production or not apple.uses_dev_certs),
         messaging=_messaging(env),
+        device_log_retention_days=_int(env, "WALLETPASS_DEVICE_LOG_RETENTION_DAYS", 30, minimum=1),
+        audit_retention_days=_int(env, "WALLETPASS_AUDIT_RETENTION_DAYS", 730, minimum=30),
     )
 
 

@@ -21,8 +21,10 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from common import bench_env
 
@@ -31,16 +33,111 @@ BATCH = 10_000
 
 
 def populate(services: object, members: int, receipts: int, stores: int) -> int:
-    """The chain from `walletpass simulate --bulk` (seed 1), ending at YEAR_END."""
+    """The chain from `walletpass simulate --bulk` (seed 1), ending at YEAR_END; an
+    existing chain in the database (a kept one, `--keep`) is used as it is."""
+    global YEAR_END  # a kept chain's own end
+    from sqlalchemy import func, select
+
+    from app.loyalty.models import Program
     from app.services.programs import seed_demo
     from app.simulate import bulk, model
+    from app.till.models import Receipt
 
     spec = model.Spec(1, members, receipts, stores, 365, YEAR_END, campaigns=0)
     with services.transaction() as session:  # type: ignore[attr-defined]
+        program = session.scalar(select(Program).where(Program.slug == "demo"))
+        if program is not None:
+            have = session.scalar(select(func.count()).where(Receipt.program_id == program.id))
+            last = session.scalar(select(func.max(Receipt.created_at)))
+            YEAR_END = datetime.combine(last.date() + timedelta(days=1), datetime.min.time(), UTC)
+            print(f"using the chain already in the database ({have} receipts, to {YEAR_END})")
+            return program.id
         program = seed_demo(session, services.clock)  # type: ignore[attr-defined]
         result = bulk.simulate(session, services.clock, program, spec)  # type: ignore[attr-defined]
         print(f"simulated in {result.seconds:.1f} s ({result.receipts_per_s:,.0f} receipts/s)")
         return program.id
+
+
+def view_times(session: Any, program: Any, start: datetime, end: datetime) -> dict[str, float]:
+    """Seconds of each read the console's dashboard view makes for [start, end)."""
+    from app.analytics.invites import funnel
+    from app.analytics.kpis import kpis_by_stage, kpis_by_store, kpis_series
+    from app.services import wallet_stats
+    from app.services.seed_kpis import seed_kpis
+
+    weeks = []
+    day = start
+    while day < end:
+        weeks.append((day, min(day + timedelta(days=7), end)))
+        day += timedelta(days=7)
+    calls: list[tuple[str, Callable[[], Any]]] = [
+        (
+            "kpis_series (weeks + period)",
+            lambda: kpis_series(session, program, [*weeks, (start, end)]),
+        ),
+        ("kpis_by_store", lambda: kpis_by_store(session, program, start, end, total[0])),
+        ("kpis_by_stage", lambda: kpis_by_stage(session, program, start, end)),
+        ("seed_kpis", lambda: seed_kpis(session, program, start, end)),
+        ("wallet_stats.figures", lambda: wallet_stats.figures(session, program.id, (start, end))),
+        (
+            "wallet_stats.event_counts",
+            lambda: wallet_stats.event_counts(session, program.id, weeks),
+        ),
+        ("invite funnel", lambda: funnel(session, program.id, start, end)),
+    ]
+    total: list[Any] = [None]
+    out = {}
+    for part, call in calls:
+        t0 = time.perf_counter()
+        found = call()
+        out[part] = time.perf_counter() - t0
+        if total[0] is None:
+            total[0] = found[-1]  # the period's figures, as the view passes them on
+    return out
+
+
+def sections(services: Any, program_id: int, rounds: int) -> None:
+    """Every read of the console dashboard's view (what ``dashboard()`` calls), for the
+    default view (30 days) and the year, timed one by one; then a segment's size and a
+    campaign's audience snapshot (rolled back)."""
+    from app.loyalty.models import Program
+    from app.services import campaigns
+
+    views = {
+        "default view (30 days)": (YEAR_END - timedelta(days=30), YEAR_END),
+        "year view (52 weeks)": (YEAR_END - timedelta(weeks=52), YEAR_END),
+    }
+    for name, (start, end) in views.items():
+        times: dict[str, list[float]] = {}
+        for _ in range(rounds):
+            with services.transaction(write=False) as session:
+                program = session.get(Program, program_id)
+                program.stores  # noqa: B018  (loaded before the clock starts)
+                for part, seconds in view_times(session, program, start, end).items():
+                    times.setdefault(part, []).append(seconds)
+        whole = sum(statistics.median(t) for t in times.values())
+        print(f"{name}: {whole:.2f} s in all (median of {rounds})")
+        for part, t in times.items():
+            print(f"    {part:30} {statistics.median(t):6.2f} s")
+    segment = {"stages": ["at_risk"]}
+    with services.transaction(write=False) as session:
+        program = session.get(Program, program_id)
+        t0 = time.perf_counter()
+        size = campaigns.segment_size(session, program, segment, YEAR_END)
+        print(f"segment size (at risk, in a wallet): {size} in {time.perf_counter() - t0:.2f} s")
+    session = services.write_sessions()
+    try:
+        program = session.get(Program, program_id)
+        draft = campaigns.Draft(name="Snapshot", offer_en="-20 %", offer_ru="-20 %", segment={})
+        campaign = campaigns.create(session, services.clock, program, draft, "bench")
+        session.flush()
+        t0 = time.perf_counter()
+        n = campaigns.select_targets(session, services.clock, campaign.id)
+        seconds = time.perf_counter() - t0
+        print(f"audience snapshot (every card in a wallet): {n} targets in {seconds:.1f} s")
+    finally:
+        session.rollback()
+        session.close()
 
 
 def main() -> None:
@@ -50,6 +147,10 @@ def main() -> None:
     parser.add_argument("--stores", type=int, default=100)
     parser.add_argument("--database-url")
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of the batched reads")
+    parser.add_argument(
+        "--skip-baseline", action="store_true", help="no one-kpis()-per-window run (hours at 1 M)"
+    )
+    parser.add_argument("--build-only", action="store_true", help="build the chain and stop")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         extra = {"WALLETPASS_QUEUE_URL": "memory://"}
@@ -72,8 +173,15 @@ def main() -> None:
         kind = settings.database_url.split(":")[0]
         print(
             f"{args.members} members, {args.receipts} receipts, {args.stores} stores "
-            f"created in {time.perf_counter() - started:.1f} s ({kind})"
+            f"ready in {time.perf_counter() - started:.1f} s ({kind})"
         )
+        if args.build_only:
+            services.close()
+            return
+        sections(services, program_id, args.rounds)
+        if args.skip_baseline:
+            services.close()
+            return
         first = YEAR_END - timedelta(weeks=52)
         weeks = [(first + timedelta(weeks=i), first + timedelta(weeks=i + 1)) for i in range(52)]
         year = (first, YEAR_END)

@@ -25,6 +25,7 @@ from app.passes.apple.certs import DevChain, generate_dev_chain
 from app.ratelimits.limiter import RateLimiter
 from app.ratelimits.models import RateLimitCounter
 from app.ratelimits.stores import DatabaseStore
+from app.services import phone_keys
 from app.services.programs import seed_demo
 from app.settings import Settings
 from tests.helpers import PASS_TYPE_ID, START, TEAM_ID, postgres_url
@@ -100,7 +101,10 @@ def services(_services: Services, clock: FixedClock, _limits_engine: Engine) -> 
     connection = _services.engine.connect()
     outer = connection.begin()
     maker = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info=phone_keys.session_info(_services.settings.secret_key),
     )
     watch_changes(maker, _services.queue)
     _services.queue.huey.flush()

@@ -38,7 +38,9 @@ def build(session: Session, services: Services, program: Program) -> None:
     clock._now = at(2, 1)
     refs: dict[str, passkit.PassRef] = {}
     for i in range(1, 9):
-        form = enrollment.EnrollmentForm(name=f"W{i}", phone=f"+7903111000{i}", consent=True)
+        form = enrollment.EnrollmentForm(
+            name=f"W{i}", phone=f"+7903111000{i}", consent=True, marketing_consent=True
+        )
         card = enrollment.enroll(
             session, clock, program, enrollment.validate(form, program, clock.now().date())
         )

@@ -86,16 +86,21 @@ def kpis_series(
 
 def kpis_by_store(
     session: Session, program: Program, start: datetime, end: datetime, total: Kpis | None = None
-) -> dict[int, Kpis]:
-    """Each store's KPIs in the period (store id -> figures), summed by the database.
+) -> dict[int | None, Kpis]:
+    """Each store's KPIs in the period (store id -> figures, None for receipts of tills
+    that belong to no store), summed by the database.
     ``total``, the period's figures when already computed, saves reading the history
     again for the parts that are the whole program's (cohort, at-risk share)."""
     wide = _ProgramWide.of(total) if total else _program_wide(session, program, [(start, end)])[0]
     sums = receipt_sums(session, program, [(start, end)], by_store=True)
-    return {
+    out: dict[int | None, Kpis] = {
         store.id: _assemble(sums.get((0, store.id), ReceiptSums()), wide)
         for store in program.stores
     }
+    storeless = sums.get((0, None))
+    if storeless is not None and storeless.receipts:
+        out[None] = _assemble(storeless, wide)  # tills in no store
+    return out
 
 
 def _assemble(till: ReceiptSums, wide: _ProgramWide) -> Kpis:
@@ -261,15 +266,28 @@ def kpis_by_stage(
         .group_by(Refund.receipt_pk)
         .subquery()
     )
-    rows = session.execute(
-        select(Member.stage, Member.id, Receipt.amount_due - func.coalesce(refunded.c.back, 0))
-        .join(Card, Card.member_id == Member.id)
-        .join(Receipt, Receipt.card_id == Card.id)
-        .outerjoin(refunded, refunded.c.receipt_pk == Receipt.id)
-        .where(
-            Member.program_id == program.id, Receipt.created_at >= start, Receipt.created_at < end
+    # Summed by the database per stage (a member has one card: buyers counted by card).
+    found = {
+        row[0]: (int(row[1]), int(row[2]), int(row[3] or 0))
+        for row in session.execute(
+            select(
+                Member.stage,
+                func.count(func.distinct(Receipt.card_id)),
+                func.count(),
+                func.sum(Receipt.amount_due - func.coalesce(refunded.c.back, 0)),
+            )
+            .select_from(Receipt)
+            .join(Card, Card.id == Receipt.card_id)
+            .join(Member, Member.id == Card.member_id)
+            .outerjoin(refunded, refunded.c.receipt_pk == Receipt.id)
+            .where(
+                Receipt.program_id == program.id,
+                Receipt.created_at >= start,
+                Receipt.created_at < end,
+            )
+            .group_by(Member.stage)
         )
-    ).all()
+    }
     sizes = dict(
         session.execute(
             select(Member.stage, func.count())
@@ -279,19 +297,17 @@ def kpis_by_stage(
     )
     out = []
     for stage_name in ("newcomer", "active", "at_risk", "lost"):
-        mine = [r for r in rows if r[0] == stage_name]
-        buyers = len({r[1] for r in mine})
-        revenue = sum(int(r[2]) for r in mine)
+        buyers, receipts, revenue = found.get(stage_name, (0, 0, 0))
         members = int(sizes.get(stage_name, 0))
         out.append(
             SegmentKpis(
                 stage_name,
                 members,
                 buyers,
-                len(mine),
+                receipts,
                 revenue,
-                _ratio(revenue, len(mine)),
-                _ratio(len(mine), buyers),
+                _ratio(revenue, receipts),
+                _ratio(receipts, buyers),
                 _ratio(revenue, members),
             )
         )

@@ -46,6 +46,12 @@ class Campaign(Base):
     # Triggered campaigns run card by card when their moment comes (status "active"):
     # welcome after the card is installed, birthday, win-back on entering "at risk".
     trigger: Mapped[str | None] = mapped_column(String(16))
+    # A birthday trigger's day relative to the birthday: -3 = three days before.
+    trigger_days: Mapped[int | None] = mapped_column(Integer)
+    # After this moment the offer leaves the cards that still show it (the minute's job
+    # clears it and pushes; offers_cleared_at records that it ran).
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    offers_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -183,12 +183,17 @@ def to_json(segment: Segment) -> dict[str, Any]:
 def card_ids(
     program_id: int, segment: Segment, now: datetime, wallet: WalletCondition | None = None
 ) -> Select[int]:
-    """SELECT of the active cards of a program that the segment matches; a ``wallet``
-    filter needs the ``wallet`` condition builder."""
+    """SELECT of the active cards of a program that the segment matches, among members
+    with a marketing consent (every campaign is advertising: no consent, no offer); a
+    ``wallet`` filter needs the ``wallet`` condition builder."""
     stmt = (
         select(Card.id)
         .join(Member, Member.id == Card.member_id)
-        .where(Card.program_id == program_id, Card.status == "active")
+        .where(
+            Card.program_id == program_id,
+            Card.status == "active",
+            Member.marketing_consent.is_(True),
+        )
     )
     if segment.stages:
         stmt = stmt.where(Member.stage.in_(segment.stages))

@@ -12,6 +12,7 @@ from app.cli.fake_apns import fake_apns
 from app.cli.members import members
 from app.cli.passes import passes
 from app.cli.posters import poster
+from app.cli.programs import programs_group
 from app.cli.run import run
 from app.cli.serve import serve
 from app.cli.simulate import simulate
@@ -46,6 +47,7 @@ for command in (
     certs,
     poster,
     passes,
+    programs_group,
     terminals_group,
     cards_group,
     jobs_group,

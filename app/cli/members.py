@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
 from app.bootstrap import build_services
 from app.errors import DomainError
 from app.loyalty.errors import ValidationError
-from app.services import imports, programs
+from app.services import import_invites, imports, invite_campaigns, programs
 from app.settings import Settings
 
 
@@ -21,19 +22,78 @@ def members() -> None:
 @members.command("import")
 @click.option("--program", "slug", required=True)
 @click.option("--apply", is_flag=True, help="Create the members (without it: a dry run).")
+@click.option(
+    "--invite",
+    is_flag=True,
+    help="Send an install invite (SMS, else e-mail) to the imported members with a "
+    "marketing consent, through an invite campaign of source import.",
+)
+@click.option(
+    "--invite-budget",
+    default=import_invites.DAILY_BUDGET,
+    type=click.IntRange(1, invite_campaigns.MAX_DAILY),
+    show_default=True,
+    help="Invites per day (the program's local day).",
+)
+@click.option(
+    "--invite-per-minute",
+    default=import_invites.PER_MINUTE,
+    type=click.IntRange(1, invite_campaigns.MAX_PER_MINUTE),
+    show_default=True,
+    help="Invites per minute.",
+)
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj
-def members_import(settings: Settings, slug: str, apply: bool, csv_file: Path) -> None:
+def members_import(
+    settings: Settings,
+    slug: str,
+    apply: bool,
+    invite: bool,
+    invite_budget: int,
+    invite_per_minute: int,
+    csv_file: Path,
+) -> None:
     """Import CSV_FILE (phone, name[, birthday, email, locale, balance, marketing_consent]).
 
-    Runs dry unless --apply; with any error nothing is created."""
+    Runs dry unless --apply; with any error nothing is created. With --invite the dry
+    run says how many members would be invited and what the SMS would cost."""
     services = build_services(settings)
+    data = csv_file.read_bytes()
+    channel = import_invites.channel(services.messaging.channels_on) if invite else None
+    estimate = None
+    started: tuple[int, str] | None = None  # campaign id, when sending begins (local)
     try:
+        if channel is not None:
+            # Validated and priced before the write transaction: no lock is held while
+            # the gateway answers.
+            with services.transaction(write=False) as session:
+                program = programs.get_program(session, slug)
+                dry = imports.import_members(
+                    session, services.clock, program, data, apply=False, actor="cli"
+                )
+            people = import_invites.invitable(dry.consenting, channel)
+            estimate = import_invites.quote(
+                services.messaging.sms, program, people, channel, settings.public_url
+            )
         with services.transaction() as session:
             program = programs.get_program(session, slug)
             report = imports.import_members(
-                session, services.clock, program, csv_file.read_bytes(), apply=apply, actor="cli"
+                session, services.clock, program, data, apply=apply, actor="cli"
             )
+            if apply and estimate is not None and channel is not None and report.valid:
+                campaign, begins = import_invites.start(
+                    session,
+                    services.clock,
+                    program,
+                    channel,
+                    report.consenting_members,
+                    estimate,
+                    "cli",
+                    daily_budget=invite_budget,
+                    per_minute=invite_per_minute,
+                )
+                local = begins.astimezone(ZoneInfo(program.timezone))
+                started = (campaign.id, f"{local:%Y-%m-%d %H:%M}")
     except ValidationError as exc:
         raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
     except DomainError as exc:
@@ -51,6 +111,31 @@ def members_import(settings: Settings, slug: str, apply: bool, csv_file: Path) -
         click.echo(f"created {report.created} members, carried over {report.points} points")
     else:
         click.echo("dry run: nothing created (add --apply)")
+    if not invite:
+        return
+    if channel is None:
+        why = "; ".join(f"{k}: {v}" for k, v in sorted(services.messaging.off.items()))
+        click.echo(f"invites: the channel is off ({why}); nobody is invited")
+        return
+    assert estimate is not None
+    how = "by SMS" if channel == "sms" else "by e-mail"
+    if started is None:
+        click.echo(f"invites: would invite {estimate.recipients} members {how}")
+    else:
+        campaign_id, at = started
+        click.echo(
+            f"invites: invite campaign #{campaign_id} for {estimate.recipients} members {how}, "
+            f"sending from {at} (program time)"
+        )
+    if channel == "sms":
+        if estimate.cost_minor is None:
+            click.echo(f"invites: the gateway gave no quote ({estimate.error or 'no answer'})")
+        else:
+            approx = "about " if estimate.extrapolated else ""
+            click.echo(
+                f"invites: estimated SMS cost {approx}{estimate.cost_minor / 100:.2f} RUB "
+                f"(gateway quote), {estimate.refused} numbers refused"
+            )
 
 
 @members.command("export")

@@ -53,3 +53,13 @@ class InsufficientPointsError(LoyaltyError):
     def __init__(self, balance: int) -> None:
         self.balance = balance
         super().__init__(f"the card has only {balance} points")
+
+
+class ProgramClosedError(LoyaltyError):
+    """The program is archived: it takes no new members."""
+
+    code = "program_closed"
+    status = 410
+
+    def __init__(self) -> None:
+        super().__init__("the program is closed to new members")

@@ -20,9 +20,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db import Base, BigMoney, UTCDateTime
+from app.loyalty.rules import fold
 
 
 class Program(Base):
@@ -89,6 +90,9 @@ class Program(Base):
     website_url: Mapped[str | None] = mapped_column(String(300))
     support_phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when an admin archives the program: enrollment closes and the console shows it
+    # read-only (see app.services.program_admin).
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A new random value with every change that all cards of the program show (stores,
     # published texts and images): the key of the per-process cache of those
     # (app.services.cards). Random, not counted, so that two databases (or a rolled-back
@@ -145,6 +149,9 @@ class Tier(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     # Staff-assigned tiers (e.g. "large family") need a reason from a person.
     staff_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Granted by spending: a card whose purchases (amount paid, minor units) reach this
+    # moves up to the tier (app.services.tiers). None for the default and staff tiers.
+    spend_threshold: Mapped[int | None] = mapped_column(BigMoney)
 
     program: Mapped[Program] = relationship(back_populates="tiers")
 
@@ -158,7 +165,8 @@ class Tier(Base):
 
 
 class Store(Base):
-    """A physical store; its location makes the card show up on the lock screen nearby."""
+    """A physical store: its tills record receipts there, and its location (when given)
+    makes the card show up on the lock screen nearby."""
 
     __tablename__ = "stores"
 
@@ -167,6 +175,8 @@ class Store(Base):
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str | None] = mapped_column(String(200))
+    # The store's own time zone when it differs from the program's (None: the program's).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     relevant_text_en: Mapped[str | None] = mapped_column(String(100))
@@ -186,11 +196,18 @@ class Member(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     phone: Mapped[str] = mapped_column(String(16))  # E.164
     name: Mapped[str] = mapped_column(String(100))
+    # The name case-folded (ё as е) for search: SQLite's lower() knows only ASCII. Kept
+    # in step with ``name`` by ``_fold_name`` below.
+    name_folded: Mapped[str] = mapped_column(String(100), default="", server_default="")
     email: Mapped[str | None] = mapped_column(String(254))
     birthday: Mapped[date | None] = mapped_column(Date)
     locale: Mapped[str] = mapped_column(String(2))
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the program's terms
+    # How the program consent came (app.services.consents.SOURCES) and which version of
+    # its text was shown ("import": collected elsewhere, no text of ours).
+    consent_source: Mapped[str | None] = mapped_column(String(16))
+    consent_text: Mapped[str | None] = mapped_column(String(40))
     # Advertising consent (38-FZ art. 18), apart from the program's: when it was given or
     # withdrawn, how (site, till, import, console, unsubscribe) and which text version.
     marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -203,8 +220,16 @@ class Member(Base):
     # The lifecycle stage last computed, and since when (transitions trigger campaigns).
     stage: Mapped[str | None] = mapped_column(String(16))
     stage_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the member's personal data was erased (app.services.erasure): the row
+    # stays, anonymised, so receipts, ledger and KPIs keep adding up.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("program_id", "phone"),)
+
+    @validates("name")
+    def _fold_name(self, _key: str, value: str) -> str:
+        self.name_folded = fold(value or "")
+        return value
 
 
 class Card(Base):
@@ -229,7 +254,11 @@ class Card(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     offer_en: Mapped[str | None] = mapped_column(String(200))
     offer_ru: Mapped[str | None] = mapped_column(String(200))
+    # The campaign whose offer the card shows (its end date takes the offer off again).
+    offer_campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
     tier_reason: Mapped[str | None] = mapped_column(Text)
+    # A duplicate merged into another card (app.services.card_care.merge_members).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
     # First time the card was added to each wallet (registration / save callback).
     apple_installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     google_installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -238,9 +267,10 @@ class Card(Base):
     program: Mapped[Program] = relationship()
     member: Mapped[Member] = relationship(back_populates="card")
     tier: Mapped[Tier] = relationship()
+    merged_into: Mapped[Card | None] = relationship(remote_side="Card.id")
 
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'blocked')", name="status_known"),
+        CheckConstraint("status IN ('active', 'blocked', 'erased')", name="status_known"),
         CheckConstraint("balance >= 0", name="balance_not_negative"),
     )
 
@@ -280,6 +310,23 @@ class LedgerEntry(Base):
             name="remaining_within_lot",
         ),
     )
+
+
+class InstallBonusClaim(Base):
+    """A phone number that has had the install bonus of a program, as a keyed hash
+    (HMAC-SHA256 with a key derived from the secret key, app.services.phone_keys): the
+    bonus is paid at most once per number, ever, also after the member was erased and
+    enrolled again. The unique key decides when two cards of one number race."""
+
+    __tablename__ = "install_bonus_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("program_id", "phone_hash"),)
 
 
 class StageTransition(Base):

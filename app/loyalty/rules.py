@@ -117,3 +117,9 @@ def format_percent(basis_points: int) -> str:
 def format_points(points: int) -> str:
     """ "2 000": thousands grouped with no-break spaces."""
     return f"{points:,}".replace(",", NBSP)
+
+
+def fold(text: str) -> str:
+    """Text for case-blind search in any script: case-folded, ё read as е, spaces squeezed
+    (SQLite's lower() folds ASCII only, so the folding is done here, on both sides)."""
+    return " ".join(text.casefold().replace("ё", "е").split())

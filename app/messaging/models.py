@@ -29,6 +29,9 @@ class InviteCampaign(Base):
     daily_budget: Mapped[int] = mapped_column(Integer)  # messages per local day
     per_minute: Mapped[int] = mapped_column(Integer)  # throttle: messages per minute
     status: Mapped[str] = mapped_column(String(16), default="draft")
+    # Who asked: the console (a segment), or a CSV import (its members, listed in
+    # invite_campaign_members); the campaign's invites carry it as their source.
+    source: Mapped[str] = mapped_column(String(8), default="console", server_default="console")
     # The gateway's quote before the start: recipients and cost in minor units.
     estimated_recipients: Mapped[int | None] = mapped_column(Integer)
     estimated_cost: Mapped[int | None] = mapped_column(Integer)
@@ -41,6 +44,21 @@ class InviteCampaign(Base):
         CheckConstraint("channel IN ('sms', 'email')", name="channel_known"),
         CheckConstraint("status IN ('draft', 'sending', 'sent', 'cancelled')", name="status_known"),
         CheckConstraint("daily_budget > 0 AND per_minute > 0", name="limits_positive"),
+        CheckConstraint("source IN ('console', 'import')", name="source_known"),
+    )
+
+
+class InviteCampaignMember(Base):
+    """A member an import's invite campaign is for (the campaign invites these and no one
+    else; a console campaign has none and invites its segment)."""
+
+    __tablename__ = "invite_campaign_members"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("invite_campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
 
 

@@ -7,6 +7,7 @@ only this, so the two wallets cannot drift apart.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -87,8 +88,8 @@ def _back_values(program: Program, card: Card) -> dict[str, str]:
     }
 
 
-def locations_of(program: Program) -> tuple[Location, ...]:
-    """Where the card shows on the lock screen: the program's stores with coordinates."""
+def all_locations(program: Program) -> tuple[Location, ...]:
+    """Every store of the program with coordinates (a card shows ten of them)."""
     return tuple(
         Location(
             store.latitude,
@@ -100,7 +101,33 @@ def locations_of(program: Program) -> tuple[Location, ...]:
         )
         for store in program.stores
         if store.latitude is not None and store.longitude is not None
-    )[:MAX_LOCATIONS]
+    )
+
+
+def locations_of(program: Program) -> tuple[Location, ...]:
+    """Where the card shows on the lock screen: the program's first ten stores with
+    coordinates (see ``nearest`` for a card's own ten)."""
+    return all_locations(program)[:MAX_LOCATIONS]
+
+
+def nearest(
+    locations: tuple[Location, ...], near: tuple[float, float] | None
+) -> tuple[Location, ...]:
+    """The ten of ``locations`` closest to ``near`` (a card holder's store), as Apple
+    shows at most ten; the first ten when there is no such point."""
+    if near is None or len(locations) <= MAX_LOCATIONS:
+        return locations[:MAX_LOCATIONS]
+    lat0, lon0 = math.radians(near[0]), math.radians(near[1])
+
+    def distance(loc: Location) -> float:  # haversine, on a unit sphere
+        lat, lon = math.radians(loc.latitude), math.radians(loc.longitude)
+        a = (
+            math.sin((lat - lat0) / 2) ** 2
+            + math.cos(lat0) * math.cos(lat) * math.sin((lon - lon0) / 2) ** 2
+        )
+        return 2 * math.asin(min(1.0, math.sqrt(a)))
+
+    return tuple(sorted(locations, key=distance)[:MAX_LOCATIONS])
 
 
 def card_content(
@@ -113,6 +140,10 @@ def card_content(
     program = card.program
     member = card.member
     tier = card.tier
+    # A pass voided by a replacement shows its old number and never the new barcode.
+    replaced = wallet_pass.voided_number is not None
+    number = wallet_pass.voided_number or card.number
+    barcode = number if replaced else rules.barcode_value(card.number, card.barcode_secret)
     fields: list[Field] = [
         Field(
             "discount",
@@ -155,7 +186,7 @@ def card_content(
             "number",
             "auxiliary" if not any(offer.values()) else "back",
             template.label("number"),
-            _same(rules.format_card_number(card.number)),
+            _same(rules.format_card_number(number)),
         )
     )
     values = _back_values(program, card)
@@ -173,10 +204,10 @@ def card_content(
         organization_name=program.brand_name,
         description=template.description,
         colors=Colors(program.background_color, program.foreground_color, program.label_color),
-        barcode=rules.barcode_value(card.number, card.barcode_secret),
-        barcode_alt_text=rules.format_card_number(card.number),
+        barcode=barcode,
+        barcode_alt_text=rules.format_card_number(number),
         fields=tuple(fields),
         locations=locations,
         updated_at=wallet_pass.updated_at,
-        voided=card.status != "active",
+        voided=card.status != "active" or replaced,
     )

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
@@ -19,7 +29,9 @@ class WalletPass(Base):
     __tablename__ = "wallet_passes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), unique=True)
+    # One live pass per card (the partial unique index below); a replaced card keeps its
+    # old, voided passes so the phones holding them learn they are void.
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"))
     serial_number: Mapped[str] = mapped_column(String(64), unique=True)
     # Sent in every pass.json and compared in constant time; never changes.
     auth_token: Mapped[str] = mapped_column(String(64))
@@ -34,8 +46,26 @@ class WalletPass(Base):
     apns_delivered_version: Mapped[int] = mapped_column(Integer, default=0)
     google_delivered_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the card was replaced (app.services.card_care.replace_card): this pass
+    # shows the old number, voided; the till refuses that number with card_replaced.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_number: Mapped[str | None] = mapped_column(String(20), index=True)
 
     card: Mapped[Card] = relationship()
+
+    __table_args__ = (
+        Index(
+            "uq_wallet_passes_live_card_id",
+            "card_id",
+            unique=True,
+            sqlite_where=text("voided_at IS NULL"),
+            postgresql_where=text("voided_at IS NULL"),
+        ),
+    )
+
+
+# The pass a card shows now (not one voided by a replacement), for joins on card_id.
+LIVE_PASS = WalletPass.voided_at.is_(None)
 
 
 class PassRenderFailure(Base):

@@ -60,8 +60,9 @@ def mark_changed(session: Session, clock: Clock, pass_ids: Iterable[int]) -> int
 
 
 def mark_card_changed(session: Session, clock: Clock, card_id: int) -> None:
-    """mark_changed for the pass of one card (a card without a pass has nothing to update)."""
-    _bump(session, clock, WalletPass.card_id == card_id)
+    """mark_changed for the pass of one card (a card without a pass has nothing to update;
+    the voided passes of a replaced card show nothing that changes)."""
+    _bump(session, clock, (WalletPass.card_id == card_id) & WalletPass.voided_at.is_(None))
 
 
 def mark_program_changed(session: Session, clock: Clock, program_id: int) -> int:

@@ -15,30 +15,32 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.bounds import MAX_DAYS, control_character_errors, strip_control_characters
 from app.campaigns.models import TRIGGERS, Campaign, CampaignTarget
-from app.campaigns.results import Arm, compare, target_results
+from app.campaigns.results import Arm
 from app.campaigns.segments import Segment, card_ids, to_json
 from app.campaigns.sizes import favourite_sizes
 from app.clock import Clock
 from app.db import after_commit
 from app.loyalty import ledger
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Card, Program
+from app.loyalty.models import Card, Member, Program
 from app.passes import placeholders
-from app.passes.models import WalletPass
+from app.passes.models import LIVE_PASS, WalletPass
 from app.passes.sync import mark_changed
 from app.services import google_messages, webhook_events
+from app.services.campaign_progress import Progress, Report, progress, progress_of, report
 from app.services.staff import audit
 from app.services.wallet_stats import card_in_wallet
 from app.staff.models import StaffUser
 
 CHUNK = 1000
 OFFER_LIMIT = 200  # characters the card shows
-__all__ = ["Arm"]  # re-exported for the report's readers
+# Re-exported: callers read progress and reports through this module.
+__all__ = ["Arm", "Progress", "Report", "progress", "progress_of", "report"]
 # A sending campaign without progress for this long lost its run (its worker died): the
 # minute's scheduler hands it to a worker again. Running it twice at once is safe.
 STALLED_AFTER = timedelta(minutes=2)
@@ -64,18 +66,91 @@ class Draft:
     offer_fallback_en: str | None = None
     offer_fallback_ru: str | None = None
     size_category: str | None = None  # whose lines {size} reads (None: all)
+    trigger_days: int | None = None  # birthday: days from the birthday (-3: three before)
+    ends_at: datetime | None = None  # the offer leaves the cards then (None: it stays)
+
+
+MAX_TRIGGER_DAYS = 30
+LANGUAGES = ("ru", "en")
+
+
+def required_languages(program: Program) -> tuple[str, ...]:
+    """Offer texts a program must have: its own language. The other one is optional;
+    a card whose member reads it shows the program's language instead."""
+    return (program.default_locale if program.default_locale in LANGUAGES else "ru",)
 
 
 def create(
-    session: Session, clock: Clock, program: Program, draft: Draft, actor: StaffUser | str
+    session: Session,
+    clock: Clock,
+    program: Program,
+    draft: Draft,
+    actor: StaffUser | str,
+    *,
+    confirm_first: bool = False,
 ) -> Campaign:
+    """Store the campaign. ``confirm_first``: a one-off campaign waits as "draft" for
+    its confirmation (``campaign_control.confirm``), a trigger starts switched off."""
+    errors = check_draft(program, draft, clock.now())
+    if errors:
+        raise ValidationError(errors)
+    now = clock.now()
+    if draft.trigger:
+        status = "stopped" if confirm_first else "active"
+    else:
+        status = "draft" if confirm_first else "scheduled"
+    campaign = Campaign(program_id=program.id, created_by=_actor(actor), created_at=now)
+    fill(campaign, draft)
+    campaign.segment = to_json(Segment.from_json(draft.segment))
+    campaign.status, campaign.trigger = status, draft.trigger
+    campaign.send_at = None
+    if status == "draft":
+        campaign.send_at = draft.send_at  # None: when confirmed
+    elif not draft.trigger:
+        campaign.send_at = outside_quiet_hours(program, draft.send_at or now)
+    session.add(campaign)
+    session.flush()
+    audit(
+        session,
+        clock,
+        actor,
+        "campaign.drafted" if status in ("draft", "stopped") else "campaign.scheduled",
+        f"campaign:{campaign.id}",
+        {"name": campaign.name},
+    )
+    return campaign
+
+
+def _actor(actor: StaffUser | str) -> str:
+    return actor.email if isinstance(actor, StaffUser) else actor
+
+
+def fill(campaign: Campaign, draft: Draft) -> None:
+    """The draft's texts, bonus, holdout and dates on the campaign (checked already)."""
+    campaign.name = draft.name.strip()
+    campaign.offer_en = draft.offer_en.strip()
+    campaign.offer_ru = draft.offer_ru.strip()
+    campaign.offer_fallback_en = (draft.offer_fallback_en or "").strip() or None
+    campaign.offer_fallback_ru = (draft.offer_fallback_ru or "").strip() or None
+    campaign.size_category = (draft.size_category or "").strip() or None
+    campaign.bonus_points = draft.bonus_points
+    campaign.bonus_days = draft.bonus_days
+    campaign.holdout_bp = round(draft.holdout_percent * 100)
+    campaign.trigger_days = draft.trigger_days if draft.trigger == "birthday" else None
+    campaign.ends_at = draft.ends_at
+
+
+def check_draft(program: Program, draft: Draft, now: datetime) -> dict[str, str]:
+    """What is wrong with the draft, field -> message (empty: nothing)."""
     errors: dict[str, str] = {}
-    segment = Segment.from_json(draft.segment)
+    Segment.from_json(draft.segment)  # raises ValidationError for unknown filters
     if not 1 <= len(draft.name.strip()) <= 120:
         errors["name"] = "is required (up to 120 characters)"
-    for field, text in (("offer_en", draft.offer_en), ("offer_ru", draft.offer_ru)):
-        if not 1 <= len(text.strip()) <= 200:
-            errors[field] = "is required (up to 200 characters: it is shown on the card)"
+    needed = required_languages(program)
+    for lang in LANGUAGES:
+        text = getattr(draft, f"offer_{lang}").strip()
+        if len(text) > OFFER_LIMIT or (lang in needed and not text):
+            errors[f"offer_{lang}"] = "is required (up to 200 characters: it is shown on the card)"
     errors.update(_offer_problems(draft))
     fields = {"name": draft.name, "offer_en": draft.offer_en, "offer_ru": draft.offer_ru}
     errors.update(control_character_errors(fields))
@@ -85,51 +160,32 @@ def create(
         errors["bonus_days"] = f"must be between 1 and {MAX_DAYS} days, or none"
     if not 0 <= draft.holdout_percent <= 50:
         errors["holdout_percent"] = "must be between 0 and 50"
-    now = clock.now()
     if draft.send_at is not None and draft.send_at < now - timedelta(minutes=1):
         errors["send_at"] = "is in the past"
     elif draft.send_at is not None and draft.send_at > now + MAX_SCHEDULE:
         errors["send_at"] = "must be within a year from now"
     if draft.trigger is not None and draft.trigger not in TRIGGERS:
         errors["trigger"] = f"must be one of {', '.join(TRIGGERS)}"
-    if errors:
-        raise ValidationError(errors)
-    campaign = Campaign(
-        program_id=program.id,
-        name=draft.name.strip(),
-        offer_en=draft.offer_en.strip(),
-        offer_ru=draft.offer_ru.strip(),
-        offer_fallback_en=(draft.offer_fallback_en or "").strip() or None,
-        offer_fallback_ru=(draft.offer_fallback_ru or "").strip() or None,
-        size_category=(draft.size_category or "").strip() or None,
-        bonus_points=draft.bonus_points,
-        bonus_days=draft.bonus_days,
-        segment=to_json(segment),
-        holdout_bp=round(draft.holdout_percent * 100),
-        status="active" if draft.trigger else "scheduled",
-        trigger=draft.trigger,
-        send_at=None if draft.trigger else outside_quiet_hours(program, draft.send_at or now),
-        created_by=actor.email if isinstance(actor, StaffUser) else actor,
-        created_at=now,
-    )
-    session.add(campaign)
-    session.flush()
-    audit(
-        session,
-        clock,
-        actor,
-        "campaign.scheduled",
-        f"campaign:{campaign.id}",
-        {"name": campaign.name},
-    )
-    return campaign
+    if draft.trigger_days is not None and (
+        draft.trigger != "birthday" or abs(draft.trigger_days) > MAX_TRIGGER_DAYS
+    ):
+        errors["trigger_days"] = (
+            f"must be from -{MAX_TRIGGER_DAYS} to {MAX_TRIGGER_DAYS} days (birthdays only)"
+        )
+    if draft.ends_at is not None:
+        starts = max(draft.send_at or now, now)
+        if draft.ends_at <= starts:
+            errors["ends_at"] = "must be after the campaign starts"
+        elif draft.ends_at > now + 2 * MAX_SCHEDULE:
+            errors["ends_at"] = "must be within two years from now"
+    return errors
 
 
 def _offer_problems(draft: Draft) -> dict[str, str]:
     """Offers may name the member's {size}, and then need a fallback text (without
     placeholders) for members whose size is unknown."""
     errors: dict[str, str] = {}
-    for lang in ("en", "ru"):
+    for lang in LANGUAGES:
         text = getattr(draft, f"offer_{lang}")
         fallback = (getattr(draft, f"offer_fallback_{lang}") or "").strip()
         problem = placeholders.check(text, placeholders.OFFER_PLACEHOLDERS)
@@ -222,8 +278,9 @@ def select_targets(session: Session, clock: Clock, campaign_id: int) -> int:
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
     assert campaign is not None
     existing = session.scalar(select(func.count()).where(CampaignTarget.campaign_id == campaign_id))
-    if existing:
-        return int(existing)
+    # Cancelled before the worker came, or already sent (an audience of none included).
+    if existing or campaign.status in ("cancelled", "sent"):
+        return int(existing or 0)
     program = session.get(Program, campaign.program_id)
     assert program is not None
     now = clock.now()
@@ -314,21 +371,39 @@ def capped(session: Session, program: Program, card_id: int, now: datetime) -> b
 
 
 def fire_trigger(
-    session: Session, clock: Clock, program_id: int, trigger: str, card_id: int
+    session: Session,
+    clock: Clock,
+    program_id: int,
+    trigger: str,
+    card_id: int,
+    *,
+    campaign_ids: Sequence[int] | None = None,
+    occurrence: int | None = None,
 ) -> int:
-    """Run the program's active campaigns of this trigger for one card, in the caller's
-    transaction: holdout drawn as usual, frequency cap respected, once per card (once a
-    year for birthdays). Returns how many campaigns applied an offer."""
+    """Run the program's active campaigns of this trigger (or only ``campaign_ids``)
+    for one card, in the caller's transaction: holdout drawn as usual, frequency cap
+    respected, once per card (once a year for birthdays: ``occurrence`` is the year).
+    Nothing for a member without a marketing consent. Returns how many
+    campaigns applied an offer."""
     now = clock.now()
     applied = 0
-    active = session.scalars(
-        select(Campaign).where(
-            Campaign.program_id == program_id,
-            Campaign.trigger == trigger,
-            Campaign.status == "active",
-        )
-    ).all()
-    occurrence = now.year if trigger == "birthday" else 0
+    if not session.scalar(
+        select(Member.marketing_consent)
+        .join(Card, Card.member_id == Member.id)
+        .where(Card.id == card_id, Card.status == "active")
+    ):
+        return 0  # advertising needs the marketing consent (and a live card)
+    query = select(Campaign).where(
+        Campaign.program_id == program_id,
+        Campaign.trigger == trigger,
+        Campaign.status == "active",
+        Campaign.ends_at.is_(None) | (Campaign.ends_at > now),
+    )
+    if campaign_ids is not None:
+        query = query.where(Campaign.id.in_(campaign_ids))
+    active = session.scalars(query).all()
+    if occurrence is None:
+        occurrence = now.year if trigger == "birthday" else 0
     for campaign in active:
         # Once per card (a birthday: once a year); earlier rows stay, they are history.
         done = session.scalar(
@@ -371,7 +446,7 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
         session.execute(
             update(Card)
             .where(Card.id.in_(cards))
-            .values(offer_en=offer_en, offer_ru=offer_ru)
+            .values(offer_en=offer_en, offer_ru=offer_ru, offer_campaign_id=campaign_id)
             .execution_options(synchronize_session=False)
         )
     if campaign.bonus_points:
@@ -386,7 +461,9 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
                 reference=f"campaign:{campaign_id}",
                 idempotency_key=f"campaign:{campaign_id}:{card_id}",
             )
-    pass_ids = list(session.scalars(select(WalletPass.id).where(WalletPass.card_id.in_(card_ids_))))
+    pass_ids = list(
+        session.scalars(select(WalletPass.id).where(WalletPass.card_id.in_(card_ids_), LIVE_PASS))
+    )
     mark_changed(session, clock, pass_ids)
     # Google cards also get the offer as a message (notifying within Google's daily budget).
     brand = (
@@ -401,7 +478,9 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
             {"en": brand, "ru": brand},
             {"en": offer_en, "ru": offer_ru},
         )
-    versions = select(WalletPass.version).where(WalletPass.card_id == CampaignTarget.card_id)
+    versions = select(WalletPass.version).where(
+        WalletPass.card_id == CampaignTarget.card_id, LIVE_PASS
+    )
     session.execute(
         update(CampaignTarget)
         .where(CampaignTarget.id.in_(target_ids))
@@ -421,7 +500,7 @@ def offers_for(
     """(offer en, offer ru) -> the cards that get it: one text for all, or, when the offer
     names {size}, each member's size filled in (the fallback where it is unknown)."""
     if not _personal(campaign):
-        return {(campaign.offer_en, campaign.offer_ru): list(cards)}
+        return {(offer_text(campaign, "en"), offer_text(campaign, "ru")): list(cards)}
     sizes = favourite_sizes(session, cards, campaign.size_category)
     out: dict[tuple[str, str], list[int]] = {}
     for card_id in cards:
@@ -429,15 +508,24 @@ def offers_for(
         texts = tuple(
             _fit(
                 placeholders.render_offer(
-                    getattr(campaign, f"offer_{lang}"),
-                    getattr(campaign, f"offer_fallback_{lang}"),
-                    values,
+                    offer_text(campaign, lang), offer_text(campaign, lang, fallback=True), values
                 )
             )
             for lang in ("en", "ru")
         )
         out.setdefault((texts[0], texts[1]), []).append(card_id)
     return out
+
+
+def offer_text(campaign: Campaign, lang: str, *, fallback: bool = False) -> str:
+    """The campaign's offer (or its fallback) in ``lang``, or in the other language when
+    the campaign has none in this one (a Russian-only program's English readers)."""
+    kind = "offer_fallback" if fallback else "offer"
+    other = "ru" if lang == "en" else "en"
+    own = getattr(campaign, f"{kind}_{lang}") or ""
+    if own or (campaign.offer_en and campaign.offer_ru):
+        return str(own)
+    return str(getattr(campaign, f"{kind}_{other}") or "")
 
 
 def _fit(text: str) -> str:
@@ -451,7 +539,7 @@ def finish(session: Session, clock: Clock, campaign_id: int) -> bool:
         return False
     campaign = session.get(Campaign, campaign_id)
     assert campaign is not None
-    if campaign.status == "sent":  # a second run found nothing left: already told
+    if campaign.status != "sending":  # a second run (already told) or a cancelled one
         return True
     campaign.status, campaign.finished_at = "sent", clock.now()
     program = session.get(Program, campaign.program_id)
@@ -475,101 +563,3 @@ def finish(session: Session, clock: Clock, campaign_id: int) -> bool:
         },
     )
     return True
-
-
-@dataclass(frozen=True)
-class Progress:
-    status: str
-    targets: int
-    holdout: int
-    skipped: int
-    applied: int
-    pushed: int  # applied and delivered to every registered Apple device
-    accepted: int = 0  # device pushes APNs accepted
-    failed: int = 0  # device pushes that failed (sent again later)
-    pruned: int = 0  # devices removed because their token was dead
-
-    @property
-    def percent(self) -> int:
-        sendable = self.targets - self.holdout - self.skipped
-        return 100 if sendable == 0 else int(100 * self.pushed / sendable)
-
-
-def progress(session: Session, campaign: Campaign) -> Progress:
-    return progress_of(session, [campaign])[campaign.id]
-
-
-def progress_of(session: Session, campaigns: Sequence[Campaign]) -> dict[int, Progress]:
-    """Progress of several campaigns (campaign id -> progress) in two grouped queries,
-    not a handful per campaign (the campaign list shows fifty)."""
-    t = CampaignTarget
-    ids = [c.id for c in campaigns]
-    if not ids:
-        return {}
-
-    def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    counts = {
-        row[0]: row[1:]
-        for row in session.execute(
-            select(
-                t.campaign_id,
-                func.count(),
-                flag(t.holdout.is_(True)),
-                flag(t.skipped.is_not(None)),
-                flag(t.applied_at.is_not(None)),
-                func.coalesce(func.sum(t.pushes_accepted), 0),
-                func.coalesce(func.sum(t.pushes_failed), 0),
-                func.coalesce(func.sum(t.pushes_pruned), 0),
-            )
-            .where(t.campaign_id.in_(ids))
-            .group_by(t.campaign_id)
-        )
-    }
-    pushed: dict[int, int] = dict(
-        session.execute(
-            select(t.campaign_id, func.count())
-            .join(WalletPass, WalletPass.card_id == t.card_id)
-            .where(
-                t.campaign_id.in_(ids),
-                t.applied_at.is_not(None),
-                WalletPass.apns_delivered_version >= t.pass_version,
-            )
-            .group_by(t.campaign_id)
-        ).all()
-    )
-    out = {}
-    for campaign in campaigns:
-        n = [int(v) for v in counts.get(campaign.id, (0,) * 7)]
-        out[campaign.id] = Progress(
-            status=campaign.state,
-            targets=n[0],
-            holdout=n[1],
-            skipped=n[2],
-            applied=n[3],
-            pushed=int(pushed.get(campaign.id, 0)),
-            accepted=n[4],
-            failed=n[5],
-            pruned=n[6],
-        )
-    return out
-
-
-@dataclass(frozen=True)
-class Report:
-    days: int
-    targets: Arm
-    holdout: Arm
-    uplift_per_card: float  # extra revenue per targeted card, minor units
-    ci95: tuple[float, float]
-
-
-def report(session: Session, campaign: Campaign, days: int = 14) -> Report:
-    """Revenue and purchases of targets vs holdout in the ``days`` after each was
-    targeted (a triggered campaign's targets arrive over time), with the difference of
-    revenue per card and its 95 % confidence interval (Welch)."""
-    if not 1 <= days <= MAX_DAYS:
-        raise ValidationError({"days": f"must be a whole number from 1 to {MAX_DAYS}"})
-    found = compare(target_results(session, [campaign.id], days))
-    return Report(days, found.targets, found.holdout, found.uplift_per_card, found.ci95)

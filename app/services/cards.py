@@ -10,20 +10,28 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.bounds import CONTROL_MESSAGE, has_control_characters
 from app.clock import Clock
 from app.loyalty.errors import UnknownCardError, ValidationError
-from app.loyalty.models import Card, Member, Program, Tier
+from app.loyalty.models import Card, Member, Program, Store, Tier
 from app.passes.apple.builder import PkpassBuilder
-from app.passes.content import CardContent, Location, card_content, locations_of
+from app.passes.content import (
+    MAX_LOCATIONS,
+    CardContent,
+    Location,
+    all_locations,
+    card_content,
+    nearest,
+)
 from app.passes.models import WalletPass
 from app.passes.sync import mark_card_changed
 from app.passes.templates import PassTemplate, TemplateStore, with_images, with_texts
 from app.services.staff import audit
 from app.staff.models import StaffUser
+from app.till.models import Receipt
 
 
 def card_by_public_id(session: Session, public_id: str) -> Card:
@@ -41,14 +49,41 @@ def card_by_id(session: Session, card_id: int) -> Card:
 
 
 def wallet_pass_of(session: Session, card: Card) -> WalletPass:
-    wallet_pass = session.scalar(select(WalletPass).where(WalletPass.card_id == card.id))
+    wallet_pass = session.scalar(
+        select(WalletPass).where(WalletPass.card_id == card.id, WalletPass.voided_at.is_(None))
+    )
     if wallet_pass is None:
         raise UnknownCardError()
     return wallet_pass
 
 
-def content_of(session: Session, card: Card, templates: TemplateStore) -> CardContent:
-    return card_content(card, wallet_pass_of(session, card), template_of(card.program, templates))
+def content_of(
+    session: Session, card: Card, templates: TemplateStore, wallet_pass: WalletPass | None = None
+) -> CardContent:
+    """What the card's live pass shows (or ``wallet_pass``, e.g. a voided old one)."""
+    wallet_pass = wallet_pass or wallet_pass_of(session, card)
+    locations = _locations_of_card(session, card.id, all_locations(card.program))
+    return card_content(card, wallet_pass, template_of(card.program, templates), locations)
+
+
+def _locations_of_card(
+    session: Session, card_id: int, locations: tuple[Location, ...]
+) -> tuple[Location, ...]:
+    """The card's ten stores: when the program has more, the ten nearest the store of
+    the card's latest purchase (one more statement, only for such programs)."""
+    if len(locations) <= MAX_LOCATIONS:
+        return locations
+    row = session.execute(
+        select(Store.latitude, Store.longitude)
+        .join(Receipt, Receipt.store_id == Store.id)
+        .where(Receipt.card_id == card_id, Store.latitude.is_not(None))
+        .order_by(Receipt.created_at.desc())
+        .limit(1)
+    ).first()
+    near = None
+    if row is not None and row[0] is not None and row[1] is not None:
+        near = (float(row[0]), float(row[1]))
+    return nearest(locations, near)
 
 
 def template_of(program: Program, templates: TemplateStore) -> PassTemplate:
@@ -94,14 +129,18 @@ class _Shared:
     locations: tuple[Location, ...]
 
 
+_PassRow = Row[Card, WalletPass, Member, Tier, Program]
 _PASS_OF_CARD = (
     select(Card, WalletPass, Member, Tier, Program)
     .join(WalletPass, WalletPass.card_id == Card.id)
     .join(Member, Member.id == Card.member_id)
     .join(Tier, Tier.id == Card.tier_id)
     .join(Program, Program.id == Card.program_id)
-    .where(Card.id == bindparam("card_id"))
 )
+_LIVE_PASS_OF_CARD = _PASS_OF_CARD.where(
+    Card.id == bindparam("card_id"), WalletPass.voided_at.is_(None)
+)
+_PASS_BY_ID = _PASS_OF_CARD.where(WalletPass.id == bindparam("pass_id"))
 
 
 def _shared_of(session: Session, program: Program, templates: TemplateStore) -> _Shared:
@@ -118,7 +157,7 @@ def _shared_of(session: Session, program: Program, templates: TemplateStore) -> 
             per_store.move_to_end(key)
             return found
     # A miss reads the program's images and stores (two statements).
-    found = _Shared(template_of(program, templates), locations_of(program))
+    found = _Shared(template_of(program, templates), all_locations(program))
     with _shared_lock:
         per_store[key] = found
         while len(per_store) > _SHARED_MAX:
@@ -132,12 +171,30 @@ def apple_pass_of_card(
     """The signed pass of a card, read in one statement (card, pass, member, tier and
     program together) when the program's shared parts are cached: the path every
     phone takes after a push."""
-    row = session.execute(_PASS_OF_CARD, {"card_id": card_id}).first()
+    row = session.execute(_LIVE_PASS_OF_CARD, {"card_id": card_id}).first()
+    return _built(session, row, builder, templates)
+
+
+def apple_pass_by_id(
+    session: Session, pass_id: int, builder: PkpassBuilder, templates: TemplateStore
+) -> bytes:
+    """The signed pass ``pass_id`` (a replaced card's old pass renders voided)."""
+    row = session.execute(_PASS_BY_ID, {"pass_id": pass_id}).first()
+    return _built(session, row, builder, templates)
+
+
+def _built(
+    session: Session,
+    row: _PassRow | None,
+    builder: PkpassBuilder,
+    templates: TemplateStore,
+) -> bytes:
     if row is None:
         raise UnknownCardError()
     card, wallet_pass, _member, _tier, program = row
     shared = _shared_of(session, program, templates)
-    content = card_content(card, wallet_pass, shared.template, shared.locations)
+    locations = _locations_of_card(session, card.id, shared.locations)
+    content = card_content(card, wallet_pass, shared.template, locations)
     return builder.build(content, shared.template)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -14,16 +14,13 @@ from app.bounds import control_character_errors
 from app.clock import Clock
 from app.db import new_public_id
 from app.loyalty import rules, totp
-from app.loyalty.errors import AlreadyEnrolledError, ValidationError
-from app.loyalty.models import Card, Member, Program
+from app.loyalty.errors import AlreadyEnrolledError, ProgramClosedError, ValidationError
+from app.loyalty.models import Card, Member, Program, StageTransition
 from app.passes.models import WalletPass
-from app.services import webhook_events
+from app.services import consents, webhook_events
 
 _CARD_NUMBER_ATTEMPTS = 5
-# The version of the marketing-consent wording the enrollment form shows (join.html,
-# "join.marketing_consent"); stored with each consent so it can be shown later.
-MARKETING_CONSENT_TEXT = "join-2026-12"
-SOURCES = ("site", "till", "import", "console")
+SOURCES = consents.SOURCES
 
 
 @dataclass(frozen=True)
@@ -124,12 +121,15 @@ def enroll(
     session: Session, clock: Clock, program: Program, data: Enrollment, source: str = "site"
 ) -> Card:
     """Create the member, the card (default tier) and its wallet pass. ``source`` says
-    how the member came (site, till, import, console): it is recorded with a marketing
-    consent.
+    how the member came (site, api, till, import, console): it is recorded with both
+    consents, with the version of the text shown (app.services.consents).
 
     Raises AlreadyEnrolledError if the phone already has a card here; the unique
-    constraint on (program, phone) decides when two enrollments race.
+    constraint on (program, phone) decides when two enrollments race; ProgramClosedError
+    when the program is archived.
     """
+    if program.archived_at is not None:
+        raise ProgramClosedError()
     exists = session.scalar(
         select(Member.id).where(Member.program_id == program.id, Member.phone == data.phone)
     )
@@ -143,9 +143,13 @@ def enroll(
         email=data.email,
         birthday=data.birthday,
         locale=data.locale,
-        consent_at=now,
-        **marketing_consent_fields(data.marketing_consent, now, source),
+        **consents.program_consent_fields(now, source),
+        **consents.marketing_consent_fields(data.marketing_consent, now, source),
         created_at=now,
+        # Every new member starts as a newcomer: counted on the dashboard at once, not
+        # only after the hourly job (app.services.lifecycle) has run.
+        stage="newcomer",
+        stage_since=now,
     )
     try:
         with session.begin_nested():
@@ -153,6 +157,7 @@ def enroll(
     except IntegrityError:
         raise AlreadyEnrolledError() from None
 
+    session.add(StageTransition(member_id=member.id, from_stage=None, to_stage="newcomer", at=now))
     for attempt in range(_CARD_NUMBER_ATTEMPTS):
         card = Card(
             public_id=new_public_id(),
@@ -200,20 +205,6 @@ def enroll(
         },
     )
     return card
-
-
-def marketing_consent_fields(given: bool, now: datetime, source: str) -> dict[str, object]:
-    """The member columns recording an advertising consent given (or not) ``now``."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown enrollment source {source!r}")
-    if not given:
-        return {"marketing_consent": False}
-    return {
-        "marketing_consent": True,
-        "marketing_consent_at": now,
-        "marketing_consent_source": source,
-        "marketing_consent_text": MARKETING_CONSENT_TEXT if source in ("site", "till") else source,
-    }
 
 
 def normalised_phone(session: Session, slug: str, raw: str) -> str | None:

@@ -66,10 +66,17 @@ class Bodies:
 
 
 def bodies(
-    session: Session, card: Card, templates: TemplateStore, issuer_id: str, public_url: str
+    session: Session,
+    card: Card,
+    templates: TemplateStore,
+    issuer_id: str,
+    public_url: str,
+    wallet_pass: WalletPass | None = None,
 ) -> Bodies:
-    wallet_pass = cards.wallet_pass_of(session, card)
-    content = cards.content_of(session, card, templates)
+    """The class and object of the card's live pass, or of ``wallet_pass`` (the voided
+    old pass of a replaced card goes INACTIVE with its old number)."""
+    wallet_pass = wallet_pass or cards.wallet_pass_of(session, card)
+    content = cards.content_of(session, card, templates, wallet_pass)
     return Bodies(
         wallet_pass.id,
         wallet_pass.version,
@@ -78,6 +85,8 @@ def bodies(
             issuer_id,
             card.program.slug,
             content,
+            # An erased member's card expires (Google moves it to "expired passes").
+            state="EXPIRED" if card.status == "erased" else "ACTIVE",
             rotating_totp_key_hex=card.totp_secret if card.program.rotating_barcode else None,
         ),
     )
@@ -121,6 +130,14 @@ def card_of_pass(session: Session, pass_id: int) -> Card:
     wallet_pass = session.get(WalletPass, pass_id)
     assert wallet_pass is not None
     return wallet_pass.card
+
+
+def bodies_of_pass(
+    session: Session, pass_id: int, templates: TemplateStore, issuer_id: str, public_url: str
+) -> Bodies:
+    wallet_pass = session.get(WalletPass, pass_id)
+    assert wallet_pass is not None
+    return bodies(session, wallet_pass.card, templates, issuer_id, public_url, wallet_pass)
 
 
 def handle_callback(session: Session, clock: Clock, message: CallbackMessage) -> str:

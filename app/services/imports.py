@@ -37,6 +37,10 @@ class ImportReport:
     created: int = 0
     points: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line, field, problem)
+    # The valid rows with a marketing consent (who an install invite may reach), and
+    # once applied, the members created from them.
+    consenting: list[enrollment.Enrollment] = field(default_factory=list)
+    consenting_members: list[int] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -99,11 +103,14 @@ def import_members(
         seen[data_.phone] = line
         valid.append((data_, int(balance_text)))
     report.ok = len(valid)
+    report.consenting = [data_ for data_, _ in valid if data_.marketing_consent]
     if not apply or report.errors:
         return report
     now = clock.now()
     for data_, balance in valid:
         card = enrollment.enroll(session, clock, program, data_, source="import")
+        if data_.marketing_consent:
+            report.consenting_members.append(card.member_id)
         if balance:
             ledger.credit(
                 session,
@@ -128,7 +135,8 @@ def import_members(
 
 
 def export_members(session: Session, program: Program) -> Iterator[str]:
-    """CSV lines of every member with the card (for a CRM or a move elsewhere)."""
+    """CSV lines of every member with the card (for a CRM or a move elsewhere); erased
+    members are left out."""
     out = io.StringIO()
     writer = SafeCsvWriter(out)
     writer.writerow(
@@ -150,7 +158,7 @@ def export_members(session: Session, program: Program) -> Iterator[str]:
     rows = session.execute(
         select(Member, Card)
         .join(Card, Card.member_id == Member.id)
-        .where(Member.program_id == program.id)
+        .where(Member.program_id == program.id, Member.erased_at.is_(None))
         .order_by(Member.id)
         .execution_options(yield_per=1000)
     )

@@ -24,7 +24,7 @@ from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Member, Program
 from app.messaging import rules
-from app.messaging.models import CHANNELS, Invite, InviteCampaign
+from app.messaging.models import CHANNELS, Invite, InviteCampaign, InviteCampaignMember
 from app.messaging.sms import Sms, SmsProvider
 from app.services import invites
 from app.services.campaigns import outside_quiet_hours
@@ -81,9 +81,11 @@ def recipients(
     segment: Segment,
     now: datetime,
     campaign_id: int | None = None,
+    listed: bool = False,
 ) -> Select[int]:
-    """Card ids the campaign may invite now: in the segment, with a marketing consent and
-    an address for the channel, not invited within the program's interval (nor by this
+    """Card ids the campaign may invite now: in the segment (and, when ``listed``, among
+    the members listed for the campaign: an import's), with a marketing consent and an
+    address for the channel, not invited within the program's interval (nor by this
     campaign ever)."""
     stmt = card_ids(program.id, segment, now, card_in_wallet).where(
         Member.marketing_consent.is_(True)
@@ -98,6 +100,12 @@ def recipients(
             Invite.member_id == Member.id, Invite.campaign_id == campaign_id
         )
         stmt = stmt.where(~done.exists())
+        if listed:
+            mine = select(InviteCampaignMember.member_id).where(
+                InviteCampaignMember.campaign_id == campaign_id,
+                InviteCampaignMember.member_id == Member.id,
+            )
+            stmt = stmt.where(mine.exists())
     return stmt
 
 
@@ -254,7 +262,12 @@ def tick(session: Session, clock: Clock, queue: invites.InviteQueue, campaign_id
     if room == 0:
         return 0
     query = recipients(
-        program, campaign.channel, Segment.from_json(campaign.segment), now, campaign.id
+        program,
+        campaign.channel,
+        Segment.from_json(campaign.segment),
+        now,
+        campaign.id,
+        listed=campaign.source == "import",
     )
     chosen = list(session.scalars(query.order_by(Card.id).limit(room)))
     cards = session.scalars(select(Card).where(Card.id.in_(chosen)).order_by(Card.id)).all()
@@ -267,7 +280,7 @@ def tick(session: Session, clock: Clock, queue: invites.InviteQueue, campaign_id
             card_id=card.id,
             campaign_id=campaign.id,
             channel=campaign.channel,
-            source="console",
+            source=campaign.source,
             status="queued",
             due_at=now,
             attempts=0,

@@ -17,7 +17,7 @@ from app.clock import Clock
 from app.loyalty import ledger
 from app.loyalty.models import Card, LedgerEntry, Member, Program
 from app.passes.sync import mark_card_changed
-from app.services import campaigns, webhook_events
+from app.services import webhook_events
 
 
 def local_today(program: Program, now: datetime) -> date:
@@ -67,7 +67,6 @@ def award_birthday(session: Session, clock: Clock, card_id: int, year: int) -> b
     if entry is None:
         return False
     mark_card_changed(session, clock, card_id)
-    campaigns.fire_trigger(session, clock, card.program_id, "birthday", card_id)
     return True
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.bounds import CONTROL_MESSAGE, has_control_characters
 from app.clock import Clock
-from app.loyalty import ledger
+from app.loyalty import ledger, rules
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, LedgerEntry, Member, Program
 from app.passes.sync import mark_card_changed
@@ -23,20 +23,30 @@ MAX_ADJUSTMENT = 1_000_000
 def search(
     session: Session, program: Program, query: str, limit: int = 50
 ) -> list[tuple[Member, Card]]:
-    """Members whose name, phone or card number contains the query (newest first)."""
+    """Members whose name (case-blind in any script, ё as е), phone or card number
+    contains the query, newest first; erased members are not found. A phone is read as
+    people write it (8-prefixed, with spaces, brackets and dashes) and matched whole once
+    it is a valid number."""
     q = " ".join(query.split())
     stmt = (
         select(Member, Card)
         .join(Card, Card.member_id == Member.id)
-        .where(Member.program_id == program.id)
+        .where(Member.program_id == program.id, Member.erased_at.is_(None))
         .order_by(Member.id.desc())
         .limit(limit)
     )
     if q:
+        conditions: list[ColumnElement[bool]] = [
+            Member.name_folded.contains(rules.fold(q), autoescape=True)
+        ]
         digits = "".join(ch for ch in q if ch.isdigit())
-        conditions: list[ColumnElement[bool]] = [Member.name.ilike(f"%{q}%")]
-        if len(digits) >= 4:
+        if len(digits) >= 4 and not any(ch.isalpha() for ch in q):
+            phone = rules.normalise_phone(q, program.phone_region)
+            if phone is not None:
+                conditions.append(Member.phone == phone)
             conditions += [Member.phone.contains(digits), Card.number.contains(digits)]
+            if digits.startswith("8") and len(digits) > 4:  # 8 916 12… typed for +7 916 12…
+                conditions.append(Member.phone.contains("7" + digits[1:]))
         stmt = stmt.where(or_(*conditions))
     return [(m, c) for m, c in session.execute(stmt).all()]
 
@@ -65,6 +75,13 @@ def history(session: Session, card: Card, limit: int = 100) -> History:
                 .limit(limit)
             )
         ),
+    )
+
+
+def merged_into(session: Session, card: Card) -> list[Card]:
+    """The duplicates merged into ``card`` (their pages keep their own history)."""
+    return list(
+        session.scalars(select(Card).where(Card.merged_into_id == card.id).order_by(Card.id))
     )
 
 

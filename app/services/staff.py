@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app import keys
@@ -22,7 +22,14 @@ from app.loyalty import rules
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
 from app.staff.errors import StaffStateError
-from app.staff.models import ROLES, AuditEntry, StaffApiToken, StaffProgram, StaffUser
+from app.staff.models import (
+    ROLES,
+    AuditEntry,
+    StaffApiToken,
+    StaffProgram,
+    StaffStore,
+    StaffUser,
+)
 from app.staff.passwords import dummy_hash, hash_password, password_problem, verify_password
 
 
@@ -193,6 +200,36 @@ def set_disabled(
     user.disabled_at = clock.now() if disabled else None
     end_sessions(user)
     audit(session, clock, actor, "staff.disabled" if disabled else "staff.enabled", user.email)
+
+
+def change_role(
+    session: Session, clock: Clock, user: StaffUser, role: str, actor: StaffUser | str
+) -> bool:
+    """Give ``user`` another role; their sessions end (the console they see changes).
+    An admin keeps no program list (admins see all); only store managers keep stores.
+    The last enabled admin keeps the role."""
+    if role not in ROLES:
+        raise ValidationError({"role": f"must be one of {', '.join(ROLES)}"})
+    if role == user.role:
+        return False
+    if user.role == "admin" and user.disabled_at is None:
+        others = session.scalar(
+            select(func.count()).where(
+                StaffUser.role == "admin", StaffUser.disabled_at.is_(None), StaffUser.id != user.id
+            )
+        )
+        if not others:
+            raise StaffStateError("the last enabled admin keeps the admin role")
+    before = user.role
+    user.role = role
+    if role == "admin":
+        session.execute(delete(StaffProgram).where(StaffProgram.user_id == user.id))
+    if role != "store_manager":
+        session.execute(delete(StaffStore).where(StaffStore.user_id == user.id))
+    end_sessions(user)
+    session.flush()
+    audit(session, clock, actor, "staff.role_changed", user.email, {"from": before, "to": role})
+    return True
 
 
 def list_users(session: Session) -> list[StaffUser]:

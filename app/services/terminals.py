@@ -1,4 +1,5 @@
-"""Terminal keys: created once, stored hashed, revocable."""
+"""Terminal keys: created once, stored hashed, revocable; and pairing a till by a QR
+code (a short-lived one-time code that the cashier page trades for a new key)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.clock import Clock
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program, Store
 from app.services.staff import audit
+from app.staff.models import StaffUser
 from app.till.errors import UnauthorizedTerminalError
 from app.till.models import Terminal
 
@@ -21,16 +23,15 @@ _TOUCH_EVERY = timedelta(minutes=5)
 
 
 def add_terminal(
-    session: Session, clock: Clock, program: Program, name: str, store_code: str | None = None
+    session: Session,
+    clock: Clock,
+    program: Program,
+    name: str,
+    store_code: str | None = None,
+    actor: StaffUser | str = "cli",
 ) -> tuple[Terminal, str]:
     """Create a terminal; returns it and its key, which is never shown again."""
-    raw, name = name, " ".join(name.split())
-    if not name or len(name) > 100 or has_control_characters(raw):
-        raise ValidationError({"name": "is required (1 to 100 characters)"})
-    if session.scalar(
-        select(Terminal.id).where(Terminal.program_id == program.id, Terminal.name == name)
-    ):
-        raise ValidationError({"name": f"a terminal named {name!r} already exists"})
+    name = checked_name(session, program, name)
     store_id = None
     if store_code is not None:
         store_id = session.scalar(
@@ -38,6 +39,29 @@ def add_terminal(
         )
         if store_id is None:
             raise ValidationError({"store": f"no store {store_code!r} in this program"})
+    return create(session, clock, program, name, store_id, actor, "terminal.added")
+
+
+def checked_name(session: Session, program: Program, raw: str) -> str:
+    name = " ".join(raw.split())
+    if not name or len(name) > 100 or has_control_characters(raw):
+        raise ValidationError({"name": "is required (1 to 100 characters)"})
+    if session.scalar(
+        select(Terminal.id).where(Terminal.program_id == program.id, Terminal.name == name)
+    ):
+        raise ValidationError({"name": f"a terminal named {name!r} already exists"})
+    return name
+
+
+def create(
+    session: Session,
+    clock: Clock,
+    program: Program,
+    name: str,
+    store_id: int | None,
+    actor: StaffUser | str,
+    action: str,
+) -> tuple[Terminal, str]:
     new = keys.new_key(KEY_PREFIX)
     terminal = Terminal(
         program_id=program.id,
@@ -49,7 +73,7 @@ def add_terminal(
     )
     session.add(terminal)
     session.flush()
-    audit(session, clock, "cli", "terminal.added", f"{program.slug}/{name}", {"prefix": new.prefix})
+    audit(session, clock, actor, action, f"{program.slug}/{name}", {"prefix": new.prefix})
     return terminal, new.key
 
 
@@ -74,7 +98,13 @@ def authenticate(session: Session, clock: Clock, key: str | None, *, touch: bool
     return terminal
 
 
-def revoke(session: Session, clock: Clock, program: Program, name_or_prefix: str) -> Terminal:
+def revoke(
+    session: Session,
+    clock: Clock,
+    program: Program,
+    name_or_prefix: str,
+    actor: StaffUser | str = "cli",
+) -> Terminal:
     terminal = session.scalar(
         select(Terminal).where(
             Terminal.program_id == program.id,
@@ -85,7 +115,7 @@ def revoke(session: Session, clock: Clock, program: Program, name_or_prefix: str
         raise ValidationError({"terminal": f"no terminal {name_or_prefix!r} in this program"})
     if terminal.revoked_at is None:
         terminal.revoked_at = clock.now()
-        audit(session, clock, "cli", "terminal.revoked", f"{program.slug}/{terminal.name}")
+        audit(session, clock, actor, "terminal.revoked", f"{program.slug}/{terminal.name}")
     return terminal
 
 

@@ -26,11 +26,12 @@ from app.loyalty.errors import UnknownCardError
 from app.loyalty.models import Card, LedgerEntry, Program, Store, TotpUse
 from app.passes.models import GoogleObject, WalletPass
 from app.passes.sync import mark_card_changed
-from app.services import installs, webhook_events
+from app.services import installs, tiers, webhook_events
 from app.till import rules as till_rules
 from app.till.errors import (
     BarcodeRequiredError,
     CardBlockedError,
+    CardReplacedError,
     CodeExpiredError,
     CodeReusedError,
     DuplicateConflictError,
@@ -79,6 +80,8 @@ def find_card(
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     card = session.scalar(stmt)
     if card is None:
+        if _replaced(session, program, number):
+            raise CardReplacedError()
         raise UnknownCardError()
     if secret is not None and not hmac.compare_digest(card.barcode_secret, secret):
         raise UnknownCardError()
@@ -91,6 +94,17 @@ def find_card(
         if step is None:
             raise CodeExpiredError()
     return FoundCard(card, scanned=secret is not None, totp_step=step)
+
+
+def _replaced(session: Session, program: Program, number: str) -> bool:
+    """Whether ``number`` is the old number of a replaced card of the program."""
+    found = session.scalar(
+        select(WalletPass.id)
+        .join(Card, Card.id == WalletPass.card_id)
+        .where(WalletPass.voided_number == number, Card.program_id == program.id)
+        .limit(1)
+    )
+    return found is not None
 
 
 def shows_rotating_code(session: Session, card: Card) -> bool:
@@ -307,6 +321,7 @@ def record_purchase(
             )
         if quote.points_redeemed or quote.points_earned or bonus:
             mark_card_changed(session, clock, card.id)
+        tiers.upgrade_by_spend(session, clock, card)
     session.flush()
     webhook_events.emit(
         session,

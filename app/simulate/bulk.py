@@ -190,11 +190,11 @@ def _members(w: _Writer, program: Program, spec: model.Spec, people: list[model.
     tier = program.default_tier.id
     w.write(
         "members",
-        ("id", "program_id", "phone", "name", "birthday", "locale", "marketing_consent",
-         "consent_at", "created_at", "stage", "stage_since"),
+        ("id", "program_id", "phone", "name", "name_folded", "birthday", "locale",
+         "marketing_consent", "consent_at", "created_at", "stage", "stage_since"),
         (
             (member_base + p.index, program.id, f"+79{phone_base + p.index:09d}",
-             f"Shopper {p.index + 1}", p.birthday, p.locale, p.consent,
+             f"Shopper {p.index + 1}", f"shopper {p.index + 1}", p.birthday, p.locale, p.consent,
              p.enrolled_at if p.consent else None, p.enrolled_at, p.stage, p.stage_since)
             for p in people
         ),

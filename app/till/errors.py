@@ -17,6 +17,13 @@ class CardBlockedError(TillError):
         super().__init__("this card is blocked")
 
 
+class CardReplacedError(TillError):
+    code = "card_replaced"
+
+    def __init__(self) -> None:
+        super().__init__("this card was replaced: ask for the new card")
+
+
 class RedeemLimitError(TillError):
     code = "redeem_limit_exceeded"
 

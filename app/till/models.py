@@ -44,6 +44,27 @@ class Terminal(Base):
     __table_args__ = (UniqueConstraint("program_id", "name"),)
 
 
+class TerminalPairing(Base):
+    """A short-lived, one-time code an admin shows as a QR code: the cashier page that
+    redeems it becomes a till of ``store_id`` and receives the new terminal's key. Only a
+    hash of the code is kept; ``terminal_id`` is the till it created."""
+
+    __tablename__ = "terminal_pairings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id", ondelete="SET NULL"))
+
+    store: Mapped[Store] = relationship()
+
+
 class Receipt(Base):
     """A purchase at a till, with or without a card (both feed the analytics).
 

@@ -15,9 +15,26 @@ from app.settings import RateLimit, Settings
 log = logging.getLogger(__name__)
 
 
+def _up_to(limit: int) -> str:
+    """A regex of the numbers 1..limit without leading zeros."""
+    digits = str(limit)
+    options = [rf"[1-9]\d{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(d) > low:
+            rest = len(digits) - i - 1
+            options.append(f"{digits[:i]}[{low}-{int(d) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "(?:" + "|".join(options) + ")"
+
+
 class IdConverter(IntegerConverter):
     """``<id:name>``: a database id (1..2^31-1); a longer number is 404, not an
-    overflow in the database driver."""
+    overflow in the database driver. The range is in the regex, not a check after the
+    match: werkzeug would answer a failed check 405 when another method's route shares
+    the path (PATCH /campaigns/<huge> next to GET)."""
+
+    regex = _up_to(MAX_ID)
 
     def __init__(self, url_map: Map) -> None:
         super().__init__(url_map, min=1, max=MAX_ID)
@@ -60,11 +77,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         "login": settings.login_rate_limit,  # per client address
         "login_account": settings.login_account_rate_limit,
         "pos": settings.pos_rate_limit,  # per terminal
+        "pos_pair": RateLimit(10, 900),  # per client address: till pairing codes
         "passkit_log": RateLimit(120, 60),  # per client address
         "passkit_register": settings.passkit_register_rate_limit,  # per client address
         # Per pass, counted once the pass's token is right (nobody else can spend it).
         "passkit_register_pass": settings.passkit_register_pass_rate_limit,
         "poster": RateLimit(30, 60),  # per client address
+        # "Send my card link again" on /join: each one is an SMS or an e-mail we pay for.
+        "card_link": RateLimit(10, 3600),  # per client address
+        "card_link_phone": RateLimit(3, 86400),  # per phone (normalised)
     }
     # Before the database hooks: its after_request runs after theirs and times the commit.
     access_log.init_app(app, trust_request_id=settings.trusted_proxies > 0)

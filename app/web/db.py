@@ -26,6 +26,15 @@ def db() -> Session:
     return session
 
 
+def write_db() -> Session:
+    """The request's session as a writing one, for a GET that records something (an
+    audited download); call it before anything else opens the session."""
+    session: Session | None = g.get("_db")
+    if session is None:
+        session = g._db = services().write_sessions()
+    return session
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def _commit(response: Response) -> Response:

@@ -82,6 +82,8 @@ def init_app(app: Flask) -> None:
         code, key = _HTTP_CODES.get(status, ("http_error", "error.bad_request"))
         if wants_json():
             response = json_error(status, code, error.description or code)
+        elif status == 409 and error.description:
+            response = _page(status, error.description)  # our own words (an archived program)
         else:
             response = _page(status, t(key))
         for name, value in error.get_headers():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, g, request, session
 
+from app.services import consents
+
 LOCALES = ("ru", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -27,17 +29,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Birthday (optional, for a birthday gift)",
         "ru": "День рождения (необязательно, для подарка)",
     },
-    "field.consent": {
-        "en": "I accept the program terms and the processing of my personal data",
-        "ru": "Принимаю правила программы и согласен на обработку персональных данных",
-    },
-    # The wording of version enrollment.MARKETING_CONSENT_TEXT: change both together.
-    "field.marketing_consent": {
-        "en": "I agree to receive offers and news of the program by SMS and e-mail "
-        "(optional; you can withdraw at any time)",
-        "ru": "Согласен получать предложения и новости программы по SMS и e-mail "
-        "(необязательно, можно отозвать в любой момент)",
-    },
+    # The consent wordings and their versions live in app.services.consents.
+    "field.consent": consents.PROGRAM.texts,
+    "field.marketing_consent": consents.MARKETING.texts,
     "unsubscribe.title": {"en": "Unsubscribe", "ru": "Отписка от рассылки"},
     "unsubscribe.ask": {
         "en": "Stop sending me offers by SMS and e-mail?",
@@ -58,9 +52,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The form has expired. Please check your details and send it again.",
         "ru": "Форма устарела. Проверьте данные и отправьте ещё раз.",
     },
+    "join.closed": {
+        "en": "{brand} no longer takes new members: the program is closed. "
+        "Cards already issued keep working as the shop announces.",
+        "ru": "{brand} больше не принимает новых участников: программа закрыта. "
+        "Уже выданные карты действуют так, как объявил магазин.",
+    },
     "join.already": {
         "en": "This phone number already has a card in the program.",
         "ru": "На этот номер телефона карта уже оформлена.",
+    },
+    "join.link_title": {
+        "en": "Already have a card? Get its link again",
+        "ru": "Уже есть карта? Получите ссылку на неё ещё раз",
+    },
+    "join.link_submit": {"en": "Send me the link", "ru": "Прислать ссылку"},
+    "join.link_sent": {
+        "en": "If this number has a card in the program, its link is on the way to the "
+        "phone (or the e-mail given at enrollment).",
+        "ru": "Если на этот номер оформлена карта программы, ссылка на неё уже отправлена на "
+        "этот телефон (или на e-mail, указанный при оформлении).",
     },
     "card.title": {"en": "Your {brand} card", "ru": "Ваша карта {brand}"},
     "card.number": {"en": "Card number", "ru": "Номер карты"},
@@ -157,7 +168,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "pos.title": {"en": "Till", "ru": "Касса"},
     "pos.logout": {"en": "Sign out", "ru": "Выйти"},
-    "pos.key": {"en": "Terminal key", "ru": "Ключ терминала"},
+    "pos.key": {
+        "en": "Scan the QR code from the console, or type its code (or a terminal key)",
+        "ru": "Отсканируйте QR-код из консоли или введите его код (или ключ терминала)",
+    },
     "pos.login": {"en": "Sign in", "ru": "Войти"},
     "pos.code": {"en": "Card code", "ru": "Код карты"},
     "pos.code_hint": {"en": "Scan or type the card number", "ru": "Сканируйте или введите номер"},

@@ -13,6 +13,7 @@ from app.web.db import services
 
 _TOO_MANY = {
     "enroll_phone": "too many enrollments with this phone number, try again later",
+    "card_link_phone": "the link was asked for this phone number too often, try again later",
     "login_account": "too many sign-in attempts for this account, try again later",
     "pos": "too many requests from this terminal, try again later",
     "passkit_register_pass": "too many registrations of this pass, try again later",
@@ -37,7 +38,7 @@ def enforce_rate_limit(bucket: str, subject: str | None = None) -> None:
         raise error
 
 
-def enforce_phone_limit(slug: str, raw_phone: object) -> None:
+def enforce_phone_limit(slug: str, raw_phone: object, bucket: str = "enroll_phone") -> None:
     """The per-phone enrollment limit, on the number as the program normalises it (so
     every way of writing it counts once); an invalid number is left to validation."""
     if not isinstance(raw_phone, str):
@@ -45,7 +46,7 @@ def enforce_phone_limit(slug: str, raw_phone: object) -> None:
     with services().transaction(write=False) as session:
         phone = enrollment.normalised_phone(session, slug, raw_phone)
     if phone is not None:
-        enforce_rate_limit("enroll_phone", phone)
+        enforce_rate_limit(bucket, phone)
 
 
 def external_url(endpoint: str, **values: Any) -> str:

@@ -20,15 +20,18 @@ from app.passes.google.client import GoogleWalletError, NotificationQuotaError
 from app.push.channels import CHANNEL_OF_APP, Channel, Channels, configured_off
 from app.push.rules import PushSender, SendResult
 from app.services import (
+    campaign_control,
     campaigns,
     cards,
     delivery,
+    erasure,
     google_keys,
     google_messages,
     google_wallet,
     jobs,
     lifecycle,
     render_failures,
+    retention,
 )
 from app.worker import invites, webhooks
 
@@ -97,12 +100,8 @@ def _deliver_google(services: Services, pass_ids: list[int]) -> tuple[int, set[i
         for pass_id in google_wallet.owed(session, pass_ids):
             try:
                 found.append(
-                    google_wallet.bodies(
-                        session,
-                        google_wallet.card_of_pass(session, pass_id),
-                        services.templates,
-                        issuer,
-                        public_url,
+                    google_wallet.bodies_of_pass(
+                        session, pass_id, services.templates, issuer, public_url
                     )
                 )
             except SQLAlchemyError:
@@ -278,8 +277,9 @@ def sweep(services: Services, channels: Channels | None = None) -> int:
 
 
 def run_daily(services: Services) -> tuple[int, int, int]:
-    """Birthday bonuses and expiry; one small transaction per card, so locks are short
-    and a crash loses nothing (both are idempotent)."""
+    """Birthday bonuses and expiry, one small transaction per card, so locks are short
+    and a crash loses nothing (both are idempotent); then retention (device logs, audit
+    log) and the device registrations of erased members' cards."""
     now = services.clock.now()
     birthdays = 0
     with services.transaction(write=False) as session:
@@ -292,6 +292,15 @@ def run_daily(services: Services) -> tuple[int, int, int]:
     for card_id, year in todo:
         with services.transaction() as session:
             birthdays += jobs.award_birthday(session, services.clock, card_id, year)
+    # Birthday triggers, each on its own day around the birthday (campaign_control).
+    with services.transaction(write=False) as session:
+        program_ids = [p.id for p in jobs.all_programs(session)]
+    for program_id in program_ids:
+        with services.transaction() as session:
+            program = session.get(Program, program_id)
+            if program is not None:
+                today = jobs.local_today(program, now)
+                campaign_control.fire_birthdays(session, services.clock, program, today)
     expired_cards = expired_points = 0
     for card_id in due:
         with services.transaction() as session:
@@ -301,6 +310,21 @@ def run_daily(services: Services) -> tuple[int, int, int]:
     with services.transaction() as session:
         for program in jobs.all_programs(session):
             lifecycle.refresh_stages(session, services.clock, program)
+    with services.transaction() as session:
+        purged = retention.purge(
+            session,
+            now,
+            services.settings.device_log_retention_days,
+            services.settings.audit_retention_days,
+        )
+        released = erasure.release_erased_devices(session, now)
+    log.info(
+        "retention: %d device logs, %d audit entries deleted; %d registrations of erased "
+        "cards released",
+        purged.device_logs,
+        purged.audit_entries,
+        released,
+    )
     with services.transaction() as session:
         refresh_statistics(session)
     services.limiter.purge()  # rate-limit counters of idle clients
@@ -331,6 +355,10 @@ def campaign_failed(services: Services, campaign_id: int, reason: str) -> None:
 
 
 def start_due_campaigns(services: Services) -> list[int]:
+    """Each minute: campaigns whose time came start; those past their end date stop and
+    their offer leaves the cards (pushed after the commit)."""
+    with services.transaction() as session:
+        campaign_control.clear_ended(session, services.clock)
     with services.transaction() as session:
         return campaigns.start_due(session, services.clock, services.queue)
 

@@ -76,7 +76,7 @@ def test_passwd_asks_twice_and_ends_the_sessions(workdir: Path) -> None:
     )
     assert differ.returncode != 0 and "the two passwords differ" in differ.stderr
     weak = run(workdir, "users", "passwd", "--email", "mila@example.com", stdin="short\nshort\n")
-    assert weak.returncode != 0 and "at least 12 characters" in weak.stderr
+    assert weak.returncode != 0 and "at least 10 characters" in weak.stderr
     done = run(workdir, "users", "passwd", "--email", "mila@example.com", stdin=f"{NEW}\n{NEW}\n")
     assert done.returncode == 0, done.stderr
     stored, new_version = row(workdir, query)

@@ -187,6 +187,9 @@ def test_a_marketer_launches_a_campaign_and_sees_it_reach_the_phones(
     page.fill("input[name=min_spend]", "")
     expect(page.locator("#segment-size")).to_have_text("50")
     page.click("#launch")
+    page.wait_for_selector("#nothing-sent")  # the confirmation: nothing sent yet
+    assert not list(huey.pending())
+    page.click("#confirm")
     page.wait_for_selector("#progress")
     assert page.inner_text("#status") == "sending"
     with services.transaction(write=False) as session:

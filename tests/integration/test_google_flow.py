@@ -64,7 +64,8 @@ def google(
 
 def enroll(client: FlaskClient, phone: str) -> dict[str, Any]:
     body = client.post(
-        "/api/v1/programs/demo/enrollments", json={"name": "Gleb", "phone": phone, "consent": True}
+        "/api/v1/programs/demo/enrollments",
+        json={"name": "Gleb", "phone": phone, "consent": True, "marketing_consent": True},
     ).json
     assert body is not None
     return body

@@ -92,7 +92,13 @@ def test_a_card_s_whole_life_leaves_no_capability_or_personal_data_in_the_logs(
     # Enrollment and the pass download.
     enrolled = client.post(
         "/api/v1/programs/demo/enrollments",
-        json={"name": NAME, "phone": PHONE, "email": EMAIL, "consent": True},
+        json={
+            "name": NAME,
+            "phone": PHONE,
+            "email": EMAIL,
+            "consent": True,
+            "marketing_consent": True,
+        },
         headers={"X-Request-Id": "forged-by-a-client"},  # no trusted proxy: not taken
     )
     assert enrolled.status_code == 201

@@ -76,11 +76,17 @@ def form(**overrides: Any) -> dict[str, Any]:
     return values
 
 
-def post_campaign(client: FlaskClient, **overrides: Any) -> Any:
+def post_campaign(client: FlaskClient, *, confirm: bool = True, **overrides: Any) -> Any:
+    """The form sent, then (``confirm``) its confirmation page's button pressed."""
     data = form(**overrides)
     if "csrf_token" not in data:
         data["csrf_token"] = csrf_of(client, "/console/campaigns/new?program=demo")
-    return client.post("/console/campaigns", data=data, headers={"Accept-Language": "en"})
+    response = client.post("/console/campaigns", data=data, headers={"Accept-Language": "en"})
+    location = response.headers.get("Location", "")
+    if not confirm or response.status_code != 303 or not location.endswith("/confirm"):
+        return response
+    token = csrf_of(client, location)
+    return client.post(location, data={"csrf_token": token}, headers={"Accept-Language": "en"})
 
 
 def campaign_count(session: Session) -> int:
@@ -173,7 +179,8 @@ def test_send_now_starts_the_campaign_and_leaves_the_fan_out_to_the_worker(
     assert pending == [("run_campaign", (campaign.id,))]
     # The request did not pick targets: that is the worker's job.
     assert not session.scalar(select(func.count()).select_from(CampaignTarget))
-    assert "campaign.scheduled" in session.scalars(select(AuditEntry.action)).all()
+    actions = session.scalars(select(AuditEntry.action)).all()
+    assert "campaign.drafted" in actions and "campaign.confirmed" in actions
 
 
 def test_a_send_time_is_read_in_the_program_time_zone_and_moved_out_of_quiet_hours(
@@ -276,6 +283,7 @@ def test_progress_report_and_list_of_a_sent_campaign(
         "skipped",
         "applied",
         "pushed",
+        "in_wallet",
         "accepted",
         "failed",
         "pruned",

@@ -134,7 +134,7 @@ def test_an_invited_member_opening_installing_and_buying_shows_in_every_funnel_s
         },
     )
     member = session.scalars(select(Member)).one()
-    assert member.marketing_consent and member.marketing_consent_source == "site"
+    assert member.marketing_consent and member.marketing_consent_source == "api"
     assert member.marketing_consent_text is not None and member.marketing_consent_at is not None
     run_invite_tasks(services)
     [sms] = channels.sms.sent

@@ -17,13 +17,13 @@ from app.campaigns.models import Campaign
 from app.db import after_commit
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
-from app.services import campaigns, programs, staff, staff_scope
+from app.services import campaign_control, campaigns, programs, staff, staff_scope
 from app.services.seed_kpis import seed_kpis
 from app.staff.errors import ForbiddenError
 from app.staff.models import StaffUser
 from app.web.api import bp
 from app.web.api import schemas as s
-from app.web.contract import operation, parse_body, parse_query
+from app.web.contract import json_object, operation, parse_body, parse_query
 from app.web.db import db, services
 from app.web.errors import json_error
 
@@ -75,14 +75,53 @@ def _date(name: str, default: datetime) -> datetime:
     return value
 
 
-def _campaign_json(campaign: Campaign) -> dict[str, Any]:
+def read_draft(fields: dict[str, Any], program: Program) -> campaigns.Draft:
+    """A campaign's fields (typed and bounded by its body model) as a Draft; 422 for what
+    the model cannot know: the program's own language and real dates."""
+    errors: dict[str, str] = {}
+    moments: dict[str, datetime | None] = {}
+    for name in ("send_at", "ends_at"):
+        moments[name] = None
+        if fields.get(name) is not None:
+            try:
+                moments[name] = datetime.fromisoformat(str(fields[name]))
+            except ValueError:
+                errors[name] = "must be an ISO 8601 date-time with a time zone"
+    for lang in campaigns.required_languages(program):
+        if not fields.get(f"offer_{lang}"):
+            errors[f"offer_{lang}"] = "is required text"
+    if errors:
+        raise ValidationError(errors)
+    holdout = fields.get("holdout_percent")
+    return campaigns.Draft(
+        name=fields["name"],
+        offer_en=fields.get("offer_en") or "",
+        offer_ru=fields.get("offer_ru") or "",
+        segment=fields.get("segment") or {},
+        bonus_points=fields.get("bonus_points") or 0,
+        bonus_days=fields.get("bonus_days"),
+        holdout_percent=float(10 if holdout is None else holdout),
+        send_at=moments["send_at"],
+        offer_fallback_en=fields.get("offer_fallback_en"),
+        offer_fallback_ru=fields.get("offer_fallback_ru"),
+        size_category=fields.get("size_category"),
+        trigger=fields.get("trigger"),
+        trigger_days=fields.get("trigger_days"),
+        ends_at=moments["ends_at"],
+    )
+
+
+def campaign_json(campaign: Campaign) -> dict[str, Any]:
     progress = campaigns.progress(db(), campaign)
-    return {
+    out = {
         "id": campaign.id,
         "name": campaign.name,
         "status": campaign.state,
         "failure_reason": campaign.failure_reason,
+        "trigger": campaign.trigger,
+        "trigger_days": campaign.trigger_days,
         "send_at": campaign.send_at.isoformat() if campaign.send_at else None,
+        "ends_at": campaign.ends_at.isoformat() if campaign.ends_at else None,
         "holdout_percent": campaign.holdout_bp / 100,
         "progress": {
             "targets": progress.targets,
@@ -90,9 +129,14 @@ def _campaign_json(campaign: Campaign) -> dict[str, Any]:
             "skipped": progress.skipped,
             "applied": progress.applied,
             "pushed": progress.pushed,
+            "in_wallet": progress.in_wallet,
             "percent": progress.percent,
         },
     }
+    if campaign.status == "draft":
+        check = campaign_control.confirmation(db(), services().clock, campaign)
+        out["confirmation"] = {**vars(check), "min_arm": campaign_control.MIN_ARM}
+    return out
 
 
 STAFF_ERRORS = (401, 403, 404)
@@ -118,9 +162,27 @@ def _segment(segment: s.Segment | None) -> dict[str, Any]:
     return segment.model_dump(exclude_none=True) if segment is not None else {}
 
 
+def _campaign_body(program: Program) -> s.CampaignBody:
+    """The body; the offer in the program's own language is required, in the same 422."""
+    raw = json_object()
+    missing = {
+        f"offer_{lang}": "is required text"
+        for lang in campaigns.required_languages(program)
+        if not raw.get(f"offer_{lang}")
+    }
+    try:
+        body = parse_body(s.CampaignBody)
+    except ValidationError as error:
+        raise ValidationError({**missing, **error.fields}) from None
+    if missing:
+        raise ValidationError(missing)
+    return body
+
+
 @bp.post("/programs/<slug>/campaigns")
 @operation(
-    "Schedule or start a campaign (the worker fans it out)",
+    "Schedule or start a campaign (the worker fans it out); with draft: true it waits "
+    "for POST /campaigns/{id}/confirm (a trigger starts off)",
     body=s.CampaignBody,
     ok={201: s.CampaignAnswer},
     errors=STAFF_ERRORS,
@@ -136,34 +198,23 @@ def _segment(segment: s.Segment | None) -> dict[str, Any]:
 )
 @staff_api(*CAMPAIGN_ROLES)
 def create_campaign(slug: str) -> tuple[Response, int]:
-    body = parse_body(s.CampaignBody)
-    send_at = None
-    if body.send_at is not None:
-        try:
-            send_at = datetime.fromisoformat(body.send_at)
-        except ValueError:
-            raise ValidationError({"send_at": "must be an ISO 8601 date-time"}) from None
     session = db()
     program = _program(slug)
+    body = _campaign_body(program)
     user: StaffUser = g.staff
-    draft = campaigns.Draft(
-        name=body.name,
-        offer_en=body.offer_en,
-        offer_ru=body.offer_ru,
-        segment=_segment(body.segment),
-        bonus_points=body.bonus_points or 0,
-        bonus_days=body.bonus_days,
-        holdout_percent=body.holdout_percent,
-        send_at=send_at,
-        offer_fallback_en=body.offer_fallback_en,
-        offer_fallback_ru=body.offer_fallback_ru,
-        size_category=body.size_category,
+    fields = body.model_dump(exclude={"segment", "draft"})
+    draft = read_draft({**fields, "segment": _segment(body.segment)}, program)
+    campaign = campaigns.create(
+        session, services().clock, program, draft, user, confirm_first=body.draft
     )
-    campaign = campaigns.create(session, services().clock, program, draft, user)
-    if campaign.send_at is not None and campaign.send_at <= services().clock.now():
+    if (
+        campaign.status == "scheduled"
+        and campaign.send_at is not None
+        and (campaign.send_at <= services().clock.now())
+    ):
         campaign.status = "sending"  # start now: the worker does the fan-out
         after_commit(session, functools.partial(services().queue.run_campaign, campaign.id))
-    return jsonify(_campaign_json(campaign)), 201
+    return jsonify(campaign_json(campaign)), 201
 
 
 @bp.get("/campaigns/<id:campaign_id>")
@@ -180,7 +231,7 @@ def get_campaign(campaign_id: int) -> Response:
     campaign = db().get(Campaign, campaign_id)
     if campaign is None or not staff_scope.may_see(db(), g.staff, campaign.program_id):
         raise NotFound("no such campaign")
-    body = _campaign_json(campaign)
+    body = campaign_json(campaign)
     if campaign.status == "sent":
         report = campaigns.report(db(), campaign, days=days)
         body["report"] = {

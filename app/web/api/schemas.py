@@ -12,8 +12,10 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from app.bounds import MAX_DAYS, MAX_ID, MAX_MONEY
+from app.campaigns.models import TRIGGERS
 from app.campaigns.segments import MAX_LINE_FILTERS, STAGES, WALLETS
 from app.loyalty import rules
+from app.services.campaigns import MAX_TRIGGER_DAYS
 from app.web.contract import Answer, Body, Query, query_int
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
@@ -101,27 +103,54 @@ class SizeAnswer(Answer):
     size: int
 
 
+MOMENT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$"
+Moment = Annotated[str, Field(pattern=MOMENT, description="ISO 8601 date-time with a time zone")]
+Offer = Annotated[str, Field(max_length=200)]
+TriggerDays = Annotated[
+    int,
+    Field(
+        ge=-MAX_TRIGGER_DAYS,
+        le=MAX_TRIGGER_DAYS,
+        description="birthday only: days from the birthday (negative: before)",
+    ),
+]
+
+
 class CampaignBody(Body):
+    """The offer in the program's own language is required, the other optional."""
+
     name: Annotated[str, Field(min_length=1, max_length=120)]
-    offer_en: Text200
-    offer_ru: Text200
-    offer_fallback_en: Annotated[str, Field(max_length=200)] | None = None
-    offer_fallback_ru: Annotated[str, Field(max_length=200)] | None = None
-    size_category: Annotated[str, Field(max_length=200)] | None = None
+    offer_en: Offer | None = None
+    offer_ru: Offer | None = None
+    offer_fallback_en: Offer | None = None
+    offer_fallback_ru: Offer | None = None
+    size_category: Offer | None = None
     segment: Segment | None = None
     bonus_points: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     bonus_days: Days | None = None
     holdout_percent: Annotated[float, Field(ge=0, le=50)] = 10
-    send_at: (
-        Annotated[
-            str,
-            Field(
-                pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$",
-                description="ISO 8601 date-time with a time zone, within a year from now",
-            ),
-        ]
-        | None
-    ) = None
+    send_at: Moment | None = Field(None, description="within a year from now")
+    ends_at: Moment | None = Field(None, description="the offer leaves the cards after it")
+    trigger: Literal[TRIGGERS] | None = Field(  # type: ignore[valid-type]
+        None, description="no segment; runs card by card (created switched off)"
+    )
+    trigger_days: TriggerDays | None = None
+    draft: bool = Field(False, description="wait for POST /campaigns/{id}/confirm")
+
+
+class CampaignEditBody(Body):
+    """A triggered campaign's editable fields; those left out keep their value."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    offer_en: Offer | None = None
+    offer_ru: Offer | None = None
+    offer_fallback_en: Offer | None = None
+    offer_fallback_ru: Offer | None = None
+    bonus_points: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    bonus_days: Days | None = None
+    holdout_percent: Annotated[float, Field(ge=0, le=50)] | None = None
+    trigger_days: TriggerDays | None = None
+    ends_at: Moment | None = Field(None, description="null: no end date")
 
 
 class Progress(Answer):
@@ -130,7 +159,19 @@ class Progress(Answer):
     skipped: int
     applied: int
     pushed: int
+    in_wallet: int = Field(description="targets to send whose card is in a wallet")
     percent: int
+
+
+class Confirmation(Answer):
+    """What confirming a draft would do (expected cards)."""
+
+    audience: int
+    in_wallet: int
+    holdout: int
+    targets: int
+    holdout_too_small: bool = Field(description="an arm under min_arm cards cannot measure")
+    min_arm: int
 
 
 class Arm(Answer):
@@ -153,9 +194,14 @@ class CampaignAnswer(Answer):
     name: str
     status: str
     failure_reason: str | None = Field(description="Why the worker gave up (status failed)")
+    trigger: Literal[TRIGGERS] | None  # type: ignore[valid-type]
+    trigger_days: int | None
     send_at: str | None
+    ends_at: str | None = Field(description="after it the offer leaves the cards")
     holdout_percent: float
     progress: Progress
+    confirmation: Confirmation | None = Field(None, description="drafts only")
+    left_unsent: int | None = Field(None, description="cancel only: targets never sent")
     report: Report | None = Field(None, description="once the campaign is sent")
 
 

@@ -44,7 +44,7 @@ def create_enrollment(slug: str) -> tuple[Response, int]:
         program,
         svc.clock.now().date(),
     )
-    card = enrollment.enroll(session, svc.clock, program, data)
+    card = enrollment.enroll(session, svc.clock, program, data, source="api")
     invites.after_enrollment(session, svc.clock, svc.queue, card, "site", svc.messaging.channels_on)
     payload = {
         "card": {

@@ -6,7 +6,6 @@ sending and enqueues ``run_campaign`` after the commit; the worker does the fan-
 
 from __future__ import annotations
 
-import functools
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,13 +15,14 @@ from flask import Response, abort, flash, jsonify, redirect, request, url_for
 from sqlalchemy import select
 
 from app.bounds import date_in_range
-from app.campaigns.models import Campaign
-from app.db import after_commit
+from app.campaigns.models import TRIGGERS, Campaign
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
-from app.services import campaigns, staff_scope
+from app.services import campaign_control, campaigns, staff_scope
+from app.services.campaigns import MAX_TRIGGER_DAYS
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
+from app.web.console.campaign_pages import card_previews, trigger_form
 from app.web.console.forms import (
     CAMPAIGN_ROLES,
     FormValues,
@@ -104,6 +104,10 @@ def campaign_list() -> Response:
 def campaign_new() -> Response:
     session = db()
     program = program_named(session, request.args.get("program"))
+    if request.args.get("trigger"):
+        if request.args["trigger"] not in TRIGGERS:
+            abort(404)
+        return trigger_form(program, request.args, {}, 200)
     segment, errors = read_segment(request.args)
     size = None
     if not errors:
@@ -125,22 +129,23 @@ def campaign_create() -> Response:
     campaign = None
     if draft is not None:
         try:
-            campaign = campaigns.create(session, clock, program, draft, actor=user)
+            # Nothing is sent from here: a draft waits for its confirmation page, a
+            # trigger starts switched off.
+            campaign = campaigns.create(
+                session, clock, program, draft, actor=user, confirm_first=True
+            )
         except ValidationError as error:
             errors = {k: field_message(k, str(v)) for k, v in error.fields.items()}
     if campaign is None or draft is None:
+        if request.form.get("trigger"):
+            return trigger_form(program, request.form, errors, 422, notice=tx("form.errors"))
         return _form_page(program, request.form, errors, 422, notice=tx("form.errors"))
-    now = clock.now()
-    assert campaign.send_at is not None
-    if campaign.send_at <= now:
-        # What campaigns.start_due does for one campaign: the worker takes it from here.
-        campaign.status = "sending"
-        after_commit(session, functools.partial(services().queue.run_campaign, campaign.id))
-    elif campaign.send_at > (draft.send_at or now):
-        flash(tx("campaign.moved", when=_when(campaign.send_at, program)))
-    return redirect(  # type: ignore[return-value]
-        url_for("console.campaign_page", campaign_id=campaign.id), code=303
-    )
+    if campaign.trigger:
+        flash(tx("trigger.created"))
+        target = url_for("console.campaign_page", campaign_id=campaign.id)
+    else:
+        target = url_for("console.campaign_confirm_page", campaign_id=campaign.id)
+    return redirect(target, code=303)  # type: ignore[return-value]
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -167,6 +172,8 @@ def campaign_page(campaign_id: int) -> Response:
         "console/campaign.html",
         campaign=campaign,
         program=program,
+        previews=card_previews(program, campaign),
+        cancellable=campaign.status in campaign_control.CANCELLABLE,
         progress=progress,
         percent_done=_percent(progress),
         live=_live(campaign, progress),
@@ -191,6 +198,7 @@ def campaign_progress(campaign_id: int) -> Response:
         skipped=p.skipped,
         applied=p.applied,
         pushed=p.pushed,
+        in_wallet=p.in_wallet,
         accepted=p.accepted,
         failed=p.failed,
         pruned=p.pruned,
@@ -219,6 +227,11 @@ def parse_campaign(
             errors[name] = field_message(name)
         return value
 
+    trigger = form.get("trigger") or None
+    if trigger is not None and trigger not in TRIGGERS:
+        errors["trigger"] = field_message("trigger")
+    trigger_days = whole("trigger_days", None, -MAX_TRIGGER_DAYS, MAX_TRIGGER_DAYS)
+    ends_at = _local_moment(form, "ends_at", program, errors)
     bonus_points = whole("bonus_points", 0, 0, 1_000_000) or 0
     bonus_days = whole("bonus_days", None, 1, 3650)
     holdout = 10.0
@@ -229,22 +242,18 @@ def parse_campaign(
     except ValueError:
         errors["holdout_percent"] = tx("form.number")
     send_at = None
-    if form.get("send") == "at":
-        try:
-            local = datetime.fromisoformat((form.get("send_at") or "").strip())
-            if not date_in_range(local):
-                raise OverflowError(local)
-            send_at = local.replace(tzinfo=ZoneInfo(program.timezone)).astimezone(UTC)
-        except ValueError:
+    if form.get("send") == "at" and trigger is None:
+        send_at = _local_moment(form, "send_at", program, errors)
+        if send_at is None and "send_at" not in errors:
             errors["send_at"] = tx("form.datetime")
-        except OverflowError:
-            errors["send_at"] = field_message("send_at.range")
     segment, segment_errors = read_segment(form)
     errors.update(segment_errors)
     if errors:
         # The domain checks these too; say it now so every problem shows at once.
+        needed = campaigns.required_languages(program)
         for name, limit in TEXT_LIMITS.items():
-            if not 1 <= len((form.get(name) or "").strip()) <= limit:
+            low = 0 if name.startswith("offer_") and name[-2:] not in needed else 1
+            if not low <= len((form.get(name) or "").strip()) <= limit:
                 errors[name] = field_message(name)
         return None, errors
     return (
@@ -260,9 +269,32 @@ def parse_campaign(
             offer_fallback_en=form.get("offer_fallback_en") or None,
             offer_fallback_ru=form.get("offer_fallback_ru") or None,
             size_category=form.get("size_category") or None,
+            trigger=trigger,
+            trigger_days=trigger_days if trigger == "birthday" else None,
+            ends_at=ends_at,
         ),
         {},
     )
+
+
+def _local_moment(
+    form: FormValues, name: str, program: Program, errors: dict[str, str]
+) -> datetime | None:
+    """A datetime-local field read in the program's time zone (empty: None)."""
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        local = datetime.fromisoformat(raw)
+        if not date_in_range(local):
+            raise OverflowError(local)
+    except ValueError:
+        errors[name] = tx("form.datetime")
+        return None
+    except OverflowError:
+        errors[name] = field_message("send_at.range")
+        return None
+    return local.replace(tzinfo=ZoneInfo(program.timezone)).astimezone(UTC)
 
 
 def _form_page(
@@ -293,6 +325,7 @@ def _form_page(
         quiet=quiet,
         quiet_now=quiet_now,
         local_now=local_time(now, program.timezone).replace(" ", "T"),
+        required=campaigns.required_languages(program),
     )
 
 

@@ -222,6 +222,11 @@ def kpi_cells(k: Kpis, currency: str) -> list[tuple[str, str, str]]:
     return cells
 
 
+# Below this many receipts an average or a share says more about chance than about the
+# program (one big purchase moves it by a third): the page says so next to the figure.
+MIN_RECEIPTS = 30
+
+
 @bp.get("/dashboard")
 @require(*DASHBOARD_ROLES)
 def dashboard() -> Response:
@@ -244,13 +249,18 @@ def dashboard() -> Response:
     weeks, total = weekly(program, period, with_total=True)
     assert total is not None
     by_store = kpis_by_store(session, program, start, end, total)
-    per_store = [(store, by_store[store.id]) for store in visible_stores(program)]
+    stores = visible_stores(program)
+    per_store: list[tuple[Store | None, Kpis]] = [(store, by_store[store.id]) for store in stores]
+    if None in by_store and len(stores) == len(program.stores):
+        per_store.append((None, by_store[None]))  # receipts of tills in no store
     return page(
         "console/dashboard.html",
         cells=kpi_cells(total, program.currency),
         charts=charts(program, weeks),
         per_store=per_store,
         per_stage=kpis_by_stage(session, program, start, end),
+        min_receipts=MIN_RECEIPTS,
+        thin=total.receipts < MIN_RECEIPTS,
         loyalty=seed_panel.panel(
             session,
             program,
@@ -304,6 +314,53 @@ def dashboard_csv() -> Response:
         )
     store = "-" + re.sub(r"[^A-Za-z0-9_-]", "", period.store.code) if period.store else ""
     name = f"dashboard-{program.slug}{store}-{period.first}-{period.last}.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+FUNNEL_CSV_COLUMNS = (
+    "period_start",
+    "period_end",
+    "channel",
+    "source",
+    "sent",
+    "opened",
+    "installed",
+    "first_purchase",
+)
+
+
+@bp.get("/dashboard/invites.csv")
+@require(*DASHBOARD_ROLES)
+def invite_funnel_csv() -> Response:
+    """The funnel panel's table for the period: one row per channel and source, then the
+    total ("all", "all"). Its own file: the dashboard CSV has a row per week, and this
+    breakdown is a table per period, not a few more columns of a week."""
+    program = program_named(db(), request.args.get("program"))
+    period, errors = read_period(program)
+    if errors:
+        return Response("\n".join(errors.values()) + "\n", 422, mimetype="text/plain")
+    start, end = period.bounds(program.timezone)
+    out = io.StringIO()
+    writer = SafeCsvWriter(out, lineterminator="\n")
+    writer.writerow(FUNNEL_CSV_COLUMNS)
+    for row in invite_views.funnel_panel(program, start, end):
+        writer.writerow(
+            [
+                period.first.isoformat(),
+                period.last.isoformat(),
+                row.channel,
+                row.source,
+                row.sent,
+                row.opened,
+                row.installed,
+                row.purchased,
+            ]
+        )
+    name = f"invite-funnel-{program.slug}-{period.first}-{period.last}.csv"
     return Response(
         out.getvalue(),
         mimetype="text/csv",

@@ -33,7 +33,14 @@ def _program(slug: str) -> Program:
     program = staff_scope.program_for(db(), user, slug) if user is not None and slug else None
     if program is None:
         abort(404)
+    read_only_when_archived(program)
     return program
+
+
+def read_only_when_archived(program: Program) -> None:
+    """An archived program's pages show, but change nothing (409 on a POST)."""
+    if request.method == "POST" and program.archived_at is not None:
+        abort(409, description=tx("program.archived"))
 
 
 def _values(source: dict[str, str], program: Program) -> dict[str, str]:

@@ -77,6 +77,8 @@ def program_named(session: Session, slug: str | None) -> Program:
     program = staff_scope.program_for(session, _user(), slug)
     if program is None:
         abort(404)
+    if request.method == "POST" and program.archived_at is not None:
+        abort(409, description=tx("program.archived"))
     return program
 
 

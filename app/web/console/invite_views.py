@@ -87,6 +87,7 @@ TEXTS = {
     "funnel.opened": {"en": "Opened", "ru": "Открыли"},
     "funnel.installed": {"en": "Installed", "ru": "Установили"},
     "funnel.purchased": {"en": "First purchase", "ru": "Первая покупка"},
+    "funnel.csv": {"en": "Funnel as CSV", "ru": "Воронка в CSV"},
     "funnel.none": {
         "en": "No invites were sent in this period.",
         "ru": "В этом периоде приглашений не отправляли.",

@@ -9,7 +9,7 @@ from app.loyalty.errors import InsufficientPointsError, ValidationError
 from app.loyalty.models import Card
 from app.services import adjustments, members
 from app.staff.models import PendingAdjustment
-from app.web.console import bp
+from app.web.console import bp, card_care_texts
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page, program_named
 from app.web.console.texts import tx
@@ -39,6 +39,22 @@ TEXTS = {
         "ru": "Это больше, чем ваша роль может начислить сама: изменение ждёт одобрения "
         "администратора.",
     },
+    "erased": {
+        "en": "The member's personal data was erased; the card no longer works.",
+        "ru": "Персональные данные участника удалены, карта больше не действует.",
+    },
+    "export": {"en": "Download the member's data (JSON)", "ru": "Скачать данные участника (JSON)"},
+    "erase": {"en": "Erase personal data", "ru": "Удалить персональные данные"},
+    "erase_hint": {
+        "en": "Name, phone, e-mail and birthday are removed for good; the card stops working "
+        "and the pass on the phone is voided. Purchases and points stay, anonymised. "
+        "Type the card number to confirm.",
+        "ru": "Имя, телефон, e-mail и день рождения удаляются навсегда; карта перестаёт "
+        "действовать, карта в телефоне аннулируется. Покупки и баллы остаются обезличенными. "
+        "Для подтверждения введите номер карты.",
+    },
+    "confirm": {"en": "Card number", "ru": "Номер карты"},
+    "erased_at": {"en": "Personal data erased", "ru": "Персональные данные удалены"},
     "insufficient": {
         "en": "The card does not have that many points.",
         "ru": "На карте нет столько баллов.",
@@ -65,7 +81,14 @@ def member_list() -> Response:
     program = program_named(db(), request.values.get("program"))
     query = request.form.get("q", "") if request.method == "POST" and csrf_valid() else ""
     found = members.search(db(), program, query)
-    return page("console/members.html", program=program, query=query, found=found, mt=mt)
+    return page(
+        "console/members.html",
+        program=program,
+        query=query,
+        found=found,
+        mt=mt,
+        **card_care_texts.helpers(),
+    )
 
 
 def _card_page(
@@ -87,16 +110,24 @@ def _card_page(
         notice=notice,
         mt=mt,
         can_adjust=user is not None and user.role in ADJUST_ROLES,
+        can_export=user is not None and user.role in ("admin", "store_manager"),
+        can_erase=user is not None and user.role == "admin",
+        can_care=user is not None and user.role in card_care_texts.CARE_ROLES,
+        merged_here=members.merged_into(db(), card),
+        **card_care_texts.helpers(),
     )
 
 
 @bp.get("/cards/<number>")
 @require(*VIEW_ROLES)
 def card_detail(number: str) -> Response:
-    notice = mt("saved") if request.args.get("saved") else None
+    card = _card(request.args.get("program"), number)
+    notice = mt("saved") if request.args.get("saved") else card_care_texts.done_notice(card)
     if request.args.get("pending"):
         notice = mt("pending")
-    return _card_page(_card(request.args.get("program"), number), notice=notice)
+    if request.args.get("erased"):
+        notice = mt("erased")
+    return _card_page(card, notice=notice)
 
 
 @bp.post("/cards/<number>/adjust")

@@ -1,15 +1,16 @@
-"""Admins' staff page: accounts with their programs, disable/enable, a new password,
-API tokens and their revocation. Every change ends the user's sessions where it must
-and is in the audit log."""
+"""Admins' staff page: new accounts, roles, the programs (and a store manager's stores)
+each works on, disable/enable, a new password, API tokens and their revocation. Every
+change ends the user's sessions where it must and is in the audit log."""
 
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, request, url_for
 
 from app.loyalty.errors import ValidationError
-from app.services import staff, staff_scope
+from app.loyalty.models import Program, Store
+from app.services import program_admin, staff, staff_scope
 from app.staff.errors import StaffStateError
-from app.staff.models import StaffUser
+from app.staff.models import ROLES, StaffUser
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
@@ -43,8 +44,25 @@ TEXTS = {
     },
     "differ": {"en": "The two passwords differ.", "ru": "Пароли не совпадают."},
     "weak": {
-        "en": "The password is too weak: at least 12 characters, not the e-mail name.",
-        "ru": "Слишком простой пароль: не меньше 12 символов и без имени из e-mail.",
+        "en": "The password is too weak: at least 10 characters and not a common password.",
+        "ru": "Слишком простой пароль: нужно не меньше 10 символов и не из списка "
+        "распространённых паролей.",
+    },
+    "add": {"en": "Add a staff member", "ru": "Добавить сотрудника"},
+    "email": {"en": "E-mail (the login)", "ru": "E-mail (логин)"},
+    "name": {"en": "Name", "ru": "Имя"},
+    "role": {"en": "Role", "ru": "Роль"},
+    "change_role": {"en": "Change the role", "ru": "Сменить роль"},
+    "programs": {"en": "Programs", "ru": "Программы"},
+    "stores": {"en": "Stores (store managers)", "ru": "Магазины (для управляющих)"},
+    "set_scope": {"en": "Save programs and stores", "ru": "Сохранить программы и магазины"},
+    "created": {
+        "en": "The account is created; give the person their password in person.",
+        "ru": "Учётная запись создана; сообщите пароль сотруднику лично.",
+    },
+    "last_admin_role": {
+        "en": "The last active admin keeps the admin role.",
+        "ru": "У последнего активного администратора нельзя сменить роль.",
     },
     "last_admin": {
         "en": "The last active admin cannot be disabled.",
@@ -53,17 +71,53 @@ TEXTS = {
 }
 
 
+ERRORS_RU = {
+    "email": "Введите e-mail, которого ещё нет среди сотрудников",
+    "name": "Введите имя (до 100 символов)",
+    "role": "Выберите роль",
+    "password": "Не меньше 10 символов и не из списка распространённых паролей",
+    "password_again": "Пароли не совпадают",
+    "programs": "Администратор работает со всеми программами: назначать не нужно",
+    "stores": "Магазины назначаются только управляющим и только из их программ",
+}
+
+
 def sx(key: str) -> str:
     return TEXTS[key][current_locale()]
 
 
-def _page(status: int = 200, notice: str | None = None) -> Response:
+def staff_error(key: str, english: str) -> str:
+    return ERRORS_RU.get(key, english) if current_locale() == "ru" else english
+
+
+def _page(
+    status: int = 200,
+    notice: str | None = None,
+    values: dict[str, object] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
     session = db()
     rows = [
-        (user, staff_scope.programs_of(session, user), staff.list_tokens(session, user))
+        (
+            user,
+            staff_scope.programs_of(session, user),
+            staff.list_tokens(session, user),
+            staff_scope.store_ids(session, user) or set(),
+        )
         for user in staff.list_users(session)
     ]
-    return page("console/staff.html", status, rows=rows, notice=notice, sx=sx)
+    return page(
+        "console/staff.html",
+        status,
+        rows=rows,
+        notice=notice,
+        sx=sx,
+        roles=ROLES,
+        all_programs=program_admin.list_programs(session),
+        values=values or {},
+        errors=errors or {},
+        staff_error=staff_error,
+    )
 
 
 def _target(user_id: int) -> StaffUser:
@@ -120,6 +174,86 @@ def staff_password(user_id: int) -> Response:
         staff.change_password(db(), services().clock, user, password, current_staff() or "console")
     except ValidationError:
         return _page(422, sx("weak"))
+    return _done()
+
+
+@bp.post("/staff/new")
+@require("admin")
+def staff_add() -> Response:
+    form = request.form
+    values: dict[str, object] = {
+        "email": form.get("email", ""),
+        "name": form.get("name", ""),
+        "role": form.get("role", ""),
+        "programs": form.getlist("programs"),
+    }
+    if not csrf_valid():
+        return _page(400, tx("form.expired"), values)
+    password = form.get("password", "")
+    if password != form.get("password_again", ""):
+        return _page(422, tx("form.errors"), values, {"password_again": "the passwords differ"})
+    session = db()
+    chosen = _programs(form.getlist("programs"))
+    try:
+        staff.add_user(
+            session,
+            services().clock,
+            email=str(values["email"]),
+            name=str(values["name"]),
+            role=str(values["role"]),
+            password=password,
+            actor=current_staff() or "console",
+            programs=chosen,
+        )
+    except ValidationError as exc:
+        return _page(422, tx("form.errors"), values, exc.fields)
+    flash(sx("created"))
+    return redirect(url_for("console.staff_list"), code=303)  # type: ignore[return-value]
+
+
+def _programs(slugs: list[str]) -> list[Program]:
+    by_slug = {p.slug: p for p in program_admin.list_programs(db())}
+    return [by_slug[s] for s in dict.fromkeys(slugs) if s in by_slug]
+
+
+@bp.post("/staff/<int:user_id>/role")
+@require("admin")
+def staff_role(user_id: int) -> Response:
+    user = _target(user_id)
+    if not csrf_valid():
+        return _page(400, tx("form.expired"))
+    try:
+        staff.change_role(
+            db(), services().clock, user, request.form.get("role", ""), current_staff() or "console"
+        )
+    except ValidationError as exc:
+        return _page(422, tx("form.errors"), errors=exc.fields)
+    except StaffStateError:
+        return _page(409, sx("last_admin_role"))
+    return _done()
+
+
+@bp.post("/staff/<int:user_id>/scope")
+@require("admin")
+def staff_scope_set(user_id: int) -> Response:
+    user = _target(user_id)
+    if not csrf_valid():
+        return _page(400, tx("form.expired"))
+    chosen = _programs(request.form.getlist("programs"))
+    stores: list[Store] = []
+    for value in request.form.getlist("stores"):
+        slug, _, code = value.partition("/")
+        program = next((p for p in chosen if p.slug == slug), None)
+        store = next((s for s in program.stores if s.code == code), None) if program else None
+        if store is None:
+            return _page(422, tx("form.errors"), errors={"stores": "unknown store"})
+        stores.append(store)
+    try:
+        staff_scope.set_scope(
+            db(), services().clock, user, chosen, stores, current_staff() or "console"
+        )
+    except ValidationError as exc:
+        return _page(422, tx("form.errors"), errors=exc.fields)
     return _done()
 
 

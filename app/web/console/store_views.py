@@ -1,4 +1,5 @@
-"""Console page of a program's stores (the places its card shows up near)."""
+"""Console page of a program's stores: where its tills stand, their time zones, and
+(optionally) their coordinates, which make the card show up nearby on the lock screen."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ FIELDS = (
     "code",
     "name",
     "address",
+    "timezone",
     "latitude",
     "longitude",
     "relevant_text_ru",
@@ -30,9 +32,32 @@ FIELDS = (
 TEXTS = {
     "title": {"en": "Stores", "ru": "Магазины"},
     "lead": {
-        "en": "Cards show up on the lock screen near these stores (at most ten on a card).",
-        "ru": "Карта появляется на экране блокировки рядом с этими магазинами (не больше десяти).",
+        "en": "The chain's stores: tills belong to a store and its receipts count there. "
+        "With coordinates, a card shows up on the lock screen near the store (each card "
+        "shows the ten nearest the store of its latest purchase).",
+        "ru": "Магазины сети: кассы относятся к магазину, и их чеки считаются в нём. "
+        "Если указаны координаты, карта появляется на экране блокировки рядом с магазином "
+        "(каждая карта показывает десять ближайших к магазину последней покупки).",
     },
+    "tills": {"en": "Tills and their keys", "ru": "Кассы и их ключи"},
+    "label.code": {"en": "Code (latin, for reports)", "ru": "Код (латиницей, для отчётов)"},
+    "label.name": {"en": "Name", "ru": "Название"},
+    "label.address": {"en": "Address", "ru": "Адрес"},
+    "label.timezone": {
+        "en": "Time zone (empty: the program's)",
+        "ru": "Часовой пояс (пусто — как у программы)",
+    },
+    "label.latitude": {"en": "Latitude (optional)", "ru": "Широта (необязательно)"},
+    "label.longitude": {"en": "Longitude (optional)", "ru": "Долгота (необязательно)"},
+    "label.relevant_text_ru": {
+        "en": "Lock-screen text, Russian (optional)",
+        "ru": "Текст на экране блокировки, рус. (необязательно)",
+    },
+    "label.relevant_text_en": {
+        "en": "Lock-screen text, English (optional)",
+        "ru": "Текст на экране блокировки, англ. (необязательно)",
+    },
+    "no_location": {"en": "no coordinates", "ru": "без координат"},
     "add": {"en": "Add a store", "ru": "Добавить магазин"},
     "remove": {"en": "Remove", "ru": "Удалить"},
     "saved": {
@@ -42,8 +67,23 @@ TEXTS = {
 }
 
 
+ERRORS_RU = {
+    "code": "1–40 строчных латинских букв, цифр, «-» или «_»; не занят другим магазином",
+    "name": "Обязательное поле (до 100 символов)",
+    "timezone": "Пусто или часовой пояс, например Asia/Yekaterinburg",
+    "latitude": "Число от -90 до 90 (или оба поля пустые)",
+    "longitude": "Число от -180 до 180 (или оба поля пустые)",
+    "store": "У магазина есть кассы или чеки: сначала отключите его кассы; "
+    "магазин с чеками остаётся в отчётах",
+}
+
+
 def st(key: str) -> str:
     return TEXTS[key][current_locale()]
+
+
+def store_error(key: str, english: str) -> str:
+    return ERRORS_RU.get(key, english) if current_locale() == "ru" else english
 
 
 def _after_change(program_id: int) -> None:
@@ -55,7 +95,13 @@ def _after_change(program_id: int) -> None:
 @require(*DESIGN_ROLES)
 def store_list(slug: str) -> Response:
     return page(
-        "console/stores.html", program=_program(slug), values={}, errors={}, st=st, fields=FIELDS
+        "console/stores.html",
+        program=_program(slug),
+        values={},
+        errors={},
+        st=st,
+        fields=FIELDS,
+        store_error=store_error,
     )
 
 
@@ -74,6 +120,7 @@ def store_add(slug: str) -> Response:
             notice=tx("form.expired"),
             st=st,
             fields=FIELDS,
+            store_error=store_error,
         )
     try:
         stores.add_store(db(), services().clock, program, values, current_staff() or "console")
@@ -87,6 +134,7 @@ def store_add(slug: str) -> Response:
             notice=tx("form.errors"),
             st=st,
             fields=FIELDS,
+            store_error=store_error,
         )
     _after_change(program.id)
     flash(st("saved"))
@@ -97,9 +145,24 @@ def store_add(slug: str) -> Response:
 @require(*DESIGN_ROLES)
 def store_remove(slug: str, code: str) -> Response:
     program = _program(slug)
-    if csrf_valid() and stores.remove_store(
-        db(), services().clock, program, code, current_staff() or "console"
-    ):
-        _after_change(program.id)
-        flash(st("saved"))
+    if csrf_valid():
+        try:
+            removed = stores.remove_store(
+                db(), services().clock, program, code, current_staff() or "console"
+            )
+        except ValidationError as exc:
+            return page(
+                "console/stores.html",
+                409,
+                program=program,
+                values={},
+                errors={},
+                notice=store_error("store", exc.fields["store"]),
+                st=st,
+                fields=FIELDS,
+                store_error=store_error,
+            )
+        if removed:
+            _after_change(program.id)
+            flash(st("saved"))
     return redirect(url_for("console.store_list", slug=slug), code=303)  # type: ignore[return-value]

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.web.console import campaign_texts
 from app.web.i18n import current_locale
 
 NARROW_NBSP = "\u202f"
@@ -21,9 +22,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "nav.campaigns": {"en": "Campaigns", "ru": "Кампании"},
     "nav.logout": {"en": "Sign out", "ru": "Выйти"},
     "nav.staff": {"en": "Staff", "ru": "Сотрудники"},
+    "nav.programs": {"en": "Programs", "ru": "Программы"},
+    "nav.tills": {"en": "tills", "ru": "кассы"},
     "nav.adjustments": {"en": "Approvals", "ru": "На одобрении"},
     "program": {"en": "Program", "ru": "Программа"},
     "none": {"en": "—", "ru": "—"},
+    "program.archived": {
+        "en": "This program is archived: its pages are read-only. An admin can restore it.",
+        "ru": "Программа в архиве: её страницы только для просмотра. "
+        "Администратор может её восстановить.",
+    },
     "form.expired": {
         "en": "The form has expired. Please check the values and send it again.",
         "ru": "Форма устарела. Проверьте значения и отправьте ещё раз.",
@@ -255,6 +263,20 @@ TEXTS: dict[str, dict[str, str]] = {
     "dash.unknown_store": {"en": "Unknown store.", "ru": "Неизвестный магазин."},
     "dash.per_store": {"en": "Per store", "ru": "По магазинам"},
     "dash.no_stores": {"en": "The program has no stores.", "ru": "У программы нет магазинов."},
+    "dash.no_store": {
+        "en": "No store (till in no store)",
+        "ru": "Без магазина (касса без магазина)",
+    },
+    "dash.thin": {
+        "en": "Fewer than {n} receipts in the period: averages and shares rest on too few "
+        "purchases to mean much yet.",
+        "ru": "За период меньше {n} чеков: средние и доли пока опираются на слишком мало "
+        "покупок, чтобы что-то значить.",
+    },
+    "dash.thin_mark": {
+        "en": "fewer than {n} receipts: not meaningful yet",
+        "ru": "меньше {n} чеков: пока ничего не значит",
+    },
     "dash.chart_check": {
         "en": "Average check with and without a card, by week",
         "ru": "Средний чек с картой и без, по неделям",
@@ -569,3 +591,8 @@ def helpers() -> dict[str, Callable[..., Any]]:
         "local_time": local_time,
         "month_name": month_name,
     }
+
+
+# The campaign pages' own texts (triggers, confirmation, cancel) live in their module.
+TEXTS.update(campaign_texts.TEXTS)
+FIELD_MESSAGES.update(campaign_texts.FIELD_MESSAGES)

@@ -7,13 +7,22 @@ import base64
 from flask import Response, abort, redirect, render_template, request, url_for
 
 from app.loyalty import rules
-from app.loyalty.errors import AlreadyEnrolledError, ValidationError
+from app.loyalty.errors import AlreadyEnrolledError, ProgramClosedError, ValidationError
 from app.loyalty.models import Program
 from app.passes import install_links
 from app.passes.google.client import GoogleWalletError
 from app.passes.google.save_link import save_jwt, save_url
 from app.posters.qrcodes import qr_png
-from app.services import cards, enrollment, google_wallet, installs, invites, posters, programs
+from app.services import (
+    card_care,
+    cards,
+    enrollment,
+    google_wallet,
+    installs,
+    invites,
+    posters,
+    programs,
+)
 from app.web.db import db, services
 from app.web.i18n import current_locale, t
 from app.web.join import bp
@@ -30,6 +39,10 @@ def _join_page(
     status: int,
     notice: str | None = None,
 ) -> Response:
+    if program.archived_at is not None:
+        # An archived program: a clear page, no form (enroll() refuses all the same).
+        closed = t("join.closed", brand=program.brand_name)
+        return Response(render_template("error.html", message=closed), status=410)
     html = render_template(
         "join.html",
         program=program,
@@ -84,8 +97,31 @@ def join_submit(slug: str) -> Response:
     except ValidationError as exc:
         return _join_page(program, form, exc.fields, 422, notice=t("join.errors"))
     except AlreadyEnrolledError:
+        form["link_phone"] = form["phone"]
         return _join_page(program, form, {}, 409, notice=t("join.already"))
+    except ProgramClosedError:
+        return _join_page(program, form, {}, 410)
     return redirect(url_for("join.card_page", public_id=card.public_id), code=303)  # type: ignore[return-value]
+
+
+@bp.post("/join/<slug>/link")
+def join_link(slug: str) -> Response:
+    """An enrolled shopper asks for their card link again. It goes to the phone (or the
+    e-mail on file), never onto this page, and the answer is the same whether or not
+    the number is enrolled, so the form cannot tell who is a member."""
+    phone_raw = request.form.get("phone", "")
+    if not csrf_valid():
+        return _join_page(programs.get_program(db(), slug), {}, {}, 400, t("join.expired"))
+    enforce_rate_limit("card_link")
+    enforce_phone_limit(slug, phone_raw, "card_link_phone")
+    program = programs.get_program(db(), slug)
+    phone = rules.normalise_phone(phone_raw, program.phone_region)
+    if phone is None:
+        form = {"link_phone": phone_raw}
+        return _join_page(program, form, {"link_phone": "invalid"}, 422, t("join.errors"))
+    svc = services()
+    card_care.request_link(db(), svc.clock, svc.queue, program.id, phone, svc.messaging.channels_on)
+    return _join_page(program, {}, {}, 200, t("join.link_sent"))
 
 
 @bp.get("/c/<public_id>")

@@ -148,7 +148,7 @@ def latest_pass(pass_type_id: str, serial: str) -> Response:
     else:
         svc = services()
         try:
-            body = cards.apple_pass_of_card(db(), ref.card_id, svc.pkpass, svc.templates)
+            body = cards.apple_pass_by_id(db(), ref.id, svc.pkpass, svc.templates)
         except SQLAlchemyError:
             raise
         except Exception as exc:  # the pass is broken, not the service

@@ -8,7 +8,7 @@ from flask import Response, g, jsonify, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from app.posters.decode import decode_barcode
-from app.services import terminals, till
+from app.services import terminals, till, till_pairing
 from app.till.models import Terminal
 from app.web.contract import operation, parse_body, parse_query
 from app.web.db import db, services
@@ -38,6 +38,31 @@ def terminal(*, touch: bool = False) -> Terminal:
 
 TERMINAL_ERRORS = (401, 429)  # every POS call: the key, then the per-terminal limit
 PURCHASE_ERRORS = (*TERMINAL_ERRORS, 404, 409, 422)  # unknown card; spent code; card rules
+
+
+@bp.post("/api/pos/v1/pair")
+@operation(
+    "Trade a one-time pairing code (the console's QR code) for a new till's key",
+    body=s.PairBody,
+    ok={201: s.PairAnswer},
+    errors=(429,),
+)
+def pair() -> tuple[Response, int]:
+    """Trade a pairing code (the console's QR code) for a new till's key, once."""
+    enforce_rate_limit("pos_pair")  # per address, before anything is read
+    code = parse_body(s.PairBody).code
+    paired = till_pairing.redeem(db(), services().clock, code)
+    t = paired.terminal
+    response = jsonify(
+        {
+            "key": paired.key,
+            "name": t.name,
+            "program": t.program.slug,
+            "store": t.store.code if t.store else None,
+        }
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
 
 
 @bp.get("/api/pos/v1/terminal")

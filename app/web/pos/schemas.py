@@ -184,3 +184,16 @@ class TillEnrollmentAnswer(Answer):
 
 class DecodeAnswer(Answer):
     code: str | None
+
+
+class PairBody(Body):
+    code: Annotated[
+        str, Field(min_length=1, max_length=40, description="the console's one-time code")
+    ]
+
+
+class PairAnswer(Answer):
+    key: str = Field(description="the till's key (wpt_…), shown this once")
+    name: str
+    program: str
+    store: str | None

@@ -84,6 +84,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Карта не найдена: проверьте номер или отсканируйте ещё раз.",
     },
     "js.err.card_blocked": {"en": "This card is blocked.", "ru": "Эта карта заблокирована."},
+    "js.err.card_replaced": {
+        "en": "This card was replaced: ask the customer for the new one.",
+        "ru": "Эта карта заменена: попросите у покупателя новую.",
+    },
     "js.err.insufficient_points": {
         "en": "Not enough points: the card has {balance}.",
         "ru": "Недостаточно баллов: на карте {balance}.",
@@ -128,6 +132,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Server error, nothing was recorded. Try again.",
         "ru": "Ошибка на сервере, ничего не проведено. Повторите.",
     },
+    "js.field.code": {
+        "en": "This pairing code is wrong, already used or expired: ask for a new QR code.",
+        "ru": "Код подключения неверный, уже использован или истёк: попросите новый QR-код.",
+    },
+    "js.pairing": {"en": "Connecting the till…", "ru": "Подключаем кассу…"},
     "js.field.amount": {
         "en": "Enter an amount such as 1338.50.",
         "ru": "Введите сумму, например 1338,50.",

@@ -98,6 +98,38 @@
     }
   }
 
+  // Pairing: the console's QR code opens /pos#pair=CODE (a fragment never reaches a
+  // server log); the one-time code is traded for this till's key, kept in the browser.
+  async function pair(code) {
+    error("login-error", text.pairing);
+    let data = {};
+    try {
+      let response;
+      try {
+        response = await fetch("/api/pos/v1/pair", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "Accept-Language": lang },
+          body: JSON.stringify({ code }),
+          cache: "no-store",
+        });
+      } catch (e) {
+        throw { network: true };
+      }
+      data = await response.json().catch(() => ({}));
+      if (!response.ok) throw { status: response.status, ...(data.error || {}) };
+    } catch (e) {
+      show("login", true); show("till", false);
+      error("login-error", explain(e));
+      return;
+    }
+    login(data.key);
+  }
+
+  function signIn(value) {
+    const entered = value.trim();
+    if (/^wpt_/.test(entered)) login(entered); else pair(entered);
+  }
+
   function logout() {
     localStorage.removeItem(KEY);
     show("login", true); show("till", false); show("logout", false);
@@ -345,7 +377,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     text = JSON.parse($("pos-texts").textContent);
-    $("login-form").addEventListener("submit", (e) => { e.preventDefault(); login($("terminal-key").value.trim()); });
+    $("login-form").addEventListener("submit", (e) => { e.preventDefault(); signIn($("terminal-key").value); });
     $("logout").addEventListener("click", logout);
     // A hardware scanner types the code and presses Enter: the same path as typing.
     $("scan-form").addEventListener("submit", (e) => { e.preventDefault(); lookup($("code").value); });
@@ -367,6 +399,12 @@
         if (shown) shown.scrollIntoView({ block: "center", behavior: "instant" });
       });
     }
-    if (localStorage.getItem(KEY)) login(localStorage.getItem(KEY)); else show("login", true);
+    const paired = /(?:^#|&)pair=([A-Za-z0-9-]{1,40})/.exec(location.hash);
+    if (paired) {
+      history.replaceState(null, "", location.pathname + location.search);
+      show("login", true);
+      pair(paired[1]);
+    } else if (localStorage.getItem(KEY)) login(localStorage.getItem(KEY));
+    else show("login", true);
   });
 })();

@@ -1,0 +1,163 @@
+"""Marketer actions on one campaign: the confirmation before sending, cancel, switching a
+trigger off and on, and editing it. Each action is audited by its service."""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, request, url_for
+
+from app.campaigns.models import Campaign
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Program
+from app.services import campaign_control
+from app.web.console import bp
+from app.web.console.auth import current_staff, require
+from app.web.console.campaign_pages import card_previews, trigger_form, trigger_values
+from app.web.console.campaign_views import _campaign, _when, parse_campaign
+from app.web.console.forms import CAMPAIGN_ROLES, describe_segment, page
+from app.web.console.texts import field_message, tx
+from app.web.db import db, services
+from app.web.security import csrf_valid
+
+
+def _back(campaign: Campaign) -> Response:
+    return redirect(  # type: ignore[return-value]
+        url_for("console.campaign_page", campaign_id=campaign.id), code=303
+    )
+
+
+def _program(campaign: Campaign) -> Program:
+    program = db().get(Program, campaign.program_id)
+    assert program is not None
+    return program
+
+
+def _refused(campaign: Campaign, error: ValidationError) -> Response:
+    if isinstance(error, campaign_control.StateError):
+        flash(tx("campaign.not_allowed"))
+    else:
+        flash(" ".join(field_message(k, str(v)) for k, v in error.fields.items()))
+    return _back(campaign)
+
+
+@bp.get("/campaigns/<id:campaign_id>/confirm")
+@require(*CAMPAIGN_ROLES)
+def campaign_confirm_page(campaign_id: int) -> Response:
+    campaign = _campaign(campaign_id)
+    if campaign.status != "draft":
+        return _back(campaign)
+    program = _program(campaign)
+    return page(
+        "console/campaign_confirm.html",
+        campaign=campaign,
+        program=program,
+        check=campaign_control.confirmation(db(), services().clock, campaign),
+        min_arm=campaign_control.MIN_ARM,
+        previews=card_previews(program, campaign),
+        segment_lines=describe_segment(campaign.segment, program),
+        when=lambda d: _when(d, program),
+    )
+
+
+@bp.post("/campaigns/<id:campaign_id>/confirm")
+@require(*CAMPAIGN_ROLES)
+def campaign_confirm(campaign_id: int) -> Response:
+    campaign = _campaign(campaign_id)
+    if not csrf_valid():
+        flash(tx("form.expired"))
+        return _back(campaign)
+    user = current_staff()
+    assert user is not None
+    asked = max(campaign.send_at or services().clock.now(), services().clock.now())
+    try:
+        campaign_control.confirm(db(), services().clock, services().queue, campaign, user)
+    except ValidationError as error:
+        return _refused(campaign, error)
+    when = _when(campaign.send_at, _program(campaign))
+    if campaign.status == "sending":
+        flash(tx("confirm.done"))
+    elif campaign.send_at is not None and campaign.send_at > asked:
+        flash(tx("campaign.moved", when=when))  # quiet hours moved it
+    else:
+        flash(tx("confirm.scheduled", when=when))
+    return _back(campaign)
+
+
+@bp.post("/campaigns/<id:campaign_id>/cancel")
+@require(*CAMPAIGN_ROLES)
+def campaign_cancel(campaign_id: int) -> Response:
+    campaign = _campaign(campaign_id)
+    if not csrf_valid():
+        flash(tx("form.expired"))
+        return _back(campaign)
+    user = current_staff()
+    assert user is not None
+    try:
+        left = campaign_control.cancel(db(), services().clock, campaign, user)
+    except ValidationError as error:
+        return _refused(campaign, error)
+    flash(tx("cancel.done", left=left))
+    return _back(campaign)
+
+
+@bp.post("/campaigns/<id:campaign_id>/pause")
+@require(*CAMPAIGN_ROLES)
+def campaign_pause(campaign_id: int) -> Response:
+    return _switch(campaign_id, on=False)
+
+
+@bp.post("/campaigns/<id:campaign_id>/resume")
+@require(*CAMPAIGN_ROLES)
+def campaign_resume(campaign_id: int) -> Response:
+    return _switch(campaign_id, on=True)
+
+
+def _switch(campaign_id: int, *, on: bool) -> Response:
+    campaign = _campaign(campaign_id)
+    if not csrf_valid():
+        flash(tx("form.expired"))
+        return _back(campaign)
+    user = current_staff()
+    assert user is not None
+    action = campaign_control.resume if on else campaign_control.pause
+    try:
+        action(db(), services().clock, campaign, user)
+    except ValidationError as error:
+        return _refused(campaign, error)
+    flash(tx("trigger.switched_on" if on else "trigger.switched_off"))
+    return _back(campaign)
+
+
+@bp.get("/campaigns/<id:campaign_id>/edit")
+@require(*CAMPAIGN_ROLES)
+def campaign_edit_page(campaign_id: int) -> Response:
+    campaign = _campaign(campaign_id)
+    if campaign.trigger is None:
+        return _back(campaign)
+    program = _program(campaign)
+    return trigger_form(program, trigger_values(campaign, program), {}, 200, campaign=campaign)
+
+
+@bp.post("/campaigns/<id:campaign_id>/edit")
+@require(*CAMPAIGN_ROLES)
+def campaign_edit(campaign_id: int) -> Response:
+    campaign = _campaign(campaign_id)
+    program = _program(campaign)
+    form = request.form.copy()
+    form["trigger"] = campaign.trigger or ""
+    if not csrf_valid():
+        return trigger_form(program, form, {}, 400, notice=tx("form.expired"), campaign=campaign)
+    user = current_staff()
+    assert user is not None
+    draft, errors = parse_campaign(form, program)
+    if draft is not None:
+        try:
+            campaign_control.edit_trigger(db(), services().clock, campaign, draft, user)
+        except campaign_control.StateError as error:
+            return _refused(campaign, error)
+        except ValidationError as error:
+            errors = {k: field_message(k, str(v)) for k, v in error.fields.items()}
+        else:
+            flash(tx("trigger.saved"))
+            return _back(campaign)
+    notice = tx("form.errors")
+    return trigger_form(program, form, errors, 422, notice=notice, campaign=campaign)

@@ -1,0 +1,259 @@
+"""Admins' programs pages: the list, a new program, editing one (settings and tiers),
+archiving and restoring. Every change is audited by the service; what cards show is
+pushed to them."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Response, abort, flash, redirect, request, url_for
+
+from app.db import after_commit
+from app.loyalty.errors import ValidationError
+from app.loyalty.models import Program
+from app.services import program_admin
+from app.web.console import bp
+from app.web.console.auth import current_staff, require
+from app.web.console.forms import page
+from app.web.console.texts import tx
+from app.web.db import db, services
+from app.web.i18n import current_locale
+from app.web.security import csrf_valid
+
+TEXTS = {
+    "title": {"en": "Programs", "ru": "Программы"},
+    "new": {"en": "New program", "ru": "Новая программа"},
+    "edit": {"en": "Edit", "ru": "Изменить"},
+    "create": {"en": "Create the program", "ru": "Создать программу"},
+    "save": {"en": "Save", "ru": "Сохранить"},
+    "archive": {"en": "Archive", "ru": "В архив"},
+    "restore": {"en": "Restore", "ru": "Восстановить"},
+    "archived": {"en": "archived", "ru": "в архиве"},
+    "archived_lead": {
+        "en": "Archived: enrollment is closed and the program's pages are read-only.",
+        "ru": "В архиве: запись в программу закрыта, страницы только для просмотра.",
+    },
+    "active": {"en": "active", "ru": "действует"},
+    "tiers": {"en": "Tiers", "ru": "Уровни"},
+    "tiers_lead": {
+        "en": "One tier is the default every new card gets; others are granted by staff on "
+        "evidence (e.g. a large-family certificate) or by total spend.",
+        "ru": "Один уровень получает каждая новая карта; остальные присваивает сотрудник по "
+        "документу (например, удостоверение многодетной семьи) или они даются за сумму покупок.",
+    },
+    "created": {"en": "The program is created.", "ru": "Программа создана."},
+    "saved": {
+        "en": "Saved: cards on phones will update where it shows.",
+        "ru": "Сохранено: карты на телефонах обновятся, где это видно.",
+    },
+    "nothing": {"en": "Nothing changed.", "ru": "Ничего не изменилось."},
+    "grant.default": {"en": "every new card", "ru": "каждой новой карте"},
+    "grant.staff": {"en": "by staff, on evidence", "ru": "сотрудником по документу"},
+    "grant.spend": {"en": "by total spend", "ru": "за сумму покупок"},
+    "stores": {"en": "stores and tills", "ru": "магазины и кассы"},
+}
+LABELS = {
+    "slug": ("Short name for addresses (/join/…)", "Короткое имя для адресов (/join/…)"),
+    "name": ("Program name", "Название программы"),
+    "brand_name": ("Brand", "Бренд"),
+    "timezone": ("Time zone", "Часовой пояс"),
+    "currency": ("Currency", "Валюта"),
+    "default_locale": ("Main language (ru or en)", "Основной язык (ru или en)"),
+    "earn_rate": ("Points earned, % of the amount paid", "Начисление баллов, % от оплаты"),
+    "redeem_share": ("Points may pay up to, % of a purchase", "Баллами можно оплатить до, %"),
+    "point_value": ("One point is worth (money)", "Стоимость одного балла"),
+    "registration_bonus": ("Bonus for adding the card (points)", "Бонус за установку (баллы)"),
+    "registration_bonus_days": (
+        "… valid for (days, empty = no expiry)",
+        "… действует (дней, пусто — бессрочно)",
+    ),
+    "birthday_bonus": ("Birthday bonus (points)", "Бонус на день рождения (баллы)"),
+    "birthday_bonus_days": (
+        "… valid for (days, empty = no expiry)",
+        "… действует (дней, пусто — бессрочно)",
+    ),
+    "points_validity_days": (
+        "Earned points expire after (days, empty = never)",
+        "Начисленные баллы сгорают через (дней, пусто — никогда)",
+    ),
+    "code": ("Code", "Код"),
+    "name_ru": ("Name (Russian)", "Название (рус.)"),
+    "name_en": ("Name (English, optional)", "Название (англ., необязательно)"),
+    "discount": ("Discount, %", "Скидка, %"),
+    "grant": ("Given", "Как присваивается"),
+    "threshold": ("Total spend to reach it", "Сумма покупок для перехода"),
+}
+# Russian words for what the service says in English, by field.
+ERRORS_RU = {
+    "slug": "2–40 строчных латинских букв, цифр или «-»; не занято другой программой",
+    "name": "Обязательное поле (до 100 символов)",
+    "brand_name": "Обязательное поле (до 100 символов)",
+    "timezone": "Часовой пояс, например Europe/Moscow",
+    "currency": "Одна из валют: " + ", ".join(program_admin.CURRENCIES),
+    "default_locale": "ru или en",
+    "earn_rate": "Процент от 0 до 100 (до двух знаков после запятой)",
+    "redeem_share": "Процент от 0 до 100 (до двух знаков после запятой)",
+    "point_value": "Сумма больше 0, например 1 или 0,50",
+    "registration_bonus": "Целое число баллов от 0",
+    "birthday_bonus": "Целое число баллов от 0",
+    "registration_bonus_days": "Пусто или число дней от 1 до 3650",
+    "birthday_bonus_days": "Пусто или число дней от 1 до 3650",
+    "points_validity_days": "Пусто или число дней от 1 до 3650",
+    "tiers": "Нужен хотя бы один уровень и ровно один — для каждой новой карты",
+    "code": "1–40 строчных латинских букв, цифр, «-» или «_», без повторов",
+    "name_ru": "Обязательное поле (до 60 символов)",
+    "name_en": "До 60 символов",
+    "discount": "Процент от 0 до 100",
+    "grant": "Выберите, как присваивается уровень",
+    "threshold": "Сумма больше 0 — только для уровня за сумму покупок",
+}
+EXTRA_TIER_ROWS = 2
+
+
+def px(key: str) -> str:
+    return TEXTS[key][current_locale()]
+
+
+def label(name: str) -> str:
+    en, ru = LABELS[name]
+    return ru if current_locale() == "ru" else en
+
+
+def error_text(key: str, english: str) -> str:
+    """The message for an error key ("earn_rate", "tiers.1.discount") in the page's language."""
+    if current_locale() != "ru":
+        return english
+    held = english.partition(program_admin.HELD_TIERS)[2]
+    if held:  # which tiers hold cards, with their counts: the figures matter
+        return "На этих уровнях есть карты, сначала переведите их на другие:" + held
+    return ERRORS_RU.get(key.rsplit(".", 1)[-1], english)
+
+
+def _program(slug: str) -> Program:
+    program = program_admin.find_program(db(), slug)
+    if program is None:
+        abort(404)
+    return program
+
+
+def _tier_rows_from_form() -> list[dict[str, str]]:
+    rows = []
+    for i in range(program_admin.MAX_TIERS + EXTRA_TIER_ROWS):
+        row = {f: request.form.get(f"tiers.{i}.{f}", "") for f in program_admin.TIER_FIELDS}
+        rows.append(row)
+    # Trailing empty rows are only room to add.
+    while rows and not any(v.strip() for k, v in rows[-1].items() if k != "grant"):
+        rows.pop()
+    return rows
+
+
+def _form_page(
+    program: Program | None,
+    values: dict[str, str],
+    tiers: list[dict[str, str]],
+    errors: dict[str, str],
+    status: int = 200,
+    notice: str | None = None,
+) -> Response:
+    room = min(EXTRA_TIER_ROWS, program_admin.MAX_TIERS - len(tiers))
+    shown = tiers + [{"grant": "spend"} for _ in range(max(room, 0))]
+    return page(
+        "console/program_form.html",
+        status,
+        program=program,
+        values=values,
+        tiers=shown,
+        errors=errors,
+        notice=notice,
+        px=px,
+        label=label,
+        error_text=error_text,
+        fields=[f for f in program_admin.FIELDS if program is None or f != "slug"],
+        tier_fields=program_admin.TIER_FIELDS,
+        grants=program_admin.GRANTS,
+        currencies=program_admin.CURRENCIES,
+    )
+
+
+def _push_class(program_id: int) -> None:
+    if services().google is not None:  # Google keeps the program's name on the class
+        after_commit(db(), functools.partial(services().queue.sync_google_class, program_id))
+
+
+@bp.get("/programs")
+@require("admin")
+def program_list() -> Response:
+    return page("console/programs.html", programs=program_admin.list_programs(db()), px=px)
+
+
+@bp.get("/programs/new")
+@require("admin")
+def program_new() -> Response:
+    return _form_page(None, program_admin.form(None), program_admin.tier_rows(None), {})
+
+
+@bp.post("/programs/new")
+@require("admin")
+def program_create() -> Response:
+    values = {f: request.form.get(f, "") for f in program_admin.FIELDS}
+    tiers = _tier_rows_from_form()
+    if not csrf_valid():
+        return _form_page(None, values, tiers, {}, 400, tx("form.expired"))
+    try:
+        program = program_admin.create_program(
+            db(), services().clock, values, tiers, current_staff() or "console"
+        )
+    except ValidationError as exc:
+        return _form_page(None, values, tiers, exc.fields, 422, tx("form.errors"))
+    flash(px("created"))
+    return redirect(url_for("console.program_edit", slug=program.slug), code=303)  # type: ignore[return-value]
+
+
+@bp.get("/programs/<slug>/edit")
+@require("admin")
+def program_edit(slug: str) -> Response:
+    program = _program(slug)
+    return _form_page(program, program_admin.form(program), program_admin.tier_rows(program), {})
+
+
+@bp.post("/programs/<slug>/edit")
+@require("admin")
+def program_save(slug: str) -> Response:
+    program = _program(slug)
+    values = {f: request.form.get(f, "") for f in program_admin.FIELDS if f != "slug"}
+    tiers = _tier_rows_from_form()
+    if not csrf_valid():
+        return _form_page(program, values, tiers, {}, 400, tx("form.expired"))
+    if program.archived_at is not None:
+        abort(409, description=tx("program.archived"))
+    try:
+        changed = program_admin.update_program(
+            db(), services().clock, program, values, tiers, current_staff() or "console"
+        )
+    except ValidationError as exc:
+        return _form_page(program, values, tiers, exc.fields, 422, tx("form.errors"))
+    if changed:
+        _push_class(program.id)
+    flash(px("saved") if changed else px("nothing"))
+    return redirect(url_for("console.program_edit", slug=slug), code=303)  # type: ignore[return-value]
+
+
+@bp.post("/programs/<slug>/archive")
+@require("admin")
+def program_archive(slug: str) -> Response:
+    return _set_archived(slug, True)
+
+
+@bp.post("/programs/<slug>/restore")
+@require("admin")
+def program_restore(slug: str) -> Response:
+    return _set_archived(slug, False)
+
+
+def _set_archived(slug: str, archived: bool) -> Response:
+    program = _program(slug)
+    if csrf_valid() and program_admin.set_archived(
+        db(), services().clock, program, archived, current_staff() or "console"
+    ):
+        flash(px("archived_lead") if archived else px("saved"))
+    return redirect(url_for("console.program_list"), code=303)  # type: ignore[return-value]
