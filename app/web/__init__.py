@@ -15,9 +15,26 @@ from app.settings import RateLimit, Settings
 log = logging.getLogger(__name__)
 
 
+def _up_to(limit: int) -> str:
+    """A regex of the numbers 1..limit without leading zeros."""
+    digits = str(limit)
+    options = [rf"[1-9]\d{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(d) > low:
+            rest = len(digits) - i - 1
+            options.append(f"{digits[:i]}[{low}-{int(d) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "(?:" + "|".join(options) + ")"
+
+
 class IdConverter(IntegerConverter):
     """``<id:name>``: a database id (1..2^31-1); a longer number is 404, not an
-    overflow in the database driver."""
+    overflow in the database driver. The range is in the regex, not a check after the
+    match: werkzeug would answer a failed check 405 when another method's route shares
+    the path (PATCH /campaigns/<huge> next to GET)."""
+
+    regex = _up_to(MAX_ID)
 
     def __init__(self, url_map: Map) -> None:
         super().__init__(url_map, min=1, max=MAX_ID)

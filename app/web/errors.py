@@ -86,6 +86,9 @@ def init_app(app: Flask) -> None:
             response = _page(status, error.description)  # our own words (an archived program)
         else:
             response = _page(status, t(key))
+        for name, value in error.get_headers():
+            if name == "Allow":  # 405 says which methods the path takes
+                response.headers[name] = value
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             response.headers["Retry-After"] = str(int(retry_after))

@@ -70,11 +70,21 @@ def browser_page() -> Iterator[object]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 400, "height": 860}, locale="en-US")
         page = context.new_page()
+        # Our CSP allows no inline style or script: a page that still has some would lose
+        # it silently in a browser; Chromium says so on the console, and the test fails.
+        refused: list[str] = []
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
         try:
             yield page
         finally:
             context.close()
             browser.close()
+        assert refused == [], refused
 
 
 def sign_in(page: Any, url: str, email: str, lang: str | None = None) -> None:

@@ -86,7 +86,9 @@ def test_a_crm_sizes_a_segment_and_launches_a_campaign(
         marketer,
         {"name": "", "offer_en": "x", "segment": {"stages": ["vip"]}, "colour": 1},
     )
-    assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"colour"}
+    # Every mistake at once: the unknown field, the empty name, the missing offer, the stage.
+    assert bad.status_code == 422
+    assert set(bad.json["error"]["fields"]) == {"colour", "name", "offer_ru", "segment.stages[0]"}
     incomplete = call(
         client,
         "POST",
@@ -95,7 +97,7 @@ def test_a_crm_sizes_a_segment_and_launches_a_campaign(
         {"name": "", "offer_en": "x", "segment": {"stages": ["vip"]}},
     )
     assert incomplete.status_code == 422
-    assert set(incomplete.json["error"]["fields"]) == {"offer_ru"}
+    assert set(incomplete.json["error"]["fields"]) == {"name", "offer_ru", "segment.stages[0]"}
     services.queue.huey.flush()
     created = call(
         client,

@@ -66,7 +66,7 @@ def test_a_marketer_adds_lists_changes_and_deletes_an_endpoint(
     [
         ({"url": "ftp://example.com/x", "events": ["member.enrolled"]}, "url"),
         ({"url": "http://user:pw@example.com/x", "events": ["member.enrolled"]}, "url"),
-        ({"url": "https://example.com/x", "events": ["member.deleted"]}, "events"),
+        ({"url": "https://example.com/x", "events": ["member.deleted"]}, "events[0]"),
         ({"url": "https://example.com/x", "events": []}, "events"),
         ({"url": "https://example.com/x", "events": "member.enrolled", "x": 1}, "x"),
         ({"events": ["member.enrolled"]}, "url"),

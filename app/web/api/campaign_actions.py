@@ -3,32 +3,31 @@ on, and edit a trigger (PATCH). Same roles and program scope as the campaign rou
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, g, jsonify
 from werkzeug.exceptions import NotFound
 
 from app.campaigns.models import Campaign
-from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
 from app.services import campaign_control, staff_scope
 from app.web.api import bp
-from app.web.api.crm import CAMPAIGN_ROLES, campaign_json, read_draft, staff_api
-from app.web.api.views import json_object
+from app.web.api import schemas as s
+from app.web.api.crm import CAMPAIGN_ROLES, STAFF_ERRORS, campaign_json, read_draft, staff_api
+from app.web.contract import operation, parse_body
 from app.web.db import db, services
 
-EDITABLE = {
-    "name",
-    "offer_en",
-    "offer_ru",
-    "offer_fallback_en",
-    "offer_fallback_ru",
-    "bonus_points",
-    "bonus_days",
-    "holdout_percent",
-    "trigger_days",
-    "ends_at",
-}
+# Fields a PATCH may set to null; null elsewhere keeps the value.
+CLEARABLE = {"ends_at", "bonus_days", "offer_fallback_en", "offer_fallback_ru"}
+ACTION_ERRORS = (*STAFF_ERRORS, 409)  # 409 wrong_state: not a draft, not a trigger...
+
+
+def _action(summary: str) -> Callable[[F], F]:
+    return operation(summary, ok={200: s.CampaignAnswer}, errors=ACTION_ERRORS, security="staff")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -39,6 +38,7 @@ def _campaign(campaign_id: int) -> Campaign:
 
 
 @bp.post("/campaigns/<id:campaign_id>/confirm")
+@_action("Confirm a draft: it is scheduled, or starts sending now")
 @staff_api(*CAMPAIGN_ROLES)
 def confirm_campaign(campaign_id: int) -> Response:
     campaign = _campaign(campaign_id)
@@ -47,6 +47,7 @@ def confirm_campaign(campaign_id: int) -> Response:
 
 
 @bp.post("/campaigns/<id:campaign_id>/cancel")
+@_action("Cancel: no more cards get the offer; offered cards keep it until the end")
 @staff_api(*CAMPAIGN_ROLES)
 def cancel_campaign(campaign_id: int) -> Response:
     campaign = _campaign(campaign_id)
@@ -55,6 +56,7 @@ def cancel_campaign(campaign_id: int) -> Response:
 
 
 @bp.post("/campaigns/<id:campaign_id>/pause")
+@_action("Switch a triggered campaign off")
 @staff_api(*CAMPAIGN_ROLES)
 def pause_campaign(campaign_id: int) -> Response:
     campaign = _campaign(campaign_id)
@@ -63,6 +65,7 @@ def pause_campaign(campaign_id: int) -> Response:
 
 
 @bp.post("/campaigns/<id:campaign_id>/resume")
+@_action("Switch a triggered campaign on")
 @staff_api(*CAMPAIGN_ROLES)
 def resume_campaign(campaign_id: int) -> Response:
     campaign = _campaign(campaign_id)
@@ -71,12 +74,17 @@ def resume_campaign(campaign_id: int) -> Response:
 
 
 @bp.patch("/campaigns/<id:campaign_id>")
+@operation(
+    "Edit a triggered campaign (texts, bonus, holdout, day, end date)",
+    body=s.CampaignEditBody,
+    ok={200: s.CampaignAnswer},
+    errors=ACTION_ERRORS,
+    security="staff",
+)
 @staff_api(*CAMPAIGN_ROLES)
 def edit_campaign(campaign_id: int) -> Response:
-    body = json_object()
-    unknown = sorted(set(body) - EDITABLE)
-    if unknown:
-        raise ValidationError({name: "cannot be changed here" for name in unknown})
+    sent = parse_body(s.CampaignEditBody).model_dump(exclude_unset=True)
+    body = {k: v for k, v in sent.items() if v is not None or k in CLEARABLE}
     campaign = _campaign(campaign_id)
     program = db().get(Program, campaign.program_id)
     assert program is not None

@@ -12,7 +12,7 @@ from flask import Response, g, jsonify, request
 from werkzeug.exceptions import NotFound
 
 from app.analytics.kpis import kpis
-from app.bounds import DATE_RANGE, MAX_DAYS, date_in_range, whole_number
+from app.bounds import DATE_RANGE, date_in_range
 from app.campaigns.models import Campaign
 from app.db import after_commit
 from app.loyalty.errors import ValidationError
@@ -22,29 +22,13 @@ from app.services.seed_kpis import seed_kpis
 from app.staff.errors import ForbiddenError
 from app.staff.models import StaffUser
 from app.web.api import bp
-from app.web.api.views import json_object
+from app.web.api import schemas as s
+from app.web.contract import json_object, operation, parse_body, parse_query
 from app.web.db import db, services
 from app.web.errors import json_error
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)\s*$")
 CAMPAIGN_ROLES = ("admin", "marketer")
-CAMPAIGN_FIELDS = {
-    "name",
-    "offer_en",
-    "offer_ru",
-    "offer_fallback_en",
-    "offer_fallback_ru",
-    "size_category",
-    "segment",
-    "bonus_points",
-    "bonus_days",
-    "holdout_percent",
-    "send_at",
-    "trigger",
-    "trigger_days",
-    "ends_at",
-    "draft",
-}
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -91,59 +75,38 @@ def _date(name: str, default: datetime) -> datetime:
     return value
 
 
-def read_draft(body: dict[str, Any], program: Program) -> campaigns.Draft:
-    """A campaign's JSON fields as a Draft; 422 with every field's problem."""
+def read_draft(fields: dict[str, Any], program: Program) -> campaigns.Draft:
+    """A campaign's fields (typed and bounded by its body model) as a Draft; 422 for what
+    the model cannot know: the program's own language and real dates."""
     errors: dict[str, str] = {}
     moments: dict[str, datetime | None] = {}
     for name in ("send_at", "ends_at"):
         moments[name] = None
-        if body.get(name) is not None:
+        if fields.get(name) is not None:
             try:
-                moments[name] = datetime.fromisoformat(str(body[name]))
-                if moments[name].tzinfo is None:  # type: ignore[union-attr]
-                    raise ValueError
+                moments[name] = datetime.fromisoformat(str(fields[name]))
             except ValueError:
                 errors[name] = "must be an ISO 8601 date-time with a time zone"
-    if not isinstance(body.get("name"), str):
-        errors["name"] = "is required text"
-    for lang in campaigns.LANGUAGES:
-        name = f"offer_{lang}"
-        needed = lang in campaigns.required_languages(program)
-        if not isinstance(body.get(name, None if needed else ""), str):
-            errors[name] = "is required text" if needed else "must be text"
-    for name in ("offer_fallback_en", "offer_fallback_ru", "size_category", "trigger"):
-        if body.get(name) is not None and not isinstance(body.get(name), str):
-            errors[name] = "must be text"
-    for name in ("bonus_points", "bonus_days"):
-        value = body.get(name)
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 0
-        ):
-            errors[name] = "must be a whole number >= 0"
-    days = body.get("trigger_days")
-    if days is not None and (not isinstance(days, int) or isinstance(days, bool)):
-        errors["trigger_days"] = "must be a whole number of days (negative: before)"
-    holdout = body.get("holdout_percent", 10)
-    if not isinstance(holdout, int | float) or isinstance(holdout, bool):
-        errors["holdout_percent"] = "must be a number from 0 to 50"
-    if not isinstance(body.get("segment", {}), dict):
-        errors["segment"] = "must be an object of filters"
+    for lang in campaigns.required_languages(program):
+        if not fields.get(f"offer_{lang}"):
+            errors[f"offer_{lang}"] = "is required text"
     if errors:
         raise ValidationError(errors)
+    holdout = fields.get("holdout_percent")
     return campaigns.Draft(
-        name=body["name"],
-        offer_en=body.get("offer_en") or "",
-        offer_ru=body.get("offer_ru") or "",
-        segment=body.get("segment", {}),
-        bonus_points=body.get("bonus_points") or 0,
-        bonus_days=body.get("bonus_days"),
-        holdout_percent=float(holdout),
+        name=fields["name"],
+        offer_en=fields.get("offer_en") or "",
+        offer_ru=fields.get("offer_ru") or "",
+        segment=fields.get("segment") or {},
+        bonus_points=fields.get("bonus_points") or 0,
+        bonus_days=fields.get("bonus_days"),
+        holdout_percent=float(10 if holdout is None else holdout),
         send_at=moments["send_at"],
-        offer_fallback_en=body.get("offer_fallback_en"),
-        offer_fallback_ru=body.get("offer_fallback_ru"),
-        size_category=body.get("size_category"),
-        trigger=body.get("trigger"),
-        trigger_days=days,
+        offer_fallback_en=fields.get("offer_fallback_en"),
+        offer_fallback_ru=fields.get("offer_fallback_ru"),
+        size_category=fields.get("size_category"),
+        trigger=fields.get("trigger"),
+        trigger_days=fields.get("trigger_days"),
         ends_at=moments["ends_at"],
     )
 
@@ -176,32 +139,73 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
     return out
 
 
+STAFF_ERRORS = (401, 403, 404)
+
+
 @bp.post("/programs/<slug>/segments/size")
+@operation(
+    "Count the cards a segment matches",
+    body=s.SegmentSizeBody,
+    ok={200: s.SizeAnswer},
+    errors=STAFF_ERRORS,
+    security="staff",
+)
 @staff_api(*CAMPAIGN_ROLES)
 def segment_size(slug: str) -> Response:
-    body = json_object()
+    body = parse_body(s.SegmentSizeBody)
     program = _program(slug)
-    segment = body.get("segment", {})
-    if not isinstance(segment, dict):
-        raise ValidationError({"segment": "must be an object of filters"})
+    segment = _segment(body.segment)
     return jsonify({"size": campaigns.segment_size(db(), program, segment, services().clock.now())})
 
 
+def _segment(segment: s.Segment | None) -> dict[str, Any]:
+    return segment.model_dump(exclude_none=True) if segment is not None else {}
+
+
+def _campaign_body(program: Program) -> s.CampaignBody:
+    """The body; the offer in the program's own language is required, in the same 422."""
+    raw = json_object()
+    missing = {
+        f"offer_{lang}": "is required text"
+        for lang in campaigns.required_languages(program)
+        if not raw.get(f"offer_{lang}")
+    }
+    try:
+        body = parse_body(s.CampaignBody)
+    except ValidationError as error:
+        raise ValidationError({**missing, **error.fields}) from None
+    if missing:
+        raise ValidationError(missing)
+    return body
+
+
 @bp.post("/programs/<slug>/campaigns")
+@operation(
+    "Schedule or start a campaign (the worker fans it out); with draft: true it waits "
+    "for POST /campaigns/{id}/confirm (a trigger starts off)",
+    body=s.CampaignBody,
+    ok={201: s.CampaignAnswer},
+    errors=STAFF_ERRORS,
+    security="staff",
+    links={
+        201: {
+            "FollowProgress": {
+                "operationId": "api.get_campaign",
+                "parameters": {"campaign_id": "$response.body#/id"},
+            }
+        }
+    },
+)
 @staff_api(*CAMPAIGN_ROLES)
 def create_campaign(slug: str) -> tuple[Response, int]:
-    body = json_object()
-    unknown = sorted(set(body) - CAMPAIGN_FIELDS)
-    if unknown:
-        raise ValidationError({name: "is not a campaign field" for name in unknown})
-    if not isinstance(body.get("draft", False), bool):
-        raise ValidationError({"draft": "must be true or false"})
     session = db()
     program = _program(slug)
+    body = _campaign_body(program)
     user: StaffUser = g.staff
-    draft = read_draft(body, program)
+    fields = body.model_dump(exclude={"segment", "draft"})
+    draft = read_draft({**fields, "segment": _segment(body.segment)}, program)
     campaign = campaigns.create(
-        session, services().clock, program, draft, user, confirm_first=body.get("draft", False)
+        session, services().clock, program, draft, user, confirm_first=body.draft
     )
     if (
         campaign.status == "scheduled"
@@ -214,16 +218,21 @@ def create_campaign(slug: str) -> tuple[Response, int]:
 
 
 @bp.get("/campaigns/<id:campaign_id>")
+@operation(
+    "Progress, and the report once sent",
+    query=s.CampaignQuery,
+    ok={200: s.CampaignAnswer},
+    errors=STAFF_ERRORS,
+    security="staff",
+)
 @staff_api(*CAMPAIGN_ROLES)
 def get_campaign(campaign_id: int) -> Response:
+    days = parse_query(s.CampaignQuery).days
     campaign = db().get(Campaign, campaign_id)
     if campaign is None or not staff_scope.may_see(db(), g.staff, campaign.program_id):
         raise NotFound("no such campaign")
     body = campaign_json(campaign)
     if campaign.status == "sent":
-        days = whole_number(request.args.get("days", "14"))
-        if days is None:
-            raise ValidationError({"days": f"must be a whole number from 1 to {MAX_DAYS}"})
         report = campaigns.report(db(), campaign, days=days)
         body["report"] = {
             "days": report.days,
@@ -236,8 +245,16 @@ def get_campaign(campaign_id: int) -> Response:
 
 
 @bp.get("/programs/<slug>/kpis")
+@operation(
+    "KPIs of a period",
+    query=s.PeriodQuery,
+    ok={200: s.KpisAnswer},
+    errors=(401, 404),
+    security="staff",
+)
 @staff_api()
 def get_kpis(slug: str) -> Response:
+    parse_query(s.PeriodQuery)
     program = _program(slug)
     now = services().clock.now()
     end = _date("to", now)

@@ -2,51 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Response, jsonify, request
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from flask import Response, jsonify
 
 from app.loyalty import rules
 from app.services import enrollment, invites, programs
 from app.web.api import bp
+from app.web.api import schemas as s
+from app.web.contract import json_object as contract_json_object
+from app.web.contract import operation, parse_body
 from app.web.db import db, services
 from app.web.shared import enforce_phone_limit, enforce_rate_limit, external_url
 
-ENROLLMENT_FIELDS = (
-    "name",
-    "phone",
-    "birthday",
-    "email",
-    "locale",
-    "consent",
-    "marketing_consent",
-)
-
-
-def json_object() -> dict[str, Any]:
-    """The request body as a JSON object, or a 415/400 that says what is wrong."""
-    if not request.is_json:
-        raise UnsupportedMediaType("send the body as application/json")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body
+# Kept for the modules that import it from here.
+json_object = contract_json_object
 
 
 @bp.post("/programs/<slug>/enrollments")
+@operation(
+    "Enroll a shopper: member, card and wallet pass",
+    body=s.EnrollmentBody,
+    ok={201: s.EnrollmentAnswer},
+    errors=(409, 429),
+    links={
+        201: {
+            "LookUpAtTheTill": {
+                "operationId": "pos.lookup",
+                "parameters": {"code": "$response.body#/card/barcode"},
+            }
+        }
+    },
+)
 def create_enrollment(slug: str) -> tuple[Response, int]:
-    body = json_object()
-    unknown = sorted(set(body) - set(ENROLLMENT_FIELDS))
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+    body = parse_body(s.EnrollmentBody)
     enforce_rate_limit("enroll")
-    enforce_phone_limit(slug, body.get("phone"))
+    enforce_phone_limit(slug, body.phone)
     svc = services()
     session = db()
     program = programs.get_program(session, slug)
     data = enrollment.validate(
-        enrollment.EnrollmentForm(**{k: body.get(k) for k in ENROLLMENT_FIELDS}),
+        enrollment.EnrollmentForm(**body.model_dump()),
         program,
         svc.clock.now().date(),
     )

@@ -26,7 +26,7 @@ from app.services import (
 from app.web.db import db, services
 from app.web.i18n import current_locale, t
 from app.web.join import bp
-from app.web.security import csrf_token, csrf_valid
+from app.web.security import csp, csrf_token, csrf_valid
 from app.web.shared import enforce_phone_limit, enforce_rate_limit, external_url
 
 PKPASS_MIME = "application/vnd.apple.pkpass"
@@ -274,3 +274,11 @@ def unsubscribe(token: str) -> Response:
     if not invites.unsubscribe(db(), services().clock, token):
         abort(404)
     return Response(render_template("unsubscribe.html", token=token, csrf="", done=True))
+
+
+@bp.after_request
+def _brand_colours(response: Response) -> Response:
+    """The join and card pages carry the program's colours in a style attribute."""
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", csp(inline_styles=True))
+    return response

@@ -7,15 +7,13 @@ import re
 from flask import Response, g, jsonify, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from app.bounds import whole_number
-from app.loyalty.errors import ValidationError
 from app.posters.decode import decode_barcode
 from app.services import terminals, till, till_pairing
 from app.till.models import Terminal
-from app.web.api.views import json_object
+from app.web.contract import operation, parse_body, parse_query
 from app.web.db import db, services
 from app.web.pos import bp, display
-from app.web.pos import validation as v
+from app.web.pos import schemas as s
 from app.web.shared import enforce_rate_limit
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)\s*$")
@@ -38,15 +36,21 @@ def terminal(*, touch: bool = False) -> Terminal:
     return found
 
 
+TERMINAL_ERRORS = (401, 429)  # every POS call: the key, then the per-terminal limit
+PURCHASE_ERRORS = (*TERMINAL_ERRORS, 404, 409, 422)  # unknown card; spent code; card rules
+
+
 @bp.post("/api/pos/v1/pair")
+@operation(
+    "Trade a one-time pairing code (the console's QR code) for a new till's key",
+    body=s.PairBody,
+    ok={201: s.PairAnswer},
+    errors=(429,),
+)
 def pair() -> tuple[Response, int]:
     """Trade a pairing code (the console's QR code) for a new till's key, once."""
     enforce_rate_limit("pos_pair")  # per address, before anything is read
-    body = json_object()
-    v.check_fields(body, {"code"})
-    code = body.get("code")
-    if not isinstance(code, str) or len(code) > 40:
-        raise ValidationError({"code": till_pairing.WRONG})
+    code = parse_body(s.PairBody).code
     paired = till_pairing.redeem(db(), services().clock, code)
     t = paired.terminal
     response = jsonify(
@@ -62,6 +66,12 @@ def pair() -> tuple[Response, int]:
 
 
 @bp.get("/api/pos/v1/terminal")
+@operation(
+    "The terminal the key belongs to",
+    ok={200: s.TerminalAnswer},
+    errors=TERMINAL_ERRORS,
+    security="terminal",
+)
 def whoami() -> Response:
     t = terminal()
     return jsonify(
@@ -76,14 +86,16 @@ def whoami() -> Response:
 
 
 @bp.get("/api/pos/v1/cards/<path:code>")
+@operation(
+    "Look a card up by its scanned code or number",
+    ok={200: s.CardAnswer},
+    errors=(*TERMINAL_ERRORS, 404, 422),
+    query=s.LookupQuery,
+    security="terminal",
+)
 def lookup(code: str) -> Response:
     t = terminal()
-    raw_amount = request.args.get("amount")
-    amount = None
-    if raw_amount is not None:
-        amount = whole_number(raw_amount)
-        if amount is None or not 0 < amount <= v.MAX_AMOUNT:
-            raise ValidationError({"amount": "must be a whole number of minor units above 0"})
+    amount = parse_query(s.LookupQuery).amount
     locale = request.accept_languages.best_match(["ru", "en"]) or t.program.default_locale
     view = till.view_card(db(), services().clock, t.program, code, amount, locale)
     body = {
@@ -103,44 +115,67 @@ def lookup(code: str) -> Response:
     return jsonify(body)
 
 
+REPLAY = "201 the first time; 200 with the same answer when the same body is sent again"
+
+
 @bp.post("/api/pos/v1/purchases")
+@operation(
+    "Record a purchase (idempotent per terminal and receipt_id)",
+    description=REPLAY + "; 409 duplicate_conflict when the receipt_id was used for another",
+    body=s.PurchaseBody,
+    ok={201: s.PurchaseAnswer, 200: s.PurchaseAnswer},
+    errors=PURCHASE_ERRORS,
+    security="terminal",
+    links={
+        201: {
+            "RefundThisPurchase": {
+                "operationId": "pos.refund",
+                "requestBody": {
+                    "receipt_id": "$response.body#/receipt_id",
+                    "refund_id": "$response.body#/receipt_id",
+                },
+            }
+        }
+    },
+)
 def purchase() -> tuple[Response, int]:
     t = terminal(touch=True)  # the key first: nobody unknown gets the body parsed
-    body = json_object()
-    v.check_fields(body, {"receipt_id", "amount", "barcode", "redeem_points", "lines"})
-    errors: dict[str, str] = {}
-    receipt_id = v.text_id(body, "receipt_id", errors)
-    amount = v.amount(body, "amount", errors, required=True)
-    redeem = v.amount(body, "redeem_points", errors, required=False, minimum=0) or 0
-    barcode = body.get("barcode")
-    if barcode is not None and (not isinstance(barcode, str) or not 0 < len(barcode) <= 64):
-        errors["barcode"] = "must be the scanned card code (text up to 64 characters)"
-    lines = v.lines(body, errors)
-    if errors:
-        raise ValidationError(errors)
-    assert amount is not None
-    req = till.PurchaseRequest(receipt_id, amount, barcode, redeem, lines)
-    result, created = till.record_purchase(db(), services().clock, t, req, till.request_hash(body))
+    body = parse_body(s.PurchaseBody)
+    lines = [line.model_dump(exclude_none=True) for line in body.lines or ()] or None
+    req = till.PurchaseRequest(
+        body.receipt_id, body.amount, body.barcode, body.redeem_points or 0, lines
+    )
+    digest = till.request_hash(body.model_dump(exclude_unset=True))
+    result, created = till.record_purchase(db(), services().clock, t, req, digest)
     return jsonify(display.purchase_answer(t, result)), 201 if created else 200
 
 
 @bp.post("/api/pos/v1/refunds")
+@operation(
+    "Record a refund (idempotent per terminal and refund_id)",
+    description=REPLAY,
+    body=s.RefundBody,
+    ok={201: s.RefundAnswer, 200: s.RefundAnswer},
+    errors=(*TERMINAL_ERRORS, 404, 409, 422),
+    security="terminal",
+)
 def refund() -> tuple[Response, int]:
     t = terminal(touch=True)  # the key first: nobody unknown gets the body parsed
-    body = json_object()
-    v.check_fields(body, {"receipt_id", "refund_id", "amount"})
-    errors: dict[str, str] = {}
-    receipt_id = v.text_id(body, "receipt_id", errors)
-    refund_id = v.text_id(body, "refund_id", errors)
-    amount = v.amount(body, "amount", errors, required=False)
-    if errors:
-        raise ValidationError(errors)
-    req = till.RefundRequest(receipt_id, refund_id, amount)
-    result, created = till.record_refund(db(), services().clock, t, req, till.request_hash(body))
+    body = parse_body(s.RefundBody)
+    req = till.RefundRequest(body.receipt_id, body.refund_id, body.amount)
+    digest = till.request_hash(body.model_dump(exclude_unset=True))
+    result, created = till.record_refund(db(), services().clock, t, req, digest)
     return jsonify(display.refund_answer(t, result)), 201 if created else 200
 
 
 @bp.post("/api/pos/v1/decode")
+@operation(
+    "Read a QR code from a camera frame (image/jpeg, image/png or image/webp)",
+    ok={200: s.DecodeAnswer},
+    errors=(*TERMINAL_ERRORS, 400, 413),
+    security="terminal",
+    body_media=("image/jpeg", "image/png", "image/webp"),
+)
 def decode() -> Response:
     """Read a QR code from a camera frame (for browsers without BarcodeDetector)."""
     terminal()

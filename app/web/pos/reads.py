@@ -6,44 +6,35 @@ Answers carry ``display``: the same figures as text in the request's language
 
 from __future__ import annotations
 
-import re
+from flask import Response, jsonify
 
-from flask import Response, jsonify, request
-
-from app.loyalty.errors import ValidationError
 from app.services import till_reads
 from app.services.till import PurchaseRequest
-from app.web.api.views import json_object
 from app.web.console.texts import local_time
+from app.web.contract import operation, parse_body, parse_query
 from app.web.db import db, services
-from app.web.pos import bp
-from app.web.pos import validation as v
-from app.web.pos.api import terminal
+from app.web.pos import bp, schemas
+from app.web.pos.api import PURCHASE_ERRORS, TERMINAL_ERRORS, terminal
 from app.web.pos.display import answer_locale, percent_text, texts
-
-_LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
-DEFAULT_RECENT = 10
 
 
 @bp.post("/api/pos/v1/quotes")
+@operation(
+    "What a purchase with this body would do, recording nothing "
+    "(refused with the same error codes as the purchase)",
+    body=schemas.QuoteBody,
+    ok={200: schemas.QuoteAnswer},
+    errors=PURCHASE_ERRORS,
+    security="terminal",
+)
 def quote() -> Response:
     """What POST /purchases would do with this body, recording nothing."""
     t = terminal()
-    body = json_object()
-    v.check_fields(body, {"receipt_id", "amount", "barcode", "redeem_points", "lines"})
-    errors: dict[str, str] = {}
-    if "receipt_id" in body:
-        v.text_id(body, "receipt_id", errors)
-    amount = v.amount(body, "amount", errors, required=True)
-    redeem = v.amount(body, "redeem_points", errors, required=False, minimum=0) or 0
-    barcode = body.get("barcode")
-    if barcode is not None and (not isinstance(barcode, str) or not 0 < len(barcode) <= 64):
-        errors["barcode"] = "must be the scanned card code (text up to 64 characters)"
-    lines = v.lines(body, errors)
-    if errors:
-        raise ValidationError(errors)
-    assert amount is not None
-    req = PurchaseRequest(str(body.get("receipt_id", "")), amount, barcode, redeem, lines)
+    body = parse_body(schemas.QuoteBody)
+    lines = [line.model_dump(exclude_none=True) for line in body.lines or ()] or None
+    req = PurchaseRequest(
+        body.receipt_id or "", body.amount, body.barcode, body.redeem_points or 0, lines
+    )
     locale = answer_locale(t)
     result = till_reads.quote_purchase(db(), services().clock, t, req, locale)
     answer = result.as_json()
@@ -68,17 +59,16 @@ def quote() -> Response:
 
 
 @bp.get("/api/pos/v1/receipts")
+@operation(
+    "This terminal's latest receipts, newest first, with what is left to refund",
+    query=schemas.ReceiptsQuery,
+    ok={200: schemas.ReceiptsAnswer},
+    errors=(*TERMINAL_ERRORS, 422),
+    security="terminal",
+)
 def receipts() -> Response:
-    """This terminal's latest receipts, newest first (``limit``: 1 to 50, default 10)."""
     t = terminal()
-    raw = request.args.get("limit")
-    limit = DEFAULT_RECENT
-    if raw is not None:
-        if not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= till_reads.MAX_RECENT:
-            raise ValidationError(
-                {"limit": f"must be a whole number from 1 to {till_reads.MAX_RECENT}"}
-            )
-        limit = int(raw)
+    limit = parse_query(schemas.ReceiptsQuery).limit
     zone = t.program.timezone
     items = []
     for receipt in till_reads.recent_receipts(db(), t, limit):

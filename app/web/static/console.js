@@ -154,7 +154,19 @@
     }
   }
 
+  // Widths and colours from data attributes: the CSP refuses inline style attributes,
+  // not styles set from a script of ours.
+  function dataStyles() {
+    document.querySelectorAll("[data-percent]").forEach(function (el) {
+      el.style.width = el.dataset.percent + "%";
+    });
+    document.querySelectorAll("[data-background]").forEach(function (el) {
+      el.style.background = el.dataset.background;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    dataStyles();
     document.querySelectorAll("form[data-size-url]").forEach(liveSize);
     document.querySelectorAll("[data-submit-on-change]").forEach(function (el) {
       el.addEventListener("change", function () { el.form.submit(); });
