@@ -135,14 +135,18 @@ def users_passwd(settings: Settings, email: str) -> None:
     click.echo(f"password changed for {email}; their console sessions have ended")
 
 
+def _set_disabled(settings: Settings, email: str, disabled: bool) -> None:
+    with _unit(settings) as (session, clock):
+        staff.set_disabled(session, clock, _user(session, email), disabled, actor="cli")
+    click.echo(f"{'disabled' if disabled else 'enabled'} {email}")
+
+
 @users.command("disable")
 @click.option("--email", required=True)
 @click.pass_obj
 def users_disable(settings: Settings, email: str) -> None:
     """Disable an account: its sessions and API tokens stop working at once."""
-    with _unit(settings) as (session, clock):
-        staff.set_disabled(session, clock, _user(session, email), True, actor="cli")
-    click.echo(f"disabled {email}")
+    _set_disabled(settings, email, True)
 
 
 @users.command("enable")
@@ -150,9 +154,7 @@ def users_disable(settings: Settings, email: str) -> None:
 @click.pass_obj
 def users_enable(settings: Settings, email: str) -> None:
     """Enable a disabled account again."""
-    with _unit(settings) as (session, clock):
-        staff.set_disabled(session, clock, _user(session, email), False, actor="cli")
-    click.echo(f"enabled {email}")
+    _set_disabled(settings, email, False)
 
 
 @users.command("tokens")
