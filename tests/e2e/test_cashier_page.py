@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from app.loyalty import ledger
@@ -174,7 +175,8 @@ def test_cashier_quotes_records_and_refunds_a_purchase_in_russian(
     assert page.is_hidden("#redeem-label") and page.is_hidden("#q-earned")
     page.click("#confirm")
     page.wait_for_selector("#result:not([hidden])")
-    assert "без карты" in page.locator("#receipt-list li").first.inner_text()
+    # The recent list is fetched again after the sale: wait for it, do not race it.
+    expect(page.locator("#receipt-list li").first).to_contain_text("без карты", timeout=15_000)
 
 
 def test_cashier_page_speaks_english_too(live_server: LiveServer, browser_page: Any) -> None:
