@@ -38,10 +38,9 @@ CANCELLABLE = ("draft", "scheduled", "sending", "active", "stopped")
 
 
 class StateError(ValidationError):
-    """The campaign is not in a state that allows this action (HTTP 409)."""
+    """The campaign is not in a state that allows this action."""
 
     code = "wrong_state"
-    status = 409
 
     def __init__(self, message: str) -> None:
         super().__init__({"status": message})
