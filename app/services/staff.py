@@ -23,7 +23,9 @@ from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
 from app.staff.errors import StaffStateError
 from app.staff.models import (
-    ROLES,
+    ROLES as ROLES,  # re-exported: the roles a form offers
+)
+from app.staff.models import (
     AuditEntry,
     StaffApiToken,
     StaffProgram,
@@ -275,6 +277,11 @@ def get_user(
     if session_version is not None and user.session_version != session_version:
         return None
     return user
+
+
+def user_by_id(session: Session, user_id: int) -> StaffUser | None:
+    """The user, enabled or not (what an admin manages)."""
+    return session.get(StaffUser, user_id)
 
 
 def count_admins(session: Session) -> int:
