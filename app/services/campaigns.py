@@ -40,6 +40,7 @@ CHUNK = 1000
 OFFER_LIMIT = 200  # characters the card shows
 # Re-exported: callers read progress and reports through this module.
 __all__ = [
+    "TRIGGERS",
     "Arm",
     "CampaignQueue",
     "Progress",

@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Response, g, jsonify, request
 from pydantic import BaseModel
@@ -14,18 +14,20 @@ from werkzeug.exceptions import NotFound
 
 from app.analytics.kpis import kpis
 from app.bounds import DATE_RANGE, date_in_range
-from app.campaigns.models import Campaign
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
 from app.services import campaign_control, campaign_reads, campaigns, programs, staff, staff_scope
 from app.services.seed_kpis import seed_kpis
 from app.staff.errors import ForbiddenError
-from app.staff.models import StaffUser
 from app.web.api import bp
 from app.web.api import schemas as s
 from app.web.contract import json_object, operation, parse_body, parse_query
 from app.web.db import db, services
 from app.web.errors import json_error
+
+if TYPE_CHECKING:
+    from app.campaigns.models import Campaign
+    from app.loyalty.models import Program
+    from app.staff.models import StaffUser
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)\s*$")
 CAMPAIGN_ROLES = ("admin", "marketer")

@@ -4,14 +4,12 @@ trigger off and on, and editing it. Each action is audited by its service."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Response, flash, redirect, request, url_for
 
-from app.campaigns.models import Campaign
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
 from app.services import campaign_control, campaign_reads
-from app.staff.models import StaffUser
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.campaign_pages import card_previews, trigger_form, trigger_values
@@ -20,6 +18,11 @@ from app.web.console.forms import CAMPAIGN_ROLES, describe_segment, page
 from app.web.console.texts import field_message, tx
 from app.web.db import db, services
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.campaigns.models import Campaign
+    from app.loyalty.models import Program
+    from app.staff.models import StaffUser
 
 
 def _back(campaign: Campaign) -> Response:

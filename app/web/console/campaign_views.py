@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
 
 from app.bounds import date_in_range
-from app.campaigns.models import TRIGGERS, Campaign
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
 from app.services import campaign_control, campaign_reads, campaigns
-from app.services.campaigns import MAX_TRIGGER_DAYS
+from app.services.campaigns import MAX_TRIGGER_DAYS, TRIGGERS
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.campaign_pages import card_previews, trigger_form
@@ -34,6 +32,10 @@ from app.web.console.forms import (
 from app.web.console.texts import field_message, local_time, money, number, tx
 from app.web.db import db, services
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.campaigns.models import Campaign
+    from app.loyalty.models import Program
 
 LIVE = ("scheduled", "sending")
 # A sent campaign's pushes may still be on their way: keep watching for this long.
