@@ -5,12 +5,8 @@ Google's save link. Google is called between two short transactions, never insid
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from typing import Protocol
-
-from sqlalchemy.orm import Session
-
 from app.clock import Clock
+from app.db import Transactions
 from app.passes.google.auth import ServiceAccount
 from app.passes.google.client import GoogleWalletClient, GoogleWalletError
 from app.passes.google.save_link import save_jwt, save_url
@@ -18,10 +14,6 @@ from app.passes.templates import TemplateStore
 from app.services import cards, google_wallet
 
 CONFLICT = 409  # the class exists already: it is updated with the object's push
-
-
-class Transactions(Protocol):
-    def __call__(self, *, write: bool = True) -> AbstractContextManager[Session]: ...
 
 
 def for_card(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import keys
 from app.clock import Clock
+from app.db import Transactions
 from app.loyalty import rules
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
@@ -160,6 +161,19 @@ def record_login(
     user.last_login_at = clock.now()
     audit(session, clock, user, "staff.login", user.email)
     return SignedIn(user.id, user.session_version)
+
+
+def sign_in(transactions: Transactions, clock: Clock, email: str, password: str) -> SignedIn | None:
+    """A console login: the account is read, the password checked outside any
+    transaction (scrypt takes a while: a writing SQLite transaction would hold the
+    write lock through it, stalling every till), then the outcome recorded."""
+    with transactions(write=False) as session:
+        candidate = login_candidate(session, email)
+    password_ok = check_password(candidate, password)
+    if candidate.user_id is None:
+        return None
+    with transactions() as session:
+        return record_login(session, clock, candidate, password_ok)
 
 
 def end_sessions(user: StaffUser) -> None:
