@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -136,6 +136,15 @@ class Services:
         """A plain connection for hot read-only lookups that need no ORM session."""
         with self.engine.connect() as conn:
             yield conn
+
+    def schema_heads(self) -> tuple[str, ...]:
+        """The migration heads the database is at, read over a fresh connection (so it
+        also says whether the database answers); for the readiness probe."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.lookup() as conn:
+            conn.execute(text("SELECT 1"))
+            return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, create_engine, event, text
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -152,6 +153,14 @@ def lock_for_update(session: Session) -> bool:
 
 
 AFTER_COMMIT = "walletpass.after_commit"
+
+
+class Transactions(Protocol):
+    """An entry point's units of work (``Services.transaction``): each ``with`` block
+    commits on success and rolls back on error. For use cases that must call out
+    between two short transactions; everything else takes one session."""
+
+    def __call__(self, *, write: bool = True) -> AbstractContextManager[Session]: ...
 
 
 def after_commit(session: Session, action: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """``code`` is machine-readable and stable; ``status`` the HTTP status it maps to."""
+    """``code`` is machine-readable and stable (clients match on it); the message says
+    what went wrong. Which HTTP status answers it is the web layer's business."""
 
     code = "error"
-    status = 400

@@ -59,7 +59,6 @@ class ProgramClosedError(LoyaltyError):
     """The program is archived: it takes no new members."""
 
     code = "program_closed"
-    status = 410
 
     def __init__(self) -> None:
         super().__init__("the program is closed to new members")

@@ -8,12 +8,11 @@ from app.errors import DomainError
 class TooManyDevicesError(DomainError):
     """The pass already has as many registered devices as a pass may have.
 
-    403, not 429: waiting does not help, only a device leaving does. Wallet logs the
-    failure and tries again later; nothing is stored meanwhile.
+    Waiting does not help, only a device leaving does (so the web answers 403, not 429).
+    Wallet logs the failure and tries again later; nothing is stored meanwhile.
     """
 
     code = "too_many_devices"
-    status = 403
 
     def __init__(self, cap: int) -> None:
         self.cap = cap

@@ -65,6 +65,11 @@ def submit(
     return pending
 
 
+def waits_for_approval(done: LedgerEntry | PendingAdjustment) -> bool:
+    """Whether ``submit`` stored the adjustment for an admin's approval."""
+    return isinstance(done, PendingAdjustment)
+
+
 def pending(
     session: Session, program_ids: Collection[int] | None
 ) -> list[tuple[PendingAdjustment, str]]:

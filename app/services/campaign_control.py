@@ -11,7 +11,6 @@ left to apply. Cards already offered keep the offer until the end date.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -21,12 +20,11 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign, CampaignTarget
 from app.campaigns.segments import Segment, card_ids
 from app.clock import Clock
-from app.db import after_commit
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Program
 from app.passes.models import WalletPass
 from app.passes.sync import mark_changed
-from app.services import campaigns, jobs
+from app.services import campaign_launch, campaigns, jobs
 from app.services.staff import audit
 from app.services.wallet_stats import card_in_wallet
 from app.staff.models import StaffUser
@@ -40,10 +38,9 @@ CANCELLABLE = ("draft", "scheduled", "sending", "active", "stopped")
 
 
 class StateError(ValidationError):
-    """The campaign is not in a state that allows this action (HTTP 409)."""
+    """The campaign is not in a state that allows this action."""
 
     code = "wrong_state"
-    status = 409
 
     def __init__(self, message: str) -> None:
         super().__init__({"status": message})
@@ -79,6 +76,23 @@ def confirmation(session: Session, clock: Clock, campaign: Campaign) -> Confirma
     )
 
 
+def create(
+    session: Session,
+    clock: Clock,
+    queue: campaigns.CampaignQueue,
+    program: Program,
+    draft: campaigns.Draft,
+    actor: StaffUser | str,
+    *,
+    confirm_first: bool,
+) -> Campaign:
+    """Store a campaign (``campaigns.create``); one scheduled for now starts sending at
+    once. With ``confirm_first`` it waits for ``confirm`` (a trigger starts off)."""
+    campaign = campaigns.create(session, clock, program, draft, actor, confirm_first=confirm_first)
+    campaign_launch.start_if_due(session, clock, queue, campaign)
+    return campaign
+
+
 def confirm(
     session: Session,
     clock: Clock,
@@ -97,9 +111,7 @@ def confirm(
         raise ValidationError({"ends_at": "has passed: cancel and create the campaign again"})
     send_at = campaigns.outside_quiet_hours(program, max(campaign.send_at or now, now))
     campaign.send_at, campaign.status = send_at, "scheduled"
-    if send_at <= now:
-        campaign.status, campaign.started_at = "sending", now
-        after_commit(session, functools.partial(queue.run_campaign, campaign.id))
+    campaign_launch.start_if_due(session, clock, queue, campaign)
     _audit(session, clock, actor, "campaign.confirmed", campaign)
     session.flush()
     return campaign

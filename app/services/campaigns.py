@@ -7,12 +7,11 @@ set-based work, so a campaign to 100 000 cards costs the console a few milliseco
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, insert, select, update
@@ -24,14 +23,14 @@ from app.campaigns.results import Arm
 from app.campaigns.segments import Segment, card_ids, to_json
 from app.campaigns.sizes import favourite_sizes
 from app.clock import Clock
-from app.db import after_commit
 from app.loyalty import ledger
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Member, Program
 from app.passes import placeholders
 from app.passes.models import LIVE_PASS, WalletPass
 from app.passes.sync import mark_changed
-from app.services import google_messages, webhook_events
+from app.services import campaign_launch, google_messages, webhook_events
+from app.services.campaign_launch import CampaignQueue
 from app.services.campaign_progress import Progress, Report, progress, progress_of, report
 from app.services.staff import audit
 from app.services.wallet_stats import card_in_wallet
@@ -40,15 +39,20 @@ from app.staff.models import StaffUser
 CHUNK = 1000
 OFFER_LIMIT = 200  # characters the card shows
 # Re-exported: callers read progress and reports through this module.
-__all__ = ["Arm", "Progress", "Report", "progress", "progress_of", "report"]
+__all__ = [
+    "TRIGGERS",
+    "Arm",
+    "CampaignQueue",
+    "Progress",
+    "Report",
+    "progress",
+    "progress_of",
+    "report",
+]
 # A sending campaign without progress for this long lost its run (its worker died): the
 # minute's scheduler hands it to a worker again. Running it twice at once is safe.
 STALLED_AFTER = timedelta(minutes=2)
 MAX_SCHEDULE = timedelta(days=366)  # how far ahead a campaign may be scheduled
-
-
-class CampaignQueue(Protocol):
-    def run_campaign(self, campaign_id: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -241,12 +245,13 @@ def start_due(session: Session, clock: Clock, queue: CampaignQueue) -> list[int]
         )
     )
     for campaign in due:
-        campaign.status, campaign.started_at = "sending", now
+        campaign_launch.start(session, clock, queue, campaign)
     session.flush()
     started = [c.id for c in due]
-    started += [c for c in stalled(session, now) if c not in started]
-    for campaign_id in started:
-        after_commit(session, functools.partial(queue.run_campaign, campaign_id))
+    for campaign_id in stalled(session, now):
+        if campaign_id not in started:
+            started.append(campaign_id)
+            campaign_launch.hand_over(session, queue, campaign_id)
     return started
 
 

@@ -235,6 +235,16 @@ class LinkSent:
     channel: str
 
 
+def merge_numbered(
+    session: Session, clock: Clock, keep: Card, other_number: str, reason: str, actor: Actor
+) -> int:
+    """``merge_members`` with the duplicate named by its number in the same program."""
+    other = cards.card_numbered(session, keep.program_id, "".join(other_number.split()))
+    if other is None:
+        raise ValidationError({"other": "no such card in the program"})
+    return merge_members(session, clock, keep, other, reason, actor)
+
+
 def resend_link(
     session: Session,
     clock: Clock,

@@ -16,8 +16,9 @@ from app.clock import Clock
 from app.loyalty.models import Program, ProgramImage, ProgramImageDraft
 from app.passes.sync import mark_program_changed
 from app.passes.templates import PassTemplate, TemplateStore
-from app.services import card_texts, program_images
+from app.services import card_texts, google_class, program_images
 from app.services.cards import customised
+from app.services.google_class import ClassQueue
 from app.services.programs import lock_program
 from app.services.staff import audit
 from app.staff.models import StaffUser
@@ -85,11 +86,14 @@ def publish(
     templates: TemplateStore,
     actor: StaffUser | str,
     seen: str | None = None,
+    google: ClassQueue | None = None,
 ) -> Pending:
     """Make the draft what every card shows: the passes of the program are marked changed
     once, and the phones fetch them after the commit. Returns what was published
     (empty when the draft changed nothing). With ``seen`` (the draft's fingerprint when
-    it was previewed), raises ``DraftChangedError`` if it has changed since."""
+    it was previewed), raises ``DraftChangedError`` if it has changed since. With
+    ``google``, Google gets the class again after commit (it carries the labels, logo
+    and hero image)."""
     program = _locked(session, program, seen)
     changes = pending(program, templates)
     if program.card_texts_draft is not None:
@@ -119,6 +123,7 @@ def publish(
             program.slug,
             {"texts": changes.texts, "images": changes.images},
         )
+        google_class.resend_after_commit(session, google, program.id)
     return changes
 
 

@@ -198,10 +198,13 @@ def _built(
     return builder.build(content, shared.template)
 
 
+def card_numbered(session: Session, program_id: int, number: str) -> Card | None:
+    """The program's card of exactly this number (None: no such card)."""
+    return session.scalar(select(Card).where(Card.program_id == program_id, Card.number == number))
+
+
 def find_by_number(session: Session, program_id: int, number: str) -> Card:
-    card = session.scalar(
-        select(Card).where(Card.program_id == program_id, Card.number == "".join(number.split()))
-    )
+    card = card_numbered(session, program_id, "".join(number.split()))
     if card is None:
         raise UnknownCardError()
     return card

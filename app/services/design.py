@@ -22,6 +22,8 @@ from app.passes.content import CardContent, card_content
 from app.passes.models import WalletPass
 from app.passes.templates import PassTemplate
 from app.posters import card_preview
+from app.services import google_class
+from app.services.google_class import ClassQueue
 from app.services.staff import audit
 from app.staff.models import StaffUser
 
@@ -145,26 +147,32 @@ def apply_design(
     program: Program,
     values: Mapping[str, str],
     actor: StaffUser | str,
-) -> Program:
-    """Save the design. Raises ``DesignError`` (and changes nothing) when a value is wrong.
-    A change is audited and marks every pass of the program changed: the phones fetch
-    the new look after the commit."""
+    google: ClassQueue | None = None,
+) -> bool:
+    """Save the design; True when the form's values changed. Raises ``DesignError`` (and
+    changes nothing) when a value is wrong. A change is audited and marks every pass of
+    the program changed: the phones fetch the new look after the commit, and (with
+    ``google``) Google gets the class again, which carries the colour and logo."""
     clean, problems = clean_design(values)
     if problems:
         raise DesignError(problems)
+    before = design_form(program)
     changed = {
         name: {"from": getattr(program, name), "to": value}
         for name, value in clean.items()
         if getattr(program, name) != value
     }
     if not changed:
-        return program
+        return False
     for name, value in clean.items():
         setattr(program, name, value)
     session.flush()
     audit(session, clock, actor, "design.updated", f"program:{program.slug}", {"changed": changed})
     sync.mark_program_changed(session, clock, program.id)
-    return program
+    if design_form(program) == before:
+        return False
+    google_class.resend_after_commit(session, google, program.id)
+    return True
 
 
 def _preview_values(program: Program, values: Mapping[str, str]) -> dict[str, str | None]:

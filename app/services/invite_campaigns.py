@@ -326,3 +326,21 @@ def progress(session: Session, campaign_id: int) -> Progress:
         int(counts.get("failed", 0)),
         int(opened or 0),
     )
+
+
+def of_program(session: Session, program: Program, campaign_id: int) -> InviteCampaign | None:
+    """The program's invite campaign of that id (None: unknown, or another program's)."""
+    campaign = session.get(InviteCampaign, campaign_id)
+    return campaign if campaign is not None and campaign.program_id == program.id else None
+
+
+def latest(session: Session, program: Program, limit: int = 50) -> list[InviteCampaign]:
+    """The program's newest invite campaigns first."""
+    return list(
+        session.scalars(
+            select(InviteCampaign)
+            .where(InviteCampaign.program_id == program.id)
+            .order_by(InviteCampaign.id.desc())
+            .limit(limit)
+        )
+    )

@@ -7,16 +7,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.bounds import strip_control_characters
 from app.clock import Clock
 from app.loyalty import ledger
 from app.passes.apple import device_logs, tags
+from app.passes.apple.builder import PkpassBuilder
 from app.passes.errors import TooManyDevicesError
 from app.passes.models import AppleDevice, AppleDeviceLog, AppleRegistration, WalletPass
-from app.services import wallet_events
+from app.passes.templates import TemplateStore
+from app.services import cards, wallet_events
 from app.services.installs import record_install
 
 MAX_LOG_ROWS = 20_000
@@ -204,3 +206,26 @@ def recent_logs(
     if reason is not None:
         stmt = stmt.where(AppleDeviceLog.reason == reason)
     return list(session.scalars(stmt))
+
+
+class UnrenderablePassError(Exception):
+    """The pass itself cannot be produced (its template, an image, a value), not the
+    service: the phone keeps the pass it has while the worker retries. ``cause`` is the
+    render's own error."""
+
+    def __init__(self, cause: Exception) -> None:
+        self.cause = cause
+        super().__init__(str(cause))
+
+
+def signed_pass(
+    session: Session, pass_id: int, builder: PkpassBuilder, templates: TemplateStore
+) -> bytes:
+    """The signed pass for a device's fetch; UnrenderablePassError when the pass is
+    broken. Database errors pass through as they are: they are the service's trouble."""
+    try:
+        return cards.apple_pass_by_id(session, pass_id, builder, templates)
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:
+        raise UnrenderablePassError(exc) from exc

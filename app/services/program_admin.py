@@ -63,7 +63,6 @@ class ProgramArchivedError(DomainError):
     """A change to an archived program (it is read-only until restored)."""
 
     code = "program_archived"
-    status = 409
 
     def __init__(self, slug: str) -> None:
         super().__init__(f"the program {slug!r} is archived")

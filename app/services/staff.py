@@ -18,12 +18,15 @@ from sqlalchemy.orm import Session
 
 from app import keys
 from app.clock import Clock
+from app.db import Transactions
 from app.loyalty import rules
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Program
 from app.staff.errors import StaffStateError
 from app.staff.models import (
-    ROLES,
+    ROLES as ROLES,  # re-exported: the roles a form offers
+)
+from app.staff.models import (
     AuditEntry,
     StaffApiToken,
     StaffProgram,
@@ -160,6 +163,19 @@ def record_login(
     return SignedIn(user.id, user.session_version)
 
 
+def sign_in(transactions: Transactions, clock: Clock, email: str, password: str) -> SignedIn | None:
+    """A console login: the account is read, the password checked outside any
+    transaction (scrypt takes a while: a writing SQLite transaction would hold the
+    write lock through it, stalling every till), then the outcome recorded."""
+    with transactions(write=False) as session:
+        candidate = login_candidate(session, email)
+    password_ok = check_password(candidate, password)
+    if candidate.user_id is None:
+        return None
+    with transactions() as session:
+        return record_login(session, clock, candidate, password_ok)
+
+
 def end_sessions(user: StaffUser) -> None:
     """Every console session of ``user`` ends now (their cookies carry the old version)."""
     user.session_version += 1
@@ -275,6 +291,11 @@ def get_user(
     if session_version is not None and user.session_version != session_version:
         return None
     return user
+
+
+def user_by_id(session: Session, user_id: int) -> StaffUser | None:
+    """The user, enabled or not (what an admin manages)."""
+    return session.get(StaffUser, user_id)
 
 
 def count_admins(session: Session) -> int:

@@ -7,7 +7,6 @@ from app.errors import DomainError
 
 class ForbiddenError(DomainError):
     code = "forbidden"
-    status = 403
 
     def __init__(self, role: str) -> None:
         super().__init__(f"this needs another role than {role}")
@@ -17,4 +16,3 @@ class StaffStateError(DomainError):
     """A change to staff accounts that their current state does not allow."""
 
     code = "conflict"
-    status = 409

@@ -7,7 +7,6 @@ from app.loyalty.errors import LoyaltyError
 
 class TillError(LoyaltyError):
     code = "till_error"
-    status = 422
 
 
 class CardBlockedError(TillError):
@@ -41,7 +40,6 @@ class BarcodeRequiredError(TillError):
 
 class DuplicateConflictError(TillError):
     code = "duplicate_conflict"
-    status = 409
 
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} was already recorded by this terminal with different data")
@@ -49,7 +47,6 @@ class DuplicateConflictError(TillError):
 
 class UnknownReceiptError(TillError):
     code = "unknown_receipt"
-    status = 404
 
     def __init__(self) -> None:
         super().__init__("this terminal recorded no receipt with that receipt_id")
@@ -65,7 +62,6 @@ class RefundExceedsError(TillError):
 
 class UnauthorizedTerminalError(TillError):
     code = "unauthorized"
-    status = 401
 
     def __init__(self) -> None:
         super().__init__("missing, unknown or revoked terminal key")
@@ -80,7 +76,6 @@ class CodeExpiredError(TillError):
 
 class CodeReusedError(TillError):
     code = "code_already_used"
-    status = 409
 
     def __init__(self) -> None:
         super().__init__("this code was already used for a purchase: scan the card again")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
+from app.services.google_class import ClassQueue
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -13,6 +18,12 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def services() -> Services:
     svc: Services = current_app.extensions["walletpass"]
     return svc
+
+
+def google_class_queue() -> ClassQueue | None:
+    """Where a program's Google class is re-sent from; None without Google Wallet."""
+    svc = services()
+    return svc.queue if svc.google is not None else None
 
 
 def db() -> Session:

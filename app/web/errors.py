@@ -15,23 +15,57 @@ from app.errors import DomainError
 from app.loyalty.errors import (
     AlreadyEnrolledError,
     InsufficientPointsError,
+    ProgramClosedError,
     UnknownCardError,
     UnknownProgramError,
     ValidationError,
 )
+from app.passes.errors import TooManyDevicesError
 from app.passes.google.client import GoogleWalletError
 from app.passes.templates import TemplateError
+from app.services.campaign_control import StateError
+from app.services.program_admin import ProgramArchivedError
+from app.staff.errors import ForbiddenError, StaffStateError
+from app.till.errors import (
+    CodeReusedError,
+    DuplicateConflictError,
+    TillError,
+    UnauthorizedTerminalError,
+    UnknownReceiptError,
+)
 from app.web.i18n import t
 
 log = logging.getLogger(__name__)
 
-_STATUS: dict[type[DomainError], int] = {
+# The HTTP status of every domain error, in one table. An error answers the status of
+# its own class, else of its nearest base class listed (most specific first, by the
+# class's MRO); DomainError's entry is the default.
+STATUSES: dict[type[DomainError], int] = {
+    DomainError: 400,
     ValidationError: 422,
+    StateError: 409,  # the campaign's state does not allow the action
     UnknownProgramError: 404,
     UnknownCardError: 404,
     AlreadyEnrolledError: 409,
     InsufficientPointsError: 409,
+    ProgramClosedError: 410,  # archived: gone for new members
+    ProgramArchivedError: 409,
+    TillError: 422,
+    DuplicateConflictError: 409,
+    UnknownReceiptError: 404,
+    UnauthorizedTerminalError: 401,
+    CodeReusedError: 409,
+    ForbiddenError: 403,
+    StaffStateError: 409,
+    TooManyDevicesError: 403,  # not 429: waiting does not help
 }
+
+
+def status_of(error: DomainError | type[DomainError]) -> int:
+    """The HTTP status a domain error (or error class) answers."""
+    kind = error if isinstance(error, type) else type(error)
+    return next(STATUSES[c] for c in kind.__mro__ if c in STATUSES)
+
 
 _HTTP_CODES = {
     400: ("bad_request", "error.bad_request"),
@@ -61,7 +95,7 @@ def _page(status: int, message: str) -> Response:
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Response:
-        status = _STATUS.get(type(error)) or int(getattr(error, "status", 400))
+        status = status_of(error)
         if wants_json():
             extra: dict[str, object] = {}
             if isinstance(error, ValidationError):

@@ -10,10 +10,8 @@ from __future__ import annotations
 import functools
 import re
 
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, Response, current_app, jsonify
-from sqlalchemy import text
 
 from app.bootstrap import Services, alembic_config
 
@@ -39,9 +37,7 @@ def readiness(services: Services) -> dict[str, str]:
     """Each check -> "ok" or why it failed."""
     result = dict.fromkeys(_CHECKS, "not checked: the database did not answer")
     try:
-        with services.lookup() as conn:
-            conn.execute(text("SELECT 1"))
-            current = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+        current = services.schema_heads()
         result["database"] = "ok"
     except Exception as exc:
         result["database"] = reason(exc)

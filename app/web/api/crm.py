@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Response, g, jsonify, request
+from pydantic import BaseModel
 from werkzeug.exceptions import NotFound
 
 from app.analytics.kpis import kpis
 from app.bounds import DATE_RANGE, date_in_range
-from app.campaigns.models import Campaign
-from app.db import after_commit
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
-from app.services import campaign_control, campaigns, programs, staff, staff_scope
+from app.services import campaign_control, campaign_reads, campaigns, programs, staff, staff_scope
 from app.services.seed_kpis import seed_kpis
 from app.staff.errors import ForbiddenError
-from app.staff.models import StaffUser
 from app.web.api import bp
 from app.web.api import schemas as s
 from app.web.contract import json_object, operation, parse_body, parse_query
 from app.web.db import db, services
 from app.web.errors import json_error
+
+if TYPE_CHECKING:
+    from app.campaigns.models import Campaign
+    from app.loyalty.models import Program
+    from app.staff.models import StaffUser
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)\s*$")
 CAMPAIGN_ROLES = ("admin", "marketer")
@@ -142,15 +144,34 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
 STAFF_ERRORS = (401, 403, 404)
 
 
+def campaign_operation(
+    summary: str,
+    ok: Mapping[int, type[BaseModel] | None],
+    *,
+    errors: tuple[int, ...] = STAFF_ERRORS,
+    **contract: Any,
+) -> Callable[[F], F]:
+    """A marketer's route: its contract (staff token) over the role check."""
+
+    def decorate(view: F) -> F:
+        guarded = staff_api(*CAMPAIGN_ROLES)(view)
+        return operation(summary, ok=ok, errors=errors, security="staff", **contract)(guarded)
+
+    return decorate
+
+
+def visible_campaign(campaign_id: int) -> Campaign:
+    """The campaign, if the token's user works on its program; 404 otherwise."""
+    campaign = campaign_reads.visible(db(), g.staff, campaign_id)
+    if campaign is None:
+        raise NotFound("no such campaign")
+    return campaign
+
+
 @bp.post("/programs/<slug>/segments/size")
-@operation(
-    "Count the cards a segment matches",
-    body=s.SegmentSizeBody,
-    ok={200: s.SizeAnswer},
-    errors=STAFF_ERRORS,
-    security="staff",
+@campaign_operation(
+    "Count the cards a segment matches", {200: s.SizeAnswer}, body=s.SegmentSizeBody
 )
-@staff_api(*CAMPAIGN_ROLES)
 def segment_size(slug: str) -> Response:
     body = parse_body(s.SegmentSizeBody)
     program = _program(slug)
@@ -180,13 +201,11 @@ def _campaign_body(program: Program) -> s.CampaignBody:
 
 
 @bp.post("/programs/<slug>/campaigns")
-@operation(
+@campaign_operation(
     "Schedule or start a campaign (the worker fans it out); with draft: true it waits "
     "for POST /campaigns/{id}/confirm (a trigger starts off)",
+    {201: s.CampaignAnswer},
     body=s.CampaignBody,
-    ok={201: s.CampaignAnswer},
-    errors=STAFF_ERRORS,
-    security="staff",
     links={
         201: {
             "FollowProgress": {
@@ -196,41 +215,26 @@ def _campaign_body(program: Program) -> s.CampaignBody:
         }
     },
 )
-@staff_api(*CAMPAIGN_ROLES)
 def create_campaign(slug: str) -> tuple[Response, int]:
-    session = db()
     program = _program(slug)
     body = _campaign_body(program)
     user: StaffUser = g.staff
     fields = body.model_dump(exclude={"segment", "draft"})
     draft = read_draft({**fields, "segment": _segment(body.segment)}, program)
-    campaign = campaigns.create(
-        session, services().clock, program, draft, user, confirm_first=body.draft
+    svc = services()
+    campaign = campaign_control.create(
+        db(), svc.clock, svc.queue, program, draft, user, confirm_first=body.draft
     )
-    if (
-        campaign.status == "scheduled"
-        and campaign.send_at is not None
-        and (campaign.send_at <= services().clock.now())
-    ):
-        campaign.status = "sending"  # start now: the worker does the fan-out
-        after_commit(session, functools.partial(services().queue.run_campaign, campaign.id))
     return jsonify(campaign_json(campaign)), 201
 
 
 @bp.get("/campaigns/<id:campaign_id>")
-@operation(
-    "Progress, and the report once sent",
-    query=s.CampaignQuery,
-    ok={200: s.CampaignAnswer},
-    errors=STAFF_ERRORS,
-    security="staff",
+@campaign_operation(
+    "Progress, and the report once sent", {200: s.CampaignAnswer}, query=s.CampaignQuery
 )
-@staff_api(*CAMPAIGN_ROLES)
 def get_campaign(campaign_id: int) -> Response:
     days = parse_query(s.CampaignQuery).days
-    campaign = db().get(Campaign, campaign_id)
-    if campaign is None or not staff_scope.may_see(db(), g.staff, campaign.program_id):
-        raise NotFound("no such campaign")
+    campaign = visible_campaign(campaign_id)
     body = campaign_json(campaign)
     if campaign.status == "sent":
         report = campaigns.report(db(), campaign, days=days)

@@ -6,21 +6,22 @@ end up in access logs.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from flask import Response, g, jsonify
 from pydantic import ConfigDict, Field
-from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Card
-from app.services import erasure, member_export
+from app.services import cards, erasure, member_export
 from app.web.api import bp
 from app.web.api.crm import _program, staff_api
 from app.web.contract import Answer, Body, operation, parse_body
 from app.web.db import db, services, write_db
 from app.web.errors import json_error
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Card
 
 EXPORT_ROLES = ("admin", "store_manager")
 ERASE_ROLES = ("admin",)
@@ -64,7 +65,7 @@ class Erased(Answer):
 
 def _card(slug: str, number: str) -> Card:
     program = _program(slug)
-    card = db().scalar(select(Card).where(Card.program_id == program.id, Card.number == number))
+    card = cards.card_numbered(db(), program.id, number)
     if card is None:
         raise NotFound("no such card")
     return card

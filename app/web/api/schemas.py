@@ -12,10 +12,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from app.bounds import MAX_DAYS, MAX_ID, MAX_MONEY
-from app.campaigns.models import TRIGGERS
 from app.campaigns.segments import MAX_LINE_FILTERS, STAGES, WALLETS
 from app.loyalty import rules
-from app.services.campaigns import MAX_TRIGGER_DAYS
+from app.services.campaigns import MAX_TRIGGER_DAYS, TRIGGERS
 from app.web.contract import Answer, Body, Query, query_int
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]

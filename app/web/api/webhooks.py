@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from flask import Response, g, jsonify
 from pydantic import Field
 from werkzeug.exceptions import Conflict, NotFound
 
-from app.loyalty.models import Program
 from app.services import webhooks
 from app.web.api import bp
 from app.web.api.crm import _program, staff_api
 from app.web.contract import Answer, Body, operation, parse_body
 from app.web.db import db, services
 from app.webhooks import rules
-from app.webhooks.models import WebhookEndpoint
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program
+    from app.webhooks.models import WebhookEndpoint
 
 ROLES = ("admin", "marketer")
 ERRORS = (401, 403, 404)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import g, redirect, request, session, url_for
 
 from app.services import staff
 from app.staff.errors import ForbiddenError
-from app.staff.models import StaffUser
 from app.web.db import db, services
+
+if TYPE_CHECKING:
+    from app.staff.models import StaffUser
 
 IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 12 * 3600

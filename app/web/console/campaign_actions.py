@@ -3,12 +3,13 @@ trigger off and on, and editing it. Each action is audited by its service."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from flask import Response, flash, redirect, request, url_for
 
-from app.campaigns.models import Campaign
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
-from app.services import campaign_control
+from app.services import campaign_control, campaign_reads
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.campaign_pages import card_previews, trigger_form, trigger_values
@@ -18,6 +19,11 @@ from app.web.console.texts import field_message, tx
 from app.web.db import db, services
 from app.web.security import csrf_valid
 
+if TYPE_CHECKING:
+    from app.campaigns.models import Campaign
+    from app.loyalty.models import Program
+    from app.staff.models import StaffUser
+
 
 def _back(campaign: Campaign) -> Response:
     return redirect(  # type: ignore[return-value]
@@ -26,9 +32,24 @@ def _back(campaign: Campaign) -> Response:
 
 
 def _program(campaign: Campaign) -> Program:
-    program = db().get(Program, campaign.program_id)
-    assert program is not None
-    return program
+    return campaign_reads.program_of(db(), campaign)
+
+
+def _act(campaign_id: int, action: Callable[[Campaign, StaffUser], str]) -> Response:
+    """A marketer's POST on one campaign: a fresh form, then the action; its message
+    shows on the campaign's page, and so does a refusal."""
+    campaign = _campaign(campaign_id)
+    if not csrf_valid():
+        flash(tx("form.expired"))
+        return _back(campaign)
+    user = current_staff()
+    assert user is not None
+    try:
+        message = action(campaign, user)
+    except ValidationError as error:
+        return _refused(campaign, error)
+    flash(message)
+    return _back(campaign)
 
 
 def _refused(campaign: Campaign, error: ValidationError) -> Response:
@@ -61,42 +82,27 @@ def campaign_confirm_page(campaign_id: int) -> Response:
 @bp.post("/campaigns/<id:campaign_id>/confirm")
 @require(*CAMPAIGN_ROLES)
 def campaign_confirm(campaign_id: int) -> Response:
-    campaign = _campaign(campaign_id)
-    if not csrf_valid():
-        flash(tx("form.expired"))
-        return _back(campaign)
-    user = current_staff()
-    assert user is not None
-    asked = max(campaign.send_at or services().clock.now(), services().clock.now())
-    try:
+    def confirm(campaign: Campaign, user: StaffUser) -> str:
+        asked = max(campaign.send_at or services().clock.now(), services().clock.now())
         campaign_control.confirm(db(), services().clock, services().queue, campaign, user)
-    except ValidationError as error:
-        return _refused(campaign, error)
-    when = _when(campaign.send_at, _program(campaign))
-    if campaign.status == "sending":
-        flash(tx("confirm.done"))
-    elif campaign.send_at is not None and campaign.send_at > asked:
-        flash(tx("campaign.moved", when=when))  # quiet hours moved it
-    else:
-        flash(tx("confirm.scheduled", when=when))
-    return _back(campaign)
+        when = _when(campaign.send_at, _program(campaign))
+        if campaign.status == "sending":
+            return tx("confirm.done")
+        if campaign.send_at is not None and campaign.send_at > asked:
+            return tx("campaign.moved", when=when)  # quiet hours moved it
+        return tx("confirm.scheduled", when=when)
+
+    return _act(campaign_id, confirm)
 
 
 @bp.post("/campaigns/<id:campaign_id>/cancel")
 @require(*CAMPAIGN_ROLES)
 def campaign_cancel(campaign_id: int) -> Response:
-    campaign = _campaign(campaign_id)
-    if not csrf_valid():
-        flash(tx("form.expired"))
-        return _back(campaign)
-    user = current_staff()
-    assert user is not None
-    try:
+    def cancel(campaign: Campaign, user: StaffUser) -> str:
         left = campaign_control.cancel(db(), services().clock, campaign, user)
-    except ValidationError as error:
-        return _refused(campaign, error)
-    flash(tx("cancel.done", left=left))
-    return _back(campaign)
+        return tx("cancel.done", left=left)
+
+    return _act(campaign_id, cancel)
 
 
 @bp.post("/campaigns/<id:campaign_id>/pause")
@@ -112,19 +118,12 @@ def campaign_resume(campaign_id: int) -> Response:
 
 
 def _switch(campaign_id: int, *, on: bool) -> Response:
-    campaign = _campaign(campaign_id)
-    if not csrf_valid():
-        flash(tx("form.expired"))
-        return _back(campaign)
-    user = current_staff()
-    assert user is not None
-    action = campaign_control.resume if on else campaign_control.pause
-    try:
+    def switch(campaign: Campaign, user: StaffUser) -> str:
+        action = campaign_control.resume if on else campaign_control.pause
         action(db(), services().clock, campaign, user)
-    except ValidationError as error:
-        return _refused(campaign, error)
-    flash(tx("trigger.switched_on" if on else "trigger.switched_off"))
-    return _back(campaign)
+        return tx("trigger.switched_on" if on else "trigger.switched_off")
+
+    return _act(campaign_id, switch)
 
 
 @bp.get("/campaigns/<id:campaign_id>/edit")

@@ -3,15 +3,19 @@ the form of a triggered campaign (new or edited)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response
 
-from app.campaigns.models import Campaign
-from app.loyalty.models import Program
 from app.passes import placeholders
 from app.services import campaigns, design
 from app.web.console.design_views import _preview_url
 from app.web.console.forms import FormValues, page
 from app.web.console.texts import local_time
+
+if TYPE_CHECKING:
+    from app.campaigns.models import Campaign
+    from app.loyalty.models import Program
 
 
 def card_previews(program: Program, campaign: Campaign) -> dict[str, str]:

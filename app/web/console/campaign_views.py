@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
-from sqlalchemy import select
 
 from app.bounds import date_in_range
-from app.campaigns.models import TRIGGERS, Campaign
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
-from app.services import campaign_control, campaigns, staff_scope
-from app.services.campaigns import MAX_TRIGGER_DAYS
+from app.services import campaign_control, campaign_reads, campaigns
+from app.services.campaigns import MAX_TRIGGER_DAYS, TRIGGERS
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.campaign_pages import card_previews, trigger_form
@@ -35,6 +32,10 @@ from app.web.console.forms import (
 from app.web.console.texts import field_message, local_time, money, number, tx
 from app.web.db import db, services
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.campaigns.models import Campaign
+    from app.loyalty.models import Program
 
 LIVE = ("scheduled", "sending")
 # A sent campaign's pushes may still be on their way: keep watching for this long.
@@ -81,14 +82,7 @@ def segment_size() -> Response:
 @require(*CAMPAIGN_ROLES)
 def campaign_list() -> Response:
     session = db()
-    mine = [p.id for p in all_programs(session)]
-    rows = session.execute(
-        select(Campaign, Program)
-        .join(Program, Program.id == Campaign.program_id)
-        .where(Program.id.in_(mine))
-        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
-        .limit(LIST_LIMIT)
-    ).all()
+    rows = campaign_reads.latest(session, all_programs(session), LIST_LIMIT)
     progress = campaigns.progress_of(session, [c for c, _ in rows])
     items = [(c, p, progress[c.id]) for c, p in rows]
     return page(
@@ -131,8 +125,8 @@ def campaign_create() -> Response:
         try:
             # Nothing is sent from here: a draft waits for its confirmation page, a
             # trigger starts switched off.
-            campaign = campaigns.create(
-                session, clock, program, draft, actor=user, confirm_first=True
+            campaign = campaign_control.create(
+                session, clock, services().queue, program, draft, user, confirm_first=True
             )
         except ValidationError as error:
             errors = {k: field_message(k, str(v)) for k, v in error.fields.items()}
@@ -150,9 +144,9 @@ def campaign_create() -> Response:
 
 def _campaign(campaign_id: int) -> Campaign:
     """The campaign, if it is in one of the user's programs; 404 otherwise."""
-    campaign = db().get(Campaign, campaign_id)
     user = current_staff()
-    if campaign is None or user is None or not staff_scope.may_see(db(), user, campaign.program_id):
+    campaign = campaign_reads.visible(db(), user, campaign_id) if user else None
+    if campaign is None:
         abort(404)
     return campaign
 
@@ -162,8 +156,7 @@ def _campaign(campaign_id: int) -> Campaign:
 def campaign_page(campaign_id: int) -> Response:
     session = db()
     campaign = _campaign(campaign_id)
-    program = session.get(Program, campaign.program_id)
-    assert program is not None
+    program = campaign_reads.program_of(session, campaign)
     progress = campaigns.progress(session, campaign)
     report = None
     if campaign.status in ("sending", "sent") and progress.targets:

@@ -3,12 +3,14 @@ member and card tables would otherwise show (stages, ledger kinds, references)."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import request
 
-from app.loyalty.models import Card
 from app.web.i18n import current_locale
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Card
 
 CARE_ROLES = ("admin", "store_manager")
 

@@ -7,12 +7,11 @@ comes back on the card's page next to its form (field keys ``<form>_<field>``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Response, redirect, request, url_for
-from sqlalchemy import select
 
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Card
 from app.services import card_care
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
@@ -21,6 +20,9 @@ from app.web.console.member_views import _card, _card_page
 from app.web.console.texts import tx
 from app.web.db import db, services
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Card
 
 
 def _message(form: str, field: str, raw: str) -> str:
@@ -126,18 +128,12 @@ def card_merge(number: str) -> Response:
     moved: list[int] = []
 
     def act(card: Card) -> str:
-        other_number = "".join(request.form.get("other", "").split())
-        other = db().scalar(
-            select(Card).where(Card.program_id == card.program_id, Card.number == other_number)
-        )
-        if other is None:
-            raise ValidationError({"other": "no such card in the program"})
         moved.append(
-            card_care.merge_members(
+            card_care.merge_numbered(
                 db(),
                 services().clock,
                 card,
-                other,
+                request.form.get("other", ""),
                 request.form.get("reason", ""),
                 current_staff() or "console",
             )

@@ -9,7 +9,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, request
@@ -17,7 +17,6 @@ from markupsafe import Markup
 
 from app.analytics.kpis import Kpis, kpis_by_stage, kpis_by_store, kpis_series
 from app.bounds import SafeCsvWriter, date_in_range
-from app.loyalty.models import Program, Store
 from app.services import staff_scope
 from app.web.console import bp, invite_views, seed_panel, wallet_panel
 from app.web.console.auth import current_staff, require
@@ -25,6 +24,9 @@ from app.web.console.charts import Frame, Series, line_chart
 from app.web.console.forms import DASHBOARD_ROLES, all_programs, page, program_named
 from app.web.console.texts import money, money_short, number, percent, short_date, tx
 from app.web.db import db, services
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program, Store
 
 DEFAULT_DAYS = 30
 WIDE, HALF = Frame(width=960, height=260), Frame(width=480, height=250, left=60)

@@ -5,23 +5,24 @@ images of the Apple and Google card drawn on the server from the values in the f
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from flask import Response, abort, flash, redirect, request, url_for
 
-from app.db import after_commit
-from app.loyalty.models import Program
 from app.services import card_drafts, cards, design, staff_scope
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
 from app.web.console.texts import tx
-from app.web.db import db, services
+from app.web.db import db, google_class_queue, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program
 
 DESIGN_ROLES = ("admin", "marketer")
 LOCALES = ("ru", "en")
@@ -123,15 +124,12 @@ def design_save(slug: str) -> Response:
         return _page(program, values, {}, 400, notice=tx("form.expired"))
     user = current_staff()
     assert user is not None  # require() let us in
-    before = design.design_form(program)
     try:
-        design.apply_design(session, services().clock, program, values, user)
+        changed = design.apply_design(
+            session, services().clock, program, values, user, google_class_queue()
+        )
     except design.DesignError as error:
         return _page(program, values, _messages(error.problems), 422, notice=tx("form.errors"))
-    changed = design.design_form(program) != before
-    if changed and services().google is not None:
-        # Google keeps the colour and logo on the class: re-send it once the save commits.
-        after_commit(session, functools.partial(services().queue.sync_google_class, program.id))
     flash(tx("design.saved") if changed else tx("design.unchanged"))
     return redirect(  # type: ignore[return-value]
         url_for("console.design_page", slug=program.slug), code=303

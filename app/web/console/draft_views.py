@@ -5,20 +5,22 @@ The texts and images pages both show it (console/_draft.html)."""
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from flask import Response, abort, flash, redirect, request, url_for
 
-from app.db import after_commit
-from app.loyalty.models import Program
 from app.passes.templates import PassTemplate
 from app.services import card_drafts, design, program_images
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, LOCALES, _program
 from app.web.console.texts import tx
-from app.web.db import db, services
+from app.web.db import db, google_class_queue, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program
 
 PAGES = {"texts": "console.texts_page", "images": "console.images_page"}
 TEXTS = {
@@ -139,14 +141,17 @@ def draft_publish(slug: str) -> Response:
     actor = current_staff() or "console"
     try:
         published = card_drafts.publish(
-            session, services().clock, program, services().templates, actor, _seen()
+            session,
+            services().clock,
+            program,
+            services().templates,
+            actor,
+            _seen(),
+            google_class_queue(),
         )
     except card_drafts.DraftChangedError:
         flash(dt("changed"))
         return _back(slug)
-    if published and services().google is not None:
-        # The Google class carries the labels, logo and hero image: re-send it after commit.
-        after_commit(session, functools.partial(services().queue.sync_google_class, program.id))
     flash(dt("published") if published else dt("nothing"))
     return _back(slug)
 

@@ -4,23 +4,26 @@ with the console's helpers, and the segment filter widgets <-> the segment JSON.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from flask import Response, abort, render_template, request
-from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from app.bounds import MAX_MONEY, whole_number
 from app.campaigns.segments import STAGES, WALLET_CHOICES, Segment
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
 from app.services import staff_scope
-from app.staff.models import StaffUser
 from app.web.console.auth import current_staff
 from app.web.console.texts import field_message, helpers, money, month_name, tx
 from app.web.i18n import current_locale, other_locale
 from app.web.security import csrf_token
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from app.loyalty.models import Program
+    from app.staff.models import StaffUser
 
 WHOLE_FILTERS = ("store_id", "last_purchase_within_days", "no_purchase_for_days")
 MONEY_FILTERS = ("min_spend", "max_spend")

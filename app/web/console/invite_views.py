@@ -5,17 +5,14 @@ dashboard."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, flash, redirect, request, url_for
-from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from app.analytics.invites import FunnelRow, funnel
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
-from app.messaging.models import InviteCampaign
 from app.services import invite_campaigns, invites
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
@@ -24,6 +21,10 @@ from app.web.console.texts import tx
 from app.web.db import db, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program
+    from app.messaging.models import InviteCampaign
 
 ROLES = ("admin", "marketer")
 TEXTS = {
@@ -121,12 +122,7 @@ def _money(minor: int | None) -> str:
 
 def _page(program: Program, status: int = 200, **extra: Any) -> Response:
     session = db()
-    campaigns = session.scalars(
-        select(InviteCampaign)
-        .where(InviteCampaign.program_id == program.id)
-        .order_by(InviteCampaign.id.desc())
-        .limit(50)
-    ).all()
+    campaigns = invite_campaigns.latest(session, program)
     messaging = services().messaging
     context: dict[str, Any] = {
         "program": program,
@@ -220,8 +216,8 @@ def invite_create(slug: str) -> Response:
 
 
 def _campaign(program: Program, campaign_id: int) -> InviteCampaign:
-    campaign = db().get(InviteCampaign, campaign_id)
-    if campaign is None or campaign.program_id != program.id:
+    campaign = invite_campaigns.of_program(db(), program, campaign_id)
+    if campaign is None:
         raise NotFound()
     return campaign
 

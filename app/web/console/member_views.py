@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response, abort, redirect, request, url_for
-from sqlalchemy import select
 
 from app.loyalty.errors import InsufficientPointsError, ValidationError
-from app.loyalty.models import Card
-from app.services import adjustments, members
-from app.staff.models import PendingAdjustment
+from app.services import adjustments, cards, members
 from app.web.console import bp, card_care_texts
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page, program_named
@@ -16,6 +15,9 @@ from app.web.console.texts import tx
 from app.web.db import db, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Card
 
 VIEW_ROLES = ("admin", "marketer", "store_manager")
 ADJUST_ROLES = ("admin", "store_manager")
@@ -68,7 +70,7 @@ def mt(key: str) -> str:
 
 def _card(program_slug: str | None, number: str) -> Card:
     program = program_named(db(), program_slug)
-    card = db().scalar(select(Card).where(Card.program_id == program.id, Card.number == number))
+    card = cards.card_numbered(db(), program.id, number)
     if card is None:
         abort(404)
     return card
@@ -150,6 +152,6 @@ def card_adjust(number: str) -> Response:
         return _card_page(card, 422, exc.fields, values)
     except InsufficientPointsError:
         return _card_page(card, 422, {"points": mt("insufficient")}, values)
-    outcome = "pending" if isinstance(done, PendingAdjustment) else "saved"
+    outcome = "pending" if adjustments.waits_for_approval(done) else "saved"
     target = url_for("console.card_detail", number=card.number, program=card.program.slug)
     return redirect(f"{target}&{outcome}=1", code=303)  # type: ignore[return-value]

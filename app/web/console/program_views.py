@@ -4,21 +4,22 @@ pushed to them."""
 
 from __future__ import annotations
 
-import functools
+from typing import TYPE_CHECKING
 
 from flask import Response, abort, flash, redirect, request, url_for
 
-from app.db import after_commit
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
-from app.services import program_admin
+from app.services import google_class, program_admin
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
 from app.web.console.texts import tx
-from app.web.db import db, services
+from app.web.db import db, google_class_queue, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program
 
 TEXTS = {
     "title": {"en": "Programs", "ru": "Программы"},
@@ -176,8 +177,8 @@ def _form_page(
 
 
 def _push_class(program_id: int) -> None:
-    if services().google is not None:  # Google keeps the program's name on the class
-        after_commit(db(), functools.partial(services().queue.sync_google_class, program_id))
+    # Google keeps the program's name on the class.
+    google_class.resend_after_commit(db(), google_class_queue(), program_id)
 
 
 @bp.get("/programs")

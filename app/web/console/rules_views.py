@@ -3,10 +3,11 @@ when the install bonus is paid, and the order of the Android wallet apps on the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response, flash, redirect, request, url_for
 
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
 from app.passes.install_links import APPS
 from app.services import program_rules
 from app.web.console import bp
@@ -17,6 +18,9 @@ from app.web.console.texts import tx
 from app.web.db import db, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program
 
 LABELS = {
     "newcomer_days": ("A newcomer for (days)", "Новичок в течение (дней)"),

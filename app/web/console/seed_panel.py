@@ -10,17 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
 from app.analytics.buyers import BuyerKpis, buyer_kpis
-from app.loyalty.models import Program
 from app.services.automated_revenue import automated_revenue
 from app.services.seed_kpis import SeedKpis, seed_kpis
 from app.web.console.charts import Frame, Series, line_chart
 from app.web.console.texts import TEXTS, money, number, percent, short_date, tx
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from app.loyalty.models import Program
 
 FRAME = Frame(width=480, height=250, left=60)
 CSV_COLUMNS = (

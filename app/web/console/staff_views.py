@@ -4,13 +4,13 @@ change ends the user's sessions where it must and is in the audit log."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response, abort, flash, redirect, request, url_for
 
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program, Store
 from app.services import program_admin, staff, staff_scope
 from app.staff.errors import StaffStateError
-from app.staff.models import ROLES, StaffUser
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
@@ -18,6 +18,10 @@ from app.web.console.texts import tx
 from app.web.db import db, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program, Store
+    from app.staff.models import StaffUser
 
 TEXTS = {
     "title": {"en": "Staff", "ru": "Сотрудники"},
@@ -112,7 +116,7 @@ def _page(
         rows=rows,
         notice=notice,
         sx=sx,
-        roles=ROLES,
+        roles=staff.ROLES,
         all_programs=program_admin.list_programs(session),
         values=values or {},
         errors=errors or {},
@@ -121,7 +125,7 @@ def _page(
 
 
 def _target(user_id: int) -> StaffUser:
-    user = db().get(StaffUser, user_id)
+    user = staff.user_by_id(db(), user_id)
     if user is None:
         abort(404)
     return user

@@ -3,19 +3,16 @@
 
 from __future__ import annotations
 
-import functools
-
 from flask import Response, flash, redirect, request, url_for
 
-from app.db import after_commit
 from app.loyalty.errors import ValidationError
-from app.services import stores
+from app.services import google_class, stores
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, _program
 from app.web.console.forms import page
 from app.web.console.texts import tx
-from app.web.db import db, services
+from app.web.db import db, google_class_queue, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
 
@@ -87,8 +84,8 @@ def store_error(key: str, english: str) -> str:
 
 
 def _after_change(program_id: int) -> None:
-    if services().google is not None:  # Google keeps merchant locations on the class
-        after_commit(db(), functools.partial(services().queue.sync_google_class, program_id))
+    # Google keeps merchant locations on the class.
+    google_class.resend_after_commit(db(), google_class_queue(), program_id)
 
 
 @bp.get("/programs/<slug>/stores")

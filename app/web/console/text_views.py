@@ -3,9 +3,10 @@ Saving keeps them as a draft with a preview; the draft buttons publish it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response, flash, redirect, request, url_for
 
-from app.loyalty.models import Program
 from app.passes.templates import PassTemplate
 from app.services import card_texts
 from app.web.console import bp
@@ -17,6 +18,9 @@ from app.web.console.texts import tx
 from app.web.db import db, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program
 
 PLACES = card_texts.PLACES + "."
 PLAIN = {  # the fix for a placeholder written with more than its name

@@ -4,11 +4,11 @@ last use, revocation, and pairing a new till by a QR code the cashier page scans
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
 from flask import Response, abort, flash, redirect, request, url_for
 
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
 from app.posters.qrcodes import qr_png
 from app.services import stores, terminals, till_pairing
 from app.web.console import bp
@@ -20,6 +20,9 @@ from app.web.db import db, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
 from app.web.shared import external_url
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program
 
 TEXTS = {
     "title": {"en": "Tills", "ru": "Кассы"},

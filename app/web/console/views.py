@@ -58,15 +58,9 @@ def login_submit() -> Response:
     enforce_rate_limit("login")
     enforce_rate_limit("login_account", email.strip().lower())
     # Not the request's session: a POST's would take SQLite's write lock up front and
-    # hold it through the scrypt check, stalling every till. Read, check, then record.
+    # hold it through the scrypt check. sign_in reads, checks, then records.
     svc = services()
-    with svc.transaction(write=False) as session:
-        candidate = staff.login_candidate(session, email)
-    password_ok = staff.check_password(candidate, request.form.get("password", ""))
-    signed = None
-    if candidate.user_id is not None:
-        with svc.transaction() as session:
-            signed = staff.record_login(session, svc.clock, candidate, password_ok)
+    signed = staff.sign_in(svc.transaction, svc.clock, email, request.form.get("password", ""))
     if signed is None:
         return _login_page(401, email, t("console.login_failed"))
     log_in(signed)

@@ -9,16 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
-from app.loyalty.models import Program
 from app.push.wallet_apps import APPLE_WALLET
 from app.services import wallet_stats
 from app.services.wallet_events import GOOGLE_WALLET, INSTALL, REMOVAL
 from app.web.console.charts import Frame, Series, line_chart
 from app.web.console.texts import number, short_date, tx
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from app.loyalty.models import Program
 
 ORDER = wallet_stats.APP_ORDER
 COLOURS = {

@@ -3,10 +3,11 @@ disable, delete, and each endpoint's delivery log with a "send again" button."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response, abort, flash, redirect, request, url_for
 
 from app.loyalty.errors import ValidationError
-from app.loyalty.models import Program
 from app.services import webhooks
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
@@ -17,7 +18,10 @@ from app.web.db import db, services
 from app.web.i18n import current_locale
 from app.web.security import csrf_valid
 from app.webhooks import rules
-from app.webhooks.models import WebhookEndpoint
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program
+    from app.webhooks.models import WebhookEndpoint
 
 ROLES = ("admin", "marketer")
 TEXTS = {

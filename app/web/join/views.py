@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
 from flask import Response, abort, redirect, render_template, request, url_for
 
 from app.loyalty import rules
 from app.loyalty.errors import AlreadyEnrolledError, ProgramClosedError, ValidationError
-from app.loyalty.models import Program
 from app.passes import install_links
-from app.passes.google.client import GoogleWalletError
-from app.passes.google.save_link import save_jwt, save_url
 from app.posters.qrcodes import qr_png
 from app.services import (
     card_care,
     cards,
     enrollment,
-    google_wallet,
+    google_save_link,
     installs,
     invites,
     posters,
@@ -28,6 +26,9 @@ from app.web.i18n import current_locale, t
 from app.web.join import bp
 from app.web.security import csp, csrf_token, csrf_valid
 from app.web.shared import enforce_phone_limit, enforce_rate_limit, external_url
+
+if TYPE_CHECKING:
+    from app.loyalty.models import Program
 
 PKPASS_MIME = "application/vnd.apple.pkpass"
 
@@ -232,26 +233,17 @@ def google_save(public_id: str) -> Response:
     google = svc.google
     if google is None:
         abort(404)
-    issuer = google.settings.issuer_id
-    with svc.transaction(write=False) as session:
-        card = cards.card_by_public_id(session, public_id)
-        found = google_wallet.bodies(session, card, svc.templates, issuer, svc.settings.public_url)
-    try:
-        google.client.insert_class(found.class_body)
-    except GoogleWalletError as exc:
-        if exc.status != 409:
-            raise
-    google.client.upsert_object(found.object_body)
-    with svc.transaction() as session:
-        google_wallet.record_object(
-            session, svc.clock, found.pass_id, found.object_body["id"], found.version
-        )
-    jwt = save_jwt(
+    url = google_save_link.for_card(
+        svc.transaction,
+        svc.clock,
+        google.client,
         google.account,
-        origins=[svc.settings.public_url],
-        objects=[{"id": found.object_body["id"], "classId": found.object_body["classId"]}],
+        svc.templates,
+        google.settings.issuer_id,
+        svc.settings.public_url,
+        public_id,
     )
-    return redirect(save_url(jwt), code=303)  # type: ignore[return-value]
+    return redirect(url, code=303)  # type: ignore[return-value]
 
 
 @bp.get("/u/<token>")

@@ -7,13 +7,12 @@ import re
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import http_date
 
 from app.push import wallet_apps
 from app.push.relay_urls import RelayUrlError, check_push_service_url
-from app.services import cards, passkit, render_failures
+from app.services import passkit, render_failures
 from app.web.db import db, services
 from app.web.errors import json_error
 from app.web.passkit import bp
@@ -148,11 +147,9 @@ def latest_pass(pass_type_id: str, serial: str) -> Response:
     else:
         svc = services()
         try:
-            body = cards.apple_pass_by_id(db(), ref.id, svc.pkpass, svc.templates)
-        except SQLAlchemyError:
-            raise
-        except Exception as exc:  # the pass is broken, not the service
-            return _unrenderable(ref.id, exc)
+            body = passkit.signed_pass(db(), ref.id, svc.pkpass, svc.templates)
+        except passkit.UnrenderablePassError as broken:
+            return _unrenderable(ref.id, broken.cause)
         response = Response(body, mimetype=PKPASS_MIME)
     response.headers["Last-Modified"] = last_modified
     response.headers["Cache-Control"] = "no-cache"

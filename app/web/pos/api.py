@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from flask import Response, g, jsonify, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from app.posters.decode import decode_barcode
 from app.services import terminals, till, till_pairing
-from app.till.models import Terminal
 from app.web.contract import operation, parse_body, parse_query
 from app.web.db import db, services
 from app.web.pos import bp, display
 from app.web.pos import schemas as s
 from app.web.shared import enforce_rate_limit
+
+if TYPE_CHECKING:
+    from app.till.models import Terminal
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)\s*$")
 DECODE_MAX_BYTES = 2 * 1024 * 1024

@@ -3,12 +3,16 @@ formats them ("1 338,00 ₽"), so the cashier page needs no formatter of its own
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import g, request
 
 from app.services.till import PurchaseResult, RefundResult
-from app.till.models import Terminal
 from app.web.console.texts import NBSP, money, number
 from app.web.i18n import LOCALES
+
+if TYPE_CHECKING:
+    from app.till.models import Terminal
 
 
 def answer_locale(t: Terminal) -> str:
