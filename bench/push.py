@@ -837,7 +837,7 @@ def main() -> None:
                 with ApnsSender(config) as sender:
                     sender.send(warmup)
                     memory = [(len(warmup), rss_mib())]  # (pushes sent so far, VmRSS MiB)
-                    print(f"{'ours, after a warm-up':30} {'':>34}  {memory[0][1]:7.1f}")
+                    print(f"{'ours, after a warm-up':30} {'':>34}  {memory[0][1]:7.1f}", flush=True)
                     if child is not None:
                         rss = child.push("warm-up", warmup)["rss_after"]
                         print(f"{'aioapns, after a warm-up':30} {'':>34}  {rss:7.1f}", flush=True)
@@ -929,7 +929,10 @@ def summarize(
         per_100k = (rss1 - rss0) * 100_000 / (n1 - n0)
     rising = (steady[0][1] if steady else memory[-1][1]) - memory[0][1]
     everyone = ours["dead"] + ours["live"]
-    print("\nsummary (both clients warmed up on the same tokens, then the same rounds)")
+    if theirs["dead"]:
+        print("\nsummary (both clients warmed up on the same tokens, then the same rounds)")
+    else:
+        print("\nsummary")
     for name, what in (("dead", "30 % dead"), ("live", "live tokens only")):
         print(f"  ours, {what}: {spread(ours[name])}")
         if theirs[name]:
