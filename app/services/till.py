@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -59,8 +59,8 @@ def find_card(
     program: Program,
     code: str,
     *,
+    now: datetime,
     lock: bool = False,
-    now: datetime | None = None,
 ) -> FoundCard:
     """A card of ``program`` from a scanned barcode (static, or rotating from a Google
     card), or from its typed number; ``lock`` also takes the card's row lock (see
@@ -89,7 +89,7 @@ def find_card(
         raise CardBlockedError()
     step = None
     if rotating is not None:
-        moment = (now or datetime.now(UTC)).timestamp()
+        moment = now.timestamp()
         step = totp.matching_step(card.totp_secret, shown, moment) if card.totp_secret else None
         if step is None:
             raise CodeExpiredError()
