@@ -13,12 +13,16 @@ this is for a database nobody uses yet: a fresh chain, a benchmark, a demo.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 # Index builds at the end sort in memory up to this much (per build, this transaction).
 BUILD_MEMORY = "256MB"
@@ -108,4 +112,11 @@ def deferred(session: Session, tables: Sequence[str]) -> Iterator[Keys | None]:
     _drop(session, keys)
     yield keys
     session.flush()
+    started = time.perf_counter()
     _create(session, keys)
+    log.info(
+        "%d indexes and %d constraints built after the load in %.1f s",
+        len(keys.indexes),
+        len(keys.constraints),
+        time.perf_counter() - started,
+    )
