@@ -10,9 +10,8 @@ from app.staff.errors import StaffStateError
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 TEXTS = {
@@ -73,7 +72,7 @@ def _decide(pending_id: int, approve: bool) -> Response:
     user = current_staff()
     assert user is not None
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     try:
         if approve:
             adjustments.approve(db(), services().clock, pending_id, user)

@@ -17,8 +17,8 @@ from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.card_care_texts import CARE_ROLES, ct
 from app.web.console.member_views import _card, _card_page
-from app.web.console.texts import tx
 from app.web.db import db, services
+from app.web.i18n import _
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -42,12 +42,17 @@ def _act(form: str, number: str, action: Callable[[Card], str]) -> Response:
     card = _card(request.form.get("program"), number)
     values = {f"{form}_{k}": v for k, v in request.form.items() if k != "csrf_token"}
     if not csrf_valid():
-        return _card_page(card, 400, values=values, notice=tx("form.expired"))
+        return _card_page(
+            card,
+            400,
+            values=values,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     try:
         notice = action(card)
     except ValidationError as exc:
         errors = {f"{form}_{k}": _message(form, k, v) for k, v in exc.fields.items()}
-        return _card_page(card, 422, errors, values, tx("form.errors"))
+        return _card_page(card, 422, errors, values, _("Please correct the fields below."))
     except card_care.ChannelOffError as exc:
         return _card_page(card, 422, notice=ct("link_off", missing=exc.missing))
     target = url_for("console.card_detail", number=card.number, program=card.program.slug)

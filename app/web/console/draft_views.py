@@ -14,9 +14,8 @@ from app.services import card_drafts, design, program_images
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, LOCALES, _program
-from app.web.console.texts import tx
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -135,7 +134,7 @@ def _back(slug: str) -> Response:
 def draft_publish(slug: str) -> Response:
     program = _program(slug)
     if not csrf_valid():
-        flash(tx("form.expired"))
+        flash(_("The form has expired. Please check the values and send it again."))
         return _back(slug)
     session = db()
     actor = current_staff() or "console"
@@ -161,7 +160,7 @@ def draft_publish(slug: str) -> Response:
 def draft_discard(slug: str) -> Response:
     program = _program(slug)
     if not csrf_valid():
-        flash(tx("form.expired"))
+        flash(_("The form has expired. Please check the values and send it again."))
         return _back(slug)
     try:
         if card_drafts.discard(

@@ -17,9 +17,8 @@ from app.services import invite_campaigns, invites
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page, program_named
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -153,7 +152,11 @@ def invite_page(slug: str) -> Response:
 def invite_options(slug: str) -> Response:
     program = program_named(db(), slug)
     if not csrf_valid():
-        return _page(program, 400, notice=tx("form.expired"))
+        return _page(
+            program,
+            400,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     try:
         invites.set_options(
             db(),
@@ -164,7 +167,7 @@ def invite_options(slug: str) -> Response:
             current_staff() or "console",
         )
     except ValidationError as exc:
-        return _page(program, 422, errors=exc.fields, notice=tx("form.errors"))
+        return _page(program, 422, errors=exc.fields, notice=_("Please correct the fields below."))
     flash(it("saved"))
     return _back(slug)
 
@@ -191,7 +194,10 @@ def invite_create(slug: str) -> Response:
     problem: dict[str, Any] = {}
     quote = None
     if not csrf_valid():
-        problem = {"status": 400, "notice": tx("form.expired")}
+        problem = {
+            "status": 400,
+            "notice": _("The form has expired. Please check the values and send it again."),
+        }
     elif draft.channel in ("sms", "email") and draft.channel not in svc.messaging.channels_on:
         why = svc.messaging.off.get(draft.channel, "")
         problem = {"status": 422, "notice": it("channel_off", why=why)}
@@ -205,7 +211,11 @@ def invite_create(slug: str) -> Response:
                 )
             quote = invite_campaigns.price(svc.messaging.sms, total, sample)
         except ValidationError as exc:
-            problem = {"status": 422, "errors": exc.fields, "notice": tx("form.errors")}
+            problem = {
+                "status": 422,
+                "errors": exc.fields,
+                "notice": _("Please correct the fields below."),
+            }
     session = db()
     program = program_named(session, slug)
     if quote is None:

@@ -11,9 +11,8 @@ from app.services import adjustments, cards, members
 from app.web.console import bp, card_care_texts
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page, program_named
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -138,7 +137,12 @@ def card_adjust(number: str) -> Response:
     card = _card(request.form.get("program"), number)
     values = {k: request.form.get(k, "") for k in ("points", "reason")}
     if not csrf_valid():
-        return _card_page(card, 400, values=values, notice=tx("form.expired"))
+        return _card_page(
+            card,
+            400,
+            values=values,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     raw = values["points"].strip().replace(" ", "")
     try:
         points = int(raw)

@@ -11,9 +11,8 @@ from app.services import erasure, member_export
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.member_views import _card, _card_page
-from app.web.console.texts import tx
 from app.web.db import db, services, write_db
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 EXPORT_ROLES = ("admin", "store_manager")
@@ -51,7 +50,9 @@ def card_export(number: str) -> Response:
 def card_erase(number: str) -> Response:
     card = _card(request.form.get("program"), number)
     if not csrf_valid():
-        return _card_page(card, 400, notice=tx("form.expired"))
+        return _card_page(
+            card, 400, notice=_("The form has expired. Please check the values and send it again.")
+        )
     if not erasure.confirmation_matches(card, request.form.get("confirm")):
         return _card_page(card, 422, {"confirm": pt("mismatch")})
     try:

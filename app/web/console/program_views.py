@@ -13,9 +13,8 @@ from app.services import google_class, program_admin
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -199,13 +198,22 @@ def program_create() -> Response:
     values = {f: request.form.get(f, "") for f in program_admin.FIELDS}
     tiers = _tier_rows_from_form()
     if not csrf_valid():
-        return _form_page(None, values, tiers, {}, 400, tx("form.expired"))
+        return _form_page(
+            None,
+            values,
+            tiers,
+            {},
+            400,
+            _("The form has expired. Please check the values and send it again."),
+        )
     try:
         program = program_admin.create_program(
             db(), services().clock, values, tiers, current_staff() or "console"
         )
     except ValidationError as exc:
-        return _form_page(None, values, tiers, exc.fields, 422, tx("form.errors"))
+        return _form_page(
+            None, values, tiers, exc.fields, 422, _("Please correct the fields below.")
+        )
     flash(px("created"))
     return redirect(url_for("console.program_edit", slug=program.slug), code=303)  # type: ignore[return-value]
 
@@ -224,15 +232,29 @@ def program_save(slug: str) -> Response:
     values = {f: request.form.get(f, "") for f in program_admin.FIELDS if f != "slug"}
     tiers = _tier_rows_from_form()
     if not csrf_valid():
-        return _form_page(program, values, tiers, {}, 400, tx("form.expired"))
+        return _form_page(
+            program,
+            values,
+            tiers,
+            {},
+            400,
+            _("The form has expired. Please check the values and send it again."),
+        )
     if program.archived_at is not None:
-        abort(409, description=tx("program.archived"))
+        abort(
+            409,
+            description=_(
+                "This program is archived: its pages are read-only. An admin can restore it."
+            ),
+        )
     try:
         changed = program_admin.update_program(
             db(), services().clock, program, values, tiers, current_staff() or "console"
         )
     except ValidationError as exc:
-        return _form_page(program, values, tiers, exc.fields, 422, tx("form.errors"))
+        return _form_page(
+            program, values, tiers, exc.fields, 422, _("Please correct the fields below.")
+        )
     if changed:
         _push_class(program.id)
     flash(px("saved") if changed else px("nothing"))

@@ -14,9 +14,8 @@ from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, _program
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -119,7 +118,15 @@ def rules_save(slug: str) -> Response:
     else:
         chosen = program_rules.wallet_apps(program)
     if not csrf_valid():
-        return _page(program, values, chosen, {}, 400, tx("form.expired"), bonus_when)
+        return _page(
+            program,
+            values,
+            chosen,
+            {},
+            400,
+            _("The form has expired. Please check the values and send it again."),
+            bonus_when,
+        )
     try:
         program_rules.apply(
             db(),
@@ -129,6 +136,14 @@ def rules_save(slug: str) -> Response:
             current_staff() or "console",
         )
     except ValidationError as exc:
-        return _page(program, values, chosen, exc.fields, 422, tx("form.errors"), bonus_when)
+        return _page(
+            program,
+            values,
+            chosen,
+            exc.fields,
+            422,
+            _("Please correct the fields below."),
+            bonus_when,
+        )
     flash("Сохранено." if current_locale() == "ru" else "Saved.")
     return redirect(url_for("console.rules_page", slug=slug), code=303)  # type: ignore[return-value]

@@ -14,9 +14,8 @@ from app.staff.errors import StaffStateError
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -157,7 +156,7 @@ def staff_enable(user_id: int) -> Response:
 def _set_disabled(user_id: int, disabled: bool) -> Response:
     user = _target(user_id)
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     try:
         staff.set_disabled(db(), services().clock, user, disabled, current_staff() or "console")
     except StaffStateError:
@@ -170,7 +169,7 @@ def _set_disabled(user_id: int, disabled: bool) -> Response:
 def staff_password(user_id: int) -> Response:
     user = _target(user_id)
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     password = request.form.get("password", "")
     if password != request.form.get("password_again", ""):
         return _page(422, sx("differ"))
@@ -192,10 +191,17 @@ def staff_add() -> Response:
         "programs": form.getlist("programs"),
     }
     if not csrf_valid():
-        return _page(400, tx("form.expired"), values)
+        return _page(
+            400, _("The form has expired. Please check the values and send it again."), values
+        )
     password = form.get("password", "")
     if password != form.get("password_again", ""):
-        return _page(422, tx("form.errors"), values, {"password_again": "the passwords differ"})
+        return _page(
+            422,
+            _("Please correct the fields below."),
+            values,
+            {"password_again": "the passwords differ"},
+        )
     session = db()
     chosen = _programs(form.getlist("programs"))
     try:
@@ -210,7 +216,7 @@ def staff_add() -> Response:
             programs=chosen,
         )
     except ValidationError as exc:
-        return _page(422, tx("form.errors"), values, exc.fields)
+        return _page(422, _("Please correct the fields below."), values, exc.fields)
     flash(sx("created"))
     return redirect(url_for("console.staff_list"), code=303)  # type: ignore[return-value]
 
@@ -225,13 +231,13 @@ def _programs(slugs: list[str]) -> list[Program]:
 def staff_role(user_id: int) -> Response:
     user = _target(user_id)
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     try:
         staff.change_role(
             db(), services().clock, user, request.form.get("role", ""), current_staff() or "console"
         )
     except ValidationError as exc:
-        return _page(422, tx("form.errors"), errors=exc.fields)
+        return _page(422, _("Please correct the fields below."), errors=exc.fields)
     except StaffStateError:
         return _page(409, sx("last_admin_role"))
     return _done()
@@ -242,22 +248,24 @@ def staff_role(user_id: int) -> Response:
 def staff_scope_set(user_id: int) -> Response:
     user = _target(user_id)
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     chosen = _programs(request.form.getlist("programs"))
     stores: list[Store] = []
     for value in request.form.getlist("stores"):
-        slug, _, code = value.partition("/")
+        slug, _sep, code = value.partition("/")
         program = next((p for p in chosen if p.slug == slug), None)
         store = next((s for s in program.stores if s.code == code), None) if program else None
         if store is None:
-            return _page(422, tx("form.errors"), errors={"stores": "unknown store"})
+            return _page(
+                422, _("Please correct the fields below."), errors={"stores": "unknown store"}
+            )
         stores.append(store)
     try:
         staff_scope.set_scope(
             db(), services().clock, user, chosen, stores, current_staff() or "console"
         )
     except ValidationError as exc:
-        return _page(422, tx("form.errors"), errors=exc.fields)
+        return _page(422, _("Please correct the fields below."), errors=exc.fields)
     return _done()
 
 
@@ -265,7 +273,7 @@ def staff_scope_set(user_id: int) -> Response:
 @require("admin")
 def staff_revoke_token(token_id: int) -> Response:
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     try:
         staff.revoke_token(db(), services().clock, token_id, current_staff() or "console")
     except StaffStateError:

@@ -11,9 +11,8 @@ from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, _program
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 FIELDS = (
@@ -114,7 +113,7 @@ def store_add(slug: str) -> Response:
             program=program,
             values=values,
             errors={},
-            notice=tx("form.expired"),
+            notice=_("The form has expired. Please check the values and send it again."),
             st=st,
             fields=FIELDS,
             store_error=store_error,
@@ -128,7 +127,7 @@ def store_add(slug: str) -> Response:
             program=program,
             values=values,
             errors=exc.fields,
-            notice=tx("form.errors"),
+            notice=_("Please correct the fields below."),
             st=st,
             fields=FIELDS,
             store_error=store_error,

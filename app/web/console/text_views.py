@@ -14,9 +14,8 @@ from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, _program
 from app.web.console.draft_views import draft_context
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -121,14 +120,19 @@ def texts_save(slug: str) -> Response:
     saved = card_texts.form(template, card_texts.draft_of(program))
     values = {name: request.form.get(name, text) for name, text in saved.items()}
     if not csrf_valid():
-        return _page(program, values, 400, notice=tx("form.expired"))
+        return _page(
+            program,
+            values,
+            400,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     try:
         card_texts.save_draft(
             db(), services().clock, program, template, values, current_staff() or "console"
         )
     except card_texts.CardTextsError as exc:
         errors = {name: problem_message(p) for name, p in exc.problems.items()}
-        return _page(program, values, 422, errors, tx("form.errors"))
+        return _page(program, values, 422, errors, _("Please correct the fields below."))
     flash(ct("drafted"))
     return redirect(  # type: ignore[return-value]
         url_for("console.texts_page", slug=slug, _anchor="draft"), code=303

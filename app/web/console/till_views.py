@@ -15,9 +15,8 @@ from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import _program
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 from app.web.shared import external_url
 
@@ -100,7 +99,12 @@ def till_pair(slug: str) -> Response:
     program = _program(slug)
     values = {"store": request.form.get("store", ""), "name": request.form.get("name", "")}
     if not csrf_valid():
-        return _page(program, 400, values=values, notice=tx("form.expired"))
+        return _page(
+            program,
+            400,
+            values=values,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     try:
         new = till_pairing.start_pairing(
             db(),
@@ -111,7 +115,13 @@ def till_pair(slug: str) -> Response:
             current_staff() or "console",
         )
     except ValidationError as exc:
-        return _page(program, 422, values=values, errors=exc.fields, notice=tx("form.errors"))
+        return _page(
+            program,
+            422,
+            values=values,
+            errors=exc.fields,
+            notice=_("Please correct the fields below."),
+        )
     link = f"{external_url('pos.cashier')}#pair={new.code}"
     qr = base64.b64encode(qr_png(link, box_size=6)).decode()
     response = page(

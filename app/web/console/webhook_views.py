@@ -13,9 +13,8 @@ from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import _program
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 from app.webhooks import rules
 
@@ -129,7 +128,12 @@ def webhook_add(slug: str) -> Response:
     program = _program(slug)
     values = {"url": request.form.get("url", ""), "events": request.form.getlist("events")}
     if not csrf_valid():
-        return _list(program, 400, values=values, notice=tx("form.expired"))
+        return _list(
+            program,
+            400,
+            values=values,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     try:
         created = webhooks.create(
             db(),
@@ -141,7 +145,13 @@ def webhook_add(slug: str) -> Response:
             production=services().settings.is_production,
         )
     except ValidationError as exc:
-        return _list(program, 422, values=values, errors=exc.fields, notice=tx("form.errors"))
+        return _list(
+            program,
+            422,
+            values=values,
+            errors=exc.fields,
+            notice=_("Please correct the fields below."),
+        )
     # Rendered, not redirected: the secret must not survive in a session or a URL.
     return _list(program, 201, secret=created.secret, new_id=created.endpoint.public_id)
 
@@ -152,7 +162,7 @@ def webhook_change(slug: str, endpoint_id: str, action: str) -> Response:
     program = _program(slug)
     endpoint = _endpoint(program, endpoint_id)
     if not csrf_valid():
-        flash(tx("form.expired"))
+        flash(_("The form has expired. Please check the values and send it again."))
         return _back(slug)
     actor = current_staff() or "console"
     if action == "delete":
@@ -196,6 +206,6 @@ def webhook_redeliver(slug: str, endpoint_id: str, delivery_id: int) -> Response
                 abort(404)
             flash(wt("log.queued"))
     else:
-        flash(tx("form.expired"))
+        flash(_("The form has expired. Please check the values and send it again."))
     target = url_for("console.webhook_log", slug=slug, endpoint_id=endpoint_id)
     return redirect(target, code=303)  # type: ignore[return-value]
