@@ -288,7 +288,6 @@ def dashboard() -> Response:
             lambda first, last: period.bounds(program.timezone, first, last),
         ),
         invite_funnel=invite_views.funnel_panel(program, start, end),
-        it=invite_views.it,
         **context,
     )
 

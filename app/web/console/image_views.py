@@ -13,30 +13,10 @@ from app.web.console.design_views import DESIGN_ROLES, _program
 from app.web.console.draft_views import draft_context
 from app.web.console.forms import page
 from app.web.db import db, services
-from app.web.i18n import _, current_locale
+from app.web.i18n import _
 from app.web.security import csrf_valid
 
 MAX_UPLOAD = 5 * 1024 * 1024
-TEXTS = {
-    "title": {"en": "Card images", "ru": "Картинки карты"},
-    "lead": {
-        "en": "PNG, JPEG or WEBP; resized for every screen. Logo: wide, transparent background. "
-        "Strip: the band behind the balance (about 3:1). Icon: square.",
-        "ru": "PNG, JPEG или WEBP; размеры для всех экранов сделаем сами. Логотип: широкий, "
-        "на прозрачном фоне. Полоса: фон под баллами (примерно 3:1). Значок: квадратный.",
-    },
-    "upload": {"en": "Upload", "ru": "Загрузить"},
-    "reset": {"en": "Back to the template's", "ru": "Вернуть картинку шаблона"},
-    "drafted": {
-        "en": "Kept in the draft. Check the preview, then publish it to the cards.",
-        "ru": "Сохранено в черновик. Проверьте предпросмотр и опубликуйте на картах.",
-    },
-    "choose": {"en": "Choose a picture file.", "ru": "Выберите файл с картинкой."},
-}
-
-
-def it(key: str) -> str:
-    return TEXTS[key][current_locale()]
 
 
 def _page(
@@ -53,14 +33,13 @@ def _page(
         },
         errors=errors or {},
         notice=notice,
-        it=it,
         back="images",
         **draft_context(program),
     )
 
 
 def _drafted(slug: str) -> Response:
-    flash(it("drafted"))
+    flash(_("Kept in the draft. Check the preview, then publish it to the cards."))
     return redirect(  # type: ignore[return-value]
         url_for("console.images_page", slug=slug, _anchor="draft"), code=303
     )
@@ -85,7 +64,9 @@ def images_upload(slug: str) -> Response:
     upload = request.files.get("image")
     kind = request.form.get("kind", "")
     if upload is None or not upload.filename:
-        return _page(slug, 422, {"image": it("choose")}, _("Please correct the fields below."))
+        return _page(
+            slug, 422, {"image": _("Choose a picture file.")}, _("Please correct the fields below.")
+        )
     try:
         program_images.stage(
             db(), services().clock, program, kind, upload.read(), current_staff() or "console"

@@ -20,69 +20,6 @@ from app.web.security import csrf_valid
 if TYPE_CHECKING:
     from app.loyalty.models import Program
 
-TEXTS = {
-    "title": {"en": "Programs", "ru": "Программы"},
-    "new": {"en": "New program", "ru": "Новая программа"},
-    "edit": {"en": "Edit", "ru": "Изменить"},
-    "create": {"en": "Create the program", "ru": "Создать программу"},
-    "save": {"en": "Save", "ru": "Сохранить"},
-    "archive": {"en": "Archive", "ru": "В архив"},
-    "restore": {"en": "Restore", "ru": "Восстановить"},
-    "archived": {"en": "archived", "ru": "в архиве"},
-    "archived_lead": {
-        "en": "Archived: enrollment is closed and the program's pages are read-only.",
-        "ru": "В архиве: запись в программу закрыта, страницы только для просмотра.",
-    },
-    "active": {"en": "active", "ru": "действует"},
-    "tiers": {"en": "Tiers", "ru": "Уровни"},
-    "tiers_lead": {
-        "en": "One tier is the default every new card gets; others are granted by staff on "
-        "evidence (e.g. a large-family certificate) or by total spend.",
-        "ru": "Один уровень получает каждая новая карта; остальные присваивает сотрудник по "
-        "документу (например, удостоверение многодетной семьи) или они даются за сумму покупок.",
-    },
-    "created": {"en": "The program is created.", "ru": "Программа создана."},
-    "saved": {
-        "en": "Saved: cards on phones will update where it shows.",
-        "ru": "Сохранено: карты на телефонах обновятся, где это видно.",
-    },
-    "nothing": {"en": "Nothing changed.", "ru": "Ничего не изменилось."},
-    "grant.default": {"en": "every new card", "ru": "каждой новой карте"},
-    "grant.staff": {"en": "by staff, on evidence", "ru": "сотрудником по документу"},
-    "grant.spend": {"en": "by total spend", "ru": "за сумму покупок"},
-    "stores": {"en": "stores and tills", "ru": "магазины и кассы"},
-}
-LABELS = {
-    "slug": ("Short name for addresses (/join/…)", "Короткое имя для адресов (/join/…)"),
-    "name": ("Program name", "Название программы"),
-    "brand_name": ("Brand", "Бренд"),
-    "timezone": ("Time zone", "Часовой пояс"),
-    "currency": ("Currency", "Валюта"),
-    "default_locale": ("Main language (ru or en)", "Основной язык (ru или en)"),
-    "earn_rate": ("Points earned, % of the amount paid", "Начисление баллов, % от оплаты"),
-    "redeem_share": ("Points may pay up to, % of a purchase", "Баллами можно оплатить до, %"),
-    "point_value": ("One point is worth (money)", "Стоимость одного балла"),
-    "registration_bonus": ("Bonus for adding the card (points)", "Бонус за установку (баллы)"),
-    "registration_bonus_days": (
-        "… valid for (days, empty = no expiry)",
-        "… действует (дней, пусто — бессрочно)",
-    ),
-    "birthday_bonus": ("Birthday bonus (points)", "Бонус на день рождения (баллы)"),
-    "birthday_bonus_days": (
-        "… valid for (days, empty = no expiry)",
-        "… действует (дней, пусто — бессрочно)",
-    ),
-    "points_validity_days": (
-        "Earned points expire after (days, empty = never)",
-        "Начисленные баллы сгорают через (дней, пусто — никогда)",
-    ),
-    "code": ("Code", "Код"),
-    "name_ru": ("Name (Russian)", "Название (рус.)"),
-    "name_en": ("Name (English, optional)", "Название (англ., необязательно)"),
-    "discount": ("Discount, %", "Скидка, %"),
-    "grant": ("Given", "Как присваивается"),
-    "threshold": ("Total spend to reach it", "Сумма покупок для перехода"),
-}
 # Russian words for what the service says in English, by field.
 ERRORS_RU = {
     "slug": "2–40 строчных латинских букв, цифр или «-»; не занято другой программой",
@@ -108,15 +45,6 @@ ERRORS_RU = {
     "threshold": "Сумма больше 0 — только для уровня за сумму покупок",
 }
 EXTRA_TIER_ROWS = 2
-
-
-def px(key: str) -> str:
-    return TEXTS[key][current_locale()]
-
-
-def label(name: str) -> str:
-    en, ru = LABELS[name]
-    return ru if current_locale() == "ru" else en
 
 
 def error_text(key: str, english: str) -> str:
@@ -165,8 +93,6 @@ def _form_page(
         tiers=shown,
         errors=errors,
         notice=notice,
-        px=px,
-        label=label,
         error_text=error_text,
         fields=[f for f in program_admin.FIELDS if program is None or f != "slug"],
         tier_fields=program_admin.TIER_FIELDS,
@@ -183,7 +109,7 @@ def _push_class(program_id: int) -> None:
 @bp.get("/programs")
 @require("admin")
 def program_list() -> Response:
-    return page("console/programs.html", programs=program_admin.list_programs(db()), px=px)
+    return page("console/programs.html", programs=program_admin.list_programs(db()))
 
 
 @bp.get("/programs/new")
@@ -214,7 +140,7 @@ def program_create() -> Response:
         return _form_page(
             None, values, tiers, exc.fields, 422, _("Please correct the fields below.")
         )
-    flash(px("created"))
+    flash(_("The program is created."))
     return redirect(url_for("console.program_edit", slug=program.slug), code=303)  # type: ignore[return-value]
 
 
@@ -257,7 +183,11 @@ def program_save(slug: str) -> Response:
         )
     if changed:
         _push_class(program.id)
-    flash(px("saved") if changed else px("nothing"))
+    flash(
+        _("Saved: cards on phones will update where it shows.")
+        if changed
+        else _("Nothing changed.")
+    )
     return redirect(url_for("console.program_edit", slug=slug), code=303)  # type: ignore[return-value]
 
 
@@ -278,5 +208,9 @@ def _set_archived(slug: str, archived: bool) -> Response:
     if csrf_valid() and program_admin.set_archived(
         db(), services().clock, program, archived, current_staff() or "console"
     ):
-        flash(px("archived_lead") if archived else px("saved"))
+        flash(
+            _("Archived: enrollment is closed and the program's pages are read-only.")
+            if archived
+            else _("Saved: cards on phones will update where it shows.")
+        )
     return redirect(url_for("console.program_list"), code=303)  # type: ignore[return-value]

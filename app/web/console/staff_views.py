@@ -22,57 +22,6 @@ if TYPE_CHECKING:
     from app.loyalty.models import Program, Store
     from app.staff.models import StaffUser
 
-TEXTS = {
-    "title": {"en": "Staff", "ru": "Сотрудники"},
-    "role.admin": {"en": "admin", "ru": "администратор"},
-    "role.marketer": {"en": "marketer", "ru": "маркетолог"},
-    "role.store_manager": {"en": "store manager", "ru": "управляющий магазином"},
-    "all_programs": {"en": "all programs", "ru": "все программы"},
-    "no_programs": {"en": "no program yet", "ru": "пока ни одной программы"},
-    "enabled": {"en": "active", "ru": "активен"},
-    "disabled": {"en": "disabled", "ru": "отключён"},
-    "failed": {"en": "wrong passwords since last sign-in", "ru": "неверных паролей с входа"},
-    "disable": {"en": "Disable", "ru": "Отключить"},
-    "enable": {"en": "Enable", "ru": "Включить"},
-    "password": {"en": "New password", "ru": "Новый пароль"},
-    "password_again": {"en": "Repeat it", "ru": "Повторите"},
-    "set_password": {"en": "Set password", "ru": "Сменить пароль"},
-    "tokens": {"en": "API tokens", "ru": "API-токены"},
-    "revoke": {"en": "Revoke", "ru": "Отозвать"},
-    "revoked": {"en": "revoked", "ru": "отозван"},
-    "no_tokens": {"en": "none", "ru": "нет"},
-    "saved": {
-        "en": "Saved. The user's open sessions have ended where needed.",
-        "ru": "Сохранено. Открытые сеансы сотрудника завершены, где это нужно.",
-    },
-    "differ": {"en": "The two passwords differ.", "ru": "Пароли не совпадают."},
-    "weak": {
-        "en": "The password is too weak: at least 10 characters and not a common password.",
-        "ru": "Слишком простой пароль: нужно не меньше 10 символов и не из списка "
-        "распространённых паролей.",
-    },
-    "add": {"en": "Add a staff member", "ru": "Добавить сотрудника"},
-    "email": {"en": "E-mail (the login)", "ru": "E-mail (логин)"},
-    "name": {"en": "Name", "ru": "Имя"},
-    "role": {"en": "Role", "ru": "Роль"},
-    "change_role": {"en": "Change the role", "ru": "Сменить роль"},
-    "programs": {"en": "Programs", "ru": "Программы"},
-    "stores": {"en": "Stores (store managers)", "ru": "Магазины (для управляющих)"},
-    "set_scope": {"en": "Save programs and stores", "ru": "Сохранить программы и магазины"},
-    "created": {
-        "en": "The account is created; give the person their password in person.",
-        "ru": "Учётная запись создана; сообщите пароль сотруднику лично.",
-    },
-    "last_admin_role": {
-        "en": "The last active admin keeps the admin role.",
-        "ru": "У последнего активного администратора нельзя сменить роль.",
-    },
-    "last_admin": {
-        "en": "The last active admin cannot be disabled.",
-        "ru": "Нельзя отключить последнего активного администратора.",
-    },
-}
-
 
 ERRORS_RU = {
     "email": "Введите e-mail, которого ещё нет среди сотрудников",
@@ -83,10 +32,6 @@ ERRORS_RU = {
     "programs": "Администратор работает со всеми программами: назначать не нужно",
     "stores": "Магазины назначаются только управляющим и только из их программ",
 }
-
-
-def sx(key: str) -> str:
-    return TEXTS[key][current_locale()]
 
 
 def staff_error(key: str, english: str) -> str:
@@ -114,7 +59,6 @@ def _page(
         status,
         rows=rows,
         notice=notice,
-        sx=sx,
         roles=staff.ROLES,
         all_programs=program_admin.list_programs(session),
         values=values or {},
@@ -131,7 +75,7 @@ def _target(user_id: int) -> StaffUser:
 
 
 def _done() -> Response:
-    flash(sx("saved"))
+    flash(_("Saved. The user's open sessions have ended where needed."))
     return redirect(url_for("console.staff_list"), code=303)  # type: ignore[return-value]
 
 
@@ -160,7 +104,7 @@ def _set_disabled(user_id: int, disabled: bool) -> Response:
     try:
         staff.set_disabled(db(), services().clock, user, disabled, current_staff() or "console")
     except StaffStateError:
-        return _page(409, sx("last_admin"))
+        return _page(409, _("The last active admin cannot be disabled."))
     return _done()
 
 
@@ -172,11 +116,13 @@ def staff_password(user_id: int) -> Response:
         return _page(400, _("The form has expired. Please check the values and send it again."))
     password = request.form.get("password", "")
     if password != request.form.get("password_again", ""):
-        return _page(422, sx("differ"))
+        return _page(422, _("The two passwords differ."))
     try:
         staff.change_password(db(), services().clock, user, password, current_staff() or "console")
     except ValidationError:
-        return _page(422, sx("weak"))
+        return _page(
+            422, _("The password is too weak: at least 10 characters and not a common password.")
+        )
     return _done()
 
 
@@ -217,7 +163,7 @@ def staff_add() -> Response:
         )
     except ValidationError as exc:
         return _page(422, _("Please correct the fields below."), values, exc.fields)
-    flash(sx("created"))
+    flash(_("The account is created; give the person their password in person."))
     return redirect(url_for("console.staff_list"), code=303)  # type: ignore[return-value]
 
 
@@ -239,7 +185,7 @@ def staff_role(user_id: int) -> Response:
     except ValidationError as exc:
         return _page(422, _("Please correct the fields below."), errors=exc.fields)
     except StaffStateError:
-        return _page(409, sx("last_admin_role"))
+        return _page(409, _("The last active admin keeps the admin role."))
     return _done()
 
 

@@ -25,42 +25,6 @@ FIELDS = (
     "relevant_text_ru",
     "relevant_text_en",
 )
-TEXTS = {
-    "title": {"en": "Stores", "ru": "Магазины"},
-    "lead": {
-        "en": "The chain's stores: tills belong to a store and its receipts count there. "
-        "With coordinates, a card shows up on the lock screen near the store (each card "
-        "shows the ten nearest the store of its latest purchase).",
-        "ru": "Магазины сети: кассы относятся к магазину, и их чеки считаются в нём. "
-        "Если указаны координаты, карта появляется на экране блокировки рядом с магазином "
-        "(каждая карта показывает десять ближайших к магазину последней покупки).",
-    },
-    "tills": {"en": "Tills and their keys", "ru": "Кассы и их ключи"},
-    "label.code": {"en": "Code (latin, for reports)", "ru": "Код (латиницей, для отчётов)"},
-    "label.name": {"en": "Name", "ru": "Название"},
-    "label.address": {"en": "Address", "ru": "Адрес"},
-    "label.timezone": {
-        "en": "Time zone (empty: the program's)",
-        "ru": "Часовой пояс (пусто — как у программы)",
-    },
-    "label.latitude": {"en": "Latitude (optional)", "ru": "Широта (необязательно)"},
-    "label.longitude": {"en": "Longitude (optional)", "ru": "Долгота (необязательно)"},
-    "label.relevant_text_ru": {
-        "en": "Lock-screen text, Russian (optional)",
-        "ru": "Текст на экране блокировки, рус. (необязательно)",
-    },
-    "label.relevant_text_en": {
-        "en": "Lock-screen text, English (optional)",
-        "ru": "Текст на экране блокировки, англ. (необязательно)",
-    },
-    "no_location": {"en": "no coordinates", "ru": "без координат"},
-    "add": {"en": "Add a store", "ru": "Добавить магазин"},
-    "remove": {"en": "Remove", "ru": "Удалить"},
-    "saved": {
-        "en": "Saved: cards on phones will update.",
-        "ru": "Сохранено: карты на телефонах обновятся.",
-    },
-}
 
 
 ERRORS_RU = {
@@ -72,10 +36,6 @@ ERRORS_RU = {
     "store": "У магазина есть кассы или чеки: сначала отключите его кассы; "
     "магазин с чеками остаётся в отчётах",
 }
-
-
-def st(key: str) -> str:
-    return TEXTS[key][current_locale()]
 
 
 def store_error(key: str, english: str) -> str:
@@ -95,7 +55,6 @@ def store_list(slug: str) -> Response:
         program=_program(slug),
         values={},
         errors={},
-        st=st,
         fields=FIELDS,
         store_error=store_error,
     )
@@ -114,7 +73,6 @@ def store_add(slug: str) -> Response:
             values=values,
             errors={},
             notice=_("The form has expired. Please check the values and send it again."),
-            st=st,
             fields=FIELDS,
             store_error=store_error,
         )
@@ -128,12 +86,11 @@ def store_add(slug: str) -> Response:
             values=values,
             errors=exc.fields,
             notice=_("Please correct the fields below."),
-            st=st,
             fields=FIELDS,
             store_error=store_error,
         )
     _after_change(program.id)
-    flash(st("saved"))
+    flash(_("Saved: cards on phones will update."))
     return redirect(url_for("console.store_list", slug=slug), code=303)  # type: ignore[return-value]
 
 
@@ -154,11 +111,10 @@ def store_remove(slug: str, code: str) -> Response:
                 values={},
                 errors={},
                 notice=store_error("store", exc.fields["store"]),
-                st=st,
                 fields=FIELDS,
                 store_error=store_error,
             )
         if removed:
             _after_change(program.id)
-            flash(st("saved"))
+            flash(_("Saved: cards on phones will update."))
     return redirect(url_for("console.store_list", slug=slug), code=303)  # type: ignore[return-value]

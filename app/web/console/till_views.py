@@ -23,49 +23,10 @@ from app.web.shared import external_url
 if TYPE_CHECKING:
     from app.loyalty.models import Program
 
-TEXTS = {
-    "title": {"en": "Tills", "ru": "Кассы"},
-    "lead": {
-        "en": "Each till belongs to a store: its receipts count for that store.",
-        "ru": "Каждая касса относится к магазину: её чеки считаются в этом магазине.",
-    },
-    "pair": {"en": "Connect a till", "ru": "Подключить кассу"},
-    "store": {"en": "Store", "ru": "Магазин"},
-    "name": {"en": "Till name", "ru": "Название кассы"},
-    "make_qr": {"en": "Show the QR code", "ru": "Показать QR-код"},
-    "scan": {
-        "en": "Open the camera of the cashier's phone or tablet and scan this code; or open "
-        "{url} and type the code. It works once, for {minutes} minutes.",
-        "ru": "Наведите камеру телефона или планшета кассира на этот код или откройте "
-        "{url} и введите код. Код действует один раз, {minutes} минут.",
-    },
-    "expires": {"en": "Valid until (UTC)", "ru": "Действует до (UTC)"},
-    "waiting": {"en": "Waiting to be scanned", "ru": "Ждут сканирования"},
-    "active": {"en": "active", "ru": "работает"},
-    "revoked": {"en": "revoked", "ru": "отключена"},
-    "never": {"en": "never", "ru": "ещё не работала"},
-    "last_used": {"en": "last used (UTC)", "ru": "последний раз (UTC)"},
-    "revoke": {"en": "Revoke the key", "ru": "Отключить ключ"},
-    "no_store": {"en": "no store", "ru": "без магазина"},
-    "no_stores": {
-        "en": "Add a store first: every till belongs to one.",
-        "ru": "Сначала добавьте магазин: каждая касса относится к магазину.",
-    },
-    "revoked_done": {
-        "en": "The till's key no longer works.",
-        "ru": "Ключ кассы больше не действует.",
-    },
-    "back": {"en": "Back to the tills", "ru": "К списку касс"},
-}
 ERRORS_RU = {
     "store": "Выберите магазин этой программы",
     "name": "Название обязательно (до 100 символов) и не должно повторяться",
 }
-
-
-def kx(key: str, **values: object) -> str:
-    text = TEXTS[key][current_locale()]
-    return text.format(**values) if values else text
 
 
 def error_text(key: str, english: str) -> str:
@@ -81,7 +42,6 @@ def _page(program: Program, status: int = 200, **context: object) -> Response:
         tills=terminals.list_terminals(session, program),
         pending=till_pairing.pending(session, services().clock, program),
         store_list=stores.list_stores(session, program),
-        kx=kx,
         error_text=error_text,
         **{"values": {}, "errors": {}, "notice": None, **context},
     )
@@ -132,7 +92,6 @@ def till_pair(slug: str) -> Response:
         qr=qr,
         pos_url=external_url("pos.cashier"),
         minutes=till_pairing.PAIRING_MINUTES,
-        kx=kx,
     )
     response.headers["Cache-Control"] = "no-store"  # the code is shown once
     return response
@@ -149,5 +108,5 @@ def till_revoke(slug: str, terminal_id: int) -> Response:
         terminals.revoke(
             db(), services().clock, program, till.key_prefix, current_staff() or "console"
         )
-        flash(kx("revoked_done"))
+        flash(_("The till's key no longer works."))
     return redirect(url_for("console.till_list", slug=slug), code=303)  # type: ignore[return-value]
