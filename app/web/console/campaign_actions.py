@@ -17,7 +17,7 @@ from app.web.console.campaign_views import _campaign, _when, parse_campaign
 from app.web.console.forms import CAMPAIGN_ROLES, describe_segment, page
 from app.web.console.texts import field_message, text_for
 from app.web.db import db, services
-from app.web.i18n import _
+from app.web.i18n import _, ngettext, number
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -103,7 +103,12 @@ def campaign_confirm(campaign_id: int) -> Response:
 def campaign_cancel(campaign_id: int) -> Response:
     def cancel(campaign: Campaign, user: StaffUser) -> str:
         left = campaign_control.cancel(db(), services().clock, campaign, user)
-        return _("Cancelled: {left} cards will not get the offer.", left=left)
+        return ngettext(
+            "Cancelled: {num} card will not get the offer.",
+            "Cancelled: {num} cards will not get the offer.",
+            left,
+            num=number(left),
+        )
 
     return _act(campaign_id, cancel)
 

@@ -18,7 +18,7 @@ from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
 from app.web.console.texts import text_for
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import _, current_locale
+from app.web.i18n import _, current_locale, ngettext
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -164,4 +164,11 @@ def _swatch(value: str, program: Program, name: str) -> str:
 
 
 def _messages(problems: dict[str, design.Problem]) -> dict[str, str]:
-    return {name: text_for(f"design.error.{p.code}", **p.params) for name, p in problems.items()}
+    return {name: _message(p) for name, p in problems.items()}
+
+
+def _message(problem: design.Problem) -> str:
+    if problem.code == "too_long":
+        limit = int(problem.params["limit"])
+        return ngettext("At most {num} character.", "At most {num} characters.", limit)
+    return text_for(f"design.error.{problem.code}", **problem.params)

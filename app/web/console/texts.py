@@ -1,4 +1,5 @@
-"""Texts the console looks up by a computed key, and how numbers, money and times read.
+"""Texts the console looks up by a computed key, and how times read (numbers and money:
+app.web.i18n, with Babel).
 
 Every other console text is an ``_("...")`` call where it is shown.
 """
@@ -13,11 +14,19 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_skeleton, get_month_names
 
 from app.web.console import campaign_texts
-from app.web.i18n import N_, LazyText, current_locale, lazy_pgettext
+from app.web.i18n import (
+    N_,
+    LazyText,
+    current_locale,
+    lazy_pgettext,
+    money,
+    money_short,
+    number,
+    percent,
+)
 
-NARROW_NBSP = "\u202f"
-NBSP = "\u00a0"
-CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€"}
+__all__ = ["money", "money_short", "number", "percent"]
+
 
 BY_KEY: dict[str, LazyText] = {
     "seg.stages": N_("Lifecycle stage"),
@@ -148,7 +157,6 @@ BY_KEY: dict[str, LazyText] = {
     "design.error.control": N_(
         "Remove the control characters (invisible codes such as NUL or ESC)."
     ),
-    "design.error.too_long": N_("At most {limit} characters."),
     "design.error.url": N_("Enter a web address starting with https://."),
     "design.error.phone": N_("Enter a phone number with 10 to 15 digits, e.g. +7 800 000-00-00."),
     "design.error.contrast.foreground": N_(
@@ -301,41 +309,6 @@ def month_name(month: int) -> str:
 def short_date(day: date) -> str:
     """An axis label: ``Mar 2`` / ``2 мар.``."""
     return str(format_skeleton("MMMd", day, locale=current_locale()))
-
-
-def _group(whole: str) -> str:
-    digits = whole.lstrip("-")
-    groups: list[str] = []
-    while len(digits) > 3:
-        groups.insert(0, digits[-3:])
-        digits = digits[:-3]
-    groups.insert(0, digits)
-    return ("-" if whole.startswith("-") else "") + NARROW_NBSP.join(groups)
-
-
-def number(value: float | None, digits: int = 0) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:.{digits}f}"
-    whole, _, fraction = text.partition(".")
-    point = "," if current_locale() == "ru" else "."
-    return _group(whole) + (point + fraction if fraction else "")
-
-
-def money(minor: float | None, currency: str = "RUB") -> str:
-    """Minor units (kopecks) as ``1 234.50 ₽``."""
-    if minor is None:
-        return "—"
-    return number(minor / 100, 2) + NBSP + CURRENCY_SIGNS.get(currency, currency)
-
-
-def money_short(minor: float, currency: str = "RUB") -> str:
-    """An axis label: whole units, no kopecks."""
-    return number(minor / 100, 0) + NBSP + CURRENCY_SIGNS.get(currency, currency)
-
-
-def percent(ratio: float | None, digits: int = 1) -> str:
-    return "—" if ratio is None else number(ratio * 100, digits) + NBSP + "%"
 
 
 def local_time(when: datetime | None, zone: str) -> str:
