@@ -75,6 +75,18 @@ class LazyText:
         return f"N_({self.message!r})"
 
 
+SOURCE_LOCALE = "en"  # the language of the msgids and of the services' messages
+
+
+def service_error(english: str, wording: LazyText | None) -> str:
+    """A service's English message about a field, in the page's language: in English
+    the service's own words (they may carry figures); in another language the
+    catalog's wording for that field, where the page has one."""
+    if wording is None or current_locale() == SOURCE_LOCALE:
+        return english
+    return str(wording)
+
+
 def N_(message: str) -> LazyText:
     return LazyText(message)
 

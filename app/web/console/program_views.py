@@ -14,47 +14,61 @@ from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import _, current_locale
+from app.web.i18n import SOURCE_LOCALE, _, current_locale, lazy_pgettext, pgettext, service_error
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
     from app.loyalty.models import Program
 
-# Russian words for what the service says in English, by field.
-ERRORS_RU = {
-    "slug": "2–40 строчных латинских букв, цифр или «-»; не занято другой программой",
-    "name": "Обязательное поле (до 100 символов)",
-    "brand_name": "Обязательное поле (до 100 символов)",
-    "timezone": "Часовой пояс, например Europe/Moscow",
-    "currency": "Одна из валют: " + ", ".join(program_admin.CURRENCIES),
-    "default_locale": "ru или en",
-    "earn_rate": "Процент от 0 до 100 (до двух знаков после запятой)",
-    "redeem_share": "Процент от 0 до 100 (до двух знаков после запятой)",
-    "point_value": "Сумма больше 0, например 1 или 0,50",
-    "registration_bonus": "Целое число баллов от 0",
-    "birthday_bonus": "Целое число баллов от 0",
-    "registration_bonus_days": "Пусто или число дней от 1 до 3650",
-    "birthday_bonus_days": "Пусто или число дней от 1 до 3650",
-    "points_validity_days": "Пусто или число дней от 1 до 3650",
-    "tiers": "Нужен хотя бы один уровень и ровно один — для каждой новой карты",
-    "code": "1–40 строчных латинских букв, цифр, «-» или «_», без повторов",
-    "name_ru": "Обязательное поле (до 60 символов)",
-    "name_en": "До 60 символов",
-    "discount": "Процент от 0 до 100",
-    "grant": "Выберите, как присваивается уровень",
-    "threshold": "Сумма больше 0 — только для уровня за сумму покупок",
+# The catalog's words for what the service says in English, by field.
+FIELD_ERRORS = {
+    "slug": lazy_pgettext(
+        "field error", "2–40 lower-case latin letters, digits or “-”; not used by another program"
+    ),
+    "name": lazy_pgettext("field error", "Required (up to 100 characters)"),
+    "brand_name": lazy_pgettext("field error", "Required (up to 100 characters)"),
+    "timezone": lazy_pgettext("field error", "A time zone such as Europe/Moscow"),
+    "default_locale": lazy_pgettext("field error", "ru or en"),
+    "earn_rate": lazy_pgettext("field error", "A percent from 0 to 100 (up to two decimals)"),
+    "redeem_share": lazy_pgettext("field error", "A percent from 0 to 100 (up to two decimals)"),
+    "point_value": lazy_pgettext("field error", "An amount above 0, e.g. 1 or 0.50"),
+    "registration_bonus": lazy_pgettext("field error", "A whole number of points from 0"),
+    "birthday_bonus": lazy_pgettext("field error", "A whole number of points from 0"),
+    "registration_bonus_days": lazy_pgettext(
+        "field error", "Empty or a number of days from 1 to 3650"
+    ),
+    "birthday_bonus_days": lazy_pgettext("field error", "Empty or a number of days from 1 to 3650"),
+    "points_validity_days": lazy_pgettext(
+        "field error", "Empty or a number of days from 1 to 3650"
+    ),
+    "tiers": lazy_pgettext(
+        "field error", "At least one level is needed, and exactly one for every new card"
+    ),
+    "code": lazy_pgettext(
+        "field error", "1–40 lower-case latin letters, digits, “-” or “_”, no repeats"
+    ),
+    "name_ru": lazy_pgettext("field error", "Required (up to 60 characters)"),
+    "name_en": lazy_pgettext("field error", "Up to 60 characters"),
+    "discount": lazy_pgettext("field error", "A percent from 0 to 100"),
+    "grant": lazy_pgettext("field error", "Choose how the level is given"),
+    "threshold": lazy_pgettext("field error", "An amount above 0, only for a level by total spend"),
 }
 EXTRA_TIER_ROWS = 2
 
 
 def error_text(key: str, english: str) -> str:
     """The message for an error key ("earn_rate", "tiers.1.discount") in the page's language."""
-    if current_locale() != "ru":
-        return english
-    held = english.partition(program_admin.HELD_TIERS)[2]
-    if held:  # which tiers hold cards, with their counts: the figures matter
-        return "На этих уровнях есть карты, сначала переведите их на другие:" + held
-    return ERRORS_RU.get(key.rsplit(".", 1)[-1], english)
+    name = key.rsplit(".", 1)[-1]
+    if current_locale() != SOURCE_LOCALE:
+        held = english.partition(program_admin.HELD_TIERS)[2]
+        if held:  # which tiers hold cards, with their counts: the figures matter
+            return _("These levels hold cards; move them to other levels first:") + held
+        if name == "currency":
+            currencies = ", ".join(program_admin.CURRENCIES)
+            return pgettext(
+                "field error", "One of the currencies: {currencies}", currencies=currencies
+            )
+    return service_error(english, FIELD_ERRORS.get(name))
 
 
 def _program(slug: str) -> Program:

@@ -15,7 +15,7 @@ from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
 from app.web.db import db, services
-from app.web.i18n import _, current_locale
+from app.web.i18n import _, lazy_pgettext, service_error
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -23,19 +23,25 @@ if TYPE_CHECKING:
     from app.staff.models import StaffUser
 
 
-ERRORS_RU = {
-    "email": "Введите e-mail, которого ещё нет среди сотрудников",
-    "name": "Введите имя (до 100 символов)",
-    "role": "Выберите роль",
-    "password": "Не меньше 10 символов и не из списка распространённых паролей",
-    "password_again": "Пароли не совпадают",
-    "programs": "Администратор работает со всеми программами: назначать не нужно",
-    "stores": "Магазины назначаются только управляющим и только из их программ",
+FIELD_ERRORS = {
+    "email": lazy_pgettext("field error", "Enter an e-mail that no staff member has yet"),
+    "name": lazy_pgettext("field error", "Enter a name (up to 100 characters)"),
+    "role": lazy_pgettext("field error", "Choose a role"),
+    "password": lazy_pgettext(
+        "field error", "At least 10 characters and not from the list of common passwords"
+    ),
+    "password_again": lazy_pgettext("field error", "The passwords do not match"),
+    "programs": lazy_pgettext(
+        "field error", "An admin works with all programs: there is nothing to assign"
+    ),
+    "stores": lazy_pgettext(
+        "field error", "Stores are assigned to store managers only, and only from their programs"
+    ),
 }
 
 
 def staff_error(key: str, english: str) -> str:
-    return ERRORS_RU.get(key, english) if current_locale() == "ru" else english
+    return service_error(english, FIELD_ERRORS.get(key))
 
 
 def _page(

@@ -12,7 +12,7 @@ from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, _program
 from app.web.console.forms import page
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import _, current_locale
+from app.web.i18n import _, lazy_pgettext, service_error
 from app.web.security import csrf_valid
 
 FIELDS = (
@@ -27,19 +27,25 @@ FIELDS = (
 )
 
 
-ERRORS_RU = {
-    "code": "1–40 строчных латинских букв, цифр, «-» или «_»; не занят другим магазином",
-    "name": "Обязательное поле (до 100 символов)",
-    "timezone": "Пусто или часовой пояс, например Asia/Yekaterinburg",
-    "latitude": "Число от -90 до 90 (или оба поля пустые)",
-    "longitude": "Число от -180 до 180 (или оба поля пустые)",
-    "store": "У магазина есть кассы или чеки: сначала отключите его кассы; "
-    "магазин с чеками остаётся в отчётах",
+FIELD_ERRORS = {
+    "code": lazy_pgettext(
+        "field error",
+        "1–40 lower-case latin letters, digits, “-” or “_”; not used by another store",
+    ),
+    "name": lazy_pgettext("field error", "Required (up to 100 characters)"),
+    "timezone": lazy_pgettext("field error", "Empty or a time zone such as Asia/Yekaterinburg"),
+    "latitude": lazy_pgettext("field error", "A number from -90 to 90 (or both fields empty)"),
+    "longitude": lazy_pgettext("field error", "A number from -180 to 180 (or both fields empty)"),
+    "store": lazy_pgettext(
+        "field error",
+        "The store has tills or receipts: revoke its tills first; "
+        "a store with receipts stays in the reports",
+    ),
 }
 
 
 def store_error(key: str, english: str) -> str:
-    return ERRORS_RU.get(key, english) if current_locale() == "ru" else english
+    return service_error(english, FIELD_ERRORS.get(key))
 
 
 def _after_change(program_id: int) -> None:

@@ -16,21 +16,23 @@ from app.web.console.auth import current_staff, require
 from app.web.console.design_views import _program
 from app.web.console.forms import page
 from app.web.db import db, services
-from app.web.i18n import _, current_locale
+from app.web.i18n import _, lazy_pgettext, service_error
 from app.web.security import csrf_valid
 from app.web.shared import external_url
 
 if TYPE_CHECKING:
     from app.loyalty.models import Program
 
-ERRORS_RU = {
-    "store": "Выберите магазин этой программы",
-    "name": "Название обязательно (до 100 символов) и не должно повторяться",
+FIELD_ERRORS = {
+    "store": lazy_pgettext("field error", "Choose a store of this program"),
+    "name": lazy_pgettext(
+        "field error", "A name is required (up to 100 characters) and must not repeat"
+    ),
 }
 
 
 def error_text(key: str, english: str) -> str:
-    return ERRORS_RU.get(key, english) if current_locale() == "ru" else english
+    return service_error(english, FIELD_ERRORS.get(key))
 
 
 def _page(program: Program, status: int = 200, **context: object) -> Response:
