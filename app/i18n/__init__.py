@@ -8,6 +8,7 @@ Placeholders are ``{name}`` (python-brace-format) and are filled in by the calle
 from app.i18n.catalogs import (
     DEFAULT_LOCALE,
     LOCALES,
+    Translator,
     gettext,
     ngettext,
     npgettext,
@@ -19,6 +20,7 @@ from app.i18n.formats import format_date, format_money, format_number, format_pe
 __all__ = [
     "DEFAULT_LOCALE",
     "LOCALES",
+    "Translator",
     "format_date",
     "format_money",
     "format_number",

@@ -52,3 +52,17 @@ def npgettext(
 ) -> str:
     text = str(translations(locale).npgettext(context, singular, plural, n))
     return text.format(**{"num": n, **values})
+
+
+class Translator:
+    """The catalog functions bound to one locale, for code that is handed a locale
+    (a poster, a message) rather than serving a request."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+
+    def gettext(self, message: str, **values: object) -> str:
+        return gettext(self.locale, message, **values)
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
+        return ngettext(self.locale, singular, plural, n, **values)

@@ -12,10 +12,10 @@ NBSP = "\u00a0"
 CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€"}
 
 
-def format_number(value: float | Decimal, locale: str, digits: int = 0) -> str:
-    """``value`` with exactly ``digits`` decimals and the locale's separators:
-    ru ``2 000,50`` (NBSP between groups), en ``2,000.50``."""
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+def format_number(value: float | Decimal, locale: str, digits: int = 0, trim: bool = False) -> str:
+    """``value`` with ``digits`` decimals (at most, with ``trim``) and the locale's
+    separators: ru ``2 000,50`` (NBSP between groups), en ``2,000.50``."""
+    pattern = "#,##0" + ("." + ("#" if trim else "0") * digits if digits else "")
     return format_decimal(value, format=pattern, locale=locale)
 
 
@@ -25,9 +25,9 @@ def format_money(minor: int | float, locale: str, currency: str = "RUB", digits:
     return format_number(amount, locale, digits) + NBSP + CURRENCY_SIGNS.get(currency, currency)
 
 
-def format_percent(ratio: float | Decimal, locale: str, digits: int = 1) -> str:
+def format_percent(ratio: float | Decimal, locale: str, digits: int = 1, trim: bool = False) -> str:
     """A ratio (0.125) as ``12,5 %`` in ru and ``12.5 %`` in en (the pages' look)."""
-    return format_number(Decimal(str(ratio)) * 100, locale, digits) + NBSP + "%"
+    return format_number(Decimal(str(ratio)) * 100, locale, digits, trim) + NBSP + "%"
 
 
 def format_date(day: date | datetime, locale: str, form: str = "medium") -> str:

@@ -75,6 +75,18 @@ class LazyText:
         return f"N_({self.message!r})"
 
 
+SOURCE_LOCALE = "en"  # the language of the msgids and of the services' messages
+
+
+def service_error(english: str, wording: LazyText | None) -> str:
+    """A service's English message about a field, in the page's language: in English
+    the service's own words (they may carry figures); in another language the
+    catalog's wording for that field, where the page has one."""
+    if wording is None or current_locale() == SOURCE_LOCALE:
+        return english
+    return str(wording)
+
+
 def N_(message: str) -> LazyText:
     return LazyText(message)
 
@@ -100,8 +112,16 @@ def money_short(minor: float, currency: str = "RUB") -> str:
     return i18n.format_money(minor, current_locale(), currency, digits=0)
 
 
-def percent(ratio: float | None, digits: int = 1) -> str:
-    return "—" if ratio is None else i18n.format_percent(ratio, current_locale(), digits)
+def percent(ratio: float | None, digits: int = 1, trim: bool = False) -> str:
+    """``12,5 %``; with ``trim``, no trailing zeros (``7 %``, ``7,5 %``)."""
+    if ratio is None:
+        return "—"
+    return i18n.format_percent(ratio, current_locale(), digits, trim)
+
+
+def discount(basis_points: int) -> str:
+    """A discount in basis points (750) as ``7,5 %``."""
+    return percent(basis_points / 10000, 2, trim=True)
 
 
 def format_date(day: date | datetime | None, form: str = "medium") -> str:

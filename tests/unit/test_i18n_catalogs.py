@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,4 @@ def test_brace_placeholders_survive_translation() -> None:
 
 
 def _placeholders(text: str) -> set[str]:
-    import string
-
-    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+    return set(re.findall(r"(?<!\{)\{(\w+)\}", text))

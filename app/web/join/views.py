@@ -23,7 +23,7 @@ from app.services import (
     programs,
 )
 from app.web.db import db, services
-from app.web.i18n import _, current_locale, pgettext
+from app.web.i18n import _, current_locale, discount, number, pgettext
 from app.web.join import bp
 from app.web.security import csp, csrf_token, csrf_valid
 from app.web.shared import enforce_phone_limit, enforce_rate_limit, external_url
@@ -56,8 +56,9 @@ def _join_page(
         errors=errors,
         notice=notice,
         csrf=csrf_token(),
-        discount=rules.format_percent(program.default_tier.discount_bp),
-        bonus=rules.format_points(program.registration_bonus),
+        discount=discount(program.default_tier.discount_bp),
+        bonus=number(program.registration_bonus),
+        bonus_points=program.registration_bonus,
         first_purchase_bonus=program.install_bonus_when != installs.ON_INSTALL,
         # Consent wordings are versioned legal records: each member row keeps the
         # version shown, so they are served from app.services.consents, not the catalog.
@@ -202,9 +203,10 @@ def card_page(public_id: str) -> Response:
         card=card,
         program=card.program,
         number=rules.format_card_number(card.number),
-        discount=rules.format_percent(card.tier.discount_bp),
-        balance=rules.format_points(card.balance),
-        install_bonus=rules.format_points(card.program.registration_bonus),
+        discount=discount(card.tier.discount_bp),
+        balance=number(card.balance),
+        install_bonus=number(card.program.registration_bonus),
+        install_bonus_points=card.program.registration_bonus,
         bonus_hint=installs.bonus_hint(session, card),
     )
     response = Response(html)
