@@ -38,8 +38,8 @@ def populate(services: object, members: int, receipts: int, stores: int) -> int:
     global YEAR_END  # a kept chain's own end
     from sqlalchemy import func, select
 
-    from app.analytics import rollups
     from app.analytics.models import KpiRollupState
+    from app.analytics.rebuild import rebuild
     from app.loyalty.models import Program
     from app.services.programs import seed_demo
     from app.simulate import bulk, model
@@ -56,9 +56,8 @@ def populate(services: object, members: int, receipts: int, stores: int) -> int:
             if session.get(KpiRollupState, program.id) is None:  # a chain built before them
                 t0 = time.perf_counter()
                 now = services.clock.now()  # type: ignore[attr-defined]
-                days, visits = rollups.rebuild(session, program, now)
-                seconds = time.perf_counter() - t0
-                print(f"rollups rebuilt: {days} day rows, {visits} visit rows in {seconds:.1f} s")
+                done = rebuild(session, program, now)
+                print(f"rollups rebuilt: {done} in {time.perf_counter() - t0:.1f} s")
             return program.id
         program = seed_demo(session, services.clock)  # type: ignore[attr-defined]
         result = bulk.simulate(session, services.clock, program, spec)  # type: ignore[attr-defined]

@@ -72,3 +72,34 @@ class KpiVisit(Base):
         Index("ix_kpi_visits_program_day", "program_id", "day"),
         Index("ix_kpi_visits_card_day", "card_id", "day"),
     )
+
+
+class KpiCard(Base):
+    """A card's first, second and last purchase instants (kept by the till): the cohort
+    conversions, and the lifecycle stage of its member at any instant after the last."""
+
+    __tablename__ = "kpi_cards"
+
+    card_id: Mapped[int] = mapped_column(
+        ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True
+    )
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    second_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KpiStageDay(Base):
+    """Members per lifecycle stage at the local midnight starting ``day`` (final once
+    the midnight is past: purchases are recorded at the time they happen)."""
+
+    __tablename__ = "kpi_stage_days"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    newcomer: Mapped[int] = mapped_column(Integer)
+    active: Mapped[int] = mapped_column(Integer)
+    at_risk: Mapped[int] = mapped_column(Integer)
+    lost: Mapped[int] = mapped_column(Integer)

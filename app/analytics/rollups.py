@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app.analytics.models import KpiDay, KpiRollupState, KpiVisit
+from app.analytics.models import KpiCard, KpiDay, KpiRollupState, KpiVisit
 from app.db import UTCDateTime
 from app.loyalty.models import Program
 from app.till.models import Receipt
@@ -86,6 +86,7 @@ def record_purchase(session: Session, program: Program, receipt: Receipt) -> Non
         row.due += receipt.amount_due
     if receipt.card_id is not None:
         _visit(session, program, receipt.card_id, key, day, receipt.created_at)
+        _card(session, program, receipt.card_id, receipt.created_at)
     session.flush()
 
 
@@ -132,6 +133,19 @@ def _visit(
     session.add(visit)
 
 
+def _card(session: Session, program: Program, card_id: int, at: datetime) -> None:
+    """First, second and last purchase of the card."""
+    row = session.get(KpiCard, card_id)
+    if row is None:
+        session.add(
+            KpiCard(card_id=card_id, program_id=program.id, first_at=at, second_at=None, last_at=at)
+        )
+        return
+    if row.second_at is None:
+        row.second_at = at
+    row.last_at = at
+
+
 def window_tree(
     at: ColumnElement[Any], windows: Sequence[tuple[Any, Any]], values: list[Any]
 ) -> Any:
@@ -172,7 +186,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
     ).one()
     days = visits = 0
     if lo is not None:
-        lo, hi = _aware(lo), _aware(hi)
+        lo, hi = aware(lo), aware(hi)
         first, last = day_of(program, lo), day_of(program, hi) + 1
         bounds = [midnight(program, d) for d in range(first, last + 1)]
         day = _day_tree(Receipt.created_at.expression, bounds, first)
@@ -182,14 +196,14 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
     return days, visits
 
 
-def _aware(value: datetime | str) -> datetime:
+def aware(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _written(result: Any) -> int:
-    return int(result.rowcount)
+def _written(session: Session, table: Any, program: Program) -> int:
+    return int(session.scalar(select(func.count()).where(table.program_id == program.id)) or 0)
 
 
 def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
@@ -209,7 +223,8 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
         .group_by(day, key, with_card)
     )
     cols = ["program_id", "day", "store_key", "with_card", "receipts", "due"]
-    days = _written(session.execute(insert(KpiDay).from_select(cols, per_day)))
+    session.execute(insert(KpiDay).from_select(cols, per_day))
+    days = _written(session, KpiDay, program)
     # Per card, store and day; then the two previous visits per card and store, and per
     # card over all stores (the day's first row, by its first purchase).
     store_days = (
@@ -279,7 +294,8 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
         "prev2_day",
         "prev_day_n",
     ]
-    visits = _written(session.execute(insert(KpiVisit).from_select(cols, rows)))
+    session.execute(insert(KpiVisit).from_select(cols, rows))
+    visits = _written(session, KpiVisit, program)
     return int(days), int(visits)
 
 

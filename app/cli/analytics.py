@@ -7,7 +7,7 @@ import time
 import click
 from sqlalchemy import select
 
-from app.analytics import rollups
+from app.analytics.rebuild import rebuild
 from app.bootstrap import build_services
 from app.loyalty.errors import LoyaltyError
 from app.loyalty.models import Program
@@ -35,11 +35,8 @@ def analytics_rebuild(settings: Settings, slug: str | None) -> None:
                 chosen = list(session.scalars(select(Program).order_by(Program.id)))
             for program in chosen:
                 started = time.perf_counter()
-                days, visits = rollups.rebuild(session, program, services.clock.now())
-                click.echo(
-                    f"{program.slug}: {days} day rows, {visits} visit rows "
-                    f"in {time.perf_counter() - started:.1f} s"
-                )
+                done = rebuild(session, program, services.clock.now())
+                click.echo(f"{program.slug}: {done} in {time.perf_counter() - started:.1f} s")
     except LoyaltyError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

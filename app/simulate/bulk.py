@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.analytics import rollups
+from app.analytics.rebuild import rebuild
 from app.campaigns.models import Campaign, SimulatedEffect
 from app.clock import Clock
 from app.loyalty.models import Member, Program, Store
@@ -130,7 +130,7 @@ def simulate(session: Session, clock: Clock, program: Program, spec: model.Spec)
         rid += len(chunk)
     w.done(["members", "cards", "wallet_passes", "apple_devices", "apple_registrations"])
     w.done(["google_objects", "wallet_app_events", "receipts", "campaign_targets"])
-    rollups.rebuild(session, program, clock.now())  # the dashboard's daily sums
+    rebuild(session, program, clock.now())  # the dashboard's daily sums
     return Result(spec.members, n, len(plans), time.perf_counter() - started)
 
 
