@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.analytics import rollups
 from app.clock import Clock
 from app.db import lock_for_update
 from app.loyalty import ledger, rules, totp
@@ -291,6 +292,7 @@ def record_purchase(
             raise
         _replay(raced, digest, f"receipt {req.receipt_id!r}")
         return _purchase_result(raced), False
+    rollups.record_purchase(session, program, receipt)
     if card is not None:
         _store_lines(session, receipt)
         reference = f"receipt:{receipt.id}"

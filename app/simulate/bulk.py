@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.analytics.rebuild import rebuild
 from app.campaigns.models import Campaign, SimulatedEffect
 from app.clock import Clock
 from app.loyalty.models import Member, Program, Store
@@ -138,6 +139,7 @@ def simulate(
             )
             rid += len(chunk)
     w.done(TABLES)
+    rebuild(session, program, clock.now())  # the dashboard's daily sums
     return Result(spec.members, n, len(plans), time.perf_counter() - started)
 
 
