@@ -19,7 +19,7 @@ from app.passes.apple.certs import DevChain
 from app.services.programs import seed_demo
 from app.simulate import bulk, model
 from tests.conftest import make_settings
-from tests.helpers import START, postgres_url
+from tests.helpers import START, fixed_clock, postgres_url
 
 SMALL = model.Spec(seed=5, members=500, receipts=5_000, stores=7, days=90, end=START, campaigns=2)
 
@@ -85,7 +85,7 @@ def _analyzed(session: Session) -> set[str]:
 
 
 def _simulate(services: Services, spec: model.Spec, *, defer_keys: bool) -> None:
-    services.clock._now = START  # type: ignore[attr-defined]
+    fixed_clock(services).set(START)
     with services.transaction() as session:
         program = seed_demo(session, services.clock)
         bulk.simulate(session, services.clock, program, spec, defer_keys=defer_keys)
