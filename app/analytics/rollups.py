@@ -299,6 +299,23 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
     return int(days), int(visits)
 
 
+def _buckets(day: ColumnElement[int], windows: Sequence[DayWindow]) -> tuple[Any, Any]:
+    """The window index of a day and the window's first day: arithmetic for runs of
+    equal windows back to back (the dashboard's weeks, the last one maybe shorter),
+    else nested CASEs."""
+    first, length = windows[0][0], windows[0][1] - windows[0][0]
+    if all(
+        s == first + i * length and (e - s == length or i == len(windows) - 1)
+        for i, (s, e) in enumerate(windows)
+    ):
+        index = (day - literal(first)) // literal(length)
+        return index, literal(first) + index * literal(length)
+    return (
+        window_tree(day, windows, [literal(i) for i in range(len(windows))]),
+        window_tree(day, windows, [literal(s) for s, _ in windows]),
+    )
+
+
 def sums(
     session: Session,
     program: Program,
@@ -318,7 +335,7 @@ def sums(
         return k or None
 
     d = KpiDay
-    bucket = window_tree(d.day.expression, windows, [literal(i) for i in range(len(windows))])
+    bucket, _ = _buckets(d.day.expression, windows)
     where = [d.program_id == program.id, d.day >= lo, d.day < hi]
     if store_id is not None:
         where.append(d.store_key == _store_key(store_id))
@@ -339,8 +356,7 @@ def sums(
             out[(int(i), store_of(k))] = [int(n), int(carded), int(due), int(due_card), 0, 0]
     v = KpiVisit
     at = v.day.expression
-    bucket = window_tree(at, windows, [literal(i) for i in range(len(windows))])
-    start = window_tree(at, windows, [literal(s) for s, _ in windows])
+    bucket, start = _buckets(at, windows)
     only: list[ColumnElement[bool]] = []
     if store_id is None and not by_store:  # a card counts once over all stores
         n, prev, prev2, prev_n = v.day_n, v.prev_day, v.prev2_day, v.prev_day_n
