@@ -20,6 +20,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.analytics.models import KpiCard, KpiDay, KpiRollupState, KpiVisit
@@ -66,28 +67,33 @@ def record_purchase(session: Session, program: Program, receipt: Receipt) -> Non
         earlier = exists().where(Receipt.program_id == program.id, Receipt.id != receipt.id)
         if session.scalar(select(earlier)):
             return  # history not rolled up yet: reads sum the receipts until a rebuild
-        session.add(KpiRollupState(program_id=program.id, built_at=receipt.created_at))
+        started = {"program_id": program.id, "built_at": receipt.created_at}
+        session.execute(_upsert(session, KpiRollupState, started).on_conflict_do_nothing())
     day, key = day_of(program, receipt.created_at), _store_key(receipt.store_id)
     with_card = receipt.card_id is not None
-    row = session.get(KpiDay, (program.id, day, key, with_card), with_for_update=True)
-    if row is None:
-        session.add(
-            KpiDay(
-                program_id=program.id,
-                day=day,
-                store_key=key,
-                with_card=with_card,
-                receipts=1,
-                due=receipt.amount_due,
-            )
+    # One statement, so two tills opening a store's day at once both count.
+    first = {"program_id": program.id, "day": day, "store_key": key, "with_card": with_card}
+    add = _upsert(session, KpiDay, {**first, "receipts": 1, "due": receipt.amount_due})
+    session.execute(
+        add.on_conflict_do_update(
+            index_elements=list(first),
+            set_={
+                "receipts": KpiDay.receipts + add.excluded.receipts,
+                "due": KpiDay.due + add.excluded.due,
+            },
         )
-    else:
-        row.receipts += 1
-        row.due += receipt.amount_due
+    )
     if receipt.card_id is not None:
         _visit(session, program, receipt.card_id, key, day, receipt.created_at)
         _card(session, program, receipt.card_id, receipt.created_at)
     session.flush()
+
+
+def _upsert(session: Session, model: Any, values: dict[str, Any]) -> Any:
+    """INSERT … ON CONFLICT in the session's dialect (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model).values(values)
+    return sqlite.insert(model).values(values)
 
 
 def _visit(
