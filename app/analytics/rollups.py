@@ -20,6 +20,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.analytics.models import KpiCard, KpiDay, KpiRollupState, KpiVisit
@@ -66,28 +67,33 @@ def record_purchase(session: Session, program: Program, receipt: Receipt) -> Non
         earlier = exists().where(Receipt.program_id == program.id, Receipt.id != receipt.id)
         if session.scalar(select(earlier)):
             return  # history not rolled up yet: reads sum the receipts until a rebuild
-        session.add(KpiRollupState(program_id=program.id, built_at=receipt.created_at))
+        started = {"program_id": program.id, "built_at": receipt.created_at}
+        session.execute(_upsert(session, KpiRollupState, started).on_conflict_do_nothing())
     day, key = day_of(program, receipt.created_at), _store_key(receipt.store_id)
     with_card = receipt.card_id is not None
-    row = session.get(KpiDay, (program.id, day, key, with_card), with_for_update=True)
-    if row is None:
-        session.add(
-            KpiDay(
-                program_id=program.id,
-                day=day,
-                store_key=key,
-                with_card=with_card,
-                receipts=1,
-                due=receipt.amount_due,
-            )
+    # One statement, so two tills opening a store's day at once both count.
+    first = {"program_id": program.id, "day": day, "store_key": key, "with_card": with_card}
+    add = _upsert(session, KpiDay, {**first, "receipts": 1, "due": receipt.amount_due})
+    session.execute(
+        add.on_conflict_do_update(
+            index_elements=list(first),
+            set_={
+                "receipts": KpiDay.receipts + add.excluded.receipts,
+                "due": KpiDay.due + add.excluded.due,
+            },
         )
-    else:
-        row.receipts += 1
-        row.due += receipt.amount_due
+    )
     if receipt.card_id is not None:
         _visit(session, program, receipt.card_id, key, day, receipt.created_at)
         _card(session, program, receipt.card_id, receipt.created_at)
     session.flush()
+
+
+def _upsert(session: Session, model: Any, values: dict[str, Any]) -> Any:
+    """INSERT … ON CONFLICT in the session's dialect (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model).values(values)
+    return sqlite.insert(model).values(values)
 
 
 def _visit(
@@ -299,6 +305,23 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
     return int(days), int(visits)
 
 
+def _buckets(day: ColumnElement[int], windows: Sequence[DayWindow]) -> tuple[Any, Any]:
+    """The window index of a day and the window's first day: arithmetic for runs of
+    equal windows back to back (the dashboard's weeks, the last one maybe shorter),
+    else nested CASEs."""
+    first, length = windows[0][0], windows[0][1] - windows[0][0]
+    if all(
+        s == first + i * length and (e - s == length or i == len(windows) - 1)
+        for i, (s, e) in enumerate(windows)
+    ):
+        index = (day - literal(first)) // literal(length)
+        return index, literal(first) + index * literal(length)
+    return (
+        window_tree(day, windows, [literal(i) for i in range(len(windows))]),
+        window_tree(day, windows, [literal(s) for s, _ in windows]),
+    )
+
+
 def sums(
     session: Session,
     program: Program,
@@ -318,7 +341,7 @@ def sums(
         return k or None
 
     d = KpiDay
-    bucket = window_tree(d.day.expression, windows, [literal(i) for i in range(len(windows))])
+    bucket, _ = _buckets(d.day.expression, windows)
     where = [d.program_id == program.id, d.day >= lo, d.day < hi]
     if store_id is not None:
         where.append(d.store_key == _store_key(store_id))
@@ -339,8 +362,7 @@ def sums(
             out[(int(i), store_of(k))] = [int(n), int(carded), int(due), int(due_card), 0, 0]
     v = KpiVisit
     at = v.day.expression
-    bucket = window_tree(at, windows, [literal(i) for i in range(len(windows))])
-    start = window_tree(at, windows, [literal(s) for s, _ in windows])
+    bucket, start = _buckets(at, windows)
     only: list[ColumnElement[bool]] = []
     if store_id is None and not by_store:  # a card counts once over all stores
         n, prev, prev2, prev_n = v.day_n, v.prev_day, v.prev2_day, v.prev_day_n

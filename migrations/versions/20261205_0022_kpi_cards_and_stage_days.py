@@ -17,6 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Rollups built under 0021 lack these tables: reads sum the receipts until a rebuild.
+    op.execute("DELETE FROM kpi_rollup_state")
     op.create_table(
         "kpi_cards",
         sa.Column("card_id", sa.Integer(), nullable=False),

@@ -132,6 +132,11 @@ def check(session: Session, program: Program, now: datetime) -> None:
     assert by_store[None].receipts == total.receipts - sum(
         by_store[s.id].receipts for s in program.stores
     )
+    # Windows of unequal lengths (nested CASEs instead of arithmetic on days).
+    uneven = [(weeks[0][0], weeks[1][1]), weeks[2], (weeks[3][0], weeks[6][1])]
+    assert kpis_series(session, program, uneven) == [
+        reference_kpis(session, program, *w) for w in uneven
+    ]
     # A window not at local midnights is summed from the receipts, with the same rules.
     odd = (period[0] + timedelta(hours=5), period[1])
     assert rollups.day_windows(session, program, [odd]) is None
