@@ -77,14 +77,14 @@ def _by_locale(fn: object) -> Localized:
     return {lang: str(fn(lang)) for lang in LOCALES}
 
 
-def _back_values(program: Program, card: Card) -> dict[str, str]:
+def _back_values(facts: PassFacts) -> dict[str, str]:
     return {
-        "discount": rules.format_percent(card.tier.discount_bp),
-        "registration_bonus": rules.format_points(program.registration_bonus),
-        "birthday_bonus": rules.format_points(program.birthday_bonus),
-        "terms_url": program.terms_url or "",
-        "website_url": program.website_url or "",
-        "support_phone": program.support_phone or "",
+        "discount": rules.format_percent(facts.tier_discount_bp),
+        "registration_bonus": rules.format_points(facts.registration_bonus),
+        "birthday_bonus": rules.format_points(facts.birthday_bonus),
+        "terms_url": facts.terms_url or "",
+        "website_url": facts.website_url or "",
+        "support_phone": facts.support_phone or "",
     }
 
 
@@ -130,6 +130,76 @@ def nearest(
     return tuple(sorted(locations, key=distance)[:MAX_LOCATIONS])
 
 
+@dataclass(frozen=True)
+class PassFacts:
+    """Everything of a card, its pass, member, tier and program that its pass shows, as
+    plain values: the fetch path reads them in one Core statement, without building
+    ORM objects (``facts_of`` gives the same from loaded objects)."""
+
+    number: str
+    barcode_secret: str
+    balance: int
+    status: str
+    offer_en: str | None  # the card's own offer, else the program's
+    offer_ru: str | None
+    member_name: str
+    member_locale: str
+    tier_discount_bp: int
+    tier_name_en: str
+    tier_name_ru: str
+    serial_number: str
+    auth_token: str
+    updated_at: datetime
+    voided_number: str | None
+    brand_name: str
+    default_locale: str
+    background_color: str
+    foreground_color: str
+    label_color: str
+    registration_bonus: int
+    birthday_bonus: int
+    terms_url: str | None
+    website_url: str | None
+    support_phone: str | None
+
+    def offer(self, locale: str) -> str | None:
+        return self.offer_ru if locale == "ru" else self.offer_en
+
+    def tier_name(self, locale: str) -> str:
+        return self.tier_name_ru if locale == "ru" else self.tier_name_en
+
+
+def facts_of(card: Card, wallet_pass: WalletPass) -> PassFacts:
+    program, member, tier = card.program, card.member, card.tier
+    return PassFacts(
+        number=card.number,
+        barcode_secret=card.barcode_secret,
+        balance=card.balance,
+        status=card.status,
+        offer_en=card.offer("en"),
+        offer_ru=card.offer("ru"),
+        member_name=member.name,
+        member_locale=member.locale,
+        tier_discount_bp=tier.discount_bp,
+        tier_name_en=tier.name_en,
+        tier_name_ru=tier.name_ru,
+        serial_number=wallet_pass.serial_number,
+        auth_token=wallet_pass.auth_token,
+        updated_at=wallet_pass.updated_at,
+        voided_number=wallet_pass.voided_number,
+        brand_name=program.brand_name,
+        default_locale=program.default_locale,
+        background_color=program.background_color,
+        foreground_color=program.foreground_color,
+        label_color=program.label_color,
+        registration_bonus=program.registration_bonus,
+        birthday_bonus=program.birthday_bonus,
+        terms_url=program.terms_url,
+        website_url=program.website_url,
+        support_phone=program.support_phone,
+    )
+
+
 def card_content(
     card: Card,
     wallet_pass: WalletPass,
@@ -137,41 +207,46 @@ def card_content(
     locations: tuple[Location, ...] | None = None,
 ) -> CardContent:
     """``locations`` defaults to the program's stores (pass them when already known)."""
-    program = card.program
-    member = card.member
-    tier = card.tier
+    if locations is None:
+        locations = locations_of(card.program)
+    return content_of_facts(facts_of(card, wallet_pass), template, locations)
+
+
+def content_of_facts(
+    facts: PassFacts, template: PassTemplate, locations: tuple[Location, ...]
+) -> CardContent:
     # A pass voided by a replacement shows its old number and never the new barcode.
-    replaced = wallet_pass.voided_number is not None
-    number = wallet_pass.voided_number or card.number
-    barcode = number if replaced else rules.barcode_value(card.number, card.barcode_secret)
+    replaced = facts.voided_number is not None
+    number = facts.voided_number or facts.number
+    barcode = number if replaced else rules.barcode_value(facts.number, facts.barcode_secret)
     fields: list[Field] = [
         Field(
             "discount",
             "header",
             template.label("discount"),
-            _same(rules.format_percent(tier.discount_bp)),
+            _same(rules.format_percent(facts.tier_discount_bp)),
             template.change_messages.get("discount"),
         ),
         Field(
             "balance",
             "primary",
             template.label("balance"),
-            card.balance,
+            facts.balance,
             template.change_messages.get("balance"),
             is_number=True,
         ),
-        Field("member", "secondary", template.label("member"), _same(member.name)),
+        Field("member", "secondary", template.label("member"), _same(facts.member_name)),
         Field(
             "tier",
             "secondary",
             template.label("tier"),
-            _by_locale(tier.name),
+            _by_locale(facts.tier_name),
             template.change_messages.get("tier"),
         ),
     ]
-    offer = {lang: card.offer(lang) or "" for lang in LOCALES}
+    offer = {lang: facts.offer(lang) or "" for lang in LOCALES}
     if any(offer.values()):
-        fallback = offer[program.default_locale] or next(v for v in offer.values() if v)
+        fallback = offer[facts.default_locale] or next(v for v in offer.values() if v)
         fields.append(
             Field(
                 "offer",
@@ -189,25 +264,23 @@ def card_content(
             _same(rules.format_card_number(number)),
         )
     )
-    values = _back_values(program, card)
+    values = _back_values(facts)
     for back in template.back_fields:
         text = {lang: placeholders.render(back.value[lang], values) for lang in LOCALES}
         if all(t.strip() for t in text.values()):
             fields.append(Field(back.key, "back", back.label, text))
-    if locations is None:
-        locations = locations_of(program)
     return CardContent(
         template=template.slug,
-        serial_number=wallet_pass.serial_number,
-        auth_token=wallet_pass.auth_token,
-        locale=member.locale,
-        organization_name=program.brand_name,
+        serial_number=facts.serial_number,
+        auth_token=facts.auth_token,
+        locale=facts.member_locale,
+        organization_name=facts.brand_name,
         description=template.description,
-        colors=Colors(program.background_color, program.foreground_color, program.label_color),
+        colors=Colors(facts.background_color, facts.foreground_color, facts.label_color),
         barcode=barcode,
         barcode_alt_text=rules.format_card_number(number),
         fields=tuple(fields),
         locations=locations,
-        updated_at=wallet_pass.updated_at,
-        voided=card.status != "active" or replaced,
+        updated_at=facts.updated_at,
+        voided=facts.status != "active" or replaced,
     )

@@ -147,7 +147,7 @@ def test_recent_receipts_are_this_terminals_newest_first_with_what_is_left_to_re
         till.post(
             "/purchases", {"receipt_id": f"R-{i}", "amount": amount, "barcode": card["barcode"]}
         )
-        clock._now += timedelta(minutes=1)
+        clock.advance(timedelta(minutes=1))
     # A replay changes nothing; another terminal's receipts are not listed.
     till.post("/purchases", {"receipt_id": "R-0", "amount": 10_000, "barcode": card["barcode"]})
     demo = session.scalars(select(Program)).one()
