@@ -292,7 +292,8 @@ for _name in ("min_spend", "max_spend"):
 
 def text_for(key: str, **values: object) -> str:
     """The text of a computed key (a campaign status, a trigger, a segment field...)."""
-    return BY_KEY[key].format(**values)
+    text = str(BY_KEY[key])
+    return text.format(**values) if values else text
 
 
 def field_message(field: str, fallback: str = "") -> str:
