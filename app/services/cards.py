@@ -131,9 +131,10 @@ class _Shared:
     locations: tuple[Location, ...]
 
 
-# The fetch path's one statement: plain columns named as ``PassFacts`` fields (building
-# five ORM objects cost about three times the statement itself), plus what finds the
-# program's shared parts.
+# The fetch path's one statement: plain columns named as ``PassFacts`` fields, plus what
+# finds the program's shared parts. Run on the session's connection, without the ORM:
+# building five objects, and the ORM's execution of even a plain select, took 0.55 of
+# the statement's 1.1 ms CPU (SQLite, 300 cards).
 _FACTS = (
     Card.number,
     Card.barcode_secret,
@@ -212,7 +213,7 @@ def apple_pass_of_card(
     """The signed pass of a card, read in one statement (card, pass, member, tier and
     program together) when the program's shared parts are cached: the path every
     phone takes after a push."""
-    row = session.execute(_LIVE_PASS_OF_CARD, {"card_id": card_id}).mappings().first()
+    row = session.connection().execute(_LIVE_PASS_OF_CARD, {"card_id": card_id}).mappings().first()
     return _built(session, row, builder, templates)
 
 
@@ -220,7 +221,7 @@ def apple_pass_by_id(
     session: Session, pass_id: int, builder: PkpassBuilder, templates: TemplateStore
 ) -> bytes:
     """The signed pass ``pass_id`` (a replaced card's old pass renders voided)."""
-    row = session.execute(_PASS_BY_ID, {"pass_id": pass_id}).mappings().first()
+    row = session.connection().execute(_PASS_BY_ID, {"pass_id": pass_id}).mappings().first()
     return _built(session, row, builder, templates)
 
 
