@@ -28,6 +28,7 @@ setup(
         "app": [
             "web/templates/**/*",
             "web/static/**/*",
+            "translations/*/LC_MESSAGES/*.po",
             "fakes/data/*.json",
             "staff/common_passwords.txt",
         ],

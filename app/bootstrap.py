@@ -73,7 +73,7 @@ def build_google(settings: Settings) -> GoogleWallet | None:
     verifier = None
     if google.root_keys is not None and google.root_keys_url is None:
         text = Path(google.root_keys).read_bytes()
-        verifier = CallbackVerifier(google.issuer_id, load_root_keys(text))
+        verifier = CallbackVerifier(google.issuer_id, load_root_keys(text, now_ms=None))
     client = GoogleWalletClient(google.api_url, tokens, rate_per_second=google.requests_per_second)
     return GoogleWallet(google, account, client, verifier)
 

@@ -21,12 +21,21 @@ class FixedClock:
     """A clock that only moves when told to (tests, simulations)."""
 
     def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("FixedClock needs a timezone-aware datetime")
-        self._now = start
+        self._now = _aware(start)
 
     def now(self) -> datetime:
         return self._now
 
-    def advance(self, **delta: float) -> None:
-        self._now += timedelta(**delta)
+    def set(self, moment: datetime) -> None:
+        """Jump to ``moment`` (forwards or back)."""
+        self._now = _aware(moment)
+
+    def advance(self, delta: timedelta | None = None, /, **parts: float) -> None:
+        """Move on by ``delta`` or by ``timedelta(**parts)``: ``advance(minutes=5)``."""
+        self._now += (delta or timedelta()) + timedelta(**parts)
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("FixedClock needs a timezone-aware datetime")
+    return moment

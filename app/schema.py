@@ -1,5 +1,6 @@
 """Imports every model module so Base.metadata knows all tables (Alembic, tests)."""
 
+from app.analytics import models as analytics_models
 from app.campaigns import models as campaign_models
 from app.db import Base
 from app.loyalty import models as loyalty_models
@@ -13,6 +14,7 @@ from app.webhooks import models as webhook_models
 
 metadata = Base.metadata
 __all__ = [
+    "analytics_models",
     "campaign_models",
     "loyalty_models",
     "messaging_models",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +32,12 @@ def bench_env(root: Path, **extra: str) -> dict[str, str]:
 
 
 def serve_app(workers: int, threads: int, port: int) -> None:
-    """Run in the server subprocess: the app plus a bare route, under gunicorn."""
+    """Run in the server subprocess: the app plus a bare route, under gunicorn. The
+    environment (bench_env) names the instance directory, which holds gunicorn's control
+    socket as it does for `walletpass serve`."""
     from flask import Flask, Response
 
+    from app.settings import Settings
     from app.web import create_app
     from app.web.server import serve
 
@@ -43,22 +46,34 @@ def serve_app(workers: int, threads: int, port: int) -> None:
         app.add_url_rule("/bench/bare", "bench_bare", lambda: Response("ok\n"))
         return app
 
-    serve(factory, host="127.0.0.1", port=port, workers=workers, threads=threads)
+    instance_dir = Settings.from_env().instance_dir
+    serve(
+        factory,
+        host="127.0.0.1",
+        port=port,
+        instance_dir=instance_dir,
+        workers=workers,
+        threads=threads,
+    )
 
 
 def start_server(
     script: str, args: list[str], env: dict[str, str], port: int, cpus: str | None
 ) -> subprocess.Popen[bytes]:
+    """Start `script` serving with serve_app and wait until the app answers: gunicorn's
+    master listens before its worker has built the app, so an open port is not enough
+    (the first timed run would see nothing)."""
     cmd = [sys.executable, script, *args]
     if cpus is not None:
         cmd = ["taskset", "-c", cpus, *cmd]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
+    deadline = time.time() + 60
+    while time.time() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/bare", timeout=5):
                 return server
-        time.sleep(0.2)
+        except OSError:
+            time.sleep(0.2)
     server.kill()
     raise SystemExit("the server did not start")
 

@@ -91,7 +91,7 @@ def _limits_engine(test_root: Path) -> Iterator[Engine]:
 @pytest.fixture
 def services(_services: Services, clock: FixedClock, _limits_engine: Engine) -> Iterator[Services]:
     """Services whose sessions all live inside one rolled-back transaction."""
-    clock._now = START
+    clock.set(START)
     with _limits_engine.begin() as conn:
         conn.execute(RateLimitCounter.__table__.delete())
     saved_limiter = _services.limiter
@@ -153,7 +153,7 @@ def client(app: Flask) -> FlaskClient:
 def sqlite_services(tmp_path: Path, dev_chain: DevChain, clock: FixedClock) -> Iterator[Services]:
     """Services on a fresh SQLite file with their real sessions (BEGIN IMMEDIATE writers,
     one connection per thread): concurrency as `walletpass run` has it."""
-    clock._now = START
+    clock.set(START)
     settings = make_settings(tmp_path, WALLETPASS_DEV_CERTS_DIR=str(dev_chain.root_cert.parent))
     upgrade_database(settings.database_url)
     services = build_services(settings, clock=clock)
@@ -185,7 +185,7 @@ def pg_services(test_root: Path, dev_chain: DevChain, clock: FixedClock) -> Iter
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    clock._now = START
+    clock.set(START)
     services = None
     try:
         upgrade_database(url)

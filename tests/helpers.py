@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from app.clock import FixedClock
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -63,6 +65,14 @@ class Pkpass:
 
     def strings(self, lang: str) -> dict[str, str]:
         return parse_strings(self.files[f"{lang}.lproj/pass.strings"])
+
+
+def fixed_clock(services: Services) -> FixedClock:
+    """The services' clock as the FixedClock the fixtures build them with, to ``set`` or
+    ``advance`` (the ``clock`` fixture is the same object)."""
+    clock = services.clock
+    assert isinstance(clock, FixedClock), "these services run on the real clock"
+    return clock
 
 
 def require(what: str, available: object, how: str) -> None:
@@ -171,8 +181,6 @@ CONSOLE_PASSWORD = "a long enough passphrase"
 
 def console_login(client: Any, session: Session, services: Services, role: str = "marketer") -> str:
     """Create a staff user of ``role`` and log the test client in; returns the e-mail."""
-    import re
-
     from app.services import staff
     from app.services.jobs import all_programs
 
@@ -188,13 +196,21 @@ def console_login(client: Any, session: Session, services: Services, role: str =
         programs=all_programs(session),
     )
     session.commit()
+    console_sign_in(client, email)
+    return email
+
+
+def console_sign_in(client: Any, email: str) -> None:
+    """Log the test client in again as a user of ``console_login`` (after the clock moved
+    past the session's idle or absolute lifetime)."""
+    import re
+
     page = client.get("/console/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     response = client.post(
         "/console/login", data={"csrf_token": token, "email": email, "password": CONSOLE_PASSWORD}
     )
     assert response.status_code == 303, "console login failed"
-    return email
 
 
 def sale(

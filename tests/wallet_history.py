@@ -35,7 +35,7 @@ def build(session: Session, services: Services, program: Program) -> None:
     clock = services.clock
     assert isinstance(clock, FixedClock)
     saved = clock.now()
-    clock._now = at(2, 1)
+    clock.set(at(2, 1))
     refs: dict[str, passkit.PassRef] = {}
     for i in range(1, 9):
         form = enrollment.EnrollmentForm(
@@ -50,14 +50,14 @@ def build(session: Session, services: Services, program: Program) -> None:
     nonce = 0
 
     def register(card: str, when: datetime, app: str, device: str | None = None) -> None:
-        clock._now = when
+        clock.set(when)
         who = passkit.Registrant(device or f"{card}-{app}", f"token-{card}-{app}", app)
         assert passkit.register(session, clock, refs[card], who)
         session.commit()
 
     def google(card: str, when: datetime, kind: str) -> None:
         nonlocal nonce
-        clock._now = when
+        clock.set(when)
         ref = refs[card]
         google_wallet.record_object(session, clock, ref.id, f"issuer.{card}", 1)
         nonce += 1
@@ -73,13 +73,13 @@ def build(session: Session, services: Services, program: Program) -> None:
     google("c4", at(3, 10), "del")
     register("c4", at(3, 10), "passwallet")
     register("c5", at(3, 11), "walletpasses")
-    clock._now = at(3, 16)
+    clock.set(at(3, 16))
     passkit.unregister(session, clock, refs["c5"], "c5-walletpasses")
     session.commit()
     register("c6", at(3, 17), "apple_wallet")
     register("c6", at(3, 17), "walletpasses")
     register("c7", at(3, 18), "unknown")
-    clock._now = saved
+    clock.set(saved)
 
 
 # Where the cards are now, per segment ``wallet`` value.

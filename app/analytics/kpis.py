@@ -7,16 +7,17 @@ refunds; receipts without a card count too (they are the comparison group).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, select, type_coerce
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.analytics import rollups, stage_days
+from app.analytics.histories import histories
 from app.analytics.lifecycle import StageCounter, Thresholds, stage
 from app.analytics.receipt_sums import ReceiptSums, Window, layers, receipt_sums
-from app.db import UTCDateTime
 from app.loyalty.models import Card, Member, Program
 from app.till.models import Receipt, Refund
 
@@ -129,12 +130,28 @@ def _program_wide(
     session: Session, program: Program, windows: Sequence[Window]
 ) -> list[_ProgramWide]:
     """Each window's cohort (members enrolled in it, with their first two purchases up to
-    the read's end) and the active / at-risk counts at its end, from one ordered read."""
+    the read's end) and the active / at-risk counts at its end, from the rollups for
+    whole local days, else from one ordered read of the history."""
+    if rollups.day_windows(session, program, windows) is not None:
+        at_ends = stage_days.stage_counts(session, program, [end for _, end in windows])
+        return [
+            _ProgramWide(
+                members_enrolled=n,
+                conversion_first=_ratio(bought, n),
+                conversion_second=_ratio(twice, bought),
+                at_risk_share=_ratio(at_end["at_risk"], at_end["at_risk"] + at_end["active"]),
+            )
+            for (n, bought, twice), at_end in zip(
+                stage_days.cohorts(session, program, windows),
+                (at_ends[end] for _, end in windows),
+                strict=True,
+            )
+        ]
     ends = sorted({end for _, end in windows})
     first_start = min(start for start, _ in windows)
     counter = StageCounter(thresholds_of(program), ends)
     joined: list[tuple[datetime, datetime | None, datetime | None]] = []
-    for enrolled, purchases in _histories(session, program, ends[0], ends[-1], first_start):
+    for enrolled, purchases in histories(session, program, ends[0], ends[-1], first_start):
         counter.add(enrolled, purchases)
         if enrolled >= first_start:
             first = purchases[0] if purchases else None
@@ -158,57 +175,6 @@ def _program_wide(
             )
         )
     return out
-
-
-def _histories(
-    session: Session, program: Program, since: datetime, end: datetime, joined_from: datetime
-) -> Iterator[tuple[datetime, list[datetime]]]:
-    """Every member enrolled before ``end`` with their purchases before ``end``, as far as
-    the stages at instants in ``[since, end]`` and the cohorts need them. Purchases
-    before ``since`` of members who joined before ``joined_from`` are summed up by the
-    database to the first and the last (the stage only asks whether there were two, and
-    since when there was none); the rest come one by one. Streamed member by member, in
-    time order."""
-    older = and_(Receipt.created_at < since, Member.created_at < joined_from)
-    summary = (
-        select(
-            Card.member_id.label("member_id"),
-            func.count().label("n"),
-            type_coerce(func.min(Receipt.created_at), UTCDateTime()).label("first"),
-            type_coerce(func.max(Receipt.created_at), UTCDateTime()).label("last"),
-        )
-        .join(Card, Card.id == Receipt.card_id)
-        .join(Member, Member.id == Card.member_id)
-        .where(Card.program_id == program.id, older)
-        .group_by(Card.member_id)
-        .subquery()
-    )
-    members = session.execute(
-        select(Member.id, Member.created_at, summary.c.n, summary.c.first, summary.c.last)
-        .outerjoin(summary, summary.c.member_id == Member.id)
-        .where(Member.program_id == program.id, Member.created_at < end)
-        .order_by(Member.id)
-        .execution_options(yield_per=5_000)
-    )
-    one_by_one = iter(
-        session.execute(
-            select(Card.member_id, Receipt.created_at)
-            .join(Card, Card.id == Receipt.card_id)
-            .join(Member, Member.id == Card.member_id)
-            .where(Card.program_id == program.id, Receipt.created_at < end, ~older)
-            .order_by(Card.member_id, Receipt.created_at)
-            .execution_options(yield_per=5_000)
-        )
-    )
-    pending = next(one_by_one, None)
-    for member_id, enrolled, n, first, last in members:
-        purchases = [first, last][: min(int(n or 0), 2)]
-        # Both reads are in member order: add this member's purchases read one by one.
-        while pending is not None and pending[0] <= member_id:
-            if pending[0] == member_id:
-                purchases.append(pending[1])
-            pending = next(one_by_one, None)
-        yield enrolled, purchases
 
 
 def member_stages(session: Session, program: Program, now: datetime) -> dict[int, str]:

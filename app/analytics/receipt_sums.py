@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from app.analytics import rollups
+from app.analytics.rollups import window_tree
 from app.db import UTCDateTime
 from app.loyalty.models import Program
 from app.till.models import Receipt, Refund
@@ -47,19 +49,6 @@ def layers(windows: Sequence[Window]) -> list[list[int]]:
     return out
 
 
-def _tree(at: ColumnElement[datetime], windows: Sequence[Window], values: list[Any]) -> Any:
-    """``values[i]`` for the window ``at`` falls in (NULL outside all): nested CASEs
-    that halve the windows at each level, so a row costs a handful of comparisons."""
-    if len(windows) == 1:
-        start, end = windows[0]
-        return case((and_(at >= start, at < end), values[0]), else_=None)
-    mid = len(windows) // 2
-    return case(
-        (at < windows[mid][0], _tree(at, windows[:mid], values[:mid])),
-        else_=_tree(at, windows[mid:], values[mid:]),
-    )
-
-
 def receipt_sums(
     session: Session,
     program: Program,
@@ -73,7 +62,7 @@ def receipt_sums(
     if not windows:
         return {}
     at = Receipt.created_at.expression
-    bucket = _tree(at, windows, [literal(i) for i in range(len(windows))])
+    bucket = window_tree(at, windows, [literal(i) for i in range(len(windows))])
     in_range = [
         Receipt.program_id == program.id,
         at >= windows[0][0],
@@ -82,6 +71,32 @@ def receipt_sums(
     if store_id is not None:
         in_range.append(Receipt.store_id == store_id)
     store = Receipt.store_id if by_store else literal(None)
+    days = rollups.day_windows(session, program, windows)
+    if days is not None:  # whole local days: the daily rollups
+        sums = rollups.sums(session, program, days, store_id, by_store)
+    else:
+        sums = _by_card(session, windows, in_range, bucket, store)
+    # Refunds count in a window when they were made before its end.
+    bucket_end = window_tree(at, windows, [literal(end, UTCDateTime()) for _, end in windows])
+    for window, shop, with_card, back in session.execute(
+        select(bucket, store, Receipt.card_id.is_not(None), func.sum(Refund.money_back))
+        .join(Refund, Refund.receipt_pk == Receipt.id)
+        .where(*in_range, Refund.created_at < bucket_end)
+        .group_by(bucket, store, Receipt.card_id.is_not(None))
+    ):
+        if window is None:
+            continue  # a receipt between two windows
+        row = sums[(int(window), shop)]
+        row[2] -= int(back)
+        if with_card:
+            row[3] -= int(back)
+    return {key: ReceiptSums(*row) for key, row in sums.items()}
+
+
+def _by_card(
+    session: Session, windows: Sequence[Window], in_range: list[Any], bucket: Any, store: Any
+) -> dict[tuple[int, int | None], list[int]]:
+    """The sums from the receipts themselves, grouped per card for the buyers."""
     per_card = (
         select(
             bucket.label("bucket"),
@@ -96,7 +111,7 @@ def receipt_sums(
     )
     c = per_card.c
     carded = c.card_id.is_not(None)
-    sums = {
+    return {
         (int(row[0]), row[1]): [int(v or 0) for v in row[2:]]
         for row in session.execute(
             select(
@@ -113,18 +128,3 @@ def receipt_sums(
             .group_by(c.bucket, c.store_id)
         )
     }
-    # Refunds count in a window when they were made before its end.
-    bucket_end = _tree(at, windows, [literal(end, UTCDateTime()) for _, end in windows])
-    for window, shop, with_card, back in session.execute(
-        select(bucket, store, Receipt.card_id.is_not(None), func.sum(Refund.money_back))
-        .join(Refund, Refund.receipt_pk == Receipt.id)
-        .where(*in_range, Refund.created_at < bucket_end)
-        .group_by(bucket, store, Receipt.card_id.is_not(None))
-    ):
-        if window is None:
-            continue  # a receipt between two windows
-        row = sums[(int(window), shop)]
-        row[2] -= int(back)
-        if with_card:
-            row[3] -= int(back)
-    return {key: ReceiptSums(*row) for key, row in sums.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from app import logs
+from app.cli.analytics import analytics_group
 from app.cli.certs import certs
 from app.cli.db import db, demo
 from app.cli.doctor import doctor
@@ -57,5 +58,6 @@ for command in (
     users,
     members,
     simulate,
+    analytics_group,
 ):
     main.add_command(command)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from app.bootstrap import build_services, upgrade_database
+from app.bootstrap import upgrade_database
+from app.cli.common import opened
 from app.services.programs import seed_demo
 from app.settings import Settings
 
@@ -35,18 +36,14 @@ def demo_seed(settings: Settings, history: bool) -> None:
     """Create the demo program (7 % base, 15 % large family, 2 000 install bonus)."""
     from app.cli.simulate import DEMO_HISTORY, seed_history
 
-    services = build_services(settings)
-    try:
-        with services.transaction() as session:
-            program = seed_demo(session, services.clock)
-            if history:
-                if seed_history(session, services.clock, program, DEMO_HISTORY):
-                    click.echo(
-                        f"demo history added: {DEMO_HISTORY.members} members, "
-                        f"{DEMO_HISTORY.receipts} receipts over {DEMO_HISTORY.days} days"
-                    )
-                else:
-                    click.echo("the demo program has a history already")
-            click.echo(f"demo program ready: /join/{program.slug}")
-    finally:
-        services.close()
+    with opened(settings) as services, services.transaction() as session:
+        program = seed_demo(session, services.clock)
+        if history:
+            if seed_history(session, services.clock, program, DEMO_HISTORY):
+                click.echo(
+                    f"demo history added: {DEMO_HISTORY.members} members, "
+                    f"{DEMO_HISTORY.receipts} receipts over {DEMO_HISTORY.days} days"
+                )
+            else:
+                click.echo("the demo program has a history already")
+        click.echo(f"demo program ready: /join/{program.slug}")

@@ -7,9 +7,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from app.bootstrap import build_services
-from app.errors import DomainError
-from app.loyalty.errors import ValidationError
+from app.cli.common import domain_errors, limit_option, opened, transaction
 from app.services import import_invites, imports, invite_campaigns, programs
 from app.settings import Settings
 
@@ -28,19 +26,17 @@ def members() -> None:
     help="Send an install invite (SMS, else e-mail) to the imported members with a "
     "marketing consent, through an invite campaign of source import.",
 )
-@click.option(
+@limit_option(
     "--invite-budget",
-    default=import_invites.DAILY_BUDGET,
-    type=click.IntRange(1, invite_campaigns.MAX_DAILY),
-    show_default=True,
-    help="Invites per day (the program's local day).",
+    import_invites.DAILY_BUDGET,
+    invite_campaigns.MAX_DAILY,
+    "Invites per day (the program's local day).",
 )
-@click.option(
+@limit_option(
     "--invite-per-minute",
-    default=import_invites.PER_MINUTE,
-    type=click.IntRange(1, invite_campaigns.MAX_PER_MINUTE),
-    show_default=True,
-    help="Invites per minute.",
+    import_invites.PER_MINUTE,
+    invite_campaigns.MAX_PER_MINUTE,
+    "Invites per minute.",
 )
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj
@@ -57,12 +53,11 @@ def members_import(
 
     Runs dry unless --apply; with any error nothing is created. With --invite the dry
     run says how many members would be invited and what the SMS would cost."""
-    services = build_services(settings)
     data = csv_file.read_bytes()
-    channel = import_invites.channel(services.messaging.channels_on) if invite else None
     estimate = None
     started: tuple[int, str] | None = None  # campaign id, when sending begins (local)
-    try:
+    with opened(settings) as services, domain_errors():
+        channel = import_invites.channel(services.messaging.channels_on) if invite else None
         if channel is not None:
             # Validated and priced before the write transaction: no lock is held while
             # the gateway answers.
@@ -94,12 +89,6 @@ def members_import(
                 )
                 local = begins.astimezone(ZoneInfo(program.timezone))
                 started = (campaign.id, f"{local:%Y-%m-%d %H:%M}")
-    except ValidationError as exc:
-        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        services.close()
     for line, field, problem in report.errors[:200]:
         click.echo(f"line {line}: {field} {problem}", err=True)
     if len(report.errors) > 200:
@@ -144,19 +133,13 @@ def members_import(
 @click.pass_obj
 def members_export(settings: Settings, slug: str, output: Path) -> None:
     """Write every member with card number, tier, balance and stage to a CSV file."""
-    services = build_services(settings)
-    try:
-        with (
-            services.transaction(write=False) as session,
-            output.open("w", encoding="utf-8", newline="") as out,
-        ):
-            program = programs.get_program(session, slug)
-            count = -1
-            for line in imports.export_members(session, program):
-                out.write(line)
-                count += 1
-        click.echo(f"wrote {count} members to {output}")
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        services.close()
+    with (
+        transaction(settings, write=False) as (session, _services),
+        output.open("w", encoding="utf-8", newline="") as out,
+    ):
+        program = programs.get_program(session, slug)
+        count = -1
+        for line in imports.export_members(session, program):
+            out.write(line)
+            count += 1
+    click.echo(f"wrote {count} members to {output}")

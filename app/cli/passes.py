@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from app.bootstrap import build_services
 from app.bounds import strip_control_characters
+from app.cli.common import limit_option, opened
 from app.passes.apple.device_logs import explanation
 from app.services import passkit
 from app.settings import Settings
@@ -17,13 +17,12 @@ def passes() -> None:
 
 
 @passes.command("logs")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@limit_option("--limit", 50, 10_000)
 @click.option("--reason", default=None, help="Only this reason (e.g. http_401, invalid_pass).")
 @click.pass_obj
 def passes_logs(settings: Settings, limit: int, reason: str | None) -> None:
     """Recent messages phones posted to /passkit/v1/log, newest first, with what they mean."""
-    services = build_services(settings)
-    with services.transaction(write=False) as session:
+    with opened(settings) as services, services.transaction(write=False) as session:
         rows = passkit.recent_logs(session, limit=limit, reason=reason)
         if not rows:
             click.echo("no log messages from phones")
@@ -33,4 +32,3 @@ def passes_logs(settings: Settings, limit: int, reason: str | None) -> None:
             click.echo(f"{when} UTC  {row.reason}: {explanation(row.reason)}{serial}")
             # Rows stored before the log endpoint stripped control characters still hold them.
             click.echo(f"    {strip_control_characters(row.message)}")
-    services.close()

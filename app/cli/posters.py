@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from app.bootstrap import build_services
+from app.cli.common import opened
 from app.loyalty.errors import LoyaltyError
 from app.services import posters, programs
 from app.settings import Settings
@@ -36,8 +36,7 @@ def poster(settings: Settings, program: str, output: Path, size: str, lang: str 
     fmt = output.suffix.lower().lstrip(".")
     if fmt not in ("png", "pdf"):
         raise click.BadParameter("the output file must end in .png or .pdf", param_hint="--output")
-    services = build_services(settings)
-    with services.transaction(write=False) as session:
+    with opened(settings) as services, services.transaction(write=False) as session:
         try:
             found = programs.get_program(session, program)
         except LoyaltyError as exc:
@@ -52,5 +51,4 @@ def poster(settings: Settings, program: str, output: Path, size: str, lang: str 
             fmt=fmt,
         )
     output.write_bytes(data)
-    services.close()
     click.echo(f"wrote {output} ({len(data) // 1024} KiB) for {join_url}")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-from app.bootstrap import build_services
-from app.errors import DomainError
-from app.loyalty.errors import ValidationError
+from app.cli.common import opened, transaction
 from app.services import program_admin
 from app.settings import Settings
 
@@ -83,31 +81,17 @@ def programs_create(settings: Settings, /, **options: str | tuple[str, ...]) -> 
         "birthday_bonus_days": o["birthday_bonus_days"],
         "points_validity_days": o["expiry_days"],
     }
-    services = build_services(settings)
-    try:
-        with services.transaction() as session:
-            program = program_admin.create_program(session, services.clock, values, tiers, "cli")
-            click.echo(f"created program {program.slug}: {settings.public_url}/join/{program.slug}")
-    except ValidationError as exc:
-        raise click.ClickException(
-            "; ".join(f"{field} {problem}" for field, problem in exc.fields.items())
-        ) from None
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        services.close()
+    with transaction(settings, field_sep=" ") as (session, services):
+        program = program_admin.create_program(session, services.clock, values, tiers, "cli")
+        click.echo(f"created program {program.slug}: {settings.public_url}/join/{program.slug}")
 
 
 @programs_group.command("list")
 @click.pass_obj
 def programs_list(settings: Settings) -> None:
     """Programs: slug, state, brand, tiers with their discounts."""
-    services = build_services(settings)
-    try:
-        with services.transaction(write=False) as session:
-            for p in program_admin.list_programs(session):
-                state = "archived" if p.archived_at else "active"
-                tiers = ", ".join(f"{t.code} {t.discount_bp / 100:g}%" for t in p.tiers)
-                click.echo(f"{p.slug}\t{state}\t{p.brand_name}\t{tiers}")
-    finally:
-        services.close()
+    with opened(settings) as services, services.transaction(write=False) as session:
+        for p in program_admin.list_programs(session):
+            state = "archived" if p.archived_at else "active"
+            tiers = ", ".join(f"{t.code} {t.discount_bp / 100:g}%" for t in p.tiers)
+            click.echo(f"{p.slug}\t{state}\t{p.brand_name}\t{tiers}")

@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from app.bootstrap import build_services, upgrade_database
+from app.bootstrap import upgrade_database
+from app.cli.common import opened, serve_web
 from app.cli.simulate import DEMO_HISTORY, seed_history
 from app.services.programs import seed_demo
 from app.settings import Settings, ensure_instance_dir
@@ -25,21 +26,15 @@ def run(
 ) -> None:
     """Run the service for development (database migrated, dev certificates and demo
     program created, a worker beside it). Production uses `walletpass serve`."""
-    from app.web import create_app
-    from app.web.server import serve
-
     ensure_instance_dir(settings.instance_dir)
     upgrade_database(settings.database_url)
-    services = build_services(settings)
-    try:
+    with opened(settings) as services:  # closed: no pooled connection may cross the fork
         if not no_demo:
             with services.transaction() as session:
                 program = seed_demo(session, services.clock)
                 # A fresh clone's console shows a few months of shoppers, not zeros.
                 seed_history(session, services.clock, program, DEMO_HISTORY)
         uses_dev_certs = services.signing_identity.is_development
-    finally:
-        services.close()  # no pooled connection may cross the fork into the workers
     base = f"http://{host}:{port}"
     click.echo("walletpass is starting:")
     click.echo(f"  enrollment form   {base}/join/demo")
@@ -62,14 +57,7 @@ def run(
     # One worker process beside the web server delivers pass updates.
     worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
     try:
-        serve(
-            lambda: create_app(settings),
-            host=host,
-            port=port,
-            instance_dir=settings.instance_dir,
-            workers=workers,
-            threads=threads,
-        )
+        serve_web(settings, host=host, port=port, workers=workers, threads=threads)
     finally:
         worker.terminate()
         try:

@@ -6,6 +6,7 @@ import click
 
 from app import metrics
 from app.bootstrap import load_identity, migration_state
+from app.cli.common import limit_option, serve_web
 from app.clock import SystemClock
 from app.settings import Settings
 
@@ -29,12 +30,8 @@ def check_can_serve(settings: Settings) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option(
-    "--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Processes."
-)
-@click.option(
-    "--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Per process."
-)
+@limit_option("--workers", 2, 64, "Processes.")
+@limit_option("--threads", 8, 256, "Per process.")
 @click.pass_obj
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web app in production: no demo data, no fakes, no migrations.
@@ -42,18 +39,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
     Run `walletpass db upgrade` before; pass updates are delivered by separate
     `walletpass worker` processes (as many as needed, on any machine).
     """
-    from app.web import create_app
-    from app.web.server import serve as run_gunicorn
-
     check_can_serve(settings)
     # The master owns the metrics folder too: it folds a dead worker's files at once.
     metrics.configure(settings.metrics_dir)
     click.echo(f"walletpass serving {settings.public_url} on {host}:{port} ({workers}×{threads})")
-    run_gunicorn(
-        lambda: create_app(settings),
-        host=host,
-        port=port,
-        instance_dir=settings.instance_dir,
-        workers=workers,
-        threads=threads,
-    )
+    serve_web(settings, host=host, port=port, workers=workers, threads=threads)

@@ -7,7 +7,7 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.bootstrap import build_services
+from app.cli.common import limit_option, opened
 from app.clock import Clock
 from app.loyalty.models import Program
 from app.services.programs import seed_demo
@@ -33,10 +33,10 @@ def seed_history(session: Session, clock: Clock, program: Program, spec: model.S
 @click.option("--program", "slug", default="demo", show_default=True, help="Program slug.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same chain.")
 @click.option("--bulk", "bulk_mode", is_flag=True, help="Write a history into the database.")
-@click.option("--members", default=2_000, show_default=True, type=click.IntRange(1))
+@limit_option("--members", 2_000)
 @click.option("--receipts", default=20_000, show_default=True, type=click.IntRange(0))
-@click.option("--stores", default=20, show_default=True, type=click.IntRange(1))
-@click.option("--days", default=120, show_default=True, type=click.IntRange(1))
+@limit_option("--stores", 20)
+@limit_option("--days", 120)
 @click.option("--campaigns", default=1, show_default=True, type=click.IntRange(0))
 @click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Live mode.")
 @click.option("--rate", default=5.0, show_default=True, type=float, help="Live: actions/s.")
@@ -72,19 +72,15 @@ def simulate(
         done = driver.run(rate=rate, duration=duration)
         click.echo(live.summary(done))
         return
-    services = build_services(settings)
-    try:
-        with services.transaction() as session:
-            program = session.scalar(select(Program).where(Program.slug == slug))
-            if program is None:
-                if slug != "demo":
-                    raise click.ClickException(f"no program {slug!r}")
-                program = seed_demo(session, services.clock)
-            end = services.clock.now().replace(minute=0, second=0, microsecond=0)
-            spec = model.Spec(seed, members, receipts, stores, days, end, campaigns)
-            result = bulk.simulate(session, services.clock, program, spec)
-    finally:
-        services.close()
+    with opened(settings) as services, services.transaction() as session:
+        program = session.scalar(select(Program).where(Program.slug == slug))
+        if program is None:
+            if slug != "demo":
+                raise click.ClickException(f"no program {slug!r}")
+            program = seed_demo(session, services.clock)
+        end = services.clock.now().replace(minute=0, second=0, microsecond=0)
+        spec = model.Spec(seed, members, receipts, stores, days, end, campaigns)
+        result = bulk.simulate(session, services.clock, program, spec)
     click.echo(
         f"simulated {result.members} members, {result.receipts} receipts, "
         f"{result.campaigns} campaigns in {result.seconds:.1f} s "

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import click
 
-from app.bootstrap import Services, build_services
-from app.loyalty.errors import LoyaltyError
+from app.cli.common import opened, transaction
 from app.services import cards, programs, terminals
 from app.settings import Settings
 from app.worker.handlers import run_daily
-
-
-def _services(settings: Settings) -> Services:
-    return build_services(settings)
 
 
 @click.group("terminals")
@@ -27,19 +22,11 @@ def terminals_group() -> None:
 @click.pass_obj
 def terminals_add(settings: Settings, slug: str, name: str, store: str | None) -> None:
     """Create a terminal and print its key (shown only this once)."""
-    services = _services(settings)
-    try:
-        with services.transaction() as session:
-            program = programs.get_program(session, slug)
-            terminal, key = terminals.add_terminal(session, services.clock, program, name, store)
-            click.echo(
-                f"terminal {terminal.name!r} created; its key (store it now, it is not kept):"
-            )
-            click.echo(key)
-    except LoyaltyError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        services.close()
+    with transaction(settings) as (session, services):
+        program = programs.get_program(session, slug)
+        terminal, key = terminals.add_terminal(session, services.clock, program, name, store)
+        click.echo(f"terminal {terminal.name!r} created; its key (store it now, it is not kept):")
+        click.echo(key)
 
 
 @terminals_group.command("list")
@@ -47,18 +34,12 @@ def terminals_add(settings: Settings, slug: str, name: str, store: str | None) -
 @click.pass_obj
 def terminals_list(settings: Settings, slug: str) -> None:
     """Terminals with their key prefix, store and state."""
-    services = _services(settings)
-    try:
-        with services.transaction(write=False) as session:
-            for t in terminals.list_terminals(session, programs.get_program(session, slug)):
-                state = "revoked" if t.revoked_at else "active"
-                used = t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "never"
-                store = t.store.code if t.store else "-"
-                click.echo(f"{t.key_prefix}  {state:8} store={store:12} last used {used}  {t.name}")
-    except LoyaltyError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        services.close()
+    with transaction(settings, write=False) as (session, _services):
+        for t in terminals.list_terminals(session, programs.get_program(session, slug)):
+            state = "revoked" if t.revoked_at else "active"
+            used = t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "never"
+            store = t.store.code if t.store else "-"
+            click.echo(f"{t.key_prefix}  {state:8} store={store:12} last used {used}  {t.name}")
 
 
 @terminals_group.command("revoke")
@@ -67,16 +48,10 @@ def terminals_list(settings: Settings, slug: str) -> None:
 @click.pass_obj
 def terminals_revoke(settings: Settings, slug: str, terminal: str) -> None:
     """Revoke TERMINAL (its name or key prefix): its key stops working at once."""
-    services = _services(settings)
-    try:
-        with services.transaction() as session:
-            program = programs.get_program(session, slug)
-            revoked = terminals.revoke(session, services.clock, program, terminal)
-            click.echo(f"terminal {revoked.name!r} ({revoked.key_prefix}) is revoked")
-    except LoyaltyError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        services.close()
+    with transaction(settings) as (session, services):
+        program = programs.get_program(session, slug)
+        revoked = terminals.revoke(session, services.clock, program, terminal)
+        click.echo(f"terminal {revoked.name!r} ({revoked.key_prefix}) is revoked")
 
 
 @click.group("cards")
@@ -94,17 +69,11 @@ def cards_set_tier(
     settings: Settings, slug: str, number: str, tier: str, reason: str | None
 ) -> None:
     """Put card NUMBER on TIER (e.g. large_family); the phone's card updates."""
-    services = _services(settings)
-    try:
-        with services.transaction() as session:
-            program = programs.get_program(session, slug)
-            card = cards.find_by_number(session, program.id, number)
-            new = cards.set_tier(session, services.clock, card, tier, reason)
-            click.echo(f"card {card.number} is now {new.code} ({new.discount_bp / 100:g} % off)")
-    except LoyaltyError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        services.close()
+    with transaction(settings) as (session, services):
+        program = programs.get_program(session, slug)
+        card = cards.find_by_number(session, program.id, number)
+        new = cards.set_tier(session, services.clock, card, tier, reason)
+        click.echo(f"card {card.number} is now {new.code} ({new.discount_bp / 100:g} % off)")
 
 
 @click.group("jobs")
@@ -116,12 +85,8 @@ def jobs_group() -> None:
 @click.pass_obj
 def jobs_run_daily(settings: Settings) -> None:
     """Birthday bonuses for today (each program's time zone) and expiry of due points."""
-    services = _services(settings)
-    try:
+    with opened(settings) as services:
         birthdays, expired_cards, expired_points = run_daily(services)
-        click.echo(
-            f"birthday bonuses: {birthdays}; expired points: {expired_points} "
-            f"on {expired_cards} cards"
-        )
-    finally:
-        services.close()
+    click.echo(
+        f"birthday bonuses: {birthdays}; expired points: {expired_points} on {expired_cards} cards"
+    )

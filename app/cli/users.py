@@ -9,10 +9,8 @@ from contextlib import contextmanager
 import click
 from sqlalchemy.orm import Session
 
-from app.bootstrap import build_services
+from app.cli.common import opened, transaction
 from app.clock import Clock
-from app.errors import DomainError
-from app.loyalty.errors import ValidationError
 from app.loyalty.models import Store
 from app.services import programs, staff, staff_scope
 from app.settings import Settings
@@ -48,28 +46,18 @@ def users_add(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    services = build_services(settings)
-    try:
-        with services.transaction() as session:
-            user = staff.add_user(
-                session,
-                services.clock,
-                email=email,
-                name=name,
-                role=role,
-                password=password,
-                actor="cli",
-                programs=[programs.get_program(session, slug) for slug in program_slugs],
-            )
-            click.echo(f"created {user.role} {user.email}")
-    except ValidationError as exc:
-        raise click.ClickException(
-            "; ".join(f"{field} {problem}" for field, problem in exc.fields.items())
-        ) from None
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        services.close()
+    with _unit(settings) as (session, clock):
+        user = staff.add_user(
+            session,
+            clock,
+            email=email,
+            name=name,
+            role=role,
+            password=password,
+            actor="cli",
+            programs=[programs.get_program(session, slug) for slug in program_slugs],
+        )
+        click.echo(f"created {user.role} {user.email}")
 
 
 @users.command("token")
@@ -78,32 +66,15 @@ def users_add(
 @click.pass_obj
 def users_token(settings: Settings, email: str, name: str) -> None:
     """Create an API token for /api/v1 (printed once; store it in the CRM)."""
-    services = build_services(settings)
-    try:
-        with services.transaction() as session:
-            user = staff.find_user(session, email)
-            if user is None:
-                raise click.ClickException(f"no staff user {email!r}")
-            click.echo(staff.create_api_token(session, services.clock, user, name))
-    finally:
-        services.close()
+    with opened(settings) as services, services.transaction() as session:
+        click.echo(staff.create_api_token(session, services.clock, _user(session, email), name))
 
 
 @contextmanager
 def _unit(settings: Settings) -> Iterator[tuple[Session, Clock]]:
     """One transaction; domain errors become one-line messages."""
-    services = build_services(settings)
-    try:
-        with services.transaction() as session:
-            yield session, services.clock
-    except ValidationError as exc:
-        raise click.ClickException(
-            "; ".join(f"{field} {problem}" for field, problem in exc.fields.items())
-        ) from None
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        services.close()
+    with transaction(settings, field_sep=" ") as (session, services):
+        yield session, services.clock
 
 
 def _user(session: Session, email: str) -> StaffUser:

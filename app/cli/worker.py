@@ -6,7 +6,8 @@ from datetime import datetime
 
 import click
 
-from app.bootstrap import Services, build_services
+from app.bootstrap import Services
+from app.cli.common import limit_option, opened
 from app.push.channels import APNS, CHANNEL_OF_APP, NO_CHANNEL, configured_off
 from app.services import delivery, render_failures, wallet_stats
 from app.settings import Settings
@@ -15,23 +16,14 @@ RELAY_CHANNELS = sorted(c for c in CHANNEL_OF_APP.values() if c is not None and 
 
 
 @click.command()
-@click.option(
-    "--threads",
-    default=4,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Tasks run at once (they share the process's APNs connections).",
-)
+@limit_option("--threads", 4, 64, "Tasks run at once (they share the process's APNs connections).")
 @click.pass_obj
 def worker(settings: Settings, threads: int) -> None:
     """Consume the task queue: deliver pass updates, sweep the outbox, daily jobs."""
     from app.worker.runtime import run_consumer
 
-    services = build_services(settings)
-    try:
+    with opened(settings) as services:
         run_consumer(services, threads)
-    finally:
-        services.close()
 
 
 @click.group()
@@ -44,8 +36,7 @@ def push() -> None:
 def push_stats(settings: Settings) -> None:
     """Pushes by outcome, pruned registrations, queue depth, oldest owed change, alarms,
     passes that fail to render."""
-    services = build_services(settings)
-    try:
+    with opened(settings) as services:
         with services.transaction(write=False) as session:
             stats = delivery.stats(session, services.clock)
             others = [
@@ -90,8 +81,6 @@ def push_stats(settings: Settings) -> None:
                 click.echo(f"{name} pushes today: {today}; all time: {total}")
         _render_failures(failing, now)
         _wallet_apps(services)
-    finally:
-        services.close()
 
 
 def _wallet_apps(services: Services) -> None:
@@ -152,14 +141,10 @@ def _render_failures(failing: render_failures.Summary, now: datetime) -> None:
 @click.pass_obj
 def push_resume(settings: Settings, channel: str) -> None:
     """Clear a channel's alarm after fixing its cause; owed updates go out again."""
-    services = build_services(settings)
-    try:
-        with services.transaction() as session:
-            cleared = delivery.clear_alarms(session, services.clock, channel)
-        click.echo(
-            "alarm cleared; the sweeper sends what is owed within a minute"
-            if cleared
-            else "no open alarm"
-        )
-    finally:
-        services.close()
+    with opened(settings) as services, services.transaction() as session:
+        cleared = delivery.clear_alarms(session, services.clock, channel)
+    click.echo(
+        "alarm cleared; the sweeper sends what is owed within a minute"
+        if cleared
+        else "no open alarm"
+    )

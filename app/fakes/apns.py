@@ -104,6 +104,7 @@ class FakeApns:
         self.token_key = token_key
         self.record, self.on_request = record, on_request
         self._random = random.Random(seed)  # noqa: S311 (failure injection)
+        # Apple's side: its times are its own wall clock, not our injected one.
         self.dead_since_ms = int(time.time() * 1000) - 86_400_000
         self.received: list[Received] = []
         self.connections = 0  # accepted so far

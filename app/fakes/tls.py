@@ -34,7 +34,7 @@ def make_server_cert(
 ) -> ServerCert:
     """Write ca.pem, server.pem and server-key.pem (EC P-256) for ``hosts`` to out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC) - timedelta(hours=1)
+    now = datetime.now(UTC) - timedelta(hours=1)  # TLS checks validity against the wall clock
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder()

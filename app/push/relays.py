@@ -139,6 +139,7 @@ class RelayChannel:
                         "%s rejected %d tokens: %s %s", self.name, len(tokens), status, reason
                     )
                     return _all(tokens, REJECTED, status, reason)
+                # A wait slept out by self.sleep: an HTTP date counts from wall time.
                 asked = retry_after(answer.headers.get("retry-after"), time.time())
                 if asked is not None:
                     wait = asked

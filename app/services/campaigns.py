@@ -455,17 +455,15 @@ def apply_chunk(session: Session, clock: Clock, campaign_id: int, target_ids: li
             .execution_options(synchronize_session=False)
         )
     if campaign.bonus_points:
-        for card_id in card_ids_:
-            ledger.award(
-                session,
-                card_id,
-                points=campaign.bonus_points,
-                kind="bonus",
-                now=now,
-                valid_days=campaign.bonus_days,
-                reference=f"campaign:{campaign_id}",
-                idempotency_key=f"campaign:{campaign_id}:{card_id}",
-            )
+        ledger.award_many(
+            session,
+            [(card_id, f"campaign:{campaign_id}:{card_id}") for card_id in card_ids_],
+            points=campaign.bonus_points,
+            kind="bonus",
+            now=now,
+            valid_days=campaign.bonus_days,
+            reference=f"campaign:{campaign_id}",
+        )
     pass_ids = list(
         session.scalars(select(WalletPass.id).where(WalletPass.card_id.in_(card_ids_), LIVE_PASS))
     )

@@ -44,5 +44,6 @@ def for_card(
         account,
         origins=[public_url],
         objects=[{"id": found.object_body["id"], "classId": found.object_body["classId"]}],
+        issued_at=int(clock.now().timestamp()),
     )
     return save_url(jwt)

@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import astuple
 
-from app.loyalty import rules
+from app import i18n
 from app.loyalty.models import Program
 from app.passes.templates import TemplateStore
 from app.posters.render import PAPER_SIZES, PosterContent, render_poster_pdf, render_poster_png
@@ -22,46 +22,33 @@ _cache: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
 _lock = threading.Lock()
 _stats = [0, 0]  # hits, misses
 
-_HEADLINES = {
-    "en": "Your {brand} card in 30 seconds",
-    "ru": "Карта {brand} за 30 секунд",
-}
-_SUBLINES = {
-    "en": "{bonus} points for adding the card · {discount} off every purchase",
-    "ru": "{bonus} баллов за добавление карты · скидка {discount} на каждую покупку",
-}
-_STEPS = {
-    "en": (
-        "Scan the code with your phone camera",
-        "Fill in the short form",
-        "Add the card to your phone's wallet",
-    ),
-    "ru": (
-        "Наведите камеру телефона на код",
-        "Заполните короткую анкету",
-        "Добавьте карту в кошелёк телефона",
-    ),
-}
-
 
 def poster_content(
     templates: TemplateStore, program: Program, join_url: str, locale: str
 ) -> PosterContent:
     template = cards.template_of(program, templates)
     logo = template.images.get("logo@3x.png") or template.images.get("logo.png")
-    values = {
-        "brand": program.brand_name,
-        "bonus": rules.format_points(program.registration_bonus),
-        "discount": rules.format_percent(program.default_tier.discount_bp),
-    }
-    headline = _HEADLINES[locale].format(**values)
-    subline = _SUBLINES[locale].format(**values)
+    tr = i18n.Translator(locale)
+    bonus = program.registration_bonus
+    headline = tr.gettext("Your {brand} card in 30 seconds", brand=program.brand_name)
+    subline = tr.ngettext(
+        "{num} point for adding the card · {discount} off every purchase",
+        "{num} points for adding the card · {discount} off every purchase",
+        bonus,
+        num=i18n.format_number(bonus, locale),
+        discount=i18n.format_percent(program.default_tier.discount_bp / 10000, locale, 2, True),
+    )
+    steps = (
+        tr.gettext("Scan the code with your phone camera"),
+        tr.gettext("Fill in the short form"),
+        tr.gettext("Add the card to your phone's wallet"),
+    )
     return PosterContent(
         join_url=join_url,
         brand_name=program.brand_name,
         headline=headline,
         subline=subline,
-        steps=_STEPS[locale],
+        steps=steps,
         background_color=program.background_color,
         foreground_color=program.foreground_color,
         accent_color=program.label_color,

@@ -12,13 +12,14 @@ import hashlib
 import hmac
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.analytics import rollups
 from app.clock import Clock
 from app.db import lock_for_update
 from app.loyalty import ledger, rules, totp
@@ -59,8 +60,8 @@ def find_card(
     program: Program,
     code: str,
     *,
+    now: datetime,
     lock: bool = False,
-    now: datetime | None = None,
 ) -> FoundCard:
     """A card of ``program`` from a scanned barcode (static, or rotating from a Google
     card), or from its typed number; ``lock`` also takes the card's row lock (see
@@ -89,7 +90,7 @@ def find_card(
         raise CardBlockedError()
     step = None
     if rotating is not None:
-        moment = (now or datetime.now(UTC)).timestamp()
+        moment = now.timestamp()
         step = totp.matching_step(card.totp_secret, shown, moment) if card.totp_secret else None
         if step is None:
             raise CodeExpiredError()
@@ -291,6 +292,7 @@ def record_purchase(
             raise
         _replay(raced, digest, f"receipt {req.receipt_id!r}")
         return _purchase_result(raced), False
+    rollups.record_purchase(session, program, receipt)
     if card is not None:
         _store_lines(session, receipt)
         reference = f"receipt:{receipt.id}"

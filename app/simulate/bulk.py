@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,15 +20,21 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.analytics.rebuild import rebuild
 from app.campaigns.models import Campaign, SimulatedEffect
 from app.clock import Clock
 from app.loyalty.models import Member, Program, Store
 from app.services import terminals
 from app.services.campaigns import in_holdout
-from app.simulate import model
+from app.simulate import deferred_keys, model
 from app.till.models import Terminal
 
 SQLITE_BATCH = 5_000
+# The tables written with COPY (or executemany).
+TABLES = (
+    "members", "cards", "wallet_passes", "apple_devices", "apple_registrations",
+    "google_objects", "wallet_app_events", "receipts", "campaign_targets",
+)  # fmt: skip
 HOLDOUT_BP = 1_000
 
 
@@ -104,31 +111,35 @@ def _token(*parts: object) -> str:
     return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
-def simulate(session: Session, clock: Clock, program: Program, spec: model.Spec) -> Result:
+def simulate(
+    session: Session, clock: Clock, program: Program, spec: model.Spec, *, defer_keys: bool = True
+) -> Result:
     """Write the chain ``spec`` draws into ``program``: stores (one till each), members
     with cards and passes, wallet installs, the receipts, and the campaigns with their
-    true effects (``SimulatedEffect``)."""
+    true effects (``SimulatedEffect``). Into empty tables on PostgreSQL their indexes
+    and foreign keys are built after the load (app.simulate.deferred_keys)."""
     started = time.perf_counter()
     w = _Writer(session)
     store_ids, terminal_ids = _stores(session, clock, program, spec)
-    people = model.shoppers(spec)
-    card_base = _members(w, program, spec, people)
-    plans = model.campaigns(spec, people)
-    extra = _campaigns(session, w, program, spec, plans, card_base, people)
-    n = 0
-    rid = w.next_id("receipts")
-    for chunk in [*model.receipts(spec, people), extra]:
-        n += w.write(
-            "receipts",
-            RECEIPT_COLUMNS,
-            (
-                _receipt(rid + i, program.id, r, card_base, store_ids, terminal_ids)
-                for i, r in enumerate(chunk)
-            ),
-        )
-        rid += len(chunk)
-    w.done(["members", "cards", "wallet_passes", "apple_devices", "apple_registrations"])
-    w.done(["google_objects", "wallet_app_events", "receipts", "campaign_targets"])
+    with deferred_keys.deferred(session, TABLES) if defer_keys else nullcontext():
+        people = model.shoppers(spec)
+        card_base = _members(w, program, spec, people)
+        plans = model.campaigns(spec, people)
+        extra = _campaigns(session, w, program, spec, plans, card_base, people)
+        n = 0
+        rid = w.next_id("receipts")
+        for chunk in [*model.receipts(spec, people), extra]:
+            n += w.write(
+                "receipts",
+                RECEIPT_COLUMNS,
+                (
+                    _receipt(rid + i, program.id, r, card_base, store_ids, terminal_ids)
+                    for i, r in enumerate(chunk)
+                ),
+            )
+            rid += len(chunk)
+    w.done(TABLES)
+    rebuild(session, program, clock.now())  # the dashboard's daily sums
     return Result(spec.members, n, len(plans), time.perf_counter() - started)
 
 

@@ -19,9 +19,10 @@ import urllib.request
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from app.clock import Clock, SystemClock
 from app.simulate.model import WALLET_APPS
 
 # Authorization scheme and headers each wallet app speaks (docs/passkit.md).
@@ -66,6 +67,7 @@ class Driver:
         terminal_key: str | None = None,
         crm_token: str | None = None,
         timeout: float = 10.0,
+        clock: Clock | None = None,
     ) -> None:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -78,6 +80,7 @@ class Driver:
         self.terminal_key = terminal_key
         self.crm_token = crm_token
         self.timeout = timeout
+        self.clock = clock or SystemClock()  # the campaign's "send now"
         self.cards: list[Card] = []
         self.pass_type_id: str | None = None
         self.enrolled = 0
@@ -198,7 +201,7 @@ class Driver:
                 "offer_en": "Double points this week",
                 "offer_ru": "Двойные баллы на этой неделе",
                 "segment": {},
-                "send_at": datetime.now(UTC).isoformat(),
+                "send_at": self.clock.now().isoformat(),
             },
             {"Authorization": f"Bearer {self.crm_token}"},
         )

@@ -33,7 +33,7 @@ from app.till.errors import (
     UnauthorizedTerminalError,
     UnknownReceiptError,
 )
-from app.web.i18n import t
+from app.web.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,15 @@ def status_of(error: DomainError | type[DomainError]) -> int:
     return next(STATUSES[c] for c in kind.__mro__ if c in STATUSES)
 
 
+_NOT_VALID = N_("The request is not valid.")
+_NOT_FOUND = N_("Page not found.")
 _HTTP_CODES = {
-    400: ("bad_request", "error.bad_request"),
-    404: ("not_found", "error.not_found"),
-    405: ("method_not_allowed", "error.method"),
-    413: ("request_too_large", "error.too_large"),
-    415: ("unsupported_media_type", "error.bad_request"),
-    429: ("rate_limited", "error.rate_limited"),
+    400: ("bad_request", _NOT_VALID),
+    404: ("not_found", _NOT_FOUND),
+    405: ("method_not_allowed", N_("This method is not allowed here.")),
+    413: ("request_too_large", N_("The request is too large.")),
+    415: ("unsupported_media_type", _NOT_VALID),
+    429: ("rate_limited", N_("Too many attempts. Please try again in a few minutes.")),
 }
 
 
@@ -107,19 +109,18 @@ def init_app(app: Flask) -> None:
             if status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="walletpass-pos"'
             return response
-        key = "error.not_found" if status == 404 else "error.bad_request"
-        return _page(status, t(key))
+        return _page(status, str(_NOT_FOUND if status == 404 else _NOT_VALID))
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
         status = error.code or 500
-        code, key = _HTTP_CODES.get(status, ("http_error", "error.bad_request"))
+        code, text = _HTTP_CODES.get(status, ("http_error", _NOT_VALID))
         if wants_json():
             response = json_error(status, code, error.description or code)
         elif status == 409 and error.description:
             response = _page(status, error.description)  # our own words (an archived program)
         else:
-            response = _page(status, t(key))
+            response = _page(status, str(text))
         for name, value in error.get_headers():
             if name == "Allow":  # 405 says which methods the path takes
                 response.headers[name] = value
@@ -134,18 +135,18 @@ def init_app(app: Flask) -> None:
         log.error("Google Wallet API failed: %s %s", error.status, error.reason)
         if wants_json():
             return json_error(502, "google_unavailable", "Google Wallet did not answer; try again")
-        return _page(502, t("error.google"))
+        return _page(502, _("Google Wallet did not answer. Please try again in a minute."))
 
     @app.errorhandler(TemplateError)
     def _template(error: TemplateError) -> Response:
         log.error("pass template problem: %s", error)
         if wants_json():
             return json_error(500, "template_error", "the program's card template is broken")
-        return _page(500, t("error.internal"))
+        return _page(500, _("An error occurred on our side. Please try again."))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error in %s %s", request.method, request.endpoint)
         if wants_json():
             return json_error(500, "internal_error", "internal error, nothing was changed")
-        return _page(500, t("error.internal"))
+        return _page(500, _("An error occurred on our side. Please try again."))

@@ -50,7 +50,7 @@ class WebhookSender:
         production: bool,
         timeout: float = rules.TIMEOUT_SECONDS,
         ca_file: str | None = None,
-        now: Callable[[], float] = time.time,
+        now: Callable[[], float] = time.time,  # receivers check the signed time against theirs
     ) -> None:
         self.production, self.timeout, self.now = production, timeout, now
         self._ssl = ssl.create_default_context(cafile=ca_file)

@@ -390,11 +390,12 @@ def refresh_google_keys(services: Services) -> bool:
     url = services.google.settings.root_keys_url if services.google is not None else None
     if url is None:
         return False
+    now = services.clock.now()
     with services.transaction(write=False) as session:
-        if not google_keys.refresh_due(session, url, services.clock.now()):
+        if not google_keys.refresh_due(session, url, now):
             return False
     try:
-        fetched = root_keys.fetch(url)
+        fetched = root_keys.fetch(url, now)
     except root_keys.RootKeysError as exc:
         log.warning("Google callback keys not refreshed: %s", exc)
         return False

@@ -15,13 +15,12 @@ from app.services.programs import seed_demo
 from app.till.models import Receipt
 from tests.e2e.conftest import ARTIFACTS, LiveServer
 
-NARROW = "\u202f"
 NBSP = "\u00a0"
 
 
 def rub(text: str) -> str:
-    """``"1 338,00"`` as the console writes it: narrow spaces in thousands, then ₽."""
-    return text.replace(" ", NARROW) + NBSP + "₽"
+    """``"1 338,00"`` as the console writes it in Russian: NBSP in thousands, then ₽."""
+    return text.replace(" ", NBSP) + NBSP + "₽"
 
 
 def seed(live_server: LiveServer) -> tuple[str, str, str]:
@@ -191,7 +190,7 @@ def test_cashier_page_speaks_english_too(live_server: LiveServer, browser_page: 
     page.fill("#amount", "1338")
     page.click("#quote-button")
     page.wait_for_selector("#quote:not([hidden])")
-    assert page.inner_text("#q-amount") == f"1{NARROW}338.00{NBSP}₽"
+    assert page.inner_text("#q-amount") == f"1,338.00{NBSP}₽"
     page.fill("#redeem", "400")
     page.click("#quote-button")
     page.wait_for_selector("#purchase-error:not([hidden])")

@@ -17,7 +17,7 @@ from app.passes.models import AppleRegistration, WalletPass
 from app.services import campaign_control, campaigns
 from app.staff.models import AuditEntry
 from app.worker import handlers
-from tests.helpers import population
+from tests.helpers import fixed_clock, population
 
 
 def draft(**overrides: object) -> campaigns.Draft:
@@ -129,7 +129,7 @@ def test_the_end_date_takes_the_offer_off_the_cards_and_pushes(
     session.commit()
     handlers.run_campaign(services, campaign.id)
     # A later campaign replaced the offer on one card: that one stays.
-    services.clock.advance(hours=1)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(hours=1)
     later = campaigns.create(
         session,
         services.clock,
@@ -141,7 +141,7 @@ def test_the_end_date_takes_the_offer_off_the_cards_and_pushes(
     handlers.run_campaign(services, later.id)
     versions = dict(session.execute(select(WalletPass.card_id, WalletPass.version)).all())  # type: ignore[arg-type]
     assert campaign_control.clear_ended(session, services.clock) == []  # not yet
-    services.clock.advance(days=1, hours=23, seconds=1)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(days=1, hours=23, seconds=1)
     services.queue.huey.flush()
     handlers.start_due_campaigns(services)
     shown = offers(session)

@@ -22,7 +22,7 @@ from app.push.apns.client import ApnsConfig, ApnsSender
 from app.services import campaigns
 from app.worker import handlers
 from app.worker.runtime import client_pem_files
-from tests.helpers import PASS_TYPE_ID, population, sale
+from tests.helpers import PASS_TYPE_ID, fixed_clock, population, sale
 
 
 def draft(**overrides: Any) -> campaigns.Draft:
@@ -126,7 +126,7 @@ def test_the_frequency_cap_skips_cards_offered_recently(
     first = campaigns.create(session, services.clock, demo, draft(holdout_percent=0), "test")
     session.commit()
     handlers.run_campaign(services, first.id)
-    services.clock.advance(days=3)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(days=3)
     second = campaigns.create(
         session, services.clock, demo, draft(segment={}, holdout_percent=0), "test"
     )
@@ -135,7 +135,7 @@ def test_the_frequency_cap_skips_cards_offered_recently(
     session.expire_all()
     progress = campaigns.progress(session, session.get(Campaign, second.id))  # type: ignore[arg-type]
     assert (progress.targets, progress.skipped, progress.applied) == (40, 10, 30)
-    services.clock.advance(days=8)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(days=8)
     third = campaigns.create(session, services.clock, demo, draft(holdout_percent=0), "test")
     session.commit()
     handlers.run_campaign(services, third.id)
@@ -168,7 +168,7 @@ def test_scheduled_campaigns_start_when_due(
     session.commit()
     services.queue.huey.flush()
     assert handlers.start_due_campaigns(services) == []
-    services.clock.advance(hours=3)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(hours=3)
     assert handlers.start_due_campaigns(services) == [campaign.id]
     queued = [t.args for t in services.queue.huey.pending() if t.name == "run_campaign"]
     assert queued == [(campaign.id,)]
@@ -268,7 +268,7 @@ def test_triggered_campaigns_welcome_and_win_back(
     # Win-back fires on the move into "at risk", after the frequency cap has passed.
     refresh_stages(session, services.clock, demo)
     session.commit()
-    services.clock.advance(days=120)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(days=120)
     run_daily(services)
     session.expire_all()
     assert [m.stage for m in session.scalars(select(Member).order_by(Member.id))] == ["at_risk"] * 4
@@ -302,10 +302,10 @@ def test_the_birthday_campaign_goes_with_the_birthday_bonus_once_a_year(
     )
     session.commit()
     cards = population(session, services, demo, 12)  # birthdays on the 1st of each month
-    services.clock._now = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    fixed_clock(services).set(datetime(2026, 5, 1, 9, 0, tzinfo=UTC))
     run_daily(services)
     run_daily(services)
-    services.clock._now = datetime(2027, 5, 1, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    fixed_clock(services).set(datetime(2027, 5, 1, 9, 0, tzinfo=UTC))
     run_daily(services)
     session.expire_all()
     targets = session.scalars(
@@ -339,14 +339,14 @@ def test_a_campaign_whose_run_was_lost_is_started_again(
         assert campaigns.select_targets(tx, services.clock, campaign.id) == 10
     services.queue.huey.flush()
     assert handlers.start_due_campaigns(services) == []  # still running, as far as we know
-    services.clock.advance(minutes=3)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(minutes=3)
     assert handlers.start_due_campaigns(services) == [campaign.id]
     assert [t.args for t in services.queue.huey.pending()] == [(campaign.id,)]
     assert handlers.run_campaign(services, campaign.id) == 10
     session.expire_all()
     progress = campaigns.progress(session, session.get(Campaign, campaign.id))  # type: ignore[arg-type]
     assert (progress.status, progress.applied) == ("sent", 10)
-    services.clock.advance(minutes=3)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(minutes=3)
     assert handlers.start_due_campaigns(services) == []  # sent: nothing to resume
 
 

@@ -20,7 +20,7 @@ from app.settings import Settings
 from app.staff.models import AuditEntry
 from app.worker import handlers
 from tests.conftest import make_settings
-from tests.helpers import population
+from tests.helpers import fixed_clock, population
 from tests.integration.test_campaigns import draft
 
 
@@ -131,9 +131,9 @@ def test_the_daily_job_deletes_device_logs_and_audit_entries_past_retention(
             )
         )
     for age in (keep_audit + 1, keep_audit - 1):
-        services.clock._now = now - timedelta(days=age)  # type: ignore[attr-defined]
+        fixed_clock(services).set(now - timedelta(days=age))
         audit(session, services.clock, "test", f"age.{age}")
-    services.clock._now = now  # type: ignore[attr-defined]
+    fixed_clock(services).set(now)
     session.commit()
     handlers.run_daily(services)
     session.expire_all()

@@ -13,6 +13,7 @@ from app.loyalty.models import Card, LedgerEntry, Program
 from app.passes.models import WalletPass
 from app.services import enrollment
 from app.worker.handlers import run_daily
+from tests.helpers import fixed_clock
 
 
 def member(
@@ -47,7 +48,7 @@ def test_birthday_bonus_once_a_year_on_the_local_date(
     other = member(session, services, demo, "+79002220002", "1990-06-16")
     before = version(session, today)
     # 22:30 UTC on 14 June is already 15 June in Moscow (UTC+3).
-    services.clock._now = datetime(2026, 6, 14, 22, 30, tzinfo=UTC)  # type: ignore[attr-defined]
+    fixed_clock(services).set(datetime(2026, 6, 14, 22, 30, tzinfo=UTC))
     assert run_daily(services)[0] == 1
     assert run_daily(services)[0] == 0  # the same day again pays nothing
     session.expire_all()
@@ -55,7 +56,7 @@ def test_birthday_bonus_once_a_year_on_the_local_date(
     assert bonuses(session, other) == []
     assert session.get(Card, today.id).balance == 5000  # type: ignore[union-attr]
     assert version(session, today) == before + 1  # the phone gets the new balance
-    services.clock._now = datetime(2027, 6, 15, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    fixed_clock(services).set(datetime(2027, 6, 15, 9, 0, tzinfo=UTC))
     assert run_daily(services)[0] == 1
     session.expire_all()
     assert bonuses(session, today) == ["birthday:2026", "birthday:2027"]
@@ -65,11 +66,11 @@ def test_leap_day_birthdays_are_celebrated_on_28_february(
     session: Session, services: Services, demo: Program
 ) -> None:
     leap = member(session, services, demo, "+79002220003", "2000-02-29")
-    services.clock._now = datetime(2027, 2, 28, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    fixed_clock(services).set(datetime(2027, 2, 28, 9, 0, tzinfo=UTC))
     assert run_daily(services)[0] == 1
-    services.clock._now = datetime(2028, 2, 28, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    fixed_clock(services).set(datetime(2028, 2, 28, 9, 0, tzinfo=UTC))
     assert run_daily(services)[0] == 0  # 2028 has its own 29 February
-    services.clock._now = datetime(2028, 2, 29, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    fixed_clock(services).set(datetime(2028, 2, 29, 9, 0, tzinfo=UTC))
     assert run_daily(services)[0] == 1
     session.expire_all()
     assert bonuses(session, leap) == ["birthday:2027", "birthday:2028"]
@@ -84,9 +85,9 @@ def test_expiry_job_expires_due_lots_and_updates_the_pass(
     ledger.credit(session, card, points=50, kind="earn", now=start, valid_days=365, reference="b")
     session.commit()
     before = version(session, card)
-    services.clock._now = start + timedelta(days=29)  # type: ignore[attr-defined]
+    fixed_clock(services).set(start + timedelta(days=29))
     assert run_daily(services)[1:] == (0, 0)
-    services.clock._now = start + timedelta(days=30)  # type: ignore[attr-defined]
+    fixed_clock(services).set(start + timedelta(days=30))
     assert run_daily(services)[1:] == (1, 300)
     assert run_daily(services)[1:] == (0, 0)
     session.expire_all()

@@ -19,7 +19,7 @@ from app.passes.sync import mark_changed
 from app.services import delivery, passkit, render_failures
 from app.services.programs import seed_demo
 from app.worker import handlers
-from tests.helpers import PASS_TYPE_ID
+from tests.helpers import PASS_TYPE_ID, fixed_clock
 from tests.integration.test_google_flow import (  # noqa: F401 - fixtures
     account,
     enroll,
@@ -97,18 +97,18 @@ def test_a_pass_that_cannot_be_rendered_holds_up_no_other_and_is_retried_with_ba
 
         # Not every minute forever: 1 min, then 2, then 4 …
         services.queue.huey.flush()
-        services.clock.advance(seconds=61)  # type: ignore[attr-defined]
+        fixed_clock(services).advance(seconds=61)
         assert handlers.sweep(services) == 1  # its first retry is due
         handlers.deliver(services, sender, [broken])
         session.expire_all()
         assert session.get(PassRenderFailure, broken).failures == 2  # type: ignore[union-attr]
-        services.clock.advance(seconds=61)  # type: ignore[attr-defined]
+        fixed_clock(services).advance(seconds=61)
         assert handlers.sweep(services) == 0  # waits two minutes now
         handlers.deliver(services, sender, [broken])  # an enqueue meanwhile is held too
         assert [r.token for r in fake.received] == [good_token]
         session.expire_all()
         assert session.get(PassRenderFailure, broken).failures == 2  # type: ignore[union-attr]
-        services.clock.advance(seconds=60)  # type: ignore[attr-defined]
+        fixed_clock(services).advance(seconds=60)
         assert handlers.sweep(services) == 1
 
         # Fixed: the next try renders it, clears the mark and delivers on both channels.
@@ -157,7 +157,7 @@ def test_the_passkit_fetch_of_a_pass_that_cannot_be_rendered_answers_503_and_mar
 
     demo.template = "demo"
     session.commit()
-    services.clock.advance(seconds=61)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(seconds=61)
     assert handlers.sweep(services) == 1
     assert client.get(url, headers=auth).status_code == 200
 
@@ -182,7 +182,7 @@ def test_an_apns_alarm_pauses_apns_only(
         assert patches(google, object_id) == 1  # Google went on
         mark(session, services, pass_id)
         services.queue.huey.flush()
-        services.clock.advance(seconds=61)  # type: ignore[attr-defined]
+        fixed_clock(services).advance(seconds=61)
         assert handlers.sweep(services) == 1  # Google's owed change is swept
         handlers.deliver(services, sender, [pass_id])
         assert fake.received == [] and patches(google, object_id) == 2
@@ -211,5 +211,5 @@ def test_a_google_alarm_pauses_google_only(
         handlers.deliver(services, sender, [pass_id])
     assert [r.token for r in fake.received] == ["e0" * 32] and not owed(session, pass_id)
     assert patches(google, object_id) == 0
-    services.clock.advance(seconds=61)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(seconds=61)
     assert handlers.sweep(services) == 0  # Google's owed change waits for its alarm

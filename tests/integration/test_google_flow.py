@@ -25,6 +25,7 @@ from app.passes.models import WalletPass
 from app.services import installs, terminals
 from app.settings import GoogleSettings
 from app.worker import handlers
+from tests.helpers import fixed_clock
 from tests.integration.test_google_client import make_account
 
 ISSUER = "3388000000022195345"
@@ -224,7 +225,7 @@ def test_campaign_texts_notify_three_times_a_day_then_go_in_silently(
         )
         session.commit()
         handlers.run_campaign(services, campaign.id)
-        services.clock.advance(minutes=1)  # type: ignore[attr-defined]
+        fixed_clock(services).advance(minutes=1)
     pass_id = session.scalar(
         select(WalletPass.id).join(Card).where(Card.number == body["card"]["number"])
     )

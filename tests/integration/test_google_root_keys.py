@@ -27,6 +27,7 @@ from app.services import google_keys
 from app.settings import GoogleSettings, SettingsError
 from app.worker import handlers
 from tests.conftest import make_settings
+from tests.helpers import fixed_clock
 from tests.integration.test_google_flow import ISSUER, enroll, saved_object
 
 
@@ -167,9 +168,9 @@ def test_the_worker_refreshes_the_keys_by_their_lifetime_and_the_web_reads_them(
     assert saved.status_code == 200 and saved.json == {"result": "saved"}
 
     # Within max-age=120 nothing is fetched, at the end of it the worker fetches again.
-    services.clock.advance(seconds=119)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(seconds=119)
     assert handlers.refresh_google_keys(services) is False and keys_server.requests == 1
-    services.clock.advance(seconds=2)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(seconds=2)
     keys_server.cache_control = "max-age=3600"
     assert handlers.refresh_google_keys(services) is True and keys_server.requests == 2
     with services.transaction(write=False) as s:
@@ -177,7 +178,7 @@ def test_the_worker_refreshes_the_keys_by_their_lifetime_and_the_web_reads_them(
         assert row is not None and (row.expires_at - row.fetched_at).total_seconds() == 3600
 
     # Google down when the copy runs out: the old keys keep verifying callbacks.
-    services.clock.advance(seconds=3601)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(seconds=3601)
     keys_server.status = 500
     assert handlers.refresh_google_keys(services) is False and keys_server.requests == 3
     again = callback(client, signer, services, obj["id"])

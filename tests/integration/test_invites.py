@@ -15,6 +15,7 @@ from app.loyalty.models import Card, Member, Program
 from app.messaging.models import Invite, InviteCampaign
 from app.services import invite_campaigns, invites
 from app.worker import invites as invite_worker
+from tests.helpers import fixed_clock
 from tests.invite_helpers import MAIL_FROM, Channels, channels, run_invite_tasks
 
 __all__ = ["channels"]  # the fixture
@@ -136,7 +137,7 @@ def test_budget_and_throttle_hold(
     run_invite_tasks(services)
     assert len(channels.sms.sent) == 5
     # The next local day (Moscow, outside quiet hours) the last two go out.
-    clock._now = datetime(2026, 3, 15, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+    clock.set(datetime(2026, 3, 15, 7, 0, tzinfo=UTC))  # 10:00 in Moscow
     assert tick(services) == 2
     clock.advance(minutes=1)
     assert tick(services) == 0
@@ -151,7 +152,7 @@ def test_quiet_hours_move_the_sending(
     session: Session, services: Services, demo: Program, channels: Channels, clock: FixedClock
 ) -> None:
     member(session, demo, 1)
-    clock._now = datetime(2026, 3, 14, 19, 30, tzinfo=UTC)  # 22:30 in Moscow: quiet
+    clock.set(datetime(2026, 3, 14, 19, 30, tzinfo=UTC))  # 22:30 in Moscow: quiet
     draft = invite_campaigns.Draft("Night", "sms", {}, 100, 100)
     created = invite_campaigns.create(
         session, services.clock, demo, draft, invite_campaigns.Quote(1, 450), "test"
@@ -160,10 +161,10 @@ def test_quiet_hours_move_the_sending(
     session.commit()
     assert begins == datetime(2026, 3, 15, 6, 0, tzinfo=UTC)  # 09:00 in Moscow
     assert tick(services) == 0
-    clock._now = datetime(2026, 3, 15, 5, 59, tzinfo=UTC)
+    clock.set(datetime(2026, 3, 15, 5, 59, tzinfo=UTC))
     assert tick(services) == 0
     assert channels.sms.sent == []
-    clock._now = begins
+    clock.set(begins)
     assert tick(services) == 1
     run_invite_tasks(services)
     assert len(channels.sms.sent) == 1
@@ -316,7 +317,7 @@ def test_a_campaign_and_its_funnel_on_both_databases(real_services: Services) ->
             .where(Invite.card_id == first)
             .values(opened_at=services.clock.now())
         )
-        services.clock.advance(minutes=1)  # type: ignore[attr-defined]
+        fixed_clock(services).advance(minutes=1)
         installs.record_install(session, services.clock, first, "google")
     with services.transaction(write=False) as session:
         rows = funnel(

@@ -20,7 +20,7 @@ from app.services import campaigns, terminals, till
 from app.services.programs import seed_demo
 from app.till.models import Terminal
 from app.worker import handlers
-from tests.helpers import population
+from tests.helpers import fixed_clock, population
 
 
 def buy(
@@ -32,7 +32,7 @@ def buy(
     *lines: dict[str, Any],
 ) -> None:
     now = services.clock.now()
-    services.clock._now = now - timedelta(days=days_ago)  # type: ignore[attr-defined]
+    fixed_clock(services).set(now - timedelta(days=days_ago))
     try:
         key = f"r-{card.id}-{days_ago}"
         req = till.PurchaseRequest(
@@ -43,7 +43,7 @@ def buy(
         )
         till.record_purchase(session, services.clock, terminal, req, key)
     finally:
-        services.clock._now = now  # type: ignore[attr-defined]
+        fixed_clock(services).set(now)
 
 
 def dress(size: str, quantity: int = 1) -> dict[str, Any]:

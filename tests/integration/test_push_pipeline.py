@@ -23,7 +23,7 @@ from app.push.apns.client import ApnsConfig, ApnsSender
 from app.services import delivery, enrollment, passkit
 from app.worker import handlers
 from app.worker.runtime import client_pem_files
-from tests.helpers import PASS_TYPE_ID
+from tests.helpers import PASS_TYPE_ID, fixed_clock
 from tests.metrics_helpers import scrape, value
 
 
@@ -204,7 +204,7 @@ def test_the_sweeper_resends_what_stayed_owed(
     pass_id = registered_pass(session, services, demo, "+79004440005", ["ab" * 32])
     services.queue.huey.flush()
     assert handlers.sweep(services) == 0  # just changed: the enqueue after commit has it
-    services.clock.advance(seconds=61)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(seconds=61)
     assert handlers.sweep(services) == 1
     tasks = [t.args[0] for t in services.queue.huey.pending() if t.name == "deliver_passes"]
     assert tasks == [[pass_id]]

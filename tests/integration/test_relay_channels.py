@@ -32,7 +32,7 @@ from app.web import create_app
 from app.worker import handlers
 from app.worker.runtime import relay_channels
 from tests.conftest import make_settings
-from tests.helpers import PASS_TYPE_ID, Pkpass
+from tests.helpers import PASS_TYPE_ID, Pkpass, fixed_clock
 from tests.web.test_passkit_device import WalletDevice, balance_of
 
 KEYS = {
@@ -284,7 +284,7 @@ def test_a_switched_off_channel_keeps_its_passes_owed_and_says_so_in_push_stats(
     assert len(fake.received) == 1  # Wallet Passes was told once; the retry skipped it
     with services.transaction(write=False) as session:
         assert pass_of(session, serial).apns_delivered_version < pass_of(session, serial).version
-    services.clock._now += timedelta(minutes=5)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(timedelta(minutes=5))
     assert handlers.sweep(services, channels) == 0  # owed only to a switched-off channel
     out = CliRunner().invoke(push_stats, obj=services.settings)
     assert out.exit_code == 0, out.output

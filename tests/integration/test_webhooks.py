@@ -19,6 +19,7 @@ from app.services.programs import seed_demo
 from app.webhooks import rules
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.worker import webhooks as webhook_worker
+from tests.helpers import fixed_clock
 from tests.webhook_helpers import Receiver, doc_verifier, queued_webhooks, run_webhook_tasks
 
 
@@ -159,7 +160,7 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_its_retries_end(
         if row.status != "pending":
             break
         assert endpoint.enabled, "disabled before a day had passed"
-        clock._now = row.next_attempt_at
+        clock.set(row.next_attempt_at)
         assert webhook_worker.sweep(services) == 1
         run_webhook_tasks(services)
         tries += 1
@@ -229,7 +230,7 @@ def test_on_both_databases_a_delivery_is_claimed_by_one_task_only(
     with services.transaction() as session:
         second = webhook_events.claim(session, services.clock.now(), ids)
     assert [o.delivery_id for o in first] == ids and second == []
-    services.clock.advance(minutes=3)  # type: ignore[attr-defined]  (the lease ran out)
+    fixed_clock(services).advance(minutes=3)  # the lease ran out
     answers = webhook_worker.deliver(services, webhook_worker.sender_for(services), ids)
     assert [a.status for a in answers] == [204] and len(receiver.received) == 1
     with services.transaction(write=False) as session:

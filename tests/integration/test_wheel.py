@@ -94,6 +94,10 @@ def test_an_installed_wheel_migrates_issues_a_pass_and_serves(tmp_path: Path) ->
             bundle = zipfile.ZipFile(io.BytesIO(response.read()))
         assert {"pass.json", "manifest.json", "signature", "icon.png"} <= set(bundle.namelist())
         assert json.loads(bundle.read("pass.json"))["organizationName"]
+        # The message catalogs ship in the wheel: the join page speaks Russian.
+        request = urllib.request.Request(f"{base}/join/demo", headers={"Accept-Language": "ru"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert "Получить карту" in response.read().decode()
     finally:
         server.terminate()
         server.communicate(timeout=20)

@@ -18,9 +18,10 @@ from app.services import campaigns, staff, terminals
 from app.services.jobs import all_programs
 from app.staff.models import AuditEntry
 from app.worker import handlers
-from tests.helpers import START, population, sale
+from tests.helpers import START, fixed_clock, population, sale
 
 PASSWORD = "correct horse battery"
+MARKETER = "marketer@example.com"  # add_staff(…, "marketer")
 
 
 def add_staff(session: Session, services: Services, role: str) -> str:
@@ -46,7 +47,10 @@ def csrf_of(client: FlaskClient, path: str) -> str:
 
 
 def log_in(client: FlaskClient, session: Session, services: Services, role: str) -> None:
-    email = add_staff(session, services, role)
+    sign_in(client, add_staff(session, services, role))
+
+
+def sign_in(client: FlaskClient, email: str) -> None:
     response = client.post(
         "/console/login",
         data={
@@ -211,7 +215,8 @@ def test_a_send_time_is_read_in_the_program_time_zone_and_moved_out_of_quiet_hou
 def test_send_now_during_quiet_hours_waits_for_the_morning(
     client: FlaskClient, session: Session, services: Services, marketer: Program
 ) -> None:
-    services.clock.advance(hours=12)  # type: ignore[attr-defined]  # 00:30 in Moscow
+    fixed_clock(services).advance(hours=12)  # 00:30 in Moscow
+    sign_in(client, MARKETER)  # the session idled out meanwhile
     services.queue.huey.flush()
     assert "quiet-now" in client.get("/console/campaigns/new?program=demo").get_data(as_text=True)
     assert post_campaign(client).status_code == 303
@@ -311,7 +316,8 @@ def test_progress_report_and_list_of_a_sent_campaign(
         "(95 % CI 400.00–400.00 ₽)." in page
     )
     assert "data-progress-url" in page  # sent, but the pushes are still owed
-    services.clock.advance(hours=2)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(hours=2)
+    sign_in(client, MARKETER)
     assert "data-progress-url" not in text(client.get(f"/console/campaigns/{campaign.id}"))
     listing = text(client.get("/console/campaigns"))
     assert "Win back" in listing and "sent" in listing

@@ -4,7 +4,6 @@ sessions ending on the server: test_staff_sessions.py)."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from flask.testing import FlaskClient
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
+from app.clock import FixedClock
 from app.loyalty.errors import ValidationError
 from app.services import staff
 from app.staff.models import AuditEntry, StaffUser
@@ -116,13 +116,25 @@ def test_no_open_redirect_after_login(client: FlaskClient, admin: StaffUser) -> 
         client.post("/console/logout", data={"csrf_token": csrf(client, "/console/")})
 
 
-def test_idle_sessions_expire(
-    client: FlaskClient, admin: StaffUser, monkeypatch: pytest.MonkeyPatch
+def test_idle_sessions_expire(client: FlaskClient, admin: StaffUser, clock: FixedClock) -> None:
+    log_in(client)
+    clock.advance(minutes=29)
+    assert client.get("/console/").status_code == 200  # and the idle time starts again
+    clock.advance(minutes=29)
+    assert client.get("/console/").status_code == 200
+    clock.advance(minutes=31)
+    assert client.get("/console/").status_code == 302
+    assert client.get("/console/").status_code == 302  # the session is gone, not just idle
+
+
+def test_busy_sessions_end_twelve_hours_after_login(
+    client: FlaskClient, admin: StaffUser, clock: FixedClock
 ) -> None:
     log_in(client)
-    assert client.get("/console/").status_code == 200
-    later = time.time() + 31 * 60
-    monkeypatch.setattr(time, "time", lambda: later)
+    for _ in range(24):  # a request every 29 minutes: 11 h 36 min
+        clock.advance(minutes=29)
+        assert client.get("/console/").status_code == 200
+    clock.advance(minutes=25)
     assert client.get("/console/").status_code == 302
 
 

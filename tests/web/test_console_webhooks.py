@@ -16,7 +16,7 @@ from app.loyalty.models import Program
 from app.staff.models import AuditEntry
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.worker import webhooks as webhook_worker
-from tests.helpers import console_login
+from tests.helpers import console_login, console_sign_in
 from tests.webhook_helpers import Receiver, run_webhook_tasks
 
 PAGE = "/console/programs/demo/webhooks"
@@ -127,6 +127,7 @@ def test_the_delivery_log_shows_codes_sends_again_and_says_when_failures_disable
             clock.advance(hours=1)
             webhook_worker.sweep(services)
             run_webhook_tasks(services)
+        console_sign_in(client, "admin.user@example.com")  # a day later
         page = client.get(PAGE).get_data(as_text=True)
         assert "выключен после суток неудачных доставок" in page
         english = client.get(PAGE + "?lang=en").get_data(as_text=True)

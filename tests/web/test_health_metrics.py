@@ -22,7 +22,7 @@ from app.passes.sync import mark_changed
 from app.services import campaigns, enrollment, members
 from app.web import create_app
 from tests.conftest import make_settings
-from tests.helpers import population
+from tests.helpers import fixed_clock, population
 from tests.metrics_helpers import parse, scrape, value
 
 ALL_OK = {"database": "ok", "queue": "ok", "migrations": "ok"}
@@ -174,7 +174,7 @@ def test_scrape_time_gauges_show_owed_passes_queue_and_campaigns(
     )
     mark_changed(session, services.clock, pass_ids)
     session.commit()  # the commit enqueues one delivery task
-    services.clock.advance(seconds=90)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(seconds=90)
     second = scrape(client)
     assert value(second, "walletpass_passes_owed", channel="passkit") == owed + 3
     assert value(second, "walletpass_passes_owed_oldest_seconds", channel="passkit") >= 90

@@ -49,7 +49,7 @@ def test_the_page_speaks_the_visitors_language_and_can_switch(
         as_text=True
     )
     page = en.get_data(as_text=True)
-    assert "2\u00a0000" in page and "7\u00a0%" in page
+    assert "2,000 points" in page and "7\u00a0%" in page
     assert 'name="viewport"' in page
 
 

@@ -15,7 +15,7 @@ from app.bootstrap import Services
 from app.loyalty.models import Card, LedgerEntry, Program
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.passes.sync import mark_changed
-from tests.helpers import PASS_TYPE_ID, Pkpass
+from tests.helpers import PASS_TYPE_ID, Pkpass, fixed_clock
 
 ORIGIN = "https://wallet.example.test"
 
@@ -239,7 +239,7 @@ def test_only_changed_passes_are_listed_for_each_device(
     assert sorted(phone.what_changed()[1]) == sorted(serials)
     assert phone.what_changed()[0] == 204
 
-    services.clock.advance(seconds=5)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(seconds=5)
     pass_id = session.scalar(select(WalletPass.id).where(WalletPass.serial_number == serials[1]))
     mark_changed(session, services.clock, [pass_id])
     session.commit()

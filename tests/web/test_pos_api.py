@@ -159,7 +159,7 @@ def test_a_purchase_gives_the_tier_discount_earns_points_and_updates_the_pass(
         "display": {
             "discount_amount": "175,00\u00a0₽",
             "points_value": "0,00\u00a0₽",
-            "amount_due": "2\u202f325,00\u00a0₽",
+            "amount_due": "2\u00a0325,00\u00a0₽",
             "points_redeemed": "0",
             "points_earned": "116",
             "balance": "116",

@@ -16,7 +16,7 @@ from app.loyalty.models import Program
 from app.posters.decode import decode_barcode
 from app.staff.models import AuditEntry
 from app.till.models import Receipt, Terminal, TerminalPairing
-from tests.helpers import console_login
+from tests.helpers import console_login, fixed_clock
 
 
 def csrf(client: FlaskClient, path: str) -> str:
@@ -90,7 +90,7 @@ def test_an_expired_or_wrong_code_pairs_nothing(
 ) -> None:
     console_login(client, session, services, "admin")
     code = start(client)
-    services.clock.advance(minutes=10, seconds=1)  # type: ignore[attr-defined]
+    fixed_clock(services).advance(minutes=10, seconds=1)
     status, body = redeem(client, code)
     assert status == 422 and "expired" in body["error"]["fields"]["code"]
     for wrong in ("ABCDEFGHJK", "short", "x" * 41, "ЖЖЖЖЖЖЖЖЖЖ"):

@@ -22,7 +22,6 @@ import base64
 import binascii
 import json
 import struct
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,10 +85,10 @@ def _public_key(b64: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def load_root_keys(json_text: str | bytes, *, now_ms: int | None = None) -> list[RootKey]:
+def load_root_keys(json_text: str | bytes, *, now_ms: int | None) -> list[RootKey]:
     """Google's published root signing keys (https://pay.google.com/gp/m/issuer/keys):
-    only the ECv2SigningOnly keys that have not expired are kept."""
-    now = int(time.time() * 1000) if now_ms is None else now_ms
+    only the ECv2SigningOnly keys, and of those only the ones unexpired at ``now_ms``;
+    None keeps them all (the verifier checks each key's expiry at the callback's time)."""
     try:
         entries = json.loads(json_text)["keys"]
         if not isinstance(entries, list):
@@ -106,7 +105,7 @@ def load_root_keys(json_text: str | bytes, *, now_ms: int | None = None) -> list
         except (ValueError, TypeError):
             raise CallbackError("bad_json", f"root key expiration {expiration!r}") from None
         root = RootKey(_public_key(str(entry.get("keyValue", ""))), PROTOCOL, expiration_ms)
-        if root.usable(now):
+        if now_ms is None or root.usable(now_ms):
             keys.append(root)
     return keys
 

@@ -11,6 +11,7 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.passes.google.callbacks import CallbackError, load_root_keys
 
@@ -40,8 +41,9 @@ def max_age(cache_control: str | None) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def fetch(url: str, timeout: float = 10.0) -> FetchedKeys:
-    """GET the key list; raises RootKeysError unless it holds a usable ECv2SigningOnly key."""
+def fetch(url: str, now: datetime, timeout: float = 10.0) -> FetchedKeys:
+    """GET the key list; raises RootKeysError unless it holds an ECv2SigningOnly key
+    usable at ``now``."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - settings allow https (or loopback http)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
@@ -53,7 +55,7 @@ def fetch(url: str, timeout: float = 10.0) -> FetchedKeys:
         raise RootKeysError(f"{url} answered more than {MAX_BYTES} bytes")
     try:
         body = raw.decode("utf-8")
-        keys = load_root_keys(body)
+        keys = load_root_keys(body, now_ms=int(now.timestamp() * 1000))
     except (UnicodeDecodeError, CallbackError) as exc:
         raise RootKeysError(f"{url} did not answer a key list: {exc}") from None
     if not keys:

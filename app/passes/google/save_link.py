@@ -8,7 +8,6 @@ to an already saved card go through a PATCH of the object.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from app.passes.google.auth import ServiceAccount
@@ -22,10 +21,11 @@ def save_jwt(
     *,
     origins: list[str],
     objects: list[dict[str, str]],
-    issued_at: int | None = None,
+    issued_at: int,
 ) -> str:
     """The save JWT for loyalty objects given as ``{"id": ..., "classId": ...}``.
-    ``origins``: the web origins (``https://host``) whose pages show the button."""
+    ``origins``: the web origins (``https://host``) whose pages show the button;
+    ``issued_at``: Unix seconds from the caller's clock."""
     if not objects:
         raise ValueError("a save link needs at least one object")
     for obj in objects:
@@ -35,7 +35,7 @@ def save_jwt(
         "iss": account.client_email,
         "aud": "google",
         "typ": "savetowallet",
-        "iat": int(time.time()) if issued_at is None else issued_at,
+        "iat": issued_at,
         "origins": list(origins),
         "payload": {"loyaltyObjects": [dict(obj) for obj in objects]},
     }

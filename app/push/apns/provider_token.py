@@ -47,7 +47,7 @@ class ProviderToken:
         team_id: str,
         *,
         lifetime: float = DEFAULT_LIFETIME,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.time,  # APNs checks "iat" against its own clock
     ) -> None:
         if not key_id or not team_id:
             raise ProviderTokenError("token authentication needs a key id and a team id")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,7 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def log_in(signed: staff.SignedIn) -> None:
     session.clear()  # a new session at every login: nothing carries over from before
     session.permanent = True
-    now = int(time.time())
+    now = _now()
     session.update(
         {
             "staff_id": signed.user_id,
@@ -49,7 +48,7 @@ def current_staff() -> StaffUser | None:
         return found
     user = None
     staff_id, version = session.get("staff_id"), session.get("sv")
-    now = int(time.time())
+    now = _now()
     if isinstance(staff_id, int) and isinstance(version, int):
         login_at, seen_at = int(session.get("login_at", 0)), int(session.get("seen_at", 0))
         if now - seen_at <= IDLE_SECONDS and now - login_at <= ABSOLUTE_SECONDS:
@@ -60,6 +59,10 @@ def current_staff() -> StaffUser | None:
             session["seen_at"] = now
     g.staff = user
     return user
+
+
+def _now() -> int:
+    return int(services().clock.now().timestamp())
 
 
 def require(*roles: str) -> Callable[[F], F]:

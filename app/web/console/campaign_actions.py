@@ -15,8 +15,9 @@ from app.web.console.auth import current_staff, require
 from app.web.console.campaign_pages import card_previews, trigger_form, trigger_values
 from app.web.console.campaign_views import _campaign, _when, parse_campaign
 from app.web.console.forms import CAMPAIGN_ROLES, describe_segment, page
-from app.web.console.texts import field_message, tx
+from app.web.console.texts import field_message, text_for
 from app.web.db import db, services
+from app.web.i18n import _, ngettext, number
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def _act(campaign_id: int, action: Callable[[Campaign, StaffUser], str]) -> Resp
     shows on the campaign's page, and so does a refusal."""
     campaign = _campaign(campaign_id)
     if not csrf_valid():
-        flash(tx("form.expired"))
+        flash(_("The form has expired. Please check the values and send it again."))
         return _back(campaign)
     user = current_staff()
     assert user is not None
@@ -54,7 +55,7 @@ def _act(campaign_id: int, action: Callable[[Campaign, StaffUser], str]) -> Resp
 
 def _refused(campaign: Campaign, error: ValidationError) -> Response:
     if isinstance(error, campaign_control.StateError):
-        flash(tx("campaign.not_allowed"))
+        flash(_("This cannot be done in the campaign's current state."))
     else:
         flash(" ".join(field_message(k, str(v)) for k, v in error.fields.items()))
     return _back(campaign)
@@ -87,10 +88,12 @@ def campaign_confirm(campaign_id: int) -> Response:
         campaign_control.confirm(db(), services().clock, services().queue, campaign, user)
         when = _when(campaign.send_at, _program(campaign))
         if campaign.status == "sending":
-            return tx("confirm.done")
+            return _("Confirmed: the campaign is on its way.")
         if campaign.send_at is not None and campaign.send_at > asked:
-            return tx("campaign.moved", when=when)  # quiet hours moved it
-        return tx("confirm.scheduled", when=when)
+            return _(
+                "Quiet hours: the campaign will be sent at {when}.", when=when
+            )  # quiet hours moved it
+        return _("Confirmed: scheduled for {when}.", when=when)
 
     return _act(campaign_id, confirm)
 
@@ -100,7 +103,12 @@ def campaign_confirm(campaign_id: int) -> Response:
 def campaign_cancel(campaign_id: int) -> Response:
     def cancel(campaign: Campaign, user: StaffUser) -> str:
         left = campaign_control.cancel(db(), services().clock, campaign, user)
-        return tx("cancel.done", left=left)
+        return ngettext(
+            "Cancelled: {num} card will not get the offer.",
+            "Cancelled: {num} cards will not get the offer.",
+            left,
+            num=number(left),
+        )
 
     return _act(campaign_id, cancel)
 
@@ -121,7 +129,7 @@ def _switch(campaign_id: int, *, on: bool) -> Response:
     def switch(campaign: Campaign, user: StaffUser) -> str:
         action = campaign_control.resume if on else campaign_control.pause
         action(db(), services().clock, campaign, user)
-        return tx("trigger.switched_on" if on else "trigger.switched_off")
+        return text_for("trigger.switched_on" if on else "trigger.switched_off")
 
     return _act(campaign_id, switch)
 
@@ -144,7 +152,14 @@ def campaign_edit(campaign_id: int) -> Response:
     form = request.form.copy()
     form["trigger"] = campaign.trigger or ""
     if not csrf_valid():
-        return trigger_form(program, form, {}, 400, notice=tx("form.expired"), campaign=campaign)
+        return trigger_form(
+            program,
+            form,
+            {},
+            400,
+            notice=_("The form has expired. Please check the values and send it again."),
+            campaign=campaign,
+        )
     user = current_staff()
     assert user is not None
     draft, errors = parse_campaign(form, program)
@@ -156,7 +171,7 @@ def campaign_edit(campaign_id: int) -> Response:
         except ValidationError as error:
             errors = {k: field_message(k, str(v)) for k, v in error.fields.items()}
         else:
-            flash(tx("trigger.saved"))
+            flash(_("Saved."))
             return _back(campaign)
-    notice = tx("form.errors")
+    notice = _("Please correct the fields below.")
     return trigger_form(program, form, errors, 422, notice=notice, campaign=campaign)

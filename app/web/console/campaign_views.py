@@ -29,8 +29,9 @@ from app.web.console.forms import (
     program_named,
     read_segment,
 )
-from app.web.console.texts import field_message, local_time, money, number, tx
+from app.web.console.texts import field_message, local_time, money, number, text_for
 from app.web.db import db, services
+from app.web.i18n import _
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -115,7 +116,13 @@ def campaign_create() -> Response:
     session = db()
     program = program_named(session, request.form.get("program"))
     if not csrf_valid():
-        return _form_page(program, request.form, {}, 400, notice=tx("form.expired"))
+        return _form_page(
+            program,
+            request.form,
+            {},
+            400,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     clock = services().clock
     user = current_staff()
     assert user is not None  # require() let us in
@@ -132,10 +139,14 @@ def campaign_create() -> Response:
             errors = {k: field_message(k, str(v)) for k, v in error.fields.items()}
     if campaign is None or draft is None:
         if request.form.get("trigger"):
-            return trigger_form(program, request.form, errors, 422, notice=tx("form.errors"))
-        return _form_page(program, request.form, errors, 422, notice=tx("form.errors"))
+            return trigger_form(
+                program, request.form, errors, 422, notice=_("Please correct the fields below.")
+            )
+        return _form_page(
+            program, request.form, errors, 422, notice=_("Please correct the fields below.")
+        )
     if campaign.trigger:
-        flash(tx("trigger.created"))
+        flash(_("Created switched off: check the card below and switch it on."))
         target = url_for("console.campaign_page", campaign_id=campaign.id)
     else:
         target = url_for("console.campaign_confirm_page", campaign_id=campaign.id)
@@ -185,7 +196,7 @@ def campaign_progress(campaign_id: int) -> Response:
     p = campaigns.progress(session, campaign)
     return jsonify(
         status=p.status,
-        status_text=tx(f"status.{p.status}"),
+        status_text=text_for(f"status.{p.status}"),
         targets=p.targets,
         holdout=p.holdout,
         skipped=p.skipped,
@@ -214,7 +225,7 @@ def parse_campaign(
         try:
             value = int(raw)
         except ValueError:
-            errors[name] = tx("form.whole_number")
+            errors[name] = _("Enter a whole number.")
             return empty
         if not low <= value <= high:
             errors[name] = field_message(name)
@@ -233,12 +244,12 @@ def parse_campaign(
         if not math.isfinite(holdout):
             raise ValueError(holdout)
     except ValueError:
-        errors["holdout_percent"] = tx("form.number")
+        errors["holdout_percent"] = _("Enter a number.")
     send_at = None
     if form.get("send") == "at" and trigger is None:
         send_at = _local_moment(form, "send_at", program, errors)
         if send_at is None and "send_at" not in errors:
-            errors["send_at"] = tx("form.datetime")
+            errors["send_at"] = _("Enter a date and time.")
     segment, segment_errors = read_segment(form)
     errors.update(segment_errors)
     if errors:
@@ -282,7 +293,7 @@ def _local_moment(
         if not date_in_range(local):
             raise OverflowError(local)
     except ValueError:
-        errors[name] = tx("form.datetime")
+        errors[name] = _("Enter a date and time.")
         return None
     except OverflowError:
         errors[name] = field_message("send_at.range")
@@ -344,9 +355,9 @@ def _when(moment: datetime | None, program: Program) -> str:
 
 def _uplift_sentences(report: campaigns.Report, currency: str) -> list[str]:
     if report.holdout.cards == 0:
-        return [tx("report.no_holdout")]
+        return [_("There is no holdout, so the uplift cannot be measured.")]
     if report.targets.purchases == 0 and report.holdout.purchases == 0:
-        return [tx("report.no_purchases")]
+        return [_("None of these cards has bought anything since the start yet.")]
     low, high = report.ci95
     values: dict[str, Any] = {
         "amount": money(abs(report.uplift_per_card), currency),
@@ -354,7 +365,7 @@ def _uplift_sentences(report: campaigns.Report, currency: str) -> list[str]:
         "high": money(high, currency),
     }
     key = "report.less" if report.uplift_per_card < 0 else "report.more"
-    sentences = [tx(key, **values)]
+    sentences = [text_for(key, **values)]
     if low <= 0 <= high:
-        sentences.append(tx("report.unsure"))
+        sentences.append(_("The interval includes zero: the difference may be chance so far."))
     return sentences

@@ -15,10 +15,10 @@ from app.loyalty.errors import ValidationError
 from app.services import card_care
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
-from app.web.console.card_care_texts import CARE_ROLES, ct
+from app.web.console.card_care_texts import CARE_ROLES
 from app.web.console.member_views import _card, _card_page
-from app.web.console.texts import tx
 from app.web.db import db, services
+from app.web.i18n import _
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -27,14 +27,22 @@ if TYPE_CHECKING:
 
 def _message(form: str, field: str, raw: str) -> str:
     if field == "reason":
-        return ct("err.reason")
+        return _("Say why (3 to 500 characters).")
     if field == "phone":
-        return ct("err.phone_taken" if "another member" in raw else "err.phone")
+        return (
+            _("Another member of the program has this phone.")
+            if "another member" in raw
+            else _("Not a valid phone number.")
+        )
     if field == "other":
-        return ct("err.merged" if "merged" in raw else "err.other")
+        return (
+            _("That card was already merged.")
+            if "merged" in raw
+            else _("Enter the number of another card of this program.")
+        )
     if field == "tier":
-        return ct("err.tier")
-    return ct("err.card", why=raw)
+        return _("Choose a level from the list.")
+    return _("Not possible for this card ({why}).", why=raw)
 
 
 def _act(form: str, number: str, action: Callable[[Card], str]) -> Response:
@@ -42,14 +50,26 @@ def _act(form: str, number: str, action: Callable[[Card], str]) -> Response:
     card = _card(request.form.get("program"), number)
     values = {f"{form}_{k}": v for k, v in request.form.items() if k != "csrf_token"}
     if not csrf_valid():
-        return _card_page(card, 400, values=values, notice=tx("form.expired"))
+        return _card_page(
+            card,
+            400,
+            values=values,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     try:
         notice = action(card)
     except ValidationError as exc:
         errors = {f"{form}_{k}": _message(form, k, v) for k, v in exc.fields.items()}
-        return _card_page(card, 422, errors, values, tx("form.errors"))
+        return _card_page(card, 422, errors, values, _("Please correct the fields below."))
     except card_care.ChannelOffError as exc:
-        return _card_page(card, 422, notice=ct("link_off", missing=exc.missing))
+        return _card_page(
+            card,
+            422,
+            notice=_(
+                "The link cannot be sent: no channel reaches this member ({missing}).",
+                missing=exc.missing,
+            ),
+        )
     target = url_for("console.card_detail", number=card.number, program=card.program.slug)
     return redirect(f"{target}&done={notice}", code=303)  # type: ignore[return-value]
 

@@ -22,8 +22,9 @@ from app.web.console import bp, invite_views, seed_panel, wallet_panel
 from app.web.console.auth import current_staff, require
 from app.web.console.charts import Frame, Series, line_chart
 from app.web.console.forms import DASHBOARD_ROLES, all_programs, page, program_named
-from app.web.console.texts import money, money_short, number, percent, short_date, tx
+from app.web.console.texts import money, money_short, number, percent, short_date, text_for
 from app.web.db import db, services
+from app.web.i18n import _
 
 if TYPE_CHECKING:
     from app.loyalty.models import Program, Store
@@ -48,9 +49,6 @@ KPI_ORDER = (
     "purchases_per_person",
     "at_risk_share",
 )
-# The home page (views.py) links to these pages in the visitor's language.
-bp.add_app_template_global(tx, "console_tx")
-
 CSV_COLUMNS = (
     "week_start",
     "week_end",
@@ -107,17 +105,17 @@ def read_period(program: Program) -> tuple[Period, dict[str, str]]:
         try:
             value = date.fromisoformat(raw)
         except ValueError:
-            errors[name] = tx("form.date")
+            errors[name] = _("Enter a date (YYYY-MM-DD).")
             continue
         if not date_in_range(value):
-            errors[name] = tx("form.date_range")
+            errors[name] = _("Enter a date between 1900 and 2100.")
             continue
         if name == "from":
             first = value
         else:
             last = value
     if not errors and not 0 <= (last - first).days < MAX_DAYS:
-        errors["period"] = tx("dash.bad_period")
+        errors["period"] = _("The period must start before it ends and last at most 366 days.")
     store = None
     code = (request.args.get("store") or "").strip()
     stores = visible_stores(program)
@@ -126,7 +124,7 @@ def read_period(program: Program) -> tuple[Period, dict[str, str]]:
         if store is None and any(s.code == code for s in program.stores):
             abort(404)  # a store of the program, but not the manager's
         if store is None:
-            errors["store"] = tx("dash.unknown_store")
+            errors["store"] = _("Unknown store.")
     elif len(stores) < len(program.stores):
         store = stores[0] if stores else None  # a store manager: their store, not the total
         if store is None:
@@ -172,22 +170,22 @@ def charts(program: Program, weeks: list[tuple[date, date, Kpis]]) -> list[Chart
             if share
             else (lambda v: money_short(v, program.currency)),
             y_max=1.0 if share else None,
-            empty_text=tx("chart.no_data"),
+            empty_text=_("No purchases in this period"),
         )
         return Markup(svg)  # noqa: S704  (our own SVG: every text in it is escaped)
 
     check = (
-        tx("dash.chart_check"),
-        Series(tx("dash.with_card"), [k.average_check_with_card for *_, k in weeks], "#1F3A5F"),
+        _("Average check with and without a card, by week"),
+        Series(_("with card"), [k.average_check_with_card for *_, k in weeks], "#1F3A5F"),
         Series(
-            tx("dash.without_card"),
+            _("without card"),
             [k.average_check_without_card for *_, k in weeks],
             "#E07A5F",
             dashed=True,
         ),
     )
-    share = Series(tx("dash.share"), [k.card_revenue_share for *_, k in weeks], "#2A9D8F")
-    reach = Series(tx("dash.penetration"), [k.card_penetration for *_, k in weeks], "#7B61FF")
+    share = Series(_("card holders' share"), [k.card_revenue_share for *_, k in weeks], "#2A9D8F")
+    reach = Series(_("receipts with a card"), [k.card_penetration for *_, k in weeks], "#7B61FF")
     return [
         Chart(
             check[0],
@@ -195,12 +193,24 @@ def charts(program: Program, weeks: list[tuple[date, date, Kpis]]) -> list[Chart
             draw("chart-check-compact", HALF, *check, share=False),
         ),
         Chart(
-            tx("dash.chart_share"),
-            draw("chart-share", HALF, tx("dash.chart_share"), share, share=True),
+            _("Share of revenue from card holders, by week"),
+            draw(
+                "chart-share",
+                HALF,
+                _("Share of revenue from card holders, by week"),
+                share,
+                share=True,
+            ),
         ),
         Chart(
-            tx("dash.chart_penetration"),
-            draw("chart-penetration", HALF, tx("dash.chart_penetration"), reach, share=True),
+            _("Card penetration (receipts with a card), by week"),
+            draw(
+                "chart-penetration",
+                HALF,
+                _("Card penetration (receipts with a card), by week"),
+                reach,
+                share=True,
+            ),
         ),
     ]
 
@@ -220,7 +230,7 @@ def kpi_cells(k: Kpis, currency: str) -> list[tuple[str, str, str]]:
             text = number(value, 2)
         else:
             text = percent(value)
-        cells.append((name, tx(f"kpi.{name}"), text))
+        cells.append((name, text_for(f"kpi.{name}"), text))
     return cells
 
 
@@ -278,7 +288,6 @@ def dashboard() -> Response:
             lambda first, last: period.bounds(program.timezone, first, last),
         ),
         invite_funnel=invite_views.funnel_panel(program, start, end),
-        it=invite_views.it,
         **context,
     )
 

@@ -16,9 +16,9 @@ from app.services import card_drafts, cards, design, staff_scope
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
-from app.web.console.texts import tx
+from app.web.console.texts import text_for
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale, ngettext
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -41,7 +41,12 @@ def _program(slug: str) -> Program:
 def read_only_when_archived(program: Program) -> None:
     """An archived program's pages show, but change nothing (409 on a POST)."""
     if request.method == "POST" and program.archived_at is not None:
-        abort(409, description=tx("program.archived"))
+        abort(
+            409,
+            description=_(
+                "This program is archived: its pages are read-only. An admin can restore it."
+            ),
+        )
 
 
 def _values(source: dict[str, str], program: Program) -> dict[str, str]:
@@ -121,7 +126,13 @@ def design_save(slug: str) -> Response:
     program = _program(slug)
     values = _values(request.form.to_dict(), program)
     if not csrf_valid():
-        return _page(program, values, {}, 400, notice=tx("form.expired"))
+        return _page(
+            program,
+            values,
+            {},
+            400,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     user = current_staff()
     assert user is not None  # require() let us in
     try:
@@ -129,8 +140,18 @@ def design_save(slug: str) -> Response:
             session, services().clock, program, values, user, google_class_queue()
         )
     except design.DesignError as error:
-        return _page(program, values, _messages(error.problems), 422, notice=tx("form.errors"))
-    flash(tx("design.saved") if changed else tx("design.unchanged"))
+        return _page(
+            program,
+            values,
+            _messages(error.problems),
+            422,
+            notice=_("Please correct the fields below."),
+        )
+    flash(
+        _("Saved: cards on phones will update in a few minutes.")
+        if changed
+        else _("Nothing changed.")
+    )
     return redirect(  # type: ignore[return-value]
         url_for("console.design_page", slug=program.slug), code=303
     )
@@ -143,4 +164,11 @@ def _swatch(value: str, program: Program, name: str) -> str:
 
 
 def _messages(problems: dict[str, design.Problem]) -> dict[str, str]:
-    return {name: tx(f"design.error.{p.code}", **p.params) for name, p in problems.items()}
+    return {name: _message(p) for name, p in problems.items()}
+
+
+def _message(problem: design.Problem) -> str:
+    if problem.code == "too_long":
+        limit = int(problem.params["limit"])
+        return ngettext("At most {num} character.", "At most {num} characters.", limit)
+    return text_for(f"design.error.{problem.code}", **problem.params)

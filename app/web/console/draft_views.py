@@ -14,53 +14,15 @@ from app.services import card_drafts, design, program_images
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, LOCALES, _program
-from app.web.console.texts import tx
+from app.web.console.texts import text_for
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, current_locale
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
     from app.loyalty.models import Program
 
 PAGES = {"texts": "console.texts_page", "images": "console.images_page"}
-TEXTS = {
-    "title": {"en": "Preview", "ru": "Предпросмотр"},
-    "none": {
-        "en": "No unpublished changes: the preview shows the cards as phones have them.",
-        "ru": "Неопубликованных изменений нет: так карта выглядит на телефонах.",
-    },
-    "waiting": {
-        "en": "Not published yet — phones still show the previous version. Changes waiting:",
-        "ru": "Ещё не опубликовано — на телефонах прежняя версия. Ждут публикации:",
-    },
-    "kind.logo": {"en": "Logo", "ru": "Логотип"},
-    "kind.strip": {"en": "Strip", "ru": "Полоса"},
-    "kind.icon": {"en": "Icon", "ru": "Значок"},
-    "image.new": {"en": "new picture", "ru": "новая картинка"},
-    "image.template": {"en": "back to the template's", "ru": "картинка шаблона"},
-    "publish": {"en": "Publish to all cards", "ru": "Опубликовать на всех картах"},
-    "discard": {"en": "Discard changes", "ru": "Отменить изменения"},
-    "published": {
-        "en": "Published: cards on phones will update.",
-        "ru": "Опубликовано: карты на телефонах обновятся.",
-    },
-    "discarded": {"en": "Changes discarded.", "ru": "Изменения отменены."},
-    "changed": {
-        "en": "The draft was changed after this page was opened (by you in another tab or by "
-        "a colleague). Nothing was published or discarded: check the preview and try again.",
-        "ru": "Черновик изменился после того, как страница была открыта (в другой вкладке или "
-        "коллегой). Ничего не опубликовано и не отменено: проверьте предпросмотр и повторите.",
-    },
-    "nothing": {"en": "There was nothing to publish.", "ru": "Публиковать было нечего."},
-    "label": {"en": "Label", "ru": "Подпись"},
-    "back": {"en": "Back side", "ru": "Оборот"},
-    "lang.ru": {"en": "Russian", "ru": "по-русски"},
-    "lang.en": {"en": "English", "ru": "по-английски"},
-}
-
-
-def dt(key: str) -> str:
-    return TEXTS[key][current_locale()]
 
 
 def field_title(template: PassTemplate, name: str) -> str:
@@ -72,7 +34,7 @@ def field_title(template: PassTemplate, name: str) -> str:
     else:
         field = next((f for f in template.back_fields if f.key == key), None)
         what = (field.label.get(locale) if field else None) or key
-    return f"{dt(kind)} «{what}» · {dt('lang.' + lang)}"
+    return f"{text_for('draft.' + kind)} «{what}» · {text_for('draft.lang.' + lang)}"
 
 
 def draft_context(program: Program) -> dict[str, object]:
@@ -91,7 +53,6 @@ def draft_context(program: Program) -> dict[str, object]:
             for wallet in design.WALLETS
         },
         "draft_fingerprint": card_drafts.fingerprint(program),
-        "dt": dt,
     }
 
 
@@ -135,7 +96,7 @@ def _back(slug: str) -> Response:
 def draft_publish(slug: str) -> Response:
     program = _program(slug)
     if not csrf_valid():
-        flash(tx("form.expired"))
+        flash(_("The form has expired. Please check the values and send it again."))
         return _back(slug)
     session = db()
     actor = current_staff() or "console"
@@ -150,9 +111,19 @@ def draft_publish(slug: str) -> Response:
             google_class_queue(),
         )
     except card_drafts.DraftChangedError:
-        flash(dt("changed"))
+        flash(
+            _(
+                "The draft was changed after this page was opened (by you in "
+                "another tab or by a colleague). Nothing was published or "
+                "discarded: check the preview and try again."
+            )
+        )
         return _back(slug)
-    flash(dt("published") if published else dt("nothing"))
+    flash(
+        _("Published: cards on phones will update.")
+        if published
+        else _("There was nothing to publish.")
+    )
     return _back(slug)
 
 
@@ -161,15 +132,21 @@ def draft_publish(slug: str) -> Response:
 def draft_discard(slug: str) -> Response:
     program = _program(slug)
     if not csrf_valid():
-        flash(tx("form.expired"))
+        flash(_("The form has expired. Please check the values and send it again."))
         return _back(slug)
     try:
         if card_drafts.discard(
             db(), services().clock, program, current_staff() or "console", _seen()
         ):
-            flash(dt("discarded"))
+            flash(_("Changes discarded."))
     except card_drafts.DraftChangedError:
-        flash(dt("changed"))
+        flash(
+            _(
+                "The draft was changed after this page was opened (by you in "
+                "another tab or by a colleague). Nothing was published or "
+                "discarded: check the preview and try again."
+            )
+        )
     return _back(slug)
 
 

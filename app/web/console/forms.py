@@ -15,8 +15,8 @@ from app.campaigns.segments import STAGES, WALLET_CHOICES, Segment
 from app.loyalty.errors import ValidationError
 from app.services import staff_scope
 from app.web.console.auth import current_staff
-from app.web.console.texts import field_message, helpers, money, month_name, tx
-from app.web.i18n import current_locale, other_locale
+from app.web.console.texts import field_message, helpers, money, month_name, text_for
+from app.web.i18n import _, current_locale, other_locale
 from app.web.security import csrf_token
 
 if TYPE_CHECKING:
@@ -81,7 +81,12 @@ def program_named(session: Session, slug: str | None) -> Program:
     if program is None:
         abort(404)
     if request.method == "POST" and program.archived_at is not None:
-        abort(409, description=tx("program.archived"))
+        abort(
+            409,
+            description=_(
+                "This program is archived: its pages are read-only. An admin can restore it."
+            ),
+        )
     return program
 
 
@@ -112,7 +117,7 @@ def segment_from_form(values: FormValues) -> tuple[dict[str, Any], dict[str, str
         if raw:
             value = whole_number(raw)
             if value is None:
-                errors[f"segment.{name}"] = tx("seg.error.whole")
+                errors[f"segment.{name}"] = _("Enter a whole number, 0 or more.")
             else:
                 segment[name] = value
     for name in MONEY_FILTERS:
@@ -120,7 +125,7 @@ def segment_from_form(values: FormValues) -> tuple[dict[str, Any], dict[str, str
         if raw:
             amount = minor_units(raw)
             if amount is None:
-                errors[f"segment.{name}"] = tx("form.amount")
+                errors[f"segment.{name}"] = _("Enter an amount, e.g. 1500.")
             else:
                 segment[name] = amount
     wallet = (values.get("wallet") or "").strip()
@@ -137,7 +142,7 @@ def segment_from_form(values: FormValues) -> tuple[dict[str, Any], dict[str, str
             try:
                 line["within_days"] = int(days)
             except ValueError:
-                errors[f"segment.{kind}"] = tx("seg.error.whole")
+                errors[f"segment.{kind}"] = _("Enter a whole number, 0 or more.")
         if line:
             segment[kind] = [line]
     return segment, errors
@@ -166,30 +171,32 @@ def describe_segment(segment: dict[str, Any], program: Program) -> list[str]:
     tiers = {t.code: t.name(current_locale()) for t in program.tiers}
     lines = []
     if segment.get("stages"):
-        names = ", ".join(tx(f"seg.stage.{s}") for s in segment["stages"])
-        lines.append(f"{tx('seg.stages')}: {names}")
+        names = ", ".join(text_for(f"seg.stage.{s}") for s in segment["stages"])
+        lines.append(f"{_('Lifecycle stage')}: {names}")
     if segment.get("tiers"):
         names = ", ".join(tiers.get(code, code) for code in segment["tiers"])
-        lines.append(f"{tx('seg.tiers')}: {names}")
+        lines.append(f"{_('Level')}: {names}")
     if segment.get("birthday_month"):
-        lines.append(f"{tx('seg.birthday_month')}: {month_name(segment['birthday_month'])}")
+        lines.append(f"{_('Birthday month')}: {month_name(segment['birthday_month'])}")
     if segment.get("store_id") is not None:
         name = stores.get(segment["store_id"], f"#{segment['store_id']}")
-        lines.append(f"{tx('seg.store_id')}: {name}")
+        lines.append(f"{_('Bought at least once in')}: {name}")
     for name in ("last_purchase_within_days", "no_purchase_for_days"):
         if segment.get(name) is not None:
-            lines.append(f"{tx(f'seg.{name}')}: {segment[name]}")
+            lines.append(f"{text_for(f'seg.{name}')}: {segment[name]}")
     for name in MONEY_FILTERS:
         if segment.get(name) is not None:
-            lines.append(f"{tx(f'seg.{name}')}: {money(segment[name], program.currency)}")
+            lines.append(f"{text_for(f'seg.{name}')}: {money(segment[name], program.currency)}")
     if segment.get("wallet"):
-        lines.append(f"{tx('seg.wallet')}: {tx('seg.wallet.' + segment['wallet'])}")
+        lines.append(f"{_('Card in a wallet')}: {text_for('seg.wallet.' + segment['wallet'])}")
     for kind in LINE_FILTERS:
         for line in segment.get(kind) or ():
             parts = [
-                f"{tx('seg.line.' + k)} {line[k]}" for k in ("category", "size", "sku") if k in line
+                f"{text_for('seg.line.' + k)} {line[k]}"
+                for k in ("category", "size", "sku")
+                if k in line
             ]
             if line.get("within_days"):
-                parts.append(tx("seg.line.within", days=line["within_days"]))
-            lines.append(f"{tx('seg.' + kind)}: {', '.join(parts)}")
-    return lines or [tx("campaign.all_cards")]
+                parts.append(_("within {days} days", days=line["within_days"]))
+            lines.append(f"{text_for('seg.' + kind)}: {', '.join(parts)}")
+    return lines or [_("all active cards")]

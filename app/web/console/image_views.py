@@ -12,32 +12,11 @@ from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, _program
 from app.web.console.draft_views import draft_context
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _
 from app.web.security import csrf_valid
 
 MAX_UPLOAD = 5 * 1024 * 1024
-TEXTS = {
-    "title": {"en": "Card images", "ru": "Картинки карты"},
-    "lead": {
-        "en": "PNG, JPEG or WEBP; resized for every screen. Logo: wide, transparent background. "
-        "Strip: the band behind the balance (about 3:1). Icon: square.",
-        "ru": "PNG, JPEG или WEBP; размеры для всех экранов сделаем сами. Логотип: широкий, "
-        "на прозрачном фоне. Полоса: фон под баллами (примерно 3:1). Значок: квадратный.",
-    },
-    "upload": {"en": "Upload", "ru": "Загрузить"},
-    "reset": {"en": "Back to the template's", "ru": "Вернуть картинку шаблона"},
-    "drafted": {
-        "en": "Kept in the draft. Check the preview, then publish it to the cards.",
-        "ru": "Сохранено в черновик. Проверьте предпросмотр и опубликуйте на картах.",
-    },
-    "choose": {"en": "Choose a picture file.", "ru": "Выберите файл с картинкой."},
-}
-
-
-def it(key: str) -> str:
-    return TEXTS[key][current_locale()]
 
 
 def _page(
@@ -54,14 +33,13 @@ def _page(
         },
         errors=errors or {},
         notice=notice,
-        it=it,
         back="images",
         **draft_context(program),
     )
 
 
 def _drafted(slug: str) -> Response:
-    flash(it("drafted"))
+    flash(_("Kept in the draft. Check the preview, then publish it to the cards."))
     return redirect(  # type: ignore[return-value]
         url_for("console.images_page", slug=slug, _anchor="draft"), code=303
     )
@@ -79,18 +57,22 @@ def images_upload(slug: str) -> Response:
     """Keep the picture in the draft; publishing is a separate step."""
     request.max_content_length = MAX_UPLOAD  # a picture, not a form field
     if not csrf_valid():
-        return _page(slug, 400, notice=tx("form.expired"))
+        return _page(
+            slug, 400, notice=_("The form has expired. Please check the values and send it again.")
+        )
     program = _program(slug)
     upload = request.files.get("image")
     kind = request.form.get("kind", "")
     if upload is None or not upload.filename:
-        return _page(slug, 422, {"image": it("choose")}, tx("form.errors"))
+        return _page(
+            slug, 422, {"image": _("Choose a picture file.")}, _("Please correct the fields below.")
+        )
     try:
         program_images.stage(
             db(), services().clock, program, kind, upload.read(), current_staff() or "console"
         )
     except ValidationError as exc:
-        return _page(slug, 422, exc.fields, tx("form.errors"))
+        return _page(slug, 422, exc.fields, _("Please correct the fields below."))
     return _drafted(slug)
 
 
@@ -99,11 +81,13 @@ def images_upload(slug: str) -> Response:
 def images_reset(slug: str, kind: str) -> Response:
     program = _program(slug)
     if not csrf_valid():
-        return _page(slug, 400, notice=tx("form.expired"))
+        return _page(
+            slug, 400, notice=_("The form has expired. Please check the values and send it again.")
+        )
     if kind not in program_images.KINDS:
         abort(404)
     actor = current_staff() or "console"
     if not program_images.stage_reset(db(), services().clock, program, kind, actor):
-        flash(tx("design.unchanged"))
+        flash(_("Nothing changed."))
         return redirect(url_for("console.images_page", slug=slug), code=303)  # type: ignore[return-value]
     return _drafted(slug)

@@ -17,9 +17,8 @@ from app.services import invite_campaigns, invites
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page, program_named
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -27,86 +26,6 @@ if TYPE_CHECKING:
     from app.messaging.models import InviteCampaign
 
 ROLES = ("admin", "marketer")
-TEXTS = {
-    "title": {"en": "Install invites", "ru": "Приглашения установить карту"},
-    "lead": {
-        "en": "A link to the card page by SMS or e-mail, for members without a card in a "
-        "wallet. Opens, installs and first purchases are counted on the dashboard.",
-        "ru": "Ссылка на страницу карты по SMS или e-mail для участников без карты в "
-        "кошельке. Открытия, установки и первые покупки — на странице показателей.",
-    },
-    "channels": {"en": "Channels", "ru": "Каналы"},
-    "sms": {"en": "SMS", "ru": "SMS"},
-    "email": {"en": "E-mail", "ru": "E-mail"},
-    "on": {"en": "on", "ru": "включён"},
-    "off": {"en": "off", "ru": "выключен"},
-    "options": {"en": "Options", "ru": "Настройки"},
-    "on_enroll": {
-        "en": "Send the link right after enrollment on the site or at the till",
-        "ru": "Отправлять ссылку сразу после регистрации на сайте или на кассе",
-    },
-    "interval": {
-        "en": "At most one invite per member per (days)",
-        "ru": "Не чаще одного приглашения участнику раз в (дней)",
-    },
-    "save": {"en": "Save", "ru": "Сохранить"},
-    "saved": {"en": "Saved.", "ru": "Сохранено."},
-    "new": {"en": "New invite campaign", "ru": "Новая рассылка приглашений"},
-    "name": {"en": "Name", "ru": "Название"},
-    "channel": {"en": "Channel", "ru": "Канал"},
-    "wallet": {"en": "Members whose card is", "ru": "Участники, чья карта"},
-    "budget": {"en": "Messages per day", "ru": "Сообщений в день"},
-    "per_minute": {"en": "Messages per minute", "ru": "Сообщений в минуту"},
-    "quote": {"en": "Get a quote", "ru": "Рассчитать стоимость"},
-    "consent_note": {
-        "en": "Only members with a marketing consent are invited; quiet hours and the "
-        "interval apply.",
-        "ru": "Приглашаются только участники с согласием на рекламу; тихие часы и "
-        "интервал соблюдаются.",
-    },
-    "campaigns": {"en": "Invite campaigns", "ru": "Рассылки приглашений"},
-    "recipients": {"en": "Recipients", "ru": "Получателей"},
-    "cost": {"en": "Cost (gateway quote)", "ru": "Стоимость (по оценке шлюза)"},
-    "status": {"en": "Status", "ru": "Статус"},
-    "sent": {"en": "Sent", "ru": "Отправлено"},
-    "failed": {"en": "Failed", "ru": "Ошибки"},
-    "queued": {"en": "Queued", "ru": "В очереди"},
-    "opened": {"en": "Opened", "ru": "Открыли"},
-    "start": {"en": "Start", "ru": "Запустить"},
-    "cancel": {"en": "Cancel", "ru": "Отменить"},
-    "starts_at": {"en": "Sending starts at {at}.", "ru": "Отправка начнётся в {at}."},
-    "created": {
-        "en": "Quoted. Check the cost and start the campaign.",
-        "ru": "Стоимость рассчитана. Проверьте её и запустите рассылку.",
-    },
-    "channel_off": {"en": "This channel is off: {why}.", "ru": "Канал выключен: {why}."},
-    "no_quote": {"en": "no quote", "ru": "нет оценки"},
-    "funnel": {"en": "Invite funnel", "ru": "Воронка приглашений"},
-    "funnel.channel": {"en": "Channel", "ru": "Канал"},
-    "funnel.source": {"en": "Source", "ru": "Источник"},
-    "funnel.sent": {"en": "Sent", "ru": "Отправлено"},
-    "funnel.opened": {"en": "Opened", "ru": "Открыли"},
-    "funnel.installed": {"en": "Installed", "ru": "Установили"},
-    "funnel.purchased": {"en": "First purchase", "ru": "Первая покупка"},
-    "funnel.csv": {"en": "Funnel as CSV", "ru": "Воронка в CSV"},
-    "funnel.none": {
-        "en": "No invites were sent in this period.",
-        "ru": "В этом периоде приглашений не отправляли.",
-    },
-    "source.site": {"en": "site", "ru": "сайт"},
-    "source.till": {"en": "till", "ru": "касса"},
-    "source.import": {"en": "import", "ru": "импорт"},
-    "source.console": {"en": "console", "ru": "консоль"},
-    "source.all": {"en": "all", "ru": "все"},
-    "channel.sms": {"en": "SMS", "ru": "SMS"},
-    "channel.email": {"en": "e-mail", "ru": "e-mail"},
-    "channel.all": {"en": "total", "ru": "итого"},
-}
-
-
-def it(key: str, **values: object) -> str:
-    text = TEXTS[key][current_locale()]
-    return text.format(**values) if values else text
 
 
 def funnel_panel(program: Program, start: datetime, end: datetime) -> list[FunnelRow]:
@@ -116,7 +35,7 @@ def funnel_panel(program: Program, start: datetime, end: datetime) -> list[Funne
 
 def _money(minor: int | None) -> str:
     if minor is None:
-        return it("no_quote")
+        return _("no quote")
     return f"{minor / 100:,.2f}".replace(",", "\u00a0") + " ₽"
 
 
@@ -126,7 +45,6 @@ def _page(program: Program, status: int = 200, **extra: Any) -> Response:
     messaging = services().messaging
     context: dict[str, Any] = {
         "program": program,
-        "it": it,
         "quote_money": _money,
         "channels_on": messaging.channels_on,
         "off": messaging.off,
@@ -153,7 +71,11 @@ def invite_page(slug: str) -> Response:
 def invite_options(slug: str) -> Response:
     program = program_named(db(), slug)
     if not csrf_valid():
-        return _page(program, 400, notice=tx("form.expired"))
+        return _page(
+            program,
+            400,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     try:
         invites.set_options(
             db(),
@@ -164,8 +86,8 @@ def invite_options(slug: str) -> Response:
             current_staff() or "console",
         )
     except ValidationError as exc:
-        return _page(program, 422, errors=exc.fields, notice=tx("form.errors"))
-    flash(it("saved"))
+        return _page(program, 422, errors=exc.fields, notice=_("Please correct the fields below."))
+    flash(_("Saved."))
     return _back(slug)
 
 
@@ -191,10 +113,13 @@ def invite_create(slug: str) -> Response:
     problem: dict[str, Any] = {}
     quote = None
     if not csrf_valid():
-        problem = {"status": 400, "notice": tx("form.expired")}
+        problem = {
+            "status": 400,
+            "notice": _("The form has expired. Please check the values and send it again."),
+        }
     elif draft.channel in ("sms", "email") and draft.channel not in svc.messaging.channels_on:
         why = svc.messaging.off.get(draft.channel, "")
-        problem = {"status": 422, "notice": it("channel_off", why=why)}
+        problem = {"status": 422, "notice": _("This channel is off: {why}.", why=why)}
     else:
         try:
             # The audience is read and the gateway asked for its price before the
@@ -205,13 +130,17 @@ def invite_create(slug: str) -> Response:
                 )
             quote = invite_campaigns.price(svc.messaging.sms, total, sample)
         except ValidationError as exc:
-            problem = {"status": 422, "errors": exc.fields, "notice": tx("form.errors")}
+            problem = {
+                "status": 422,
+                "errors": exc.fields,
+                "notice": _("Please correct the fields below."),
+            }
     session = db()
     program = program_named(session, slug)
     if quote is None:
         return _page(program, problem.pop("status"), values=values, **problem)
     invite_campaigns.create(session, svc.clock, program, draft, quote, current_staff() or "console")
-    flash(it("created"))
+    flash(_("Quoted. Check the cost and start the campaign."))
     return _back(slug)
 
 
@@ -236,7 +165,7 @@ def invite_start(slug: str, campaign_id: int) -> Response:
             flash("; ".join(exc.fields.values()))
         else:
             local = at.astimezone(ZoneInfo(program.timezone))
-            flash(it("starts_at", at=f"{local:%Y-%m-%d %H:%M}"))
+            flash(_("Sending starts at {at}.", at=local.strftime("%Y-%m-%d %H:%M")))
     return _back(slug)
 
 

@@ -11,9 +11,8 @@ from app.services import adjustments, cards, members
 from app.web.console import bp, card_care_texts
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page, program_named
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -21,51 +20,6 @@ if TYPE_CHECKING:
 
 VIEW_ROLES = ("admin", "marketer", "store_manager")
 ADJUST_ROLES = ("admin", "store_manager")
-
-TEXTS = {
-    "members": {"en": "Members", "ru": "Участники"},
-    "search": {"en": "Name, phone or card number", "ru": "Имя, телефон или номер карты"},
-    "find": {"en": "Find", "ru": "Найти"},
-    "adjust": {"en": "Adjust points", "ru": "Начислить или списать баллы"},
-    "points": {"en": "Points (negative to take)", "ru": "Баллы (со знаком минус — списать)"},
-    "reason": {"en": "Reason", "ru": "Причина"},
-    "save": {"en": "Save", "ru": "Сохранить"},
-    "ledger": {"en": "Points history", "ru": "История баллов"},
-    "receipts": {"en": "Purchases", "ru": "Покупки"},
-    "saved": {
-        "en": "Saved: the card on the phone updates shortly.",
-        "ru": "Сохранено: карта на телефоне скоро обновится.",
-    },
-    "pending": {
-        "en": "This is more than your role may adjust alone: it waits for an admin's approval.",
-        "ru": "Это больше, чем ваша роль может начислить сама: изменение ждёт одобрения "
-        "администратора.",
-    },
-    "erased": {
-        "en": "The member's personal data was erased; the card no longer works.",
-        "ru": "Персональные данные участника удалены, карта больше не действует.",
-    },
-    "export": {"en": "Download the member's data (JSON)", "ru": "Скачать данные участника (JSON)"},
-    "erase": {"en": "Erase personal data", "ru": "Удалить персональные данные"},
-    "erase_hint": {
-        "en": "Name, phone, e-mail and birthday are removed for good; the card stops working "
-        "and the pass on the phone is voided. Purchases and points stay, anonymised. "
-        "Type the card number to confirm.",
-        "ru": "Имя, телефон, e-mail и день рождения удаляются навсегда; карта перестаёт "
-        "действовать, карта в телефоне аннулируется. Покупки и баллы остаются обезличенными. "
-        "Для подтверждения введите номер карты.",
-    },
-    "confirm": {"en": "Card number", "ru": "Номер карты"},
-    "erased_at": {"en": "Personal data erased", "ru": "Персональные данные удалены"},
-    "insufficient": {
-        "en": "The card does not have that many points.",
-        "ru": "На карте нет столько баллов.",
-    },
-}
-
-
-def mt(key: str) -> str:
-    return TEXTS[key][current_locale()]
 
 
 def _card(program_slug: str | None, number: str) -> Card:
@@ -88,7 +42,6 @@ def member_list() -> Response:
         program=program,
         query=query,
         found=found,
-        mt=mt,
         **card_care_texts.helpers(),
     )
 
@@ -110,7 +63,6 @@ def _card_page(
         errors=errors or {},
         values=values or {},
         notice=notice,
-        mt=mt,
         can_adjust=user is not None and user.role in ADJUST_ROLES,
         can_export=user is not None and user.role in ("admin", "store_manager"),
         can_erase=user is not None and user.role == "admin",
@@ -124,11 +76,17 @@ def _card_page(
 @require(*VIEW_ROLES)
 def card_detail(number: str) -> Response:
     card = _card(request.args.get("program"), number)
-    notice = mt("saved") if request.args.get("saved") else card_care_texts.done_notice(card)
+    notice = (
+        _("Saved: the card on the phone updates shortly.")
+        if request.args.get("saved")
+        else card_care_texts.done_notice(card)
+    )
     if request.args.get("pending"):
-        notice = mt("pending")
+        notice = _(
+            "This is more than your role may adjust alone: it waits for an admin's approval."
+        )
     if request.args.get("erased"):
-        notice = mt("erased")
+        notice = _("The member's personal data was erased; the card no longer works.")
     return _card_page(card, notice=notice)
 
 
@@ -138,7 +96,12 @@ def card_adjust(number: str) -> Response:
     card = _card(request.form.get("program"), number)
     values = {k: request.form.get(k, "") for k in ("points", "reason")}
     if not csrf_valid():
-        return _card_page(card, 400, values=values, notice=tx("form.expired"))
+        return _card_page(
+            card,
+            400,
+            values=values,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     raw = values["points"].strip().replace(" ", "")
     try:
         points = int(raw)
@@ -151,7 +114,9 @@ def card_adjust(number: str) -> Response:
     except ValidationError as exc:
         return _card_page(card, 422, exc.fields, values)
     except InsufficientPointsError:
-        return _card_page(card, 422, {"points": mt("insufficient")}, values)
+        return _card_page(
+            card, 422, {"points": _("The card does not have that many points.")}, values
+        )
     outcome = "pending" if adjustments.waits_for_approval(done) else "saved"
     target = url_for("console.card_detail", number=card.number, program=card.program.slug)
     return redirect(f"{target}&{outcome}=1", code=303)  # type: ignore[return-value]

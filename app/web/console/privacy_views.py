@@ -11,24 +11,12 @@ from app.services import erasure, member_export
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.member_views import _card, _card_page
-from app.web.console.texts import tx
 from app.web.db import db, services, write_db
-from app.web.i18n import current_locale
+from app.web.i18n import _
 from app.web.security import csrf_valid
 
 EXPORT_ROLES = ("admin", "store_manager")
 ERASE_ROLES = ("admin",)
-
-TEXTS = {
-    "mismatch": {
-        "en": "Type the card number exactly to confirm the erasure.",
-        "ru": "Для подтверждения введите номер карты точно.",
-    },
-}
-
-
-def pt(key: str) -> str:
-    return TEXTS[key][current_locale()]
 
 
 @bp.get("/cards/<number>/export.json")
@@ -51,9 +39,13 @@ def card_export(number: str) -> Response:
 def card_erase(number: str) -> Response:
     card = _card(request.form.get("program"), number)
     if not csrf_valid():
-        return _card_page(card, 400, notice=tx("form.expired"))
+        return _card_page(
+            card, 400, notice=_("The form has expired. Please check the values and send it again.")
+        )
     if not erasure.confirmation_matches(card, request.form.get("confirm")):
-        return _card_page(card, 422, {"confirm": pt("mismatch")})
+        return _card_page(
+            card, 422, {"confirm": _("Type the card number exactly to confirm the erasure.")}
+        )
     try:
         erasure.erase(db(), services().clock, card, current_staff() or "console")
     except ValidationError as exc:

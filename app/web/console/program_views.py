@@ -13,121 +13,62 @@ from app.services import google_class, program_admin
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import current_locale
+from app.web.i18n import SOURCE_LOCALE, _, current_locale, lazy_pgettext, pgettext, service_error
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
     from app.loyalty.models import Program
 
-TEXTS = {
-    "title": {"en": "Programs", "ru": "Программы"},
-    "new": {"en": "New program", "ru": "Новая программа"},
-    "edit": {"en": "Edit", "ru": "Изменить"},
-    "create": {"en": "Create the program", "ru": "Создать программу"},
-    "save": {"en": "Save", "ru": "Сохранить"},
-    "archive": {"en": "Archive", "ru": "В архив"},
-    "restore": {"en": "Restore", "ru": "Восстановить"},
-    "archived": {"en": "archived", "ru": "в архиве"},
-    "archived_lead": {
-        "en": "Archived: enrollment is closed and the program's pages are read-only.",
-        "ru": "В архиве: запись в программу закрыта, страницы только для просмотра.",
-    },
-    "active": {"en": "active", "ru": "действует"},
-    "tiers": {"en": "Tiers", "ru": "Уровни"},
-    "tiers_lead": {
-        "en": "One tier is the default every new card gets; others are granted by staff on "
-        "evidence (e.g. a large-family certificate) or by total spend.",
-        "ru": "Один уровень получает каждая новая карта; остальные присваивает сотрудник по "
-        "документу (например, удостоверение многодетной семьи) или они даются за сумму покупок.",
-    },
-    "created": {"en": "The program is created.", "ru": "Программа создана."},
-    "saved": {
-        "en": "Saved: cards on phones will update where it shows.",
-        "ru": "Сохранено: карты на телефонах обновятся, где это видно.",
-    },
-    "nothing": {"en": "Nothing changed.", "ru": "Ничего не изменилось."},
-    "grant.default": {"en": "every new card", "ru": "каждой новой карте"},
-    "grant.staff": {"en": "by staff, on evidence", "ru": "сотрудником по документу"},
-    "grant.spend": {"en": "by total spend", "ru": "за сумму покупок"},
-    "stores": {"en": "stores and tills", "ru": "магазины и кассы"},
-}
-LABELS = {
-    "slug": ("Short name for addresses (/join/…)", "Короткое имя для адресов (/join/…)"),
-    "name": ("Program name", "Название программы"),
-    "brand_name": ("Brand", "Бренд"),
-    "timezone": ("Time zone", "Часовой пояс"),
-    "currency": ("Currency", "Валюта"),
-    "default_locale": ("Main language (ru or en)", "Основной язык (ru или en)"),
-    "earn_rate": ("Points earned, % of the amount paid", "Начисление баллов, % от оплаты"),
-    "redeem_share": ("Points may pay up to, % of a purchase", "Баллами можно оплатить до, %"),
-    "point_value": ("One point is worth (money)", "Стоимость одного балла"),
-    "registration_bonus": ("Bonus for adding the card (points)", "Бонус за установку (баллы)"),
-    "registration_bonus_days": (
-        "… valid for (days, empty = no expiry)",
-        "… действует (дней, пусто — бессрочно)",
+# The catalog's words for what the service says in English, by field.
+FIELD_ERRORS = {
+    "slug": lazy_pgettext(
+        "field error", "2–40 lower-case latin letters, digits or “-”; not used by another program"
     ),
-    "birthday_bonus": ("Birthday bonus (points)", "Бонус на день рождения (баллы)"),
-    "birthday_bonus_days": (
-        "… valid for (days, empty = no expiry)",
-        "… действует (дней, пусто — бессрочно)",
+    "name": lazy_pgettext("field error", "Required (up to 100 characters)"),
+    "brand_name": lazy_pgettext("field error", "Required (up to 100 characters)"),
+    "timezone": lazy_pgettext("field error", "A time zone such as Europe/Moscow"),
+    "default_locale": lazy_pgettext("field error", "ru or en"),
+    "earn_rate": lazy_pgettext("field error", "A percent from 0 to 100 (up to two decimals)"),
+    "redeem_share": lazy_pgettext("field error", "A percent from 0 to 100 (up to two decimals)"),
+    "point_value": lazy_pgettext("field error", "An amount above 0, e.g. 1 or 0.50"),
+    "registration_bonus": lazy_pgettext("field error", "A whole number of points from 0"),
+    "birthday_bonus": lazy_pgettext("field error", "A whole number of points from 0"),
+    "registration_bonus_days": lazy_pgettext(
+        "field error", "Empty or a number of days from 1 to 3650"
     ),
-    "points_validity_days": (
-        "Earned points expire after (days, empty = never)",
-        "Начисленные баллы сгорают через (дней, пусто — никогда)",
+    "birthday_bonus_days": lazy_pgettext("field error", "Empty or a number of days from 1 to 3650"),
+    "points_validity_days": lazy_pgettext(
+        "field error", "Empty or a number of days from 1 to 3650"
     ),
-    "code": ("Code", "Код"),
-    "name_ru": ("Name (Russian)", "Название (рус.)"),
-    "name_en": ("Name (English, optional)", "Название (англ., необязательно)"),
-    "discount": ("Discount, %", "Скидка, %"),
-    "grant": ("Given", "Как присваивается"),
-    "threshold": ("Total spend to reach it", "Сумма покупок для перехода"),
-}
-# Russian words for what the service says in English, by field.
-ERRORS_RU = {
-    "slug": "2–40 строчных латинских букв, цифр или «-»; не занято другой программой",
-    "name": "Обязательное поле (до 100 символов)",
-    "brand_name": "Обязательное поле (до 100 символов)",
-    "timezone": "Часовой пояс, например Europe/Moscow",
-    "currency": "Одна из валют: " + ", ".join(program_admin.CURRENCIES),
-    "default_locale": "ru или en",
-    "earn_rate": "Процент от 0 до 100 (до двух знаков после запятой)",
-    "redeem_share": "Процент от 0 до 100 (до двух знаков после запятой)",
-    "point_value": "Сумма больше 0, например 1 или 0,50",
-    "registration_bonus": "Целое число баллов от 0",
-    "birthday_bonus": "Целое число баллов от 0",
-    "registration_bonus_days": "Пусто или число дней от 1 до 3650",
-    "birthday_bonus_days": "Пусто или число дней от 1 до 3650",
-    "points_validity_days": "Пусто или число дней от 1 до 3650",
-    "tiers": "Нужен хотя бы один уровень и ровно один — для каждой новой карты",
-    "code": "1–40 строчных латинских букв, цифр, «-» или «_», без повторов",
-    "name_ru": "Обязательное поле (до 60 символов)",
-    "name_en": "До 60 символов",
-    "discount": "Процент от 0 до 100",
-    "grant": "Выберите, как присваивается уровень",
-    "threshold": "Сумма больше 0 — только для уровня за сумму покупок",
+    "tiers": lazy_pgettext(
+        "field error", "At least one level is needed, and exactly one for every new card"
+    ),
+    "code": lazy_pgettext(
+        "field error", "1–40 lower-case latin letters, digits, “-” or “_”, no repeats"
+    ),
+    "name_ru": lazy_pgettext("field error", "Required (up to 60 characters)"),
+    "name_en": lazy_pgettext("field error", "Up to 60 characters"),
+    "discount": lazy_pgettext("field error", "A percent from 0 to 100"),
+    "grant": lazy_pgettext("field error", "Choose how the level is given"),
+    "threshold": lazy_pgettext("field error", "An amount above 0, only for a level by total spend"),
 }
 EXTRA_TIER_ROWS = 2
 
 
-def px(key: str) -> str:
-    return TEXTS[key][current_locale()]
-
-
-def label(name: str) -> str:
-    en, ru = LABELS[name]
-    return ru if current_locale() == "ru" else en
-
-
 def error_text(key: str, english: str) -> str:
     """The message for an error key ("earn_rate", "tiers.1.discount") in the page's language."""
-    if current_locale() != "ru":
-        return english
-    held = english.partition(program_admin.HELD_TIERS)[2]
-    if held:  # which tiers hold cards, with their counts: the figures matter
-        return "На этих уровнях есть карты, сначала переведите их на другие:" + held
-    return ERRORS_RU.get(key.rsplit(".", 1)[-1], english)
+    name = key.rsplit(".", 1)[-1]
+    if current_locale() != SOURCE_LOCALE:
+        held = english.partition(program_admin.HELD_TIERS)[2]
+        if held:  # which tiers hold cards, with their counts: the figures matter
+            return _("These levels hold cards; move them to other levels first:") + held
+        if name == "currency":
+            currencies = ", ".join(program_admin.CURRENCIES)
+            return pgettext(
+                "field error", "One of the currencies: {currencies}", currencies=currencies
+            )
+    return service_error(english, FIELD_ERRORS.get(name))
 
 
 def _program(slug: str) -> Program:
@@ -166,8 +107,6 @@ def _form_page(
         tiers=shown,
         errors=errors,
         notice=notice,
-        px=px,
-        label=label,
         error_text=error_text,
         fields=[f for f in program_admin.FIELDS if program is None or f != "slug"],
         tier_fields=program_admin.TIER_FIELDS,
@@ -184,7 +123,7 @@ def _push_class(program_id: int) -> None:
 @bp.get("/programs")
 @require("admin")
 def program_list() -> Response:
-    return page("console/programs.html", programs=program_admin.list_programs(db()), px=px)
+    return page("console/programs.html", programs=program_admin.list_programs(db()))
 
 
 @bp.get("/programs/new")
@@ -199,14 +138,23 @@ def program_create() -> Response:
     values = {f: request.form.get(f, "") for f in program_admin.FIELDS}
     tiers = _tier_rows_from_form()
     if not csrf_valid():
-        return _form_page(None, values, tiers, {}, 400, tx("form.expired"))
+        return _form_page(
+            None,
+            values,
+            tiers,
+            {},
+            400,
+            _("The form has expired. Please check the values and send it again."),
+        )
     try:
         program = program_admin.create_program(
             db(), services().clock, values, tiers, current_staff() or "console"
         )
     except ValidationError as exc:
-        return _form_page(None, values, tiers, exc.fields, 422, tx("form.errors"))
-    flash(px("created"))
+        return _form_page(
+            None, values, tiers, exc.fields, 422, _("Please correct the fields below.")
+        )
+    flash(_("The program is created."))
     return redirect(url_for("console.program_edit", slug=program.slug), code=303)  # type: ignore[return-value]
 
 
@@ -224,18 +172,36 @@ def program_save(slug: str) -> Response:
     values = {f: request.form.get(f, "") for f in program_admin.FIELDS if f != "slug"}
     tiers = _tier_rows_from_form()
     if not csrf_valid():
-        return _form_page(program, values, tiers, {}, 400, tx("form.expired"))
+        return _form_page(
+            program,
+            values,
+            tiers,
+            {},
+            400,
+            _("The form has expired. Please check the values and send it again."),
+        )
     if program.archived_at is not None:
-        abort(409, description=tx("program.archived"))
+        abort(
+            409,
+            description=_(
+                "This program is archived: its pages are read-only. An admin can restore it."
+            ),
+        )
     try:
         changed = program_admin.update_program(
             db(), services().clock, program, values, tiers, current_staff() or "console"
         )
     except ValidationError as exc:
-        return _form_page(program, values, tiers, exc.fields, 422, tx("form.errors"))
+        return _form_page(
+            program, values, tiers, exc.fields, 422, _("Please correct the fields below.")
+        )
     if changed:
         _push_class(program.id)
-    flash(px("saved") if changed else px("nothing"))
+    flash(
+        _("Saved: cards on phones will update where it shows.")
+        if changed
+        else _("Nothing changed.")
+    )
     return redirect(url_for("console.program_edit", slug=slug), code=303)  # type: ignore[return-value]
 
 
@@ -256,5 +222,9 @@ def _set_archived(slug: str, archived: bool) -> Response:
     if csrf_valid() and program_admin.set_archived(
         db(), services().clock, program, archived, current_staff() or "console"
     ):
-        flash(px("archived_lead") if archived else px("saved"))
+        flash(
+            _("Archived: enrollment is closed and the program's pages are read-only.")
+            if archived
+            else _("Saved: cards on phones will update where it shows.")
+        )
     return redirect(url_for("console.program_list"), code=303)  # type: ignore[return-value]

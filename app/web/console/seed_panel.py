@@ -18,7 +18,8 @@ from app.analytics.buyers import BuyerKpis, buyer_kpis
 from app.services.automated_revenue import automated_revenue
 from app.services.seed_kpis import SeedKpis, seed_kpis
 from app.web.console.charts import Frame, Series, line_chart
-from app.web.console.texts import TEXTS, money, number, percent, short_date, tx
+from app.web.console.texts import BY_KEY, money, number, percent, short_date, text_for
+from app.web.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -48,7 +49,7 @@ class Panel:
 
 
 def _source(name: str) -> str:
-    return tx(f"trigger.{name}") if f"trigger.{name}" in TEXTS else name
+    return text_for(f"trigger.{name}") if f"trigger.{name}" in BY_KEY else name
 
 
 def _signed(value: float | None) -> str:
@@ -72,21 +73,21 @@ def panel(
     cells = [
         (
             "loyal_buyers",
-            tx("kpi.loyal_buyers"),
+            _("Loyal buyers (vs previous)"),
             f"{number(b.loyal_buyers)} ({_signed(b.loyal_buyers_change)})",
         ),
-        ("loyal_revenue_share", tx("kpi.loyal_revenue_share"), percent(b.loyal_revenue_share)),
+        ("loyal_revenue_share", _("Loyal buyers' revenue share"), percent(b.loyal_revenue_share)),
         (
             "repeat_purchase_share",
-            tx("kpi.repeat_purchase_share"),
+            _("Repeat purchases, of card purchases"),
             percent(b.repeat_purchase_share),
         ),
         (
             "card_adoption",
-            tx("kpi.card_adoption"),
+            _("Card in a wallet (of members)"),
             f"{percent(a.share)} ({number(a.installed)} / {number(a.members)})",
         ),
-        ("automated_revenue", tx("kpi.automated_revenue"), money(auto.revenue, cur)),
+        ("automated_revenue", _("Revenue from automated messages"), money(auto.revenue, cur)),
     ]
     per_week = [buyer_kpis(session, program, *bounds(first, last)) for first, last in weeks]
     labels = [short_date(first) for first, _ in weeks]
@@ -100,17 +101,27 @@ def panel(
             series=[series],
             y_format=(lambda v: percent(v, 0)) if share else (lambda v: number(v)),
             y_max=1.0 if share else None,
-            empty_text=tx("chart.no_data"),
+            empty_text=_("No purchases in this period"),
         )
         return Markup(svg)  # noqa: S704  (our own SVG: every text in it is escaped)
 
-    loyal = Series(tx("kpi.loyal_buyers"), [float(k.loyal_buyers) for k in per_week], "#1F3A5F")
+    loyal = Series(
+        _("Loyal buyers (vs previous)"), [float(k.loyal_buyers) for k in per_week], "#1F3A5F"
+    )
     repeat = Series(
-        tx("kpi.repeat_purchase_share"), [k.repeat_purchase_share for k in per_week], "#2A9D8F"
+        _("Repeat purchases, of card purchases"),
+        [k.repeat_purchase_share for k in per_week],
+        "#2A9D8F",
     )
     charts = [
-        (tx("dash.chart_loyal"), draw("chart-loyal", tx("dash.chart_loyal"), loyal, False)),
-        (tx("dash.chart_repeat"), draw("chart-repeat", tx("dash.chart_repeat"), repeat, True)),
+        (
+            _("Loyal buyers at each week's end"),
+            draw("chart-loyal", _("Loyal buyers at each week's end"), loyal, False),
+        ),
+        (
+            _("Repeat purchases per week"),
+            draw("chart-repeat", _("Repeat purchases per week"), repeat, True),
+        ),
     ]
     adoption = [(app, n, percent(share)) for app, (n, share) in a.by_app.items()]
     automated = [

@@ -14,84 +14,34 @@ from app.staff.errors import StaffStateError
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, lazy_pgettext, service_error
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
     from app.loyalty.models import Program, Store
     from app.staff.models import StaffUser
 
-TEXTS = {
-    "title": {"en": "Staff", "ru": "Сотрудники"},
-    "role.admin": {"en": "admin", "ru": "администратор"},
-    "role.marketer": {"en": "marketer", "ru": "маркетолог"},
-    "role.store_manager": {"en": "store manager", "ru": "управляющий магазином"},
-    "all_programs": {"en": "all programs", "ru": "все программы"},
-    "no_programs": {"en": "no program yet", "ru": "пока ни одной программы"},
-    "enabled": {"en": "active", "ru": "активен"},
-    "disabled": {"en": "disabled", "ru": "отключён"},
-    "failed": {"en": "wrong passwords since last sign-in", "ru": "неверных паролей с входа"},
-    "disable": {"en": "Disable", "ru": "Отключить"},
-    "enable": {"en": "Enable", "ru": "Включить"},
-    "password": {"en": "New password", "ru": "Новый пароль"},
-    "password_again": {"en": "Repeat it", "ru": "Повторите"},
-    "set_password": {"en": "Set password", "ru": "Сменить пароль"},
-    "tokens": {"en": "API tokens", "ru": "API-токены"},
-    "revoke": {"en": "Revoke", "ru": "Отозвать"},
-    "revoked": {"en": "revoked", "ru": "отозван"},
-    "no_tokens": {"en": "none", "ru": "нет"},
-    "saved": {
-        "en": "Saved. The user's open sessions have ended where needed.",
-        "ru": "Сохранено. Открытые сеансы сотрудника завершены, где это нужно.",
-    },
-    "differ": {"en": "The two passwords differ.", "ru": "Пароли не совпадают."},
-    "weak": {
-        "en": "The password is too weak: at least 10 characters and not a common password.",
-        "ru": "Слишком простой пароль: нужно не меньше 10 символов и не из списка "
-        "распространённых паролей.",
-    },
-    "add": {"en": "Add a staff member", "ru": "Добавить сотрудника"},
-    "email": {"en": "E-mail (the login)", "ru": "E-mail (логин)"},
-    "name": {"en": "Name", "ru": "Имя"},
-    "role": {"en": "Role", "ru": "Роль"},
-    "change_role": {"en": "Change the role", "ru": "Сменить роль"},
-    "programs": {"en": "Programs", "ru": "Программы"},
-    "stores": {"en": "Stores (store managers)", "ru": "Магазины (для управляющих)"},
-    "set_scope": {"en": "Save programs and stores", "ru": "Сохранить программы и магазины"},
-    "created": {
-        "en": "The account is created; give the person their password in person.",
-        "ru": "Учётная запись создана; сообщите пароль сотруднику лично.",
-    },
-    "last_admin_role": {
-        "en": "The last active admin keeps the admin role.",
-        "ru": "У последнего активного администратора нельзя сменить роль.",
-    },
-    "last_admin": {
-        "en": "The last active admin cannot be disabled.",
-        "ru": "Нельзя отключить последнего активного администратора.",
-    },
+
+FIELD_ERRORS = {
+    "email": lazy_pgettext("field error", "Enter an e-mail that no staff member has yet"),
+    "name": lazy_pgettext("field error", "Enter a name (up to 100 characters)"),
+    "role": lazy_pgettext("field error", "Choose a role"),
+    "password": lazy_pgettext(
+        "field error", "At least 10 characters and not from the list of common passwords"
+    ),
+    "password_again": lazy_pgettext("field error", "The passwords do not match"),
+    "programs": lazy_pgettext(
+        "field error", "An admin works with all programs: there is nothing to assign"
+    ),
+    "stores": lazy_pgettext(
+        "field error", "Stores are assigned to store managers only, and only from their programs"
+    ),
 }
-
-
-ERRORS_RU = {
-    "email": "Введите e-mail, которого ещё нет среди сотрудников",
-    "name": "Введите имя (до 100 символов)",
-    "role": "Выберите роль",
-    "password": "Не меньше 10 символов и не из списка распространённых паролей",
-    "password_again": "Пароли не совпадают",
-    "programs": "Администратор работает со всеми программами: назначать не нужно",
-    "stores": "Магазины назначаются только управляющим и только из их программ",
-}
-
-
-def sx(key: str) -> str:
-    return TEXTS[key][current_locale()]
 
 
 def staff_error(key: str, english: str) -> str:
-    return ERRORS_RU.get(key, english) if current_locale() == "ru" else english
+    return service_error(english, FIELD_ERRORS.get(key))
 
 
 def _page(
@@ -115,7 +65,6 @@ def _page(
         status,
         rows=rows,
         notice=notice,
-        sx=sx,
         roles=staff.ROLES,
         all_programs=program_admin.list_programs(session),
         values=values or {},
@@ -132,7 +81,7 @@ def _target(user_id: int) -> StaffUser:
 
 
 def _done() -> Response:
-    flash(sx("saved"))
+    flash(_("Saved. The user's open sessions have ended where needed."))
     return redirect(url_for("console.staff_list"), code=303)  # type: ignore[return-value]
 
 
@@ -157,11 +106,11 @@ def staff_enable(user_id: int) -> Response:
 def _set_disabled(user_id: int, disabled: bool) -> Response:
     user = _target(user_id)
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     try:
         staff.set_disabled(db(), services().clock, user, disabled, current_staff() or "console")
     except StaffStateError:
-        return _page(409, sx("last_admin"))
+        return _page(409, _("The last active admin cannot be disabled."))
     return _done()
 
 
@@ -170,14 +119,16 @@ def _set_disabled(user_id: int, disabled: bool) -> Response:
 def staff_password(user_id: int) -> Response:
     user = _target(user_id)
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     password = request.form.get("password", "")
     if password != request.form.get("password_again", ""):
-        return _page(422, sx("differ"))
+        return _page(422, _("The two passwords differ."))
     try:
         staff.change_password(db(), services().clock, user, password, current_staff() or "console")
     except ValidationError:
-        return _page(422, sx("weak"))
+        return _page(
+            422, _("The password is too weak: at least 10 characters and not a common password.")
+        )
     return _done()
 
 
@@ -192,10 +143,17 @@ def staff_add() -> Response:
         "programs": form.getlist("programs"),
     }
     if not csrf_valid():
-        return _page(400, tx("form.expired"), values)
+        return _page(
+            400, _("The form has expired. Please check the values and send it again."), values
+        )
     password = form.get("password", "")
     if password != form.get("password_again", ""):
-        return _page(422, tx("form.errors"), values, {"password_again": "the passwords differ"})
+        return _page(
+            422,
+            _("Please correct the fields below."),
+            values,
+            {"password_again": "the passwords differ"},
+        )
     session = db()
     chosen = _programs(form.getlist("programs"))
     try:
@@ -210,8 +168,8 @@ def staff_add() -> Response:
             programs=chosen,
         )
     except ValidationError as exc:
-        return _page(422, tx("form.errors"), values, exc.fields)
-    flash(sx("created"))
+        return _page(422, _("Please correct the fields below."), values, exc.fields)
+    flash(_("The account is created; give the person their password in person."))
     return redirect(url_for("console.staff_list"), code=303)  # type: ignore[return-value]
 
 
@@ -225,15 +183,15 @@ def _programs(slugs: list[str]) -> list[Program]:
 def staff_role(user_id: int) -> Response:
     user = _target(user_id)
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     try:
         staff.change_role(
             db(), services().clock, user, request.form.get("role", ""), current_staff() or "console"
         )
     except ValidationError as exc:
-        return _page(422, tx("form.errors"), errors=exc.fields)
+        return _page(422, _("Please correct the fields below."), errors=exc.fields)
     except StaffStateError:
-        return _page(409, sx("last_admin_role"))
+        return _page(409, _("The last active admin keeps the admin role."))
     return _done()
 
 
@@ -242,22 +200,24 @@ def staff_role(user_id: int) -> Response:
 def staff_scope_set(user_id: int) -> Response:
     user = _target(user_id)
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     chosen = _programs(request.form.getlist("programs"))
     stores: list[Store] = []
     for value in request.form.getlist("stores"):
-        slug, _, code = value.partition("/")
+        slug, _sep, code = value.partition("/")
         program = next((p for p in chosen if p.slug == slug), None)
         store = next((s for s in program.stores if s.code == code), None) if program else None
         if store is None:
-            return _page(422, tx("form.errors"), errors={"stores": "unknown store"})
+            return _page(
+                422, _("Please correct the fields below."), errors={"stores": "unknown store"}
+            )
         stores.append(store)
     try:
         staff_scope.set_scope(
             db(), services().clock, user, chosen, stores, current_staff() or "console"
         )
     except ValidationError as exc:
-        return _page(422, tx("form.errors"), errors=exc.fields)
+        return _page(422, _("Please correct the fields below."), errors=exc.fields)
     return _done()
 
 
@@ -265,7 +225,7 @@ def staff_scope_set(user_id: int) -> Response:
 @require("admin")
 def staff_revoke_token(token_id: int) -> Response:
     if not csrf_valid():
-        return _page(400, tx("form.expired"))
+        return _page(400, _("The form has expired. Please check the values and send it again."))
     try:
         staff.revoke_token(db(), services().clock, token_id, current_staff() or "console")
     except StaffStateError:

@@ -11,9 +11,8 @@ from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, _program
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, lazy_pgettext, service_error
 from app.web.security import csrf_valid
 
 FIELDS = (
@@ -26,61 +25,27 @@ FIELDS = (
     "relevant_text_ru",
     "relevant_text_en",
 )
-TEXTS = {
-    "title": {"en": "Stores", "ru": "Магазины"},
-    "lead": {
-        "en": "The chain's stores: tills belong to a store and its receipts count there. "
-        "With coordinates, a card shows up on the lock screen near the store (each card "
-        "shows the ten nearest the store of its latest purchase).",
-        "ru": "Магазины сети: кассы относятся к магазину, и их чеки считаются в нём. "
-        "Если указаны координаты, карта появляется на экране блокировки рядом с магазином "
-        "(каждая карта показывает десять ближайших к магазину последней покупки).",
-    },
-    "tills": {"en": "Tills and their keys", "ru": "Кассы и их ключи"},
-    "label.code": {"en": "Code (latin, for reports)", "ru": "Код (латиницей, для отчётов)"},
-    "label.name": {"en": "Name", "ru": "Название"},
-    "label.address": {"en": "Address", "ru": "Адрес"},
-    "label.timezone": {
-        "en": "Time zone (empty: the program's)",
-        "ru": "Часовой пояс (пусто — как у программы)",
-    },
-    "label.latitude": {"en": "Latitude (optional)", "ru": "Широта (необязательно)"},
-    "label.longitude": {"en": "Longitude (optional)", "ru": "Долгота (необязательно)"},
-    "label.relevant_text_ru": {
-        "en": "Lock-screen text, Russian (optional)",
-        "ru": "Текст на экране блокировки, рус. (необязательно)",
-    },
-    "label.relevant_text_en": {
-        "en": "Lock-screen text, English (optional)",
-        "ru": "Текст на экране блокировки, англ. (необязательно)",
-    },
-    "no_location": {"en": "no coordinates", "ru": "без координат"},
-    "add": {"en": "Add a store", "ru": "Добавить магазин"},
-    "remove": {"en": "Remove", "ru": "Удалить"},
-    "saved": {
-        "en": "Saved: cards on phones will update.",
-        "ru": "Сохранено: карты на телефонах обновятся.",
-    },
+
+
+FIELD_ERRORS = {
+    "code": lazy_pgettext(
+        "field error",
+        "1–40 lower-case latin letters, digits, “-” or “_”; not used by another store",
+    ),
+    "name": lazy_pgettext("field error", "Required (up to 100 characters)"),
+    "timezone": lazy_pgettext("field error", "Empty or a time zone such as Asia/Yekaterinburg"),
+    "latitude": lazy_pgettext("field error", "A number from -90 to 90 (or both fields empty)"),
+    "longitude": lazy_pgettext("field error", "A number from -180 to 180 (or both fields empty)"),
+    "store": lazy_pgettext(
+        "field error",
+        "The store has tills or receipts: revoke its tills first; "
+        "a store with receipts stays in the reports",
+    ),
 }
-
-
-ERRORS_RU = {
-    "code": "1–40 строчных латинских букв, цифр, «-» или «_»; не занят другим магазином",
-    "name": "Обязательное поле (до 100 символов)",
-    "timezone": "Пусто или часовой пояс, например Asia/Yekaterinburg",
-    "latitude": "Число от -90 до 90 (или оба поля пустые)",
-    "longitude": "Число от -180 до 180 (или оба поля пустые)",
-    "store": "У магазина есть кассы или чеки: сначала отключите его кассы; "
-    "магазин с чеками остаётся в отчётах",
-}
-
-
-def st(key: str) -> str:
-    return TEXTS[key][current_locale()]
 
 
 def store_error(key: str, english: str) -> str:
-    return ERRORS_RU.get(key, english) if current_locale() == "ru" else english
+    return service_error(english, FIELD_ERRORS.get(key))
 
 
 def _after_change(program_id: int) -> None:
@@ -96,7 +61,6 @@ def store_list(slug: str) -> Response:
         program=_program(slug),
         values={},
         errors={},
-        st=st,
         fields=FIELDS,
         store_error=store_error,
     )
@@ -114,8 +78,7 @@ def store_add(slug: str) -> Response:
             program=program,
             values=values,
             errors={},
-            notice=tx("form.expired"),
-            st=st,
+            notice=_("The form has expired. Please check the values and send it again."),
             fields=FIELDS,
             store_error=store_error,
         )
@@ -128,13 +91,12 @@ def store_add(slug: str) -> Response:
             program=program,
             values=values,
             errors=exc.fields,
-            notice=tx("form.errors"),
-            st=st,
+            notice=_("Please correct the fields below."),
             fields=FIELDS,
             store_error=store_error,
         )
     _after_change(program.id)
-    flash(st("saved"))
+    flash(_("Saved: cards on phones will update."))
     return redirect(url_for("console.store_list", slug=slug), code=303)  # type: ignore[return-value]
 
 
@@ -155,11 +117,10 @@ def store_remove(slug: str, code: str) -> Response:
                 values={},
                 errors={},
                 notice=store_error("store", exc.fields["store"]),
-                st=st,
                 fields=FIELDS,
                 store_error=store_error,
             )
         if removed:
             _after_change(program.id)
-            flash(st("saved"))
+            flash(_("Saved: cards on phones will update."))
     return redirect(url_for("console.store_list", slug=slug), code=303)  # type: ignore[return-value]

@@ -14,71 +14,41 @@ from app.web.console.auth import current_staff, require
 from app.web.console.design_views import DESIGN_ROLES, _program
 from app.web.console.draft_views import draft_context
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import N_, _
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
     from app.loyalty.models import Program
 
 PLACES = card_texts.PLACES + "."
-PLAIN = {  # the fix for a placeholder written with more than its name
-    "en": " Write the placeholder plainly, e.g. {discount}: the card formats the value itself.",
-    "ru": " Пишите подстановку просто, например {discount}: карта сама оформит значение.",
+# Why a text is refused: {written} is the part of the text at fault, {places} the list
+# of placeholders (both put in by hand: the texts also show braces of their own).
+ERRORS = {
+    "required": N_("Required."),
+    "control": N_("Remove the control characters (invisible codes such as NUL or ESC)."),
+    "too_long": N_("At most {written} characters."),
+    "unmatched_brace": N_("A { or } without its pair. For a brace itself write {{ or }}."),
+    "format_spec": N_(
+        "{written} has a format after the colon. Write the placeholder plainly, "
+        "e.g. {discount}: the card formats the value itself."
+    ),
+    "conversion": N_(
+        "{written} has a conversion after the exclamation mark. Write the placeholder plainly, "
+        "e.g. {discount}: the card formats the value itself."
+    ),
+    "attribute": N_(
+        "{written} reads a part of a value. Write the placeholder plainly, "
+        "e.g. {discount}: the card formats the value itself."
+    ),
+    "unknown": N_("The card knows no {written}. Use one of {places}"),
 }
-TEXTS = {
-    "title": {"en": "Card texts", "ru": "Тексты карты"},
-    "lead": {
-        "en": "Labels on the front and texts on the back of the card. Back texts may use " + PLACES,
-        "ru": "Подписи на лицевой стороне и тексты на обороте карты. В текстах оборота "
-        "можно использовать " + PLACES,
-    },
-    "save": {"en": "Save draft and preview", "ru": "Сохранить черновик и посмотреть"},
-    # Why a text is refused ({written}: the part of the text at fault).
-    "error.required": {"en": "Required.", "ru": "Обязательное поле."},
-    "error.control": {
-        "en": "Remove the control characters (invisible codes such as NUL or ESC).",
-        "ru": "Уберите управляющие символы (невидимые коды вроде NUL или ESC).",
-    },
-    "error.too_long": {
-        "en": "At most {written} characters.",
-        "ru": "Не длиннее {written} символов.",
-    },
-    "error.unmatched_brace": {
-        "en": "A { or } without its pair. For a brace itself write {{ or }}.",
-        "ru": "Скобка { или } без пары. Саму скобку пишите как {{ или }}.",
-    },
-    "error.format_spec": {
-        "en": "{written} has a format after the colon." + PLAIN["en"],
-        "ru": "В {written} есть формат после двоеточия." + PLAIN["ru"],
-    },
-    "error.conversion": {
-        "en": "{written} has a conversion after the exclamation mark." + PLAIN["en"],
-        "ru": "В {written} есть преобразование после восклицательного знака." + PLAIN["ru"],
-    },
-    "error.attribute": {
-        "en": "{written} reads a part of a value." + PLAIN["en"],
-        "ru": "{written} обращается к части значения." + PLAIN["ru"],
-    },
-    "error.unknown": {
-        "en": "The card knows no {written}. Use one of " + PLACES,
-        "ru": "Карта не знает {written}. Используйте одну из подстановок: " + PLACES,
-    },
-    "drafted": {
-        "en": "Draft saved. Check the preview, then publish it to the cards.",
-        "ru": "Черновик сохранён. Проверьте предпросмотр и опубликуйте на картах.",
-    },
-}
-
-
-def ct(key: str) -> str:
-    return TEXTS[key][current_locale()]
 
 
 def problem_message(problem: card_texts.TextProblem) -> str:
     """Why a text was refused, in the visitor's language."""
-    return ct(f"error.{problem.kind}").replace("{written}", problem.written)
+    text = str(ERRORS[problem.kind]).replace("{places}", PLACES)
+    return text.replace("{written}", problem.written)
 
 
 def _template(slug: str) -> tuple[Program, PassTemplate]:
@@ -100,7 +70,7 @@ def _page(
         values=values,
         errors=errors or {},
         notice=notice,
-        ct=ct,
+        places=PLACES,
         back="texts",
         **draft_context(program),
     )
@@ -121,15 +91,20 @@ def texts_save(slug: str) -> Response:
     saved = card_texts.form(template, card_texts.draft_of(program))
     values = {name: request.form.get(name, text) for name, text in saved.items()}
     if not csrf_valid():
-        return _page(program, values, 400, notice=tx("form.expired"))
+        return _page(
+            program,
+            values,
+            400,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     try:
         card_texts.save_draft(
             db(), services().clock, program, template, values, current_staff() or "console"
         )
     except card_texts.CardTextsError as exc:
         errors = {name: problem_message(p) for name, p in exc.problems.items()}
-        return _page(program, values, 422, errors, tx("form.errors"))
-    flash(ct("drafted"))
+        return _page(program, values, 422, errors, _("Please correct the fields below."))
+    flash(_("Draft saved. Check the preview, then publish it to the cards."))
     return redirect(  # type: ignore[return-value]
         url_for("console.texts_page", slug=slug, _anchor="draft"), code=303
     )

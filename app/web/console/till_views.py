@@ -15,62 +15,24 @@ from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import _program
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _, lazy_pgettext, service_error
 from app.web.security import csrf_valid
 from app.web.shared import external_url
 
 if TYPE_CHECKING:
     from app.loyalty.models import Program
 
-TEXTS = {
-    "title": {"en": "Tills", "ru": "Кассы"},
-    "lead": {
-        "en": "Each till belongs to a store: its receipts count for that store.",
-        "ru": "Каждая касса относится к магазину: её чеки считаются в этом магазине.",
-    },
-    "pair": {"en": "Connect a till", "ru": "Подключить кассу"},
-    "store": {"en": "Store", "ru": "Магазин"},
-    "name": {"en": "Till name", "ru": "Название кассы"},
-    "make_qr": {"en": "Show the QR code", "ru": "Показать QR-код"},
-    "scan": {
-        "en": "Open the camera of the cashier's phone or tablet and scan this code; or open "
-        "{url} and type the code. It works once, for {minutes} minutes.",
-        "ru": "Наведите камеру телефона или планшета кассира на этот код или откройте "
-        "{url} и введите код. Код действует один раз, {minutes} минут.",
-    },
-    "expires": {"en": "Valid until (UTC)", "ru": "Действует до (UTC)"},
-    "waiting": {"en": "Waiting to be scanned", "ru": "Ждут сканирования"},
-    "active": {"en": "active", "ru": "работает"},
-    "revoked": {"en": "revoked", "ru": "отключена"},
-    "never": {"en": "never", "ru": "ещё не работала"},
-    "last_used": {"en": "last used (UTC)", "ru": "последний раз (UTC)"},
-    "revoke": {"en": "Revoke the key", "ru": "Отключить ключ"},
-    "no_store": {"en": "no store", "ru": "без магазина"},
-    "no_stores": {
-        "en": "Add a store first: every till belongs to one.",
-        "ru": "Сначала добавьте магазин: каждая касса относится к магазину.",
-    },
-    "revoked_done": {
-        "en": "The till's key no longer works.",
-        "ru": "Ключ кассы больше не действует.",
-    },
-    "back": {"en": "Back to the tills", "ru": "К списку касс"},
+FIELD_ERRORS = {
+    "store": lazy_pgettext("field error", "Choose a store of this program"),
+    "name": lazy_pgettext(
+        "field error", "A name is required (up to 100 characters) and must not repeat"
+    ),
 }
-ERRORS_RU = {
-    "store": "Выберите магазин этой программы",
-    "name": "Название обязательно (до 100 символов) и не должно повторяться",
-}
-
-
-def kx(key: str, **values: object) -> str:
-    text = TEXTS[key][current_locale()]
-    return text.format(**values) if values else text
 
 
 def error_text(key: str, english: str) -> str:
-    return ERRORS_RU.get(key, english) if current_locale() == "ru" else english
+    return service_error(english, FIELD_ERRORS.get(key))
 
 
 def _page(program: Program, status: int = 200, **context: object) -> Response:
@@ -82,7 +44,6 @@ def _page(program: Program, status: int = 200, **context: object) -> Response:
         tills=terminals.list_terminals(session, program),
         pending=till_pairing.pending(session, services().clock, program),
         store_list=stores.list_stores(session, program),
-        kx=kx,
         error_text=error_text,
         **{"values": {}, "errors": {}, "notice": None, **context},
     )
@@ -100,7 +61,12 @@ def till_pair(slug: str) -> Response:
     program = _program(slug)
     values = {"store": request.form.get("store", ""), "name": request.form.get("name", "")}
     if not csrf_valid():
-        return _page(program, 400, values=values, notice=tx("form.expired"))
+        return _page(
+            program,
+            400,
+            values=values,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     try:
         new = till_pairing.start_pairing(
             db(),
@@ -111,7 +77,13 @@ def till_pair(slug: str) -> Response:
             current_staff() or "console",
         )
     except ValidationError as exc:
-        return _page(program, 422, values=values, errors=exc.fields, notice=tx("form.errors"))
+        return _page(
+            program,
+            422,
+            values=values,
+            errors=exc.fields,
+            notice=_("Please correct the fields below."),
+        )
     link = f"{external_url('pos.cashier')}#pair={new.code}"
     qr = base64.b64encode(qr_png(link, box_size=6)).decode()
     response = page(
@@ -122,7 +94,6 @@ def till_pair(slug: str) -> Response:
         qr=qr,
         pos_url=external_url("pos.cashier"),
         minutes=till_pairing.PAIRING_MINUTES,
-        kx=kx,
     )
     response.headers["Cache-Control"] = "no-store"  # the code is shown once
     return response
@@ -139,5 +110,5 @@ def till_revoke(slug: str, terminal_id: int) -> Response:
         terminals.revoke(
             db(), services().clock, program, till.key_prefix, current_staff() or "console"
         )
-        flash(kx("revoked_done"))
+        flash(_("The till's key no longer works."))
     return redirect(url_for("console.till_list", slug=slug), code=303)  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from app.services import delivery, staff, staff_scope
 from app.web.console import bp
 from app.web.console.auth import current_staff, log_in, log_out, require
 from app.web.db import db, services
-from app.web.i18n import t
+from app.web.i18n import _
 from app.web.security import csrf_token, csrf_valid
 from app.web.shared import enforce_rate_limit
 
@@ -54,7 +54,9 @@ def login() -> Response:
 def login_submit() -> Response:
     email = request.form.get("email", "")
     if not csrf_valid():
-        return _login_page(400, email, t("join.expired"))
+        return _login_page(
+            400, email, _("The form has expired. Please check your details and send it again.")
+        )
     enforce_rate_limit("login")
     enforce_rate_limit("login_account", email.strip().lower())
     # Not the request's session: a POST's would take SQLite's write lock up front and
@@ -62,7 +64,9 @@ def login_submit() -> Response:
     svc = services()
     signed = staff.sign_in(svc.transaction, svc.clock, email, request.form.get("password", ""))
     if signed is None:
-        return _login_page(401, email, t("console.login_failed"))
+        return _login_page(
+            401, email, _("Wrong e-mail or password, or too many attempts. Try again later.")
+        )
     log_in(signed)
     return redirect(_safe_next(request.form.get("next")), code=303)  # type: ignore[return-value]
 

@@ -17,7 +17,8 @@ from app.push.wallet_apps import APPLE_WALLET
 from app.services import wallet_stats
 from app.services.wallet_events import GOOGLE_WALLET, INSTALL, REMOVAL
 from app.web.console.charts import Frame, Series, line_chart
-from app.web.console.texts import number, short_date, tx
+from app.web.console.texts import number, short_date, text_for
+from app.web.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -60,7 +61,7 @@ class Panel:
 
 
 def label(app: str) -> str:
-    return tx(f"seg.wallet.{app}")
+    return text_for(f"seg.wallet.{app}")
 
 
 def panel(
@@ -89,11 +90,11 @@ def panel(
     svg = line_chart(
         chart_id="chart-wallet-installs",
         frame=FRAME,
-        title=tx("wallets.chart"),
+        title=_("Installs by wallet app, by week"),
         labels=[short_date(first) for first, _ in weeks],
         series=series,
         y_format=lambda v: number(v),
-        empty_text=tx("wallets.no_installs"),
+        empty_text=_("No installs in this period"),
     )
     return Panel(rows, Markup(svg))  # noqa: S704  (our own SVG: every text in it is escaped)
 

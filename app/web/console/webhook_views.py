@@ -13,9 +13,8 @@ from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.design_views import _program
 from app.web.console.forms import page
-from app.web.console.texts import tx
 from app.web.db import db, services
-from app.web.i18n import current_locale
+from app.web.i18n import _
 from app.web.security import csrf_valid
 from app.webhooks import rules
 
@@ -24,72 +23,6 @@ if TYPE_CHECKING:
     from app.webhooks.models import WebhookEndpoint
 
 ROLES = ("admin", "marketer")
-TEXTS = {
-    "title": {"en": "Webhooks", "ru": "Вебхуки"},
-    "lead": {
-        "en": "Integrations (a till, a CRM, an e-mail service) get these events as signed "
-        "HTTP POSTs after they happen. Failed deliveries are retried for 24 hours.",
-        "ru": "Интеграции (касса, CRM, сервис рассылок) получают эти события подписанными "
-        "HTTP-запросами POST. Неудачные доставки повторяются в течение 24 часов.",
-    },
-    "none": {"en": "No endpoints yet.", "ru": "Адресов пока нет."},
-    "add": {"en": "Add an endpoint", "ru": "Добавить адрес"},
-    "url": {"en": "Receiver URL", "ru": "Адрес получателя"},
-    "events": {"en": "Events", "ru": "События"},
-    "status": {"en": "Status", "ru": "Состояние"},
-    "on": {"en": "enabled", "ru": "включён"},
-    "off.staff": {"en": "disabled by staff", "ru": "выключен сотрудником"},
-    "off.failures": {
-        "en": "disabled after a day of failures (since {when}); fix the receiver and "
-        "enable it again",
-        "ru": "выключен после суток неудачных доставок (с {when}); исправьте получателя "
-        "и включите снова",
-    },
-    "failing": {
-        "en": "failing since {when}: it is disabled after 24 hours of failures",
-        "ru": "не отвечает с {when}: после 24 часов неудач будет выключен",
-    },
-    "enable": {"en": "Enable", "ru": "Включить"},
-    "disable": {"en": "Disable", "ru": "Выключить"},
-    "delete": {"en": "Delete", "ru": "Удалить"},
-    "log": {"en": "Deliveries", "ru": "Доставки"},
-    "secret": {
-        "en": "The signing secret of this endpoint. It is shown only now: copy it into the "
-        "receiver (docs/webhooks.md shows how to verify signatures).",
-        "ru": "Секрет подписи этого адреса. Он показан только сейчас: скопируйте его в "
-        "получатель (как проверять подпись — в docs/webhooks.md).",
-    },
-    "saved": {"en": "Saved.", "ru": "Сохранено."},
-    "deleted": {"en": "Endpoint deleted.", "ru": "Адрес удалён."},
-    "log.title": {"en": "Deliveries to {url}", "ru": "Доставки на {url}"},
-    "log.lead": {
-        "en": "The last {n} deliveries, newest first.",
-        "ru": "Последние {n} доставок, новые сверху.",
-    },
-    "log.empty": {"en": "Nothing delivered yet.", "ru": "Доставок пока не было."},
-    "log.created": {"en": "Event time", "ru": "Время события"},
-    "log.event": {"en": "Event", "ru": "Событие"},
-    "log.attempts": {"en": "Tries", "ru": "Попыток"},
-    "log.response": {"en": "Answer", "ru": "Ответ"},
-    "log.again": {"en": "Send again", "ru": "Отправить снова"},
-    "log.queued": {
-        "en": "Queued: it is sent again in a moment.",
-        "ru": "В очереди: будет отправлено через несколько секунд.",
-    },
-    "log.refused": {
-        "en": "The endpoint is disabled: enable it first.",
-        "ru": "Адрес выключен: сначала включите его.",
-    },
-    "log.back": {"en": "All endpoints", "ru": "Все адреса"},
-    "st.pending": {"en": "waiting for a retry", "ru": "ждёт повтора"},
-    "st.delivered": {"en": "delivered", "ru": "доставлено"},
-    "st.failed": {"en": "not delivered", "ru": "не доставлено"},
-}
-
-
-def wt(key: str, **values: object) -> str:
-    text = TEXTS[key][current_locale()]
-    return text.format(**values) if values else text
 
 
 def _endpoint(program: Program, endpoint_id: str) -> WebhookEndpoint:
@@ -108,7 +41,6 @@ def _list(program: Program, status: int = 200, **context: object) -> Response:
         program=program,
         endpoints=webhooks.endpoints(db(), program),
         events=rules.EVENTS,
-        wt=wt,
         **context,
     )
 
@@ -129,7 +61,12 @@ def webhook_add(slug: str) -> Response:
     program = _program(slug)
     values = {"url": request.form.get("url", ""), "events": request.form.getlist("events")}
     if not csrf_valid():
-        return _list(program, 400, values=values, notice=tx("form.expired"))
+        return _list(
+            program,
+            400,
+            values=values,
+            notice=_("The form has expired. Please check the values and send it again."),
+        )
     try:
         created = webhooks.create(
             db(),
@@ -141,7 +78,13 @@ def webhook_add(slug: str) -> Response:
             production=services().settings.is_production,
         )
     except ValidationError as exc:
-        return _list(program, 422, values=values, errors=exc.fields, notice=tx("form.errors"))
+        return _list(
+            program,
+            422,
+            values=values,
+            errors=exc.fields,
+            notice=_("Please correct the fields below."),
+        )
     # Rendered, not redirected: the secret must not survive in a session or a URL.
     return _list(program, 201, secret=created.secret, new_id=created.endpoint.public_id)
 
@@ -152,15 +95,15 @@ def webhook_change(slug: str, endpoint_id: str, action: str) -> Response:
     program = _program(slug)
     endpoint = _endpoint(program, endpoint_id)
     if not csrf_valid():
-        flash(tx("form.expired"))
+        flash(_("The form has expired. Please check the values and send it again."))
         return _back(slug)
     actor = current_staff() or "console"
     if action == "delete":
         webhooks.remove(db(), services().clock, program, endpoint, actor)
-        flash(wt("deleted"))
+        flash(_("Endpoint deleted."))
     else:
         webhooks.set_enabled(db(), services().clock, program, endpoint, action == "enable", actor)
-        flash(wt("saved"))
+        flash(_("Saved."))
     return _back(slug)
 
 
@@ -175,7 +118,6 @@ def webhook_log(slug: str, endpoint_id: str) -> Response:
         endpoint=endpoint,
         deliveries=webhooks.deliveries(db(), endpoint),
         size=rules.LOG_SIZE,
-        wt=wt,
     )
 
 
@@ -190,12 +132,12 @@ def webhook_redeliver(slug: str, endpoint_id: str, delivery_id: int) -> Response
                 db(), services().clock, program, endpoint, delivery_id, current_staff() or "console"
             )
         except webhooks.RedeliveryRefusedError:
-            flash(wt("log.refused"))
+            flash(_("The endpoint is disabled: enable it first."))
         else:
             if found is None:
                 abort(404)
-            flash(wt("log.queued"))
+            flash(_("Queued: it is sent again in a moment."))
     else:
-        flash(tx("form.expired"))
+        flash(_("The form has expired. Please check the values and send it again."))
     target = url_for("console.webhook_log", slug=slug, endpoint_id=endpoint_id)
     return redirect(target, code=303)  # type: ignore[return-value]

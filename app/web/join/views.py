@@ -14,6 +14,7 @@ from app.posters.qrcodes import qr_png
 from app.services import (
     card_care,
     cards,
+    consents,
     enrollment,
     google_save_link,
     installs,
@@ -22,7 +23,7 @@ from app.services import (
     programs,
 )
 from app.web.db import db, services
-from app.web.i18n import current_locale, t
+from app.web.i18n import _, current_locale, discount, number, pgettext
 from app.web.join import bp
 from app.web.security import csp, csrf_token, csrf_valid
 from app.web.shared import enforce_phone_limit, enforce_rate_limit, external_url
@@ -42,7 +43,11 @@ def _join_page(
 ) -> Response:
     if program.archived_at is not None:
         # An archived program: a clear page, no form (enroll() refuses all the same).
-        closed = t("join.closed", brand=program.brand_name)
+        closed = _(
+            "{brand} no longer takes new members: the program is closed. "
+            "Cards already issued keep working as the shop announces.",
+            brand=program.brand_name,
+        )
         return Response(render_template("error.html", message=closed), status=410)
     html = render_template(
         "join.html",
@@ -51,11 +56,16 @@ def _join_page(
         errors=errors,
         notice=notice,
         csrf=csrf_token(),
-        discount=rules.format_percent(program.default_tier.discount_bp),
-        bonus=rules.format_points(program.registration_bonus),
-        lead="join.lead"
-        if program.install_bonus_when == installs.ON_INSTALL
-        else "join.lead_first_purchase",
+        discount=discount(program.default_tier.discount_bp),
+        bonus=number(program.registration_bonus),
+        bonus_points=program.registration_bonus,
+        first_purchase_bonus=program.install_bonus_when != installs.ON_INSTALL,
+        # Consent wordings are versioned legal records: each member row keeps the
+        # version shown, so they are served from app.services.consents, not the catalog.
+        consent_wording={
+            "program": consents.PROGRAM.texts[current_locale()],
+            "marketing": consents.MARKETING.texts[current_locale()],
+        },
     )
     return Response(html, status=status)
 
@@ -72,7 +82,13 @@ def join_submit(slug: str) -> Response:
     form["consent"] = "on" if request.form.get("consent") else ""
     form["marketing_consent"] = "on" if request.form.get("marketing_consent") else ""
     if not csrf_valid():
-        return _join_page(programs.get_program(db(), slug), form, {}, 400, t("join.expired"))
+        return _join_page(
+            programs.get_program(db(), slug),
+            form,
+            {},
+            400,
+            _("The form has expired. Please check your details and send it again."),
+        )
     enforce_rate_limit("enroll")
     enforce_phone_limit(slug, form["phone"])
     program = programs.get_program(db(), slug)
@@ -96,10 +112,18 @@ def join_submit(slug: str) -> Response:
             db(), svc.clock, svc.queue, card, "site", svc.messaging.channels_on
         )
     except ValidationError as exc:
-        return _join_page(program, form, exc.fields, 422, notice=t("join.errors"))
+        return _join_page(
+            program,
+            form,
+            exc.fields,
+            422,
+            notice=pgettext("page.join.errors", "Please correct the fields below."),
+        )
     except AlreadyEnrolledError:
         form["link_phone"] = form["phone"]
-        return _join_page(program, form, {}, 409, notice=t("join.already"))
+        return _join_page(
+            program, form, {}, 409, notice=_("This phone number already has a card in the program.")
+        )
     except ProgramClosedError:
         return _join_page(program, form, {}, 410)
     return redirect(url_for("join.card_page", public_id=card.public_id), code=303)  # type: ignore[return-value]
@@ -112,17 +136,38 @@ def join_link(slug: str) -> Response:
     the number is enrolled, so the form cannot tell who is a member."""
     phone_raw = request.form.get("phone", "")
     if not csrf_valid():
-        return _join_page(programs.get_program(db(), slug), {}, {}, 400, t("join.expired"))
+        return _join_page(
+            programs.get_program(db(), slug),
+            {},
+            {},
+            400,
+            _("The form has expired. Please check your details and send it again."),
+        )
     enforce_rate_limit("card_link")
     enforce_phone_limit(slug, phone_raw, "card_link_phone")
     program = programs.get_program(db(), slug)
     phone = rules.normalise_phone(phone_raw, program.phone_region)
     if phone is None:
         form = {"link_phone": phone_raw}
-        return _join_page(program, form, {"link_phone": "invalid"}, 422, t("join.errors"))
+        return _join_page(
+            program,
+            form,
+            {"link_phone": "invalid"},
+            422,
+            pgettext("page.join.errors", "Please correct the fields below."),
+        )
     svc = services()
     card_care.request_link(db(), svc.clock, svc.queue, program.id, phone, svc.messaging.channels_on)
-    return _join_page(program, {}, {}, 200, t("join.link_sent"))
+    return _join_page(
+        program,
+        {},
+        {},
+        200,
+        _(
+            "If this number has a card in the program, its link is on the "
+            "way to the phone (or the e-mail given at enrollment)."
+        ),
+    )
 
 
 @bp.get("/c/<public_id>")
@@ -158,9 +203,10 @@ def card_page(public_id: str) -> Response:
         card=card,
         program=card.program,
         number=rules.format_card_number(card.number),
-        discount=rules.format_percent(card.tier.discount_bp),
-        balance=rules.format_points(card.balance),
-        install_bonus=rules.format_points(card.program.registration_bonus),
+        discount=discount(card.tier.discount_bp),
+        balance=number(card.balance),
+        install_bonus=number(card.program.registration_bonus),
+        install_bonus_points=card.program.registration_bonus,
         bonus_hint=installs.bonus_hint(session, card),
     )
     response = Response(html)

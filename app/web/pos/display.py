@@ -1,5 +1,5 @@
 """Figures of POS answers as text in the request's language, formatted as the console
-formats them ("1 338,00 ₽"), so the cashier page needs no formatter of its own."""
+formats them (Babel: "1 338,00 ₽"), so the cashier page needs no formatter of its own."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from flask import g, request
 
+from app.i18n.formats import NBSP
 from app.services.till import PurchaseResult, RefundResult
-from app.web.console.texts import NBSP, money, number
-from app.web.i18n import LOCALES
+from app.web.i18n import LOCALES, money, number
 
 if TYPE_CHECKING:
     from app.till.models import Terminal

@@ -1,0 +1,105 @@
+"""Daily rollups of the receipts, so the dashboard sums days instead of receipts.
+
+Days are the program's local dates (``date.toordinal()``), the dashboard's periods
+start and end at local midnights. A store is keyed 0 for tills in no store. The rows
+are kept by the till on each purchase and rebuilt from the receipts by
+``walletpass analytics rebuild`` (app.analytics.rollups); reads use them only for a
+program with a ``KpiRollupState`` row, which says they hold every receipt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, BigMoney, UTCDateTime
+
+
+class KpiRollupState(Base):
+    __tablename__ = "kpi_rollup_state"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KpiDay(Base):
+    """Receipts and money paid per day, store and with / without a card (additive)."""
+
+    __tablename__ = "kpi_days"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    with_card: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    receipts: Mapped[int] = mapped_column(Integer)
+    due: Mapped[int] = mapped_column(BigMoney)
+
+
+class KpiVisit(Base):
+    """A card's purchases at a store on a day, with its two previous visits to that
+    store, so the distinct buyers of days [S, E) are a count of rows: those whose
+    previous visit is before S. The card bought twice or more when that row has n >= 2
+    or its next row follows a single purchase (prev_store_n == 1). The card's first row
+    of a day (by first purchase) carries the same about all stores (day_n, prev_day,
+    prev2_day, prev_day_n) for the program-wide buyers."""
+
+    __tablename__ = "kpi_visits"
+
+    card_id: Mapped[int] = mapped_column(
+        ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True
+    )
+    store_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    n: Mapped[int] = mapped_column(Integer)
+    prev_store_day: Mapped[int | None] = mapped_column(Integer)
+    prev2_store_day: Mapped[int | None] = mapped_column(Integer)
+    prev_store_n: Mapped[int | None] = mapped_column(Integer)  # purchases at that visit
+    day_first: Mapped[bool] = mapped_column(Boolean)
+    day_n: Mapped[int] = mapped_column(Integer)  # on the day's first row, else 0
+    prev_day: Mapped[int | None] = mapped_column(Integer)
+    prev2_day: Mapped[int | None] = mapped_column(Integer)
+    prev_day_n: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_kpi_visits_program_day", "program_id", "day"),
+        Index("ix_kpi_visits_card_day", "card_id", "day"),
+    )
+
+
+class KpiCard(Base):
+    """A card's first, second and last purchase instants (kept by the till): the cohort
+    conversions, and the lifecycle stage of its member at any instant after the last."""
+
+    __tablename__ = "kpi_cards"
+
+    card_id: Mapped[int] = mapped_column(
+        ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True
+    )
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    second_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KpiStageDay(Base):
+    """Members per lifecycle stage at the local midnight starting ``day`` (final once
+    the midnight is past: purchases are recorded at the time they happen)."""
+
+    __tablename__ = "kpi_stage_days"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    newcomer: Mapped[int] = mapped_column(Integer)
+    active: Mapped[int] = mapped_column(Integer)
+    at_risk: Mapped[int] = mapped_column(Integer)
+    lost: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,391 @@
+"""The daily rollups (app.analytics.models): kept by the till, rebuilt from the
+receipts, and summed for windows that start and end at the program's local midnights."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.analytics.models import KpiCard, KpiDay, KpiRollupState, KpiVisit
+from app.db import UTCDateTime
+from app.loyalty.models import Program
+from app.till.models import Receipt
+
+DayWindow = tuple[int, int]  # [first day, end day) as ordinals
+
+
+def day_of(program: Program, at: datetime) -> int:
+    return at.astimezone(ZoneInfo(program.timezone)).date().toordinal()
+
+
+def midnight(program: Program, day: int) -> datetime:
+    zone = ZoneInfo(program.timezone)
+    return datetime.combine(date.fromordinal(day), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def day_windows(
+    session: Session, program: Program, windows: Sequence[tuple[datetime, datetime]]
+) -> list[DayWindow] | None:
+    """The windows as runs of local days, when the rollups hold the program's receipts
+    and every bound is a local midnight; None otherwise (the receipts are summed)."""
+    days = []
+    for start, end in windows:
+        first, last = day_of(program, start), day_of(program, end)
+        if midnight(program, first) != start or midnight(program, last) != end:
+            return None
+        days.append((first, last))
+    if session.get(KpiRollupState, program.id) is None:
+        return None
+    return days
+
+
+def _store_key(store_id: int | None) -> int:
+    return store_id or 0
+
+
+def record_purchase(session: Session, program: Program, receipt: Receipt) -> None:
+    """Add a new receipt (the latest of its card) to the rollups. Until the program's
+    rollups are built, only a program's very first receipt starts them."""
+    if session.get(KpiRollupState, program.id) is None:
+        earlier = exists().where(Receipt.program_id == program.id, Receipt.id != receipt.id)
+        if session.scalar(select(earlier)):
+            return  # history not rolled up yet: reads sum the receipts until a rebuild
+        started = {"program_id": program.id, "built_at": receipt.created_at}
+        session.execute(_upsert(session, KpiRollupState, started).on_conflict_do_nothing())
+    day, key = day_of(program, receipt.created_at), _store_key(receipt.store_id)
+    with_card = receipt.card_id is not None
+    # One statement, so two tills opening a store's day at once both count.
+    first = {"program_id": program.id, "day": day, "store_key": key, "with_card": with_card}
+    add = _upsert(session, KpiDay, {**first, "receipts": 1, "due": receipt.amount_due})
+    session.execute(
+        add.on_conflict_do_update(
+            index_elements=list(first),
+            set_={
+                "receipts": KpiDay.receipts + add.excluded.receipts,
+                "due": KpiDay.due + add.excluded.due,
+            },
+        )
+    )
+    if receipt.card_id is not None:
+        _visit(session, program, receipt.card_id, key, day, receipt.created_at)
+        _card(session, program, receipt.card_id, receipt.created_at)
+    session.flush()
+
+
+def _upsert(session: Session, model: Any, values: dict[str, Any]) -> Any:
+    """INSERT … ON CONFLICT in the session's dialect (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model).values(values)
+    return sqlite.insert(model).values(values)
+
+
+def _visit(
+    session: Session, program: Program, card_id: int, key: int, day: int, at: datetime
+) -> None:
+    first = session.scalar(
+        select(KpiVisit).where(KpiVisit.card_id == card_id, KpiVisit.day == day, KpiVisit.day_first)
+    )
+    if first is not None:
+        first.day_n += 1
+    visit = session.get(KpiVisit, (card_id, key, day))
+    if visit is not None:
+        visit.n += 1
+        return
+    before = session.execute(
+        select(KpiVisit.day, KpiVisit.prev_store_day, KpiVisit.n)
+        .where(KpiVisit.card_id == card_id, KpiVisit.store_key == key, KpiVisit.day < day)
+        .order_by(KpiVisit.day.desc())
+        .limit(1)
+    ).first()
+    visit = KpiVisit(
+        card_id=card_id,
+        store_key=key,
+        day=day,
+        program_id=program.id,
+        first_at=at,
+        n=1,
+        prev_store_day=before[0] if before else None,
+        prev2_store_day=before[1] if before else None,
+        prev_store_n=before[2] if before else None,
+        day_first=first is None,
+        day_n=1 if first is None else 0,
+    )
+    if first is None:
+        earlier = session.execute(
+            select(KpiVisit.day, KpiVisit.prev_day, KpiVisit.day_n)
+            .where(KpiVisit.card_id == card_id, KpiVisit.day_first, KpiVisit.day < day)
+            .order_by(KpiVisit.day.desc())
+            .limit(1)
+        ).first()
+        if earlier is not None:
+            visit.prev_day, visit.prev2_day, visit.prev_day_n = earlier
+    session.add(visit)
+
+
+def _card(session: Session, program: Program, card_id: int, at: datetime) -> None:
+    """First, second and last purchase of the card."""
+    row = session.get(KpiCard, card_id)
+    if row is None:
+        session.add(
+            KpiCard(card_id=card_id, program_id=program.id, first_at=at, second_at=None, last_at=at)
+        )
+        return
+    if row.second_at is None:
+        row.second_at = at
+    row.last_at = at
+
+
+def window_tree(
+    at: ColumnElement[Any], windows: Sequence[tuple[Any, Any]], values: list[Any]
+) -> Any:
+    """``values[i]`` for the window ``at`` falls in (NULL outside all): nested CASEs
+    that halve the windows at each level, so a row costs a handful of comparisons."""
+    if len(windows) == 1:
+        start, end = windows[0]
+        return case((and_(at >= start, at < end), values[0]), else_=None)
+    mid = len(windows) // 2
+    return case(
+        (at < windows[mid][0], window_tree(at, windows[:mid], values[:mid])),
+        else_=window_tree(at, windows[mid:], values[mid:]),
+    )
+
+
+def _day_tree(at: ColumnElement[datetime], bounds: list[datetime], first_day: int) -> Any:
+    """The local day (ordinal) of an instant in [bounds[0], bounds[-1]), where
+    ``bounds[i]`` is the midnight starting day ``first_day + i``: nested CASEs that
+    halve the days at each level."""
+    if len(bounds) == 2:
+        return literal(first_day)
+    mid = len(bounds) // 2
+    return case(
+        (at < literal(bounds[mid], UTCDateTime()), _day_tree(at, bounds[: mid + 1], first_day)),
+        else_=_day_tree(at, bounds[mid:], first_day + mid),
+    )
+
+
+def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int]:
+    """The program's rollups from its receipts (in SQL); (day rows, visit rows)."""
+    session.execute(delete(KpiVisit).where(KpiVisit.program_id == program.id))
+    session.execute(delete(KpiDay).where(KpiDay.program_id == program.id))
+    session.execute(delete(KpiRollupState).where(KpiRollupState.program_id == program.id))
+    lo, hi = session.execute(
+        select(func.min(Receipt.created_at), func.max(Receipt.created_at)).where(
+            Receipt.program_id == program.id
+        )
+    ).one()
+    days = visits = 0
+    if lo is not None:
+        lo, hi = aware(lo), aware(hi)
+        first, last = day_of(program, lo), day_of(program, hi) + 1
+        bounds = [midnight(program, d) for d in range(first, last + 1)]
+        day = _day_tree(Receipt.created_at.expression, bounds, first)
+        days, visits = _fill(session, program, day)
+    session.add(KpiRollupState(program_id=program.id, built_at=now))
+    session.flush()
+    return days, visits
+
+
+def aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _written(session: Session, table: Any, program: Program) -> int:
+    return int(session.scalar(select(func.count()).where(table.program_id == program.id)) or 0)
+
+
+def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
+    key = func.coalesce(Receipt.store_id, 0)
+    mine = Receipt.program_id == program.id
+    with_card = Receipt.card_id.is_not(None)
+    per_day = (
+        select(
+            literal(program.id),
+            day.label("day"),
+            key.label("store_key"),
+            with_card.label("with_card"),
+            func.count(),
+            func.sum(Receipt.amount_due),
+        )
+        .where(mine)
+        .group_by(day, key, with_card)
+    )
+    cols = ["program_id", "day", "store_key", "with_card", "receipts", "due"]
+    session.execute(insert(KpiDay).from_select(cols, per_day))
+    days = _written(session, KpiDay, program)
+    # Per card, store and day; then the two previous visits per card and store, and per
+    # card over all stores (the day's first row, by its first purchase).
+    store_days = (
+        select(
+            Receipt.card_id.label("card_id"),
+            key.label("store_key"),
+            day.label("day"),
+            func.count().label("n"),
+            func.min(Receipt.created_at).label("first_at"),
+        )
+        .where(mine, with_card)
+        .group_by(Receipt.card_id, key, day)
+        .subquery()
+    )
+    s = store_days.c
+    by_store = {"partition_by": (s.card_id, s.store_key), "order_by": s.day}
+    by_day = {"partition_by": (s.card_id, s.day), "order_by": (s.first_at, s.store_key)}
+    ranked = select(
+        s.card_id,
+        s.store_key,
+        s.day,
+        s.n,
+        s.first_at,
+        func.lag(s.day, 1).over(**by_store).label("p1"),  # type: ignore[arg-type]
+        func.lag(s.day, 2).over(**by_store).label("p2"),  # type: ignore[arg-type]
+        func.lag(s.n, 1).over(**by_store).label("pn"),  # type: ignore[arg-type]
+        (func.row_number().over(**by_day) == 1).label("day_first"),  # type: ignore[arg-type]
+        func.sum(s.n).over(partition_by=(s.card_id, s.day)).label("day_n"),
+        func.dense_rank().over(partition_by=s.card_id, order_by=s.day).label("nth_day"),
+    ).subquery()
+    r = ranked.c
+
+    def days_before(value: Any, back: int, how: Any = func.max) -> Any:
+        """``value`` over the card's rows of the ``back``-th purchase day before."""
+        frame = {"partition_by": r.card_id, "order_by": r.nth_day, "range_": (-back, -back)}
+        return case((r.day_first, how(value).over(**frame)), else_=None)
+
+    rows = select(
+        r.card_id,
+        r.store_key,
+        r.day,
+        literal(program.id),
+        r.first_at,
+        r.n,
+        r.p1,
+        r.p2,
+        r.pn,
+        r.day_first,
+        case((r.day_first, r.day_n), else_=0),
+        days_before(r.day, 1),
+        days_before(r.day, 2),
+        days_before(r.n, 1, func.sum),
+    )
+    cols = [
+        "card_id",
+        "store_key",
+        "day",
+        "program_id",
+        "first_at",
+        "n",
+        "prev_store_day",
+        "prev2_store_day",
+        "prev_store_n",
+        "day_first",
+        "day_n",
+        "prev_day",
+        "prev2_day",
+        "prev_day_n",
+    ]
+    session.execute(insert(KpiVisit).from_select(cols, rows))
+    visits = _written(session, KpiVisit, program)
+    return int(days), int(visits)
+
+
+def _buckets(day: ColumnElement[int], windows: Sequence[DayWindow]) -> tuple[Any, Any]:
+    """The window index of a day and the window's first day: arithmetic for runs of
+    equal windows back to back (the dashboard's weeks, the last one maybe shorter),
+    else nested CASEs."""
+    first, length = windows[0][0], windows[0][1] - windows[0][0]
+    if all(
+        s == first + i * length and (e - s == length or i == len(windows) - 1)
+        for i, (s, e) in enumerate(windows)
+    ):
+        index = (day - literal(first)) // literal(length)
+        return index, literal(first) + index * literal(length)
+    return (
+        window_tree(day, windows, [literal(i) for i in range(len(windows))]),
+        window_tree(day, windows, [literal(s) for s, _ in windows]),
+    )
+
+
+def sums(
+    session: Session,
+    program: Program,
+    windows: Sequence[DayWindow],
+    store_id: int | None = None,
+    by_store: bool = False,
+) -> dict[tuple[int, int | None], list[int]]:
+    """(window index, store id or None) -> [receipts, with card, money paid, paid with
+    card, buyers, repeat buyers] for sorted windows that do not overlap; refunds are
+    the caller's."""
+    if not windows:
+        return {}
+    lo, hi = windows[0][0], windows[-1][1]
+    out: dict[tuple[int, int | None], list[int]] = {}
+
+    def store_of(k: int | None) -> int | None:
+        return k or None
+
+    d = KpiDay
+    bucket, _ = _buckets(d.day.expression, windows)
+    where = [d.program_id == program.id, d.day >= lo, d.day < hi]
+    if store_id is not None:
+        where.append(d.store_key == _store_key(store_id))
+    store = d.store_key if by_store else literal(None)
+    for i, k, n, carded, due, due_card in session.execute(
+        select(
+            bucket,
+            store,
+            func.sum(d.receipts),
+            func.sum(case((d.with_card, d.receipts), else_=0)),
+            func.sum(d.due),
+            func.sum(case((d.with_card, d.due), else_=0)),
+        )
+        .where(*where)
+        .group_by(bucket, store)
+    ):
+        if i is not None:
+            out[(int(i), store_of(k))] = [int(n), int(carded), int(due), int(due_card), 0, 0]
+    v = KpiVisit
+    at = v.day.expression
+    bucket, start = _buckets(at, windows)
+    only: list[ColumnElement[bool]] = []
+    if store_id is None and not by_store:  # a card counts once over all stores
+        n, prev, prev2, prev_n = v.day_n, v.prev_day, v.prev2_day, v.prev_day_n
+        only.append(v.day_first.expression)
+    else:
+        n, prev, prev2, prev_n = v.n, v.prev_store_day, v.prev2_store_day, v.prev_store_n
+        if store_id is not None:
+            only.append(v.store_key == _store_key(store_id))
+    new = or_(prev.is_(None), prev < start)
+    # The next visit after a single purchase, the first of the window.
+    second = and_(prev >= start, prev_n == 1, or_(prev2.is_(None), prev2 < start))
+    store = v.store_key if by_store else literal(None)
+    for i, k, buyers, repeat in session.execute(
+        select(
+            bucket,
+            store,
+            func.sum(case((new, 1), else_=0)),
+            func.sum(case((and_(new, n >= 2), 1), (second, 1), else_=0)),
+        )
+        .where(v.program_id == program.id, at >= lo, at < hi, *only)
+        .group_by(bucket, store)
+    ):
+        if i is not None and (int(i), store_of(k)) in out:
+            row = out[(int(i), store_of(k))]
+            row[4], row[5] = int(buyers), int(repeat)
+    return out

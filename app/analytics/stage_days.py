@@ -1,0 +1,181 @@
+"""The program-wide figures of the dashboard's windows from rollups: cohort conversions
+from each card's first and second purchase (``KpiCard``), and the lifecycle stage
+counts at window ends from ``KpiStageDay`` rows (past local midnights, written by the
+daily job and the rebuild) or, for an instant without a row, from ``KpiCard`` in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, delete, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from app.analytics.histories import histories
+from app.analytics.lifecycle import STAGES, StageCounter, Thresholds, stage
+from app.analytics.models import KpiCard, KpiRollupState, KpiStageDay
+from app.analytics.receipt_sums import Window, layers
+from app.analytics.rollups import aware, day_of, midnight, window_tree
+from app.db import UTCDateTime
+from app.loyalty.models import Card, Member, Program
+from app.till.models import Receipt
+
+Cohort = tuple[int, int, int]  # members enrolled, of those who bought, who bought twice
+
+
+def _limits(program: Program) -> Thresholds:
+    return Thresholds(program.newcomer_days, program.at_risk_after_days, program.lost_after_days)
+
+
+def cohorts(session: Session, program: Program, windows: Sequence[Window]) -> list[Cohort]:
+    """Per window: members enrolled in it, who bought before its end, who bought twice."""
+    out: list[Cohort] = [(0, 0, 0)] * len(windows)
+    at = Member.created_at.expression
+    for layer in layers(windows):
+        mine = [windows[i] for i in layer]
+        bucket = window_tree(at, mine, [literal(i) for i in layer])
+        end = window_tree(at, mine, [literal(e, UTCDateTime()) for _, e in mine])
+        rows = session.execute(
+            select(
+                bucket,
+                func.count(),
+                func.sum(case((KpiCard.first_at < end, 1), else_=0)),
+                func.sum(case((KpiCard.second_at < end, 1), else_=0)),
+            )
+            .select_from(Member)
+            .outerjoin(Card, Card.member_id == Member.id)
+            .outerjoin(KpiCard, KpiCard.card_id == Card.id)
+            .where(Member.program_id == program.id, at >= mine[0][0], at < mine[-1][1])
+            .group_by(bucket)
+        )
+        for i, n, bought, twice in rows:
+            if i is not None:
+                out[int(i)] = (int(n), int(bought or 0), int(twice or 0))
+    return out
+
+
+def counts_at(session: Session, program: Program, at: datetime) -> dict[str, int]:
+    """Members per stage at ``at`` (as ``stage()`` says from the purchases before it)."""
+    limits = _limits(program)
+    young = at - timedelta(days=limits.newcomer_days + 1)
+    risk = at - timedelta(days=limits.at_risk_after_days + 1)
+    gone = at - timedelta(days=limits.lost_after_days + 1)
+    k = KpiCard
+    twice = k.second_at < at
+    # Bought twice before ``at`` and again since: the last purchase before it is read below.
+    deep = and_(twice, k.last_at >= at)
+    last = case((k.last_at < at, k.last_at), (k.first_at < at, k.first_at), else_=None)
+    quiet = func.coalesce(last, Member.created_at)
+    name = case(
+        (and_(~func.coalesce(twice, False), Member.created_at > young), "newcomer"),
+        (quiet > risk, "active"),
+        (quiet > gone, "at_risk"),
+        else_="lost",
+    )
+    joined = (
+        select(Member.created_at.label("enrolled"), k.card_id.label("card_id"))
+        .select_from(Member)
+        .outerjoin(Card, Card.member_id == Member.id)
+        .outerjoin(k, k.card_id == Card.id)
+        .where(Member.program_id == program.id, Member.created_at < at)
+    )
+    counts = dict.fromkeys(STAGES, 0)
+    for stage_name, n in session.execute(
+        joined.with_only_columns(name, func.count())
+        .where(~func.coalesce(deep, False))
+        .group_by(name)
+    ):
+        counts[stage_name] += int(n)
+    recent = joined.where(func.coalesce(deep, False)).subquery()
+    for enrolled, before in session.execute(
+        select(recent.c.enrolled, func.max(Receipt.created_at))
+        .join(Receipt, Receipt.card_id == recent.c.card_id)
+        .where(Receipt.created_at < at)
+        .group_by(recent.c.card_id, recent.c.enrolled)
+    ):
+        counts[stage(aware(enrolled), 2, aware(before), at, limits)] += 1
+    return counts
+
+
+def stage_counts(
+    session: Session, program: Program, ends: Sequence[datetime]
+) -> dict[datetime, dict[str, int]]:
+    """Members per stage at each of ``ends`` (local midnights)."""
+    days = {end: day_of(program, end) for end in ends}
+    stored = {
+        row.day: {name: getattr(row, name) for name in STAGES}
+        for row in session.scalars(
+            select(KpiStageDay).where(
+                KpiStageDay.program_id == program.id, KpiStageDay.day.in_(set(days.values()))
+            )
+        )
+    }
+    return {
+        end: stored[day] if day in stored else counts_at(session, program, end)
+        for end, day in days.items()
+    }
+
+
+def refresh(session: Session, program: Program, now: datetime) -> int:
+    """Rows for the local midnights passed since the last one stored (the daily job);
+    nothing before the first rebuild. Returns the rows written."""
+    if session.get(KpiRollupState, program.id) is None:
+        return 0
+    last = session.scalar(
+        select(func.max(KpiStageDay.day)).where(KpiStageDay.program_id == program.id)
+    )
+    if last is None:
+        return 0
+    written = 0
+    for day in range(last + 1, day_of(program, now) + 1):
+        _write(session, program, day, counts_at(session, program, midnight(program, day)))
+        written += 1
+    return written
+
+
+def _write(session: Session, program: Program, day: int, counts: dict[str, int]) -> None:
+    session.add(KpiStageDay(program_id=program.id, day=day, **counts))
+
+
+def rebuild(session: Session, program: Program, now: datetime) -> int:
+    """``KpiCard`` from the receipts and a ``KpiStageDay`` row for every local midnight
+    from the first enrolment to ``now``, from one member-ordered read of the history."""
+    session.execute(delete(KpiCard).where(KpiCard.program_id == program.id))
+    session.execute(delete(KpiStageDay).where(KpiStageDay.program_id == program.id))
+    nth = (
+        select(
+            Receipt.card_id.label("card_id"),
+            Receipt.created_at.label("at"),
+            func.row_number()
+            .over(partition_by=Receipt.card_id, order_by=(Receipt.created_at, Receipt.id))
+            .label("nth"),
+        )
+        .where(Receipt.program_id == program.id, Receipt.card_id.is_not(None))
+        .subquery()
+    )
+    per_card = select(
+        nth.c.card_id,
+        literal(program.id),
+        func.min(nth.c.at),
+        func.max(case((nth.c.nth == 2, nth.c.at), else_=None)),
+        func.max(nth.c.at),
+    ).group_by(nth.c.card_id)
+    cols = ["card_id", "program_id", "first_at", "second_at", "last_at"]
+    session.execute(insert(KpiCard).from_select(cols, per_card))
+    first = session.scalar(
+        select(func.min(Member.created_at)).where(Member.program_id == program.id)
+    )
+    if first is None:
+        return 0
+    days = range(day_of(program, aware(first)) + 1, day_of(program, now) + 1)
+    if not days:
+        return 0
+    instants = [midnight(program, day) for day in days]
+    counter = StageCounter(_limits(program), instants)
+    for enrolled, purchases in histories(session, program, instants[0], instants[-1], instants[0]):
+        counter.add(enrolled, purchases)
+    for day, counts in zip(days, counter.totals(), strict=True):
+        _write(session, program, day, counts)
+    session.flush()
+    return len(days)

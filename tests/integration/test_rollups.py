@@ -1,0 +1,212 @@
+"""The dashboard's figures from the daily rollups: purchases recorded by the till keep
+them, `walletpass analytics rebuild` writes the same rows from the receipts, and the
+figures equal the row-by-row reference (tests/integration/kpi_reference.py), on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.analytics import rollups, stage_days
+from app.analytics.kpis import kpis_by_store, kpis_series
+from app.analytics.models import KpiCard, KpiDay, KpiStageDay, KpiVisit
+from app.analytics.rebuild import rebuild
+from app.bootstrap import Services
+from app.loyalty import rules
+from app.loyalty.models import Card, Program, Store
+from app.services import terminals, till
+from app.services.programs import seed_demo
+from app.till.models import Receipt, Refund, Terminal
+from tests.integration.kpi_reference import reference_kpis
+from tests.integration.test_kpis import History
+
+
+def shop(session: Session, services: Services, program: Program) -> None:
+    """Members enrolled over five months, buying through the till at three stores and a
+    till in no store (some twice a day, at one store or two), shoppers without a card,
+    and a few refunds; the clock moves forward purchase by purchase."""
+    rng = random.Random(3)
+    h = History(session, services, program)
+    tills: list[Terminal] = []
+    for code in ("north", "south", "east"):
+        session.add(Store(program_id=program.id, code=code, name=code.title()))
+        session.flush()
+        tills.append(terminals.add_terminal(session, services.clock, program, code, code)[0])
+    tills.append(terminals.add_terminal(session, services.clock, program, "kiosk")[0])
+    begin = services.clock.now() - timedelta(days=150)
+    cards = [h.member(begin + timedelta(days=rng.randrange(120))) for _ in range(40)]
+    for card in cards:  # cards a till can scan
+        card.number, card.barcode_secret = rules.new_card_number(), rules.new_barcode_secret()
+    sales: list[tuple[datetime, Card | None, Terminal]] = []
+    for card in cards:
+        for _ in range(rng.choice((0, 1, 2, 3, 5, 8))):
+            at = card.created_at + timedelta(days=rng.randrange(0, 60), hours=rng.randrange(24))
+            sales.append((at, card, rng.choice(tills)))
+            if rng.random() < 0.2:  # again the same day, here or elsewhere
+                sales.append((at + timedelta(minutes=30), card, rng.choice(tills)))
+    for _ in range(60):
+        sales.append(
+            (begin + timedelta(days=rng.randrange(150), hours=rng.randrange(24)), None, tills[0])
+        )
+    sales.sort(key=lambda sale: sale[0])
+    now = services.clock.now()
+    clock: Any = services.clock
+    try:
+        for n, (at, card, terminal) in enumerate(sales):
+            clock._now = at
+            barcode = rules.barcode_value(card.number, card.barcode_secret) if card else None
+            req = till.PurchaseRequest(
+                receipt_id=f"r{n}", amount=rng.randrange(500, 9000), barcode=barcode
+            )
+            till.record_purchase(session, services.clock, terminal, req, f"r{n}")
+    finally:
+        clock._now = now
+    for receipt in session.scalars(select(Receipt).where(Receipt.program_id == program.id)):
+        if rng.random() < 0.1:
+            session.add(
+                Refund(
+                    receipt_pk=receipt.id,
+                    terminal_id=receipt.terminal_id,
+                    refund_id=f"f{receipt.id}",
+                    amount=300,
+                    money_back=300,
+                    points_returned=0,
+                    points_taken_back=0,
+                    request_hash="h",
+                    created_at=receipt.created_at + timedelta(days=rng.randrange(1, 20)),
+                )
+            )
+    session.flush()
+
+
+def table(session: Session, program: Program) -> tuple[list[Any], list[Any], list[Any]]:
+    days = session.execute(
+        select(KpiDay.day, KpiDay.store_key, KpiDay.with_card, KpiDay.receipts, KpiDay.due)
+        .where(KpiDay.program_id == program.id)
+        .order_by(KpiDay.day, KpiDay.store_key, KpiDay.with_card)
+    ).all()
+    visits = session.execute(
+        select(KpiVisit)
+        .where(KpiVisit.program_id == program.id)
+        .order_by(KpiVisit.card_id, KpiVisit.store_key, KpiVisit.day)
+    ).scalars()
+    skip = {"_sa_instance_state", "first_at"}  # first_at: the same instant, maybe other precision
+    cards = session.execute(
+        select(KpiCard.card_id, KpiCard.first_at, KpiCard.second_at, KpiCard.last_at)
+        .where(KpiCard.program_id == program.id)
+        .order_by(KpiCard.card_id)
+    ).all()
+    return (
+        list(days),
+        [{k: v for k, v in vars(row).items() if k not in skip} for row in visits],
+        list(cards),
+    )
+
+
+def check(session: Session, program: Program, now: datetime) -> None:
+    """The dashboard's reads (weeks, the period, each store, one store's weeks) for the
+    last 12 weeks ending at tonight's local midnight equal the reference."""
+    session.expire(program, ["stores"])
+    assert len(program.stores) >= 3
+    today = rollups.day_of(program, now) + 1
+    weeks = [
+        (rollups.midnight(program, today - 7 * (i + 1)), rollups.midnight(program, today - 7 * i))
+        for i in reversed(range(12))
+    ]
+    period = (weeks[0][0], weeks[-1][1])
+    assert rollups.day_windows(session, program, [*weeks, period]) is not None  # rollups read
+    *series, total = kpis_series(session, program, [*weeks, period])
+    assert series == [reference_kpis(session, program, *w) for w in weeks]
+    assert total == reference_kpis(session, program, *period)
+    assert total.receipts > 100 and total.repeat_share
+    by_store = kpis_by_store(session, program, *period, total)
+    for store in program.stores:
+        assert by_store[store.id] == reference_kpis(session, program, *period, store.id)
+        alone = kpis_series(session, program, weeks[-4:], store_id=store.id)
+        assert alone == [reference_kpis(session, program, *w, store.id) for w in weeks[-4:]]
+    assert by_store[None].receipts == total.receipts - sum(
+        by_store[s.id].receipts for s in program.stores
+    )
+    # Windows of unequal lengths (nested CASEs instead of arithmetic on days).
+    uneven = [(weeks[0][0], weeks[1][1]), weeks[2], (weeks[3][0], weeks[6][1])]
+    assert kpis_series(session, program, uneven) == [
+        reference_kpis(session, program, *w) for w in uneven
+    ]
+    # A window not at local midnights is summed from the receipts, with the same rules.
+    odd = (period[0] + timedelta(hours=5), period[1])
+    assert rollups.day_windows(session, program, [odd]) is None
+    assert kpis_series(session, program, [odd]) == [reference_kpis(session, program, *odd)]
+
+
+def rebuild_agrees(session: Session, program: Program, now: datetime) -> None:
+    """The rebuild writes what the till kept; the daily job's stage rows are the
+    rebuild's."""
+    kept = table(session, program)
+    assert len(kept[1]) > 80 and len(kept[2]) > 20
+    rebuild(session, program, now)
+    assert table(session, program) == kept
+    stored = session.scalars(
+        select(KpiStageDay).where(KpiStageDay.program_id == program.id).order_by(KpiStageDay.day)
+    ).all()
+    rows = [(r.day, r.newcomer, r.active, r.at_risk, r.lost) for r in stored]
+    assert len(rows) > 100 and rows[-1][0] == rollups.day_of(program, now)
+    for row in stored[-40:]:
+        session.delete(row)
+    session.flush()
+    assert stage_days.refresh(session, program, now) == 40
+    again = session.scalars(
+        select(KpiStageDay).where(KpiStageDay.program_id == program.id).order_by(KpiStageDay.day)
+    ).all()
+    assert [(r.day, r.newcomer, r.active, r.at_risk, r.lost) for r in again] == rows
+
+
+def test_rollups_kept_by_the_till_and_rebuilt(
+    session: Session, services: Services, demo: Program
+) -> None:
+    shop(session, services, demo)
+    session.commit()
+    check(session, demo, services.clock.now())
+    rebuild_agrees(session, demo, services.clock.now())
+    check(session, demo, services.clock.now())
+
+
+def test_rollups_on_postgresql(pg_services: Services) -> None:
+    with pg_services.transaction() as session:
+        program = seed_demo(session, pg_services.clock)
+        shop(session, pg_services, program)
+    with pg_services.transaction() as session:
+        program = session.get(Program, program.id)
+        assert program is not None
+        check(session, program, pg_services.clock.now())
+        rebuild_agrees(session, program, pg_services.clock.now())
+        check(session, program, pg_services.clock.now())
+
+
+def test_a_history_written_around_the_till_waits_for_a_rebuild(
+    session: Session, services: Services, demo: Program
+) -> None:
+    """Receipts that predate the rollups (or came in bulk) are summed from the receipts
+    until `walletpass analytics rebuild`; the till then keeps the rollups."""
+    h = History(session, services, demo)
+    card = h.member(services.clock.now() - timedelta(days=20))
+    card.number, card.barcode_secret = rules.new_card_number(), rules.new_barcode_secret()
+    h.receipt(services.clock.now() - timedelta(days=3), 1000, card)
+    terminal = terminals.add_terminal(session, services.clock, demo, "T2")[0]
+    barcode = rules.barcode_value(card.number, card.barcode_secret)
+    req = till.PurchaseRequest(receipt_id="x", amount=2000, barcode=barcode)
+    till.record_purchase(session, services.clock, terminal, req, "x")
+    now = services.clock.now()
+    day = rollups.day_of(demo, now)
+    window = [(rollups.midnight(demo, day - 6), rollups.midnight(demo, day + 1))]
+    assert rollups.day_windows(session, demo, window) is None
+    assert kpis_series(session, demo, window) == [reference_kpis(session, demo, *window[0])]
+    rebuild(session, demo, now)
+    assert rollups.day_windows(session, demo, window) is not None
+    figures = kpis_series(session, demo, window)[0]
+    assert figures == reference_kpis(session, demo, *window[0])
+    assert (figures.receipts, figures.repeat_share) == (2, 1.0)
