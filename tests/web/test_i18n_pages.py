@@ -77,3 +77,24 @@ def test_the_console_in_both_languages(
     assert "Сегменты" in ru and "Этап жизненного цикла" in ru
     en = _page(client, "/console/segments?lang=en", {})
     assert "Segments" in en and "Lifecycle stage" in en
+
+
+def test_the_console_names_the_signed_in_role_in_the_visitors_language(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    console_login(client, session, services, role="admin")
+    ru = _page(client, "/console/segments?lang=ru", {})
+    assert "Admin · администратор</span>" in ru and "· admin<" not in ru
+    en = _page(client, "/console/segments?lang=en", {})
+    assert "Admin · admin</span>" in en
+
+
+def test_the_invite_form_offers_wallets_by_name_not_by_code(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    console_login(client, session, services, role="admin")
+    ru = _page(client, "/console/programs/demo/invites?lang=ru", {})
+    assert '<option value="any">в любом кошельке</option>' in ru
+    assert '<option value="unknown">другое Android-приложение</option>' in ru
+    en = _page(client, "/console/programs/demo/invites?lang=en", {})
+    assert '<option value="any">in any wallet</option>' in en
