@@ -21,8 +21,9 @@ from app.loyalty import rules
 from app.loyalty.models import Card, Program, Store
 from app.services import terminals, till
 from app.services.programs import seed_demo
+from app.services.seed_kpis import seed_kpis
 from app.till.models import Receipt, Refund, Terminal
-from tests.integration.kpi_reference import reference_kpis
+from tests.integration.kpi_reference import reference_kpis, reference_seed_kpis
 from tests.integration.test_kpis import History
 
 
@@ -141,6 +142,24 @@ def check(session: Session, program: Program, now: datetime) -> None:
     odd = (period[0] + timedelta(hours=5), period[1])
     assert rollups.day_windows(session, program, [odd]) is None
     assert kpis_series(session, program, [odd]) == [reference_kpis(session, program, *odd)]
+    seed_figures(session, program, [period, weeks[-1], uneven[2], odd])
+
+
+def seed_figures(
+    session: Session, program: Program, windows: list[tuple[datetime, datetime]]
+) -> None:
+    """The seed KPIs (loyal buyers at two instants, loyal revenue, repeat purchases) read
+    from the rollups for windows on local midnights equal the reference, which reads
+    the receipts; on a history where they are not all zero."""
+    loyal = timedelta(days=program.loyal_window_days)
+    assert rollups.day_windows(session, program, [(windows[0][0] - loyal, windows[0][1])])
+    for window in windows:
+        found = seed_kpis(session, program, *window).as_json()
+        assert found == reference_seed_kpis(session, program, *window)
+    period = seed_kpis(session, program, *windows[0]).buyers
+    assert period.loyal_buyers > period.loyal_buyers_previous > 0
+    assert 0 < period.repeat_purchases < period.card_purchases
+    assert 0 < period.loyal_revenue < period.loyal_revenue / period.loyal_revenue_share  # type: ignore[operator]
 
 
 def rebuild_agrees(session: Session, program: Program, now: datetime) -> None:
