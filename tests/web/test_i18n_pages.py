@@ -115,3 +115,13 @@ def test_a_refused_colour_contrast_is_written_the_russian_way(
     response = client.post(path, data=data)
     assert response.status_code == 422
     assert "контраст 1,0:1, нужно не меньше 3:1" in response.get_data(as_text=True)
+
+
+def test_an_unconfigured_channel_says_why_in_russian(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    console_login(client, session, services, role="admin")
+    ru = _page(client, "/console/programs/demo/invites?lang=ru", {})
+    assert "<code>WALLETPASS_SMTP_URL не задана</code>" in ru and "is not set" not in ru
+    en = _page(client, "/console/programs/demo/invites?lang=en", {})
+    assert "<code>WALLETPASS_SMTP_URL is not set</code>" in en
