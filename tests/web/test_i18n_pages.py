@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
 from app.loyalty.models import Program
-from app.services import enrollment
+from app.services import design, enrollment
 from tests.helpers import console_login
+from tests.web.test_console_campaigns import csrf_of
 
 RU = {"Accept-Language": "ru-RU,ru;q=0.9"}
 EN = {"Accept-Language": "en-GB,en;q=0.8"}
@@ -98,3 +99,29 @@ def test_the_invite_form_offers_wallets_by_name_not_by_code(
     assert '<option value="unknown">другое Android-приложение</option>' in ru
     en = _page(client, "/console/programs/demo/invites?lang=en", {})
     assert '<option value="any">in any wallet</option>' in en
+
+
+def test_a_refused_colour_contrast_is_written_the_russian_way(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    console_login(client, session, services, role="marketer")
+    path = "/console/programs/demo/design?lang=ru"
+    data = {
+        **design.design_form(demo),
+        "background_color": "#FFFFFF",
+        "foreground_color": "#FEFEFE",
+        "csrf_token": csrf_of(client, path),
+    }
+    response = client.post(path, data=data)
+    assert response.status_code == 422
+    assert "контраст 1,0:1, нужно не меньше 3:1" in response.get_data(as_text=True)
+
+
+def test_an_unconfigured_channel_says_why_in_russian(
+    client: FlaskClient, session: Session, services: Services, demo: Program
+) -> None:
+    console_login(client, session, services, role="admin")
+    ru = _page(client, "/console/programs/demo/invites?lang=ru", {})
+    assert "<code>WALLETPASS_SMTP_URL не задана</code>" in ru and "is not set" not in ru
+    en = _page(client, "/console/programs/demo/invites?lang=en", {})
+    assert "<code>WALLETPASS_SMTP_URL is not set</code>" in en

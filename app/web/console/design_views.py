@@ -18,7 +18,7 @@ from app.web.console.auth import current_staff, require
 from app.web.console.forms import page
 from app.web.console.texts import text_for
 from app.web.db import db, google_class_queue, services
-from app.web.i18n import _, current_locale, ngettext
+from app.web.i18n import _, current_locale, ngettext, number
 from app.web.security import csrf_valid
 
 if TYPE_CHECKING:
@@ -171,4 +171,7 @@ def _message(problem: design.Problem) -> str:
     if problem.code == "too_long":
         limit = int(problem.params["limit"])
         return ngettext("At most {num} character.", "At most {num} characters.", limit)
-    return text_for(f"design.error.{problem.code}", **problem.params)
+    params = dict(problem.params)
+    if "ratio" in params:  # "1.0" from the domain; Russian writes "1,0"
+        params["ratio"] = number(float(params["ratio"]), digits=1)
+    return text_for(f"design.error.{problem.code}", **params)

@@ -17,6 +17,7 @@ from app.services import invite_campaigns, invites
 from app.web.console import bp
 from app.web.console.auth import current_staff, require
 from app.web.console.forms import page, program_named
+from app.web.console.texts import channel_off
 from app.web.db import db, services
 from app.web.i18n import _
 from app.web.security import csrf_valid
@@ -47,7 +48,7 @@ def _page(program: Program, status: int = 200, **extra: Any) -> Response:
         "program": program,
         "quote_money": _money,
         "channels_on": messaging.channels_on,
-        "off": messaging.off,
+        "off": {name: channel_off(why) for name, why in messaging.off.items()},
         "campaigns": [(c, invite_campaigns.progress(session, c.id)) for c in campaigns],
         "values": {"wallet": "none", "channel": "sms", "daily_budget": "500", "per_minute": "20"},
         "errors": {},
@@ -118,7 +119,7 @@ def invite_create(slug: str) -> Response:
             "notice": _("The form has expired. Please check the values and send it again."),
         }
     elif draft.channel in ("sms", "email") and draft.channel not in svc.messaging.channels_on:
-        why = svc.messaging.off.get(draft.channel, "")
+        why = channel_off(svc.messaging.off.get(draft.channel, ""))
         problem = {"status": 422, "notice": _("This channel is off: {why}.", why=why)}
     else:
         try:

@@ -6,6 +6,7 @@ Every other console text is an ``_("...")`` call where it is shown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from app.web.console import campaign_texts
 from app.web.i18n import (
     N_,
     LazyText,
+    _,
     current_locale,
     lazy_pgettext,
     money,
@@ -294,6 +296,15 @@ def text_for(key: str, **values: object) -> str:
     """The text of a computed key (a campaign status, a trigger, a segment field...)."""
     text = str(BY_KEY[key])
     return text.format(**values) if values else text
+
+
+_NOT_SET = re.compile(r"(WALLETPASS_[A-Z0-9_]+) is not set")
+
+
+def channel_off(reason: str) -> str:
+    """Why a messaging channel is off (the settings say it in English), translated."""
+    found = _NOT_SET.fullmatch(reason)
+    return _("{variable} is not set", variable=found.group(1)) if found else reason
 
 
 def field_message(field: str, fallback: str = "") -> str:
