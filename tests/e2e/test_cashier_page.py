@@ -99,6 +99,7 @@ def test_cashier_quotes_records_and_refunds_a_purchase_in_russian(
     assert page.inner_text("#q-discount") == "−" + rub("93,66")
     assert page.inner_text("#q-due") == rub("1 244,34")
     assert page.inner_text("#q-earned") == "62"
+    assert page.is_hidden("#q-points-value")  # no points pay: no "−0,00 ₽" row
     assert page.is_visible("#redeem-label") and page.inner_text("#redeem-max") == "(до 373)"
     assert receipts(live_server) == 0  # a quote records nothing
 
@@ -118,6 +119,7 @@ def test_cashier_quotes_records_and_refunds_a_purchase_in_russian(
     page.click("#quote-button")
     page.wait_for_selector("#quote:not([hidden])")
     assert page.is_hidden("#purchase-error")
+    assert page.is_visible("#q-points-label")
     assert page.inner_text("#q-points-value") == "−" + rub("200,00")
     assert page.inner_text("#q-due") == rub("1 044,34")
     assert page.inner_text("#q-balance-after") == "352"  # 500 − 200 + 52

@@ -209,6 +209,8 @@
       $("q-discount").textContent = "−" + d.discount_amount;
       $("q-points").textContent = q.points_redeemed ? "(" + d.points_redeemed + ")" : "";
       $("q-points-value").textContent = "−" + d.points_value;
+      // The points row only when points pay part of it (not "−0,00 ₽").
+      for (const id of ["q-points-label", "q-points-value"]) $(id).hidden = !q.points_redeemed;
       $("q-due").textContent = d.amount_due;
       $("q-earned").textContent = d.points_earned;
       $("q-balance-after").textContent = d.balance_after;
