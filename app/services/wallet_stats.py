@@ -154,10 +154,22 @@ def adoption(session: Session, program_id: int) -> Adoption:
     members = int(
         session.scalar(select(func.count(Member.id)).where(Member.program_id == program_id)) or 0
     )
+    # The cards in some wallet as one set (not card_in_wallet's EXISTS per card: its
+    # estimate made PostgreSQL compile the plan, ~0.4 s of ~0.7 s at 100 k cards).
+    registered = (
+        select(WalletPass.card_id)
+        .join(AppleRegistration, AppleRegistration.pass_id == WalletPass.id)
+        .join(AppleDevice, AppleDevice.id == AppleRegistration.device_id)
+    )
+    saved = (
+        select(WalletPass.card_id)
+        .join(GoogleObject, GoogleObject.pass_id == WalletPass.id)
+        .where(GoogleObject.saved_at.is_not(None), GoogleObject.removed_at.is_(None))
+    )
     installed = int(
         session.scalar(
             select(func.count(func.distinct(Card.member_id))).where(
-                Card.program_id == program_id, card_in_wallet("any")
+                Card.program_id == program_id, Card.id.in_(registered.union(saved))
             )
         )
         or 0
