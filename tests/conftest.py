@@ -7,7 +7,7 @@ test commits savepoints inside it, so commit paths run for real.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -171,10 +171,9 @@ def real_services(request: pytest.FixtureRequest) -> Services:
     return services
 
 
-@pytest.fixture
-def pg_services(test_root: Path, dev_chain: DevChain, clock: FixedClock) -> Iterator[Services]:
-    """Services on a fresh, migrated PostgreSQL database of their own (real concurrency:
-    every request gets its own connection, nothing is rolled back for them)."""
+@contextmanager
+def fresh_postgres_services(test_root: Path, clock: FixedClock) -> Iterator[Services]:
+    """Services on a new, migrated PostgreSQL database, dropped afterwards."""
     import uuid
 
     from sqlalchemy import create_engine, make_url, text
@@ -185,7 +184,6 @@ def pg_services(test_root: Path, dev_chain: DevChain, clock: FixedClock) -> Iter
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    clock.set(START)
     services = None
     try:
         upgrade_database(url)
@@ -199,3 +197,12 @@ def pg_services(test_root: Path, dev_chain: DevChain, clock: FixedClock) -> Iter
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_services(test_root: Path, dev_chain: DevChain, clock: FixedClock) -> Iterator[Services]:
+    """Services on a fresh, migrated PostgreSQL database of their own (real concurrency:
+    every request gets its own connection, nothing is rolled back for them)."""
+    clock.set(START)
+    with fresh_postgres_services(test_root, clock) as services:
+        yield services

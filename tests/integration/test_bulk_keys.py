@@ -4,22 +4,21 @@ them in place."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.bootstrap import Services, build_services, upgrade_database
+from app.bootstrap import Services
 from app.clock import FixedClock
 from app.passes.apple.certs import DevChain
 from app.services.programs import seed_demo
 from app.simulate import bulk, model
-from tests.conftest import make_settings
-from tests.helpers import START, fixed_clock, postgres_url
+from tests.conftest import fresh_postgres_services
+from tests.helpers import START, fixed_clock
 
 SMALL = model.Spec(seed=5, members=500, receipts=5_000, stores=7, days=90, end=START, campaigns=2)
 
@@ -27,25 +26,8 @@ SMALL = model.Spec(seed=5, members=500, receipts=5_000, stores=7, days=90, end=S
 @pytest.fixture
 def reference(test_root: Path, dev_chain: DevChain, clock: FixedClock) -> Iterator[Services]:
     """A second fresh, migrated PostgreSQL database (next to pg_services' one)."""
-    base = postgres_url()
-    name = f"walletpass_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    services = None
-    try:
-        upgrade_database(url)
-        services = build_services(
-            make_settings(test_root, WALLETPASS_DATABASE_URL=url), clock=clock
-        )
+    with fresh_postgres_services(test_root, clock) as services:
         yield services
-    finally:
-        if services is not None:
-            services.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _catalog(session: Session) -> tuple[list[Any], list[Any]]:
