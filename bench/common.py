@@ -10,6 +10,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def bench_env(root: Path, **extra: str) -> dict[str, str]:
@@ -29,6 +30,21 @@ def bench_env(root: Path, **extra: str) -> dict[str, str]:
         "WALLETPASS_MAX_DEVICES_PER_PASS": "1000",
         **extra,
     }
+
+
+def scratch_services(root: Path, database_url: str | None) -> Any:
+    """Migrated services for an in-process bench: SQLite under ``root``, or the given
+    (empty or reused) database; an in-memory queue. Returns (settings, services)."""
+    extra = {"WALLETPASS_QUEUE_URL": "memory://"}
+    if database_url:
+        extra["WALLETPASS_DATABASE_URL"] = database_url
+    os.environ.update(bench_env(root, **extra))
+    from app.bootstrap import build_services, upgrade_database
+    from app.settings import Settings
+
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    return settings, build_services(settings)
 
 
 def serve_app(workers: int, threads: int, port: int) -> None:

@@ -17,7 +17,6 @@ median seconds of the batched reads (3 rounds), the baseline's seconds, their ra
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -26,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import bench_env
+from common import scratch_services
 
 YEAR_END = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 BATCH = 10_000
@@ -165,19 +164,11 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true", help="build the chain and stop")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        extra = {"WALLETPASS_QUEUE_URL": "memory://"}
-        if args.database_url:
-            extra["WALLETPASS_DATABASE_URL"] = args.database_url
-        os.environ.update(bench_env(Path(tmp), **extra))
+        settings, services = scratch_services(Path(tmp), args.database_url)
         from app.analytics.kpis import kpis, kpis_by_store, kpis_series
-        from app.bootstrap import build_services, upgrade_database
         from app.db import refresh_statistics
         from app.loyalty.models import Program
-        from app.settings import Settings
 
-        settings = Settings.from_env()
-        upgrade_database(settings.database_url)
-        services = build_services(settings)
         started = time.perf_counter()
         program_id = populate(services, args.members, args.receipts, args.stores)
         with services.transaction() as session:

@@ -17,13 +17,12 @@ Usage: .venv/bin/python bench/report_truth.py [--seeds 20] [--first-seed 1000]
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import bench_env
+from common import scratch_services
 
 END = datetime(2026, 11, 30, 18, tzinfo=UTC)
 
@@ -39,22 +38,14 @@ def main() -> None:
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default SQLite)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        extra = {"WALLETPASS_QUEUE_URL": "memory://"}
-        if args.database_url:
-            extra["WALLETPASS_DATABASE_URL"] = args.database_url
-        os.environ.update(bench_env(Path(tmp), **extra))
+        settings, services = scratch_services(Path(tmp), args.database_url)
         from sqlalchemy import select
 
-        from app.bootstrap import build_services, upgrade_database
         from app.campaigns.models import Campaign, SimulatedEffect
         from app.services import campaigns
         from app.services.programs import seed_demo
-        from app.settings import Settings
         from app.simulate import bulk, model
 
-        settings = Settings.from_env()
-        upgrade_database(settings.database_url)
-        services = build_services(settings)
         hits = 0
         print(
             f"{args.members} members, {args.receipts} receipts, {args.days} days a chain "
