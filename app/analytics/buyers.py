@@ -6,8 +6,9 @@ purchase made after an earlier purchase with the same card. Revenue is the money
 less money given back by refunds made before the period's end, as in app.analytics.kpis.
 
 For periods (and loyal windows) on the program's local midnights with its rollups built,
-the counts come from the daily rollups (app.analytics.rollups): a card's purchases per
-day and whether it bought before, instead of a year of receipts.
+the figures come from the daily rollups (app.analytics.rollups): a card's purchases and
+money paid per day and whether it bought before, and each day's money paid, instead of
+a year of receipts; refunds (few) from their table.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, Subquery, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from app.analytics import rollups
@@ -52,30 +53,10 @@ def loyal_members(program: Program, at: datetime) -> Select[int]:
     )
 
 
-def _loyal_cards(program: Program, window: rollups.DayWindow) -> Select[int]:
-    """Cards (one a member) loyal at the end of the local days ``window``, from the rollups."""
-    v = KpiVisit
+def _refunds(program: Program, start: datetime, end: datetime) -> Subquery:
+    """Money given back before ``end`` for the program's receipts of [start, end)."""
     return (
-        select(v.card_id)
-        .where(v.program_id == program.id, v.day_first, v.day >= window[0], v.day < window[1])
-        .group_by(v.card_id)
-        .having(func.sum(v.day_n) >= program.loyal_min_purchases)
-    )
-
-
-def _net_revenue(
-    session: Session,
-    program: Program,
-    start: datetime,
-    end: datetime,
-    loyal_only: bool,
-    loyal_cards: Select[int] | None = None,
-) -> int:
-    due = select(func.coalesce(func.sum(Receipt.amount_due), 0)).where(
-        Receipt.program_id == program.id, Receipt.created_at >= start, Receipt.created_at < end
-    )
-    back = (
-        select(func.coalesce(func.sum(Refund.money_back), 0))
+        select(Receipt.card_id, Refund.money_back)
         .join(Receipt, Receipt.id == Refund.receipt_pk)
         .where(
             Receipt.program_id == program.id,
@@ -83,14 +64,23 @@ def _net_revenue(
             Receipt.created_at < end,
             Refund.created_at < end,
         )
+        .subquery()
     )
+
+
+def _net_revenue(
+    session: Session, program: Program, start: datetime, end: datetime, loyal_only: bool
+) -> int:
+    due = select(func.coalesce(func.sum(Receipt.amount_due), 0)).where(
+        Receipt.program_id == program.id, Receipt.created_at >= start, Receipt.created_at < end
+    )
+    refunds = _refunds(program, start, end)
+    back = select(func.coalesce(func.sum(refunds.c.money_back), 0))
     if loyal_only:
-        cards = loyal_cards
-        if cards is None:
-            loyal = loyal_members(program, end).subquery()
-            cards = select(Card.id).where(Card.member_id.in_(select(loyal.c.member_id)))
+        loyal = loyal_members(program, end).subquery()
+        cards = select(Card.id).where(Card.member_id.in_(select(loyal.c.member_id)))
         due = due.where(Receipt.card_id.in_(cards))
-        back = back.where(Receipt.card_id.in_(cards))
+        back = back.where(refunds.c.card_id.in_(cards))
     return int(session.scalar(due) or 0) - int(session.scalar(back) or 0)
 
 
@@ -144,38 +134,53 @@ def _from_rollups(
     now: rollups.DayWindow,
 ) -> BuyerKpis:
     """buyer_kpis from the rollups, the loyal windows ``before`` (ending at ``start``) and
-    ``now`` (ending at ``end``) as local days; revenue from the period's receipts."""
+    ``now`` (ending at ``end``) as local days; refunds from the refunds table."""
     v, k = KpiVisit, program.loyal_min_purchases
-    per_card = (  # purchases in each loyal window, one read of both
+    first, last = rollups.day_of(program, start), rollups.day_of(program, end)
+    refunds = _refunds(program, start, end)
+    # The period's days lie in [before[0], now[1]): one read of the visit rows there and
+    # the period's refunds gives each card's purchases in both loyal windows and its
+    # money paid in the period less refunds.
+    rows = union_all(
         select(
-            func.sum(case((v.day < before[1], v.day_n), else_=0)).label("before"),
-            func.sum(case((v.day >= now[0], v.day_n), else_=0)).label("now"),
+            v.card_id,
+            case((and_(v.day_first, v.day < before[1]), v.day_n), else_=0).label("before"),
+            case((and_(v.day_first, v.day >= now[0]), v.day_n), else_=0).label("now"),
+            case((v.day >= first, v.due), else_=0).label("net"),
+        ).where(v.program_id == program.id, v.day >= before[0], v.day < now[1]),
+        select(refunds.c.card_id, literal(0), literal(0), -refunds.c.money_back).where(
+            refunds.c.card_id.is_not(None)
+        ),
+    ).subquery()
+    per_card = (
+        select(
+            func.sum(rows.c.before).label("before"),
+            func.sum(rows.c.now).label("now"),
+            func.sum(rows.c.net).label("net"),
         )
-        .where(v.program_id == program.id, v.day_first, v.day >= before[0], v.day < now[1])
-        .group_by(v.card_id)
+        .group_by(rows.c.card_id)
         .subquery()
     )
-    was, nows = session.execute(
+    loyal_now = per_card.c.now >= k
+    was, nows, loyal_revenue = session.execute(
         select(
             func.coalesce(func.sum(case((per_card.c.before >= k, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((per_card.c.now >= k, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((loyal_now, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((loyal_now, per_card.c.net), else_=0)), 0),
         )
     ).one()
-    was, nows = int(was), int(nows)
-    revenue = _net_revenue(session, program, start, end, loyal_only=False)
-    loyal_revenue = _net_revenue(
-        session, program, start, end, loyal_only=True, loyal_cards=_loyal_cards(program, now)
-    )
-    first, last = rollups.day_of(program, start), rollups.day_of(program, end)
+    was, nows, loyal_revenue = int(was), int(nows), int(loyal_revenue)
     d = KpiDay
-    purchases = int(
-        session.scalar(
-            select(func.coalesce(func.sum(d.receipts), 0)).where(
-                d.program_id == program.id, d.with_card, d.day >= first, d.day < last
-            )
-        )
-        or 0
-    )
+    in_period = (d.program_id == program.id, d.day >= first, d.day < last)
+    purchases, paid = session.execute(
+        select(
+            func.coalesce(func.sum(case((d.with_card, d.receipts), else_=0)), 0),
+            func.coalesce(func.sum(d.due), 0),
+        ).where(*in_period)
+    ).one()
+    purchases = int(purchases)
+    back = session.scalar(select(func.coalesce(func.sum(refunds.c.money_back), 0)))
+    revenue = int(paid) - int(back or 0)
     # Each card's first purchase ever is the one that is not a repeat.
     firsts = int(
         session.scalar(

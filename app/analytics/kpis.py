@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.analytics import rollups, stage_days
 from app.analytics.histories import histories
 from app.analytics.lifecycle import StageCounter, Thresholds, stage
+from app.analytics.models import KpiVisit
 from app.analytics.receipt_sums import ReceiptSums, Window, layers, receipt_sums
 from app.loyalty.models import Card, Member, Program
 from app.till.models import Receipt, Refund
@@ -225,35 +226,40 @@ def kpis_by_stage(
     session: Session, program: Program, start: datetime, end: datetime
 ) -> list[SegmentKpis]:
     """Card holders' purchases in the period, per lifecycle stage (as stored by the
-    daily job), so a marketer sees what each segment brings."""
+    daily job), so a marketer sees what each segment brings. Summed by the database per
+    stage (a member has one card: buyers counted by card), from the daily rollups for
+    a period on local midnights."""
     refunded = (
         select(Refund.receipt_pk, func.sum(Refund.money_back).label("back"))
         .where(Refund.created_at < end)
         .group_by(Refund.receipt_pk)
         .subquery()
     )
-    # Summed by the database per stage (a member has one card: buyers counted by card).
-    found = {
-        row[0]: (int(row[1]), int(row[2]), int(row[3] or 0))
-        for row in session.execute(
-            select(
-                Member.stage,
-                func.count(func.distinct(Receipt.card_id)),
-                func.count(),
-                func.sum(Receipt.amount_due - func.coalesce(refunded.c.back, 0)),
+    days = rollups.day_windows(session, program, [(start, end)])
+    if days is not None:
+        found = _by_stage_from_rollups(session, program, start, end, days[0], refunded)
+    else:
+        found = {
+            row[0]: (int(row[1]), int(row[2]), int(row[3] or 0))
+            for row in session.execute(
+                select(
+                    Member.stage,
+                    func.count(func.distinct(Receipt.card_id)),
+                    func.count(),
+                    func.sum(Receipt.amount_due - func.coalesce(refunded.c.back, 0)),
+                )
+                .select_from(Receipt)
+                .join(Card, Card.id == Receipt.card_id)
+                .join(Member, Member.id == Card.member_id)
+                .outerjoin(refunded, refunded.c.receipt_pk == Receipt.id)
+                .where(
+                    Receipt.program_id == program.id,
+                    Receipt.created_at >= start,
+                    Receipt.created_at < end,
+                )
+                .group_by(Member.stage)
             )
-            .select_from(Receipt)
-            .join(Card, Card.id == Receipt.card_id)
-            .join(Member, Member.id == Card.member_id)
-            .outerjoin(refunded, refunded.c.receipt_pk == Receipt.id)
-            .where(
-                Receipt.program_id == program.id,
-                Receipt.created_at >= start,
-                Receipt.created_at < end,
-            )
-            .group_by(Member.stage)
-        )
-    }
+        }
     sizes = dict(
         session.execute(
             select(Member.stage, func.count())
@@ -278,3 +284,49 @@ def kpis_by_stage(
             )
         )
     return out
+
+
+def _by_stage_from_rollups(
+    session: Session,
+    program: Program,
+    start: datetime,
+    end: datetime,
+    days: rollups.DayWindow,
+    refunded: Subquery,
+) -> dict[str | None, tuple[int, int, int]]:
+    """stage -> (buyers, receipts, money paid less refunds) from the card visits of the
+    local days ``days``; the refunds of the period's card receipts from their table."""
+    v = KpiVisit
+    # A card's first row of a day whose previous purchase day is before the period
+    # counts it once as a buyer.
+    new = and_(v.day_first, or_(v.prev_day.is_(None), v.prev_day < days[0]))
+    visits = session.execute(
+        select(
+            Member.stage,
+            func.sum(case((new, 1), else_=0)),
+            func.sum(v.n),
+            func.sum(v.due),
+        )
+        .select_from(v)
+        .join(Card, Card.id == v.card_id)
+        .join(Member, Member.id == Card.member_id)
+        .where(v.program_id == program.id, v.day >= days[0], v.day < days[1])
+        .group_by(Member.stage)
+    )
+    found = {name: [int(b), int(n), int(due)] for name, b, n, due in visits}
+    back = session.execute(  # refunds are few: read per receipt
+        select(Member.stage, func.sum(refunded.c.back))
+        .select_from(refunded)
+        .join(Receipt, Receipt.id == refunded.c.receipt_pk)
+        .join(Card, Card.id == Receipt.card_id)
+        .join(Member, Member.id == Card.member_id)
+        .where(
+            Receipt.program_id == program.id,
+            Receipt.created_at >= start,
+            Receipt.created_at < end,
+        )
+        .group_by(Member.stage)
+    )
+    for name, given in back:
+        found[name][2] -= int(given)
+    return {name: (b, n, due) for name, (b, n, due) in found.items()}

@@ -42,12 +42,12 @@ class KpiDay(Base):
 
 
 class KpiVisit(Base):
-    """A card's purchases at a store on a day, with its two previous visits to that
-    store, so the distinct buyers of days [S, E) are a count of rows: those whose
-    previous visit is before S. The card bought twice or more when that row has n >= 2
-    or its next row follows a single purchase (prev_store_n == 1). The card's first row
-    of a day (by first purchase) carries the same about all stores (day_n, prev_day,
-    prev2_day, prev_day_n) for the program-wide buyers."""
+    """A card's purchases at a store on a day (how many, money paid), with its two
+    previous visits to that store, so the distinct buyers of days [S, E) are a count of
+    rows: those whose previous visit is before S. The card bought twice or more when
+    that row has n >= 2 or its next row follows a single purchase (prev_store_n == 1).
+    The card's first row of a day (by first purchase) carries the same about all stores
+    (day_n, prev_day, prev2_day, prev_day_n) for the program-wide buyers."""
 
     __tablename__ = "kpi_visits"
 
@@ -59,6 +59,7 @@ class KpiVisit(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     first_at: Mapped[datetime] = mapped_column(UTCDateTime())
     n: Mapped[int] = mapped_column(Integer)
+    due: Mapped[int] = mapped_column(BigMoney)  # the purchases' amount_due summed
     prev_store_day: Mapped[int | None] = mapped_column(Integer)
     prev2_store_day: Mapped[int | None] = mapped_column(Integer)
     prev_store_n: Mapped[int | None] = mapped_column(Integer)  # purchases at that visit

@@ -84,7 +84,7 @@ def record_purchase(session: Session, program: Program, receipt: Receipt) -> Non
         )
     )
     if receipt.card_id is not None:
-        _visit(session, program, receipt.card_id, key, day, receipt.created_at)
+        _visit(session, program, receipt, key, day)
         _card(session, program, receipt.card_id, receipt.created_at)
     session.flush()
 
@@ -96,9 +96,8 @@ def _upsert(session: Session, model: Any, values: dict[str, Any]) -> Any:
     return sqlite.insert(model).values(values)
 
 
-def _visit(
-    session: Session, program: Program, card_id: int, key: int, day: int, at: datetime
-) -> None:
+def _visit(session: Session, program: Program, receipt: Receipt, key: int, day: int) -> None:
+    card_id, at = receipt.card_id, receipt.created_at
     first = session.scalar(
         select(KpiVisit).where(KpiVisit.card_id == card_id, KpiVisit.day == day, KpiVisit.day_first)
     )
@@ -107,6 +106,7 @@ def _visit(
     visit = session.get(KpiVisit, (card_id, key, day))
     if visit is not None:
         visit.n += 1
+        visit.due += receipt.amount_due
         return
     before = session.execute(
         select(KpiVisit.day, KpiVisit.prev_store_day, KpiVisit.n)
@@ -121,6 +121,7 @@ def _visit(
         program_id=program.id,
         first_at=at,
         n=1,
+        due=receipt.amount_due,
         prev_store_day=before[0] if before else None,
         prev2_store_day=before[1] if before else None,
         prev_store_n=before[2] if before else None,
@@ -239,6 +240,7 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
             key.label("store_key"),
             day.label("day"),
             func.count().label("n"),
+            func.sum(Receipt.amount_due).label("due"),
             func.min(Receipt.created_at).label("first_at"),
         )
         .where(mine, with_card)
@@ -253,6 +255,7 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
         s.store_key,
         s.day,
         s.n,
+        s.due,
         s.first_at,
         func.lag(s.day, 1).over(**by_store).label("p1"),  # type: ignore[arg-type]
         func.lag(s.day, 2).over(**by_store).label("p2"),  # type: ignore[arg-type]
@@ -275,6 +278,7 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
         literal(program.id),
         r.first_at,
         r.n,
+        r.due,
         r.p1,
         r.p2,
         r.pn,
@@ -291,6 +295,7 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
         "program_id",
         "first_at",
         "n",
+        "due",
         "prev_store_day",
         "prev2_store_day",
         "prev_store_n",

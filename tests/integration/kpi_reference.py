@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.analytics.kpis import Kpis, thresholds_of
+from app.analytics.kpis import Kpis, SegmentKpis, thresholds_of
 from app.analytics.lifecycle import stage
 from app.campaigns.models import Campaign, CampaignTarget
 from app.loyalty.models import Card, Member, Program
@@ -85,6 +85,49 @@ def reference_kpis(
             stages.count("at_risk"), stages.count("at_risk") + stages.count("active")
         ),
     )
+
+
+def reference_by_stage(
+    session: Session, program: Program, start: datetime, end: datetime
+) -> list[SegmentKpis]:
+    """Card holders' receipts of the window per stored lifecycle stage of their member."""
+    receipts = session.scalars(select(Receipt).where(Receipt.program_id == program.id)).all()
+    refunds = session.scalars(select(Refund)).all()
+    members = session.scalars(select(Member).where(Member.program_id == program.id)).all()
+    stage_of = {m.id: m.stage for m in members}
+    stage_of_card = {
+        c.id: stage_of[c.member_id]
+        for c in session.scalars(select(Card).where(Card.program_id == program.id))
+    }
+    out = []
+    for name in ("newcomer", "active", "at_risk", "lost"):
+        mine = [
+            r
+            for r in receipts
+            if r.card_id is not None
+            and stage_of_card[r.card_id] == name
+            and start <= r.created_at < end
+        ]
+        revenue = sum(
+            r.amount_due
+            - sum(f.money_back for f in refunds if f.receipt_pk == r.id and f.created_at < end)
+            for r in mine
+        )
+        size = sum(1 for m in members if m.stage == name)
+        buyers = len({r.card_id for r in mine})
+        out.append(
+            SegmentKpis(
+                name,
+                size,
+                buyers,
+                len(mine),
+                revenue,
+                ratio(revenue, len(mine)),
+                ratio(len(mine), buyers),
+                ratio(revenue, size),
+            )
+        )
+    return out
 
 
 def reference_seed_kpis(

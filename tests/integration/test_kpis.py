@@ -200,3 +200,27 @@ def test_kpis_per_lifecycle_segment(
     )
     assert rows["at_risk"].receipts == 0 and rows["at_risk"].members == 1
     assert rows["lost"].average_check is None
+
+
+def test_kpis_per_lifecycle_segment_from_the_rollups(
+    session: Session, demo: Program, history: dict[str, Card]
+) -> None:
+    """March from local midnight to local midnight: the receipts give the table until
+    the rollups are built, the card visits after, and both the hand sums above."""
+    from app.analytics import rollups
+    from app.analytics.kpis import kpis_by_stage
+    from app.analytics.rebuild import rebuild
+
+    refresh_stages(session, FixedClock(APRIL), demo)
+    start = rollups.midnight(demo, rollups.day_of(demo, day(3, 1)))
+    end = rollups.midnight(demo, rollups.day_of(demo, day(4, 1)))
+    assert rollups.day_windows(session, demo, [(start, end)]) is None
+    from_receipts = kpis_by_stage(session, demo, start, end)
+    rebuild(session, demo, APRIL)
+    assert rollups.day_windows(session, demo, [(start, end)]) is not None
+    rows = {k.stage: k for k in kpis_by_stage(session, demo, start, end)}
+    assert list(rows.values()) == from_receipts
+    assert (rows["active"].buyers, rows["active"].receipts, rows["active"].revenue) == (2, 3, 8_000)
+    assert (rows["newcomer"].buyers, rows["newcomer"].receipts) == (1, 1)
+    assert rows["newcomer"].revenue == 1_500  # B's 2 000 less the 500 refunded
+    assert rows["at_risk"].receipts == rows["lost"].receipts == 0

@@ -10,9 +10,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy.exc import DBAPIError
 
-from app.bootstrap import alembic_config, upgrade_database
+from app.bootstrap import Services, alembic_config, upgrade_database
 from app.db import make_engine
 from app.schema import metadata
 from tests.helpers import postgres_url
@@ -60,3 +61,33 @@ def test_upgrading_an_empty_postgres_database_matches_the_models(
 ) -> None:
     upgrade_database(empty_postgres_database)
     assert_matches_models(empty_postgres_database)
+
+
+def test_0023_backfills_the_money_paid_per_card_visit(real_services: Services) -> None:
+    """Rollups kept by the till before 0023 get kpi_visits.due from the receipts: the
+    downgrade drops the column, the upgrade writes what the till had kept, row for row,
+    on SQLite and PostgreSQL (local days of a program east of UTC included)."""
+    from alembic import command
+
+    from app.analytics.models import KpiVisit
+    from app.services.programs import seed_demo
+    from tests.integration.test_rollups import shop
+
+    services, url = real_services, real_services.settings.database_url
+    with services.transaction() as session:
+        program = seed_demo(session, services.clock)
+        shop(session, services, program)
+    read = text("SELECT card_id, store_key, day, due FROM kpi_visits ORDER BY 1, 2, 3")
+    with services.transaction() as session:
+        kept = session.execute(read).all()
+        visits = session.scalars(select(KpiVisit)).all()
+        assert len(kept) > 80 and any(v.n > 1 for v in visits)
+        # Bought after the local midnight, before the UTC one: the local day is the next.
+        assert any(v.first_at.date().toordinal() != v.day for v in visits)
+    command.downgrade(alembic_config(url), "0022")
+    with services.transaction(write=False) as session, pytest.raises(DBAPIError):
+        session.execute(read)
+    upgrade_database(url)
+    with services.transaction() as session:
+        assert session.execute(read).all() == kept
+    assert_matches_models(url)

@@ -9,21 +9,27 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.analytics import rollups, stage_days
-from app.analytics.kpis import kpis_by_store, kpis_series
+from app.analytics.kpis import kpis_by_stage, kpis_by_store, kpis_series
 from app.analytics.models import KpiCard, KpiDay, KpiStageDay, KpiVisit
 from app.analytics.rebuild import rebuild
 from app.bootstrap import Services
+from app.clock import FixedClock
 from app.loyalty import rules
-from app.loyalty.models import Card, Program, Store
+from app.loyalty.models import Card, Member, Program, Store
 from app.services import terminals, till
+from app.services.lifecycle import refresh_stages
 from app.services.programs import seed_demo
 from app.services.seed_kpis import seed_kpis
 from app.till.models import Receipt, Refund, Terminal
-from tests.integration.kpi_reference import reference_kpis, reference_seed_kpis
+from tests.integration.kpi_reference import (
+    reference_by_stage,
+    reference_kpis,
+    reference_seed_kpis,
+)
 from tests.integration.test_kpis import History
 
 
@@ -143,6 +149,7 @@ def check(session: Session, program: Program, now: datetime) -> None:
     assert rollups.day_windows(session, program, [odd]) is None
     assert kpis_series(session, program, [odd]) == [reference_kpis(session, program, *odd)]
     seed_figures(session, program, [period, weeks[-1], uneven[2], odd])
+    stage_figures(session, program, now, [period, weeks[-1], uneven[2], odd])
 
 
 def seed_figures(
@@ -160,6 +167,41 @@ def seed_figures(
     assert period.loyal_buyers > period.loyal_buyers_previous > 0
     assert 0 < period.repeat_purchases < period.card_purchases
     assert 0 < period.loyal_revenue < period.loyal_revenue / period.loyal_revenue_share  # type: ignore[operator]
+
+
+def stage_figures(
+    session: Session, program: Program, now: datetime, windows: list[tuple[datetime, datetime]]
+) -> None:
+    """The per-stage table, from the card visits for windows on local midnights and from
+    the receipts otherwise, equals the reference, with refunds of the period netted:
+    with the stages the daily job stores (here every buyer of the period is active),
+    then with members spread over the four stages."""
+    refresh_stages(session, FixedClock(now), program)
+    for spread in (False, True):
+        if spread:
+            members = session.scalars(select(Member).where(Member.program_id == program.id))
+            for n, member in enumerate(members):
+                member.stage = ("newcomer", "active", "at_risk", "lost")[n % 4]
+            session.flush()
+        for window in windows:
+            assert kpis_by_stage(session, program, *window) == reference_by_stage(
+                session, program, *window
+            )
+    start, end = windows[0]
+    refunded = session.scalar(
+        select(func.count())
+        .select_from(Refund)
+        .join(Receipt, Receipt.id == Refund.receipt_pk)
+        .where(
+            Receipt.card_id.is_not(None),
+            Receipt.created_at >= start,
+            Receipt.created_at < end,
+            Refund.created_at < end,
+        )
+    )
+    rows = kpis_by_stage(session, program, start, end)
+    assert refunded and all(row.receipts for row in rows)
+    assert sum(row.buyers for row in rows) < sum(row.receipts for row in rows)
 
 
 def rebuild_agrees(session: Session, program: Program, now: datetime) -> None:
