@@ -133,7 +133,8 @@ def _program_wide(
     """Each window's cohort (members enrolled in it, with their first two purchases up to
     the read's end) and the active / at-risk counts at its end, from the rollups for
     whole local days, else from one ordered read of the history."""
-    if rollups.day_windows(session, program, windows) is not None:
+    days = rollups.day_windows(session, program, windows)
+    if days is not None:
         at_ends = stage_days.stage_counts(session, program, [end for _, end in windows])
         return [
             _ProgramWide(
@@ -143,7 +144,7 @@ def _program_wide(
                 at_risk_share=_ratio(at_end["at_risk"], at_end["at_risk"] + at_end["active"]),
             )
             for (n, bought, twice), at_end in zip(
-                stage_days.cohorts(session, program, windows),
+                stage_days.cohorts(session, program, days),
                 (at_ends[end] for _, end in windows),
                 strict=True,
             )

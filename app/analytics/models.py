@@ -104,3 +104,44 @@ class KpiStageDay(Base):
     active: Mapped[int] = mapped_column(Integer)
     at_risk: Mapped[int] = mapped_column(Integer)
     lost: Mapped[int] = mapped_column(Integer)
+
+
+class KpiBuyerGap(Base):
+    """The program-wide visit rows (``KpiVisit.day_first``) of a day counted by their gap
+    to the card's previous purchase day (``day - prev_day``, at most ``GAP_CAP``; no
+    previous day counts as ``GAP_CAP``). A row is a window's buyer when the gap exceeds
+    its day's offset in the window, so any window of up to ``GAP_CAP - 1`` days sums
+    these rows instead of the visits. ``second_from`` / ``second_to`` count the rows
+    after a day of a single purchase by the gap to the previous and the one before: a
+    window's repeat buyers add the first and take the second up to the offset."""
+
+    __tablename__ = "kpi_buyer_gaps"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gap: Mapped[int] = mapped_column(Integer, primary_key=True)
+    buyers: Mapped[int] = mapped_column(Integer)
+    multi: Mapped[int] = mapped_column(Integer)  # of those, two purchases or more that day
+    second_from: Mapped[int] = mapped_column(Integer)
+    second_to: Mapped[int] = mapped_column(Integer)
+
+
+class KpiCohortDay(Base):
+    """Cards whose member enrolled on local day ``enrol_day`` and that bought for the
+    first (``firsts``) or second (``seconds``) time on local day ``day``: the cohort
+    conversions of any run of whole days, without joining members to their cards."""
+
+    __tablename__ = "kpi_cohort_days"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    enrol_day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    firsts: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[int] = mapped_column(Integer)
+
+
+GAP_CAP = 367  # a gap of 367 days or more (or none) makes a buyer of every window up to 366

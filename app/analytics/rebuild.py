@@ -15,6 +15,13 @@ def rebuild(session: Session, program: Program, now: datetime) -> str:
     """Returns what was written, for the operator."""
     days, visits = rollups.rebuild(session, program, now)
     stages = stage_days.rebuild(session, program, now)
-    for table in ("kpi_days", "kpi_visits", "kpi_cards", "kpi_stage_days"):
+    for table in (
+        "kpi_days",
+        "kpi_visits",
+        "kpi_buyer_gaps",
+        "kpi_cards",
+        "kpi_cohort_days",
+        "kpi_stage_days",
+    ):
         session.execute(text(f"ANALYZE {table}"))  # planner statistics for fresh tables
     return f"{days} day rows, {visits} visit rows, stage counts at {stages} midnights"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from app.loyalty.models import Program
 from app.till.models import Receipt, Refund
 
 Window = tuple[datetime, datetime]  # [start, end)
+Bound = TypeVar("Bound", datetime, int)  # instants, or local days (ordinals)
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,11 @@ class ReceiptSums:
     repeat_buyers: int = 0  # of those, with two or more receipts in the window
 
 
-def layers(windows: Sequence[Window]) -> list[list[int]]:
+def layers(windows: Sequence[tuple[Bound, Bound]]) -> list[list[int]]:
     """Window indexes split into groups of windows that do not overlap (each group is
     one query): the weeks of a period are one layer, the period itself another."""
     out: list[list[int]] = []
-    ends: list[datetime] = []
+    ends: list[Bound] = []
     for i in sorted(range(len(windows)), key=lambda i: windows[i]):
         start, end = windows[i]
         for layer, last_end in enumerate(ends):

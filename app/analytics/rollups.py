@@ -19,13 +19,22 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.analytics.models import KpiCard, KpiDay, KpiRollupState, KpiVisit
+from app.analytics.models import (
+    GAP_CAP,
+    KpiBuyerGap,
+    KpiCard,
+    KpiCohortDay,
+    KpiDay,
+    KpiRollupState,
+    KpiVisit,
+)
 from app.db import UTCDateTime
-from app.loyalty.models import Program
+from app.loyalty.models import Card, Member, Program
 from app.till.models import Receipt
 
 DayWindow = tuple[int, int]  # [first day, end day) as ordinals
@@ -103,6 +112,8 @@ def _visit(session: Session, program: Program, receipt: Receipt, key: int, day: 
     )
     if first is not None:
         first.day_n += 1
+        if first.day_n == 2:
+            count_gap(session, program.id, day, gap(day, first.prev_day), multi=1)
     visit = session.get(KpiVisit, (card_id, key, day))
     if visit is not None:
         visit.n += 1
@@ -137,7 +148,26 @@ def _visit(session: Session, program: Program, receipt: Receipt, key: int, day: 
         ).first()
         if earlier is not None:
             visit.prev_day, visit.prev2_day, visit.prev_day_n = earlier
+        single = int(visit.prev_day_n == 1)
+        count_gap(session, program.id, day, gap(day, visit.prev_day), buyers=1, second_from=single)
+        if single:
+            count_gap(session, program.id, day, gap(day, visit.prev2_day), second_to=1)
     session.add(visit)
+
+
+def gap(day: int, before: int | None) -> int:
+    return GAP_CAP if before is None else min(day - before, GAP_CAP)
+
+
+def count_gap(session: Session, program_id: int, day: int, gap: int, **add: int) -> None:
+    """Add to the day's ``KpiBuyerGap`` row of that gap (one upsert)."""
+    zero = dict.fromkeys(("buyers", "multi", "second_from", "second_to"), 0)
+    values = {"program_id": program_id, "day": day, "gap": gap, **zero, **add}
+    stmt = _upsert(session, KpiBuyerGap, values)
+    more = {k: getattr(KpiBuyerGap, k) + getattr(stmt.excluded, k) for k in add}
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["program_id", "day", "gap"], set_=more)
+    )
 
 
 def _card(session: Session, program: Program, card_id: int, at: datetime) -> None:
@@ -147,10 +177,28 @@ def _card(session: Session, program: Program, card_id: int, at: datetime) -> Non
         session.add(
             KpiCard(card_id=card_id, program_id=program.id, first_at=at, second_at=None, last_at=at)
         )
+        _count_cohort(session, program, card_id, at, "firsts")
         return
     if row.second_at is None:
         row.second_at = at
+        _count_cohort(session, program, card_id, at, "seconds")
     row.last_at = at
+
+
+def _count_cohort(
+    session: Session, program: Program, card_id: int, at: datetime, kind: str
+) -> None:
+    """A card's first or second purchase in its member's enrolment day's row."""
+    enrolled = session.scalar(
+        select(Member.created_at).join(Card, Card.member_id == Member.id).where(Card.id == card_id)
+    )
+    if enrolled is None:
+        return
+    key = {"program_id": program.id, "enrol_day": day_of(program, aware(enrolled))}
+    values = {**key, "day": day_of(program, at), "firsts": 0, "seconds": 0, kind: 1}
+    stmt = _upsert(session, KpiCohortDay, values)
+    more = {kind: getattr(KpiCohortDay, kind) + getattr(stmt.excluded, kind)}
+    session.execute(stmt.on_conflict_do_update(index_elements=[*key, "day"], set_=more))
 
 
 def window_tree(
@@ -185,6 +233,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
     """The program's rollups from its receipts (in SQL); (day rows, visit rows)."""
     session.execute(delete(KpiVisit).where(KpiVisit.program_id == program.id))
     session.execute(delete(KpiDay).where(KpiDay.program_id == program.id))
+    session.execute(delete(KpiBuyerGap).where(KpiBuyerGap.program_id == program.id))
     session.execute(delete(KpiRollupState).where(KpiRollupState.program_id == program.id))
     lo, hi = session.execute(
         select(func.min(Receipt.created_at), func.max(Receipt.created_at)).where(
@@ -198,6 +247,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
         bounds = [midnight(program, d) for d in range(first, last + 1)]
         day = _day_tree(Receipt.created_at.expression, bounds, first)
         days, visits = _fill(session, program, day)
+        _fill_gaps(session, program)
     session.add(KpiRollupState(program_id=program.id, built_at=now))
     session.flush()
     return days, visits
@@ -310,20 +360,61 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
     return int(days), int(visits)
 
 
-def _buckets(day: ColumnElement[int], windows: Sequence[DayWindow]) -> tuple[Any, Any]:
-    """The window index of a day and the window's first day: arithmetic for runs of
-    equal windows back to back (the dashboard's weeks, the last one maybe shorter),
-    else nested CASEs."""
+def _fill_gaps(session: Session, program: Program) -> None:
+    """``KpiBuyerGap`` from the program's visit rows."""
+    v = KpiVisit
+
+    def capped(before: Any) -> Any:
+        return case(
+            (before.is_(None), GAP_CAP), (v.day - before > GAP_CAP, GAP_CAP), else_=v.day - before
+        )
+
+    single = case((v.prev_day_n == 1, 1), else_=0)
+    mine = [v.program_id == program.id, v.day_first]
+    rows = union_all(
+        select(
+            v.day.label("day"),
+            capped(v.prev_day).label("gap"),
+            literal(1).label("buyers"),
+            case((v.day_n >= 2, 1), else_=0).label("multi"),
+            single.label("second_from"),
+            literal(0).label("second_to"),
+        ).where(*mine),
+        select(v.day, capped(v.prev2_day), literal(0), literal(0), literal(0), literal(1)).where(
+            *mine, v.prev_day_n == 1
+        ),
+    ).subquery()
+    r = rows.c
+    per_gap = select(
+        literal(program.id),
+        r.day,
+        r.gap,
+        func.sum(r.buyers),
+        func.sum(r.multi),
+        func.sum(r.second_from),
+        func.sum(r.second_to),
+    ).group_by(r.day, r.gap)
+    cols = ["program_id", "day", "gap", "buyers", "multi", "second_from", "second_to"]
+    session.execute(insert(KpiBuyerGap).from_select(cols, per_gap))
+
+
+def _buckets(day: ColumnElement[int], windows: Sequence[DayWindow]) -> tuple[Any, Any, Any]:
+    """The window index of a day, the window's first day and its end day: arithmetic for
+    runs of equal windows back to back (the dashboard's weeks, the last one maybe
+    shorter), else nested CASEs."""
     first, length = windows[0][0], windows[0][1] - windows[0][0]
     if all(
         s == first + i * length and (e - s == length or i == len(windows) - 1)
         for i, (s, e) in enumerate(windows)
     ):
         index = (day - literal(first)) // literal(length)
-        return index, literal(first) + index * literal(length)
+        start = literal(first) + index * literal(length)
+        last = literal(windows[-1][1])
+        return index, start, case((start + literal(length) > last, last), else_=start + length)
     return (
         window_tree(day, windows, [literal(i) for i in range(len(windows))]),
         window_tree(day, windows, [literal(s) for s, _ in windows]),
+        window_tree(day, windows, [literal(e) for _, e in windows]),
     )
 
 
@@ -346,7 +437,7 @@ def sums(
         return k or None
 
     d = KpiDay
-    bucket, _ = _buckets(d.day.expression, windows)
+    bucket, _, _ = _buckets(d.day.expression, windows)
     where = [d.program_id == program.id, d.day >= lo, d.day < hi]
     if store_id is not None:
         where.append(d.store_key == _store_key(store_id))
@@ -365,11 +456,52 @@ def sums(
     ):
         if i is not None:
             out[(int(i), store_of(k))] = [int(n), int(carded), int(due), int(due_card), 0, 0]
+    wide = store_id is None and not by_store  # a card counts once over all stores
+    if wide and max(e - s for s, e in windows) < GAP_CAP:
+        found = _gap_buyers(session, program, windows)
+    else:
+        found = _visit_buyers(session, program, windows, store_id, by_store)
+    for i, k, buyers, repeat in found:
+        if i is not None and (int(i), store_of(k)) in out:
+            row = out[(int(i), store_of(k))]
+            row[4], row[5] = int(buyers), int(repeat)
+    return out
+
+
+def _gap_buyers(session: Session, program: Program, windows: Sequence[DayWindow]) -> Any:
+    """(window, None, buyers, repeat buyers) from ``KpiBuyerGap``: a row's offset in its
+    window decides whether its visits are the card's first of the window, or its
+    second after a single purchase."""
+    g = KpiBuyerGap
+    bucket, start, _ = _buckets(g.day.expression, windows)
+    offset = g.day - start
+    return session.execute(
+        select(
+            bucket,
+            literal(None),
+            func.sum(case((g.gap > offset, g.buyers), else_=0)),
+            func.sum(
+                case((g.gap > offset, g.multi), else_=g.second_from - g.second_to),
+            ),
+        )
+        .where(g.program_id == program.id, g.day >= windows[0][0], g.day < windows[-1][1])
+        .group_by(bucket)
+    )
+
+
+def _visit_buyers(
+    session: Session,
+    program: Program,
+    windows: Sequence[DayWindow],
+    store_id: int | None,
+    by_store: bool,
+) -> Any:
+    """(window, store key or None, buyers, repeat buyers) from the visit rows."""
     v = KpiVisit
     at = v.day.expression
-    bucket, start = _buckets(at, windows)
+    bucket, start, _ = _buckets(at, windows)
     only: list[ColumnElement[bool]] = []
-    if store_id is None and not by_store:  # a card counts once over all stores
+    if store_id is None and not by_store:
         n, prev, prev2, prev_n = v.day_n, v.prev_day, v.prev2_day, v.prev_day_n
         only.append(v.day_first.expression)
     else:
@@ -380,17 +512,13 @@ def sums(
     # The next visit after a single purchase, the first of the window.
     second = and_(prev >= start, prev_n == 1, or_(prev2.is_(None), prev2 < start))
     store = v.store_key if by_store else literal(None)
-    for i, k, buyers, repeat in session.execute(
+    return session.execute(
         select(
             bucket,
             store,
             func.sum(case((new, 1), else_=0)),
             func.sum(case((and_(new, n >= 2), 1), (second, 1), else_=0)),
         )
-        .where(v.program_id == program.id, at >= lo, at < hi, *only)
+        .where(v.program_id == program.id, at >= windows[0][0], at < windows[-1][1], *only)
         .group_by(bucket, store)
-    ):
-        if i is not None and (int(i), store_of(k)) in out:
-            row = out[(int(i), store_of(k))]
-            row[4], row[5] = int(buyers), int(repeat)
-    return out
+    )

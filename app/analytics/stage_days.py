@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select
+from sqlalchemy import and_, case, delete, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.analytics.histories import histories
 from app.analytics.lifecycle import STAGES, StageCounter, Thresholds, stage
-from app.analytics.models import KpiCard, KpiRollupState, KpiStageDay
-from app.analytics.receipt_sums import Window, layers
-from app.analytics.rollups import aware, day_of, midnight, window_tree
-from app.db import UTCDateTime
+from app.analytics.models import KpiCard, KpiCohortDay, KpiRollupState, KpiStageDay
+from app.analytics.receipt_sums import layers
+from app.analytics.rollups import DayWindow, _buckets, _day_tree, aware, day_of, midnight
 from app.loyalty.models import Card, Member, Program
 from app.till.models import Receipt
 
@@ -28,31 +28,38 @@ def _limits(program: Program) -> Thresholds:
     return Thresholds(program.newcomer_days, program.at_risk_after_days, program.lost_after_days)
 
 
-def cohorts(session: Session, program: Program, windows: Sequence[Window]) -> list[Cohort]:
-    """Per window: members enrolled in it, who bought before its end, who bought twice."""
-    out: list[Cohort] = [(0, 0, 0)] * len(windows)
-    at = Member.created_at.expression
-    for layer in layers(windows):
-        mine = [windows[i] for i in layer]
-        bucket = window_tree(at, mine, [literal(i) for i in layer])
-        end = window_tree(at, mine, [literal(e, UTCDateTime()) for _, e in mine])
-        rows = session.execute(
+def cohorts(session: Session, program: Program, days: Sequence[DayWindow]) -> list[Cohort]:
+    """Per window of whole local days: members enrolled in it, who bought before its end,
+    who bought twice (members counted on their enrolment index, conversions summed
+    from ``KpiCohortDay``)."""
+    out: list[list[int]] = [[0, 0, 0] for _ in days]
+    bounds = [(midnight(program, first), midnight(program, end)) for first, end in days]
+    at = Member.created_at
+    enrolled = [
+        select(func.count())
+        .where(Member.program_id == program.id, at >= start, at < end)
+        .scalar_subquery()
+        for start, end in bounds
+    ]
+    for i, n in enumerate(session.execute(select(*enrolled)).one() if enrolled else ()):
+        out[i][0] = int(n or 0)
+    c = KpiCohortDay
+    for layer in layers(days):
+        mine = [days[i] for i in layer]
+        bucket, _, end = _buckets(c.enrol_day.expression, mine)
+        before_end = c.day < end
+        for n, bought, twice in session.execute(
             select(
                 bucket,
-                func.count(),
-                func.sum(case((KpiCard.first_at < end, 1), else_=0)),
-                func.sum(case((KpiCard.second_at < end, 1), else_=0)),
+                func.sum(case((before_end, c.firsts), else_=0)),
+                func.sum(case((before_end, c.seconds), else_=0)),
             )
-            .select_from(Member)
-            .outerjoin(Card, Card.member_id == Member.id)
-            .outerjoin(KpiCard, KpiCard.card_id == Card.id)
-            .where(Member.program_id == program.id, at >= mine[0][0], at < mine[-1][1])
+            .where(c.program_id == program.id, c.enrol_day >= mine[0][0], c.enrol_day < mine[-1][1])
             .group_by(bucket)
-        )
-        for i, n, bought, twice in rows:
-            if i is not None:
-                out[int(i)] = (int(n), int(bought or 0), int(twice or 0))
-    return out
+        ):
+            if n is not None:
+                out[layer[int(n)]][1:] = [int(bought or 0), int(twice or 0)]
+    return [(n, bought, twice) for n, bought, twice in out]
 
 
 def counts_at(session: Session, program: Program, at: datetime) -> dict[str, int]:
@@ -134,6 +141,58 @@ def refresh(session: Session, program: Program, now: datetime) -> int:
     return written
 
 
+def _fill_cohorts(session: Session, program: Program) -> None:
+    """``KpiCohortDay`` from ``KpiCard`` and the members' enrolment instants (in SQL)."""
+    k = KpiCard
+
+    def joined(*columns: Any) -> Any:
+        return (
+            select(*columns)
+            .select_from(k)
+            .join(Card, Card.id == k.card_id)
+            .join(Member, Member.id == Card.member_id)
+            .where(k.program_id == program.id)
+        )
+
+    found = session.execute(
+        joined(
+            func.min(Member.created_at),
+            func.max(Member.created_at),
+            func.min(k.first_at),
+            func.max(k.last_at),
+        )
+    ).one()
+    if found[0] is None:
+        return
+    instants = [aware(value) for value in found]
+    first, last = day_of(program, min(instants)), day_of(program, max(instants)) + 1
+    bounds = [midnight(program, d) for d in range(first, last + 1)]
+
+    def day(at: Any) -> Any:
+        return _day_tree(at, bounds, first)
+
+    rows = union_all(
+        joined(
+            day(Member.created_at.expression).label("enrol_day"),
+            day(k.first_at.expression).label("day"),
+            literal(1).label("firsts"),
+            literal(0).label("seconds"),
+        ),
+        joined(
+            day(Member.created_at.expression),
+            day(k.second_at.expression),
+            literal(0),
+            literal(1),
+        ).where(k.second_at.is_not(None)),
+    ).subquery()
+    r = rows.c
+    per_day = select(
+        literal(program.id), r.enrol_day, r.day, func.sum(r.firsts), func.sum(r.seconds)
+    ).group_by(r.enrol_day, r.day)
+    cols = ["program_id", "enrol_day", "day", "firsts", "seconds"]
+    session.execute(insert(KpiCohortDay).from_select(cols, per_day))
+
+
 def _write(session: Session, program: Program, day: int, counts: dict[str, int]) -> None:
     session.add(KpiStageDay(program_id=program.id, day=day, **counts))
 
@@ -143,6 +202,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> int:
     from the first enrolment to ``now``, from one member-ordered read of the history."""
     session.execute(delete(KpiCard).where(KpiCard.program_id == program.id))
     session.execute(delete(KpiStageDay).where(KpiStageDay.program_id == program.id))
+    session.execute(delete(KpiCohortDay).where(KpiCohortDay.program_id == program.id))
     nth = (
         select(
             Receipt.card_id.label("card_id"),
@@ -163,6 +223,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> int:
     ).group_by(nth.c.card_id)
     cols = ["card_id", "program_id", "first_at", "second_at", "last_at"]
     session.execute(insert(KpiCard).from_select(cols, per_card))
+    _fill_cohorts(session, program)
     first = session.scalar(
         select(func.min(Member.created_at)).where(Member.program_id == program.id)
     )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -224,7 +225,10 @@ class Member(Base):
     # stays, anonymised, so receipts, ledger and KPIs keep adding up.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (UniqueConstraint("program_id", "phone"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "phone"),
+        Index("ix_members_program_created", "program_id", "created_at"),  # cohort counts
+    )
 
     @validates("name")
     def _fold_name(self, _key: str, value: str) -> str:
