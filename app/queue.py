@@ -20,7 +20,9 @@ QUEUE_NAME = "walletpass"
 
 
 def make_huey(queue_url: str | None, instance_dir: Path) -> Huey:
-    """The Huey instance for a queue URL (validated by settings)."""
+    """The Huey instance for a queue URL (validated by settings). Task results are not
+    stored: nothing reads them, and kept they grew the queue's storage by a result per
+    task (a thousand per million-card campaign) for ever."""
     url = queue_url or f"sqlite:///{instance_dir / 'queue.db'}"
     if url.startswith("sqlite:///"):
         filename = url.removeprefix("sqlite:///")
@@ -29,14 +31,14 @@ def make_huey(queue_url: str | None, instance_dir: Path) -> Huey:
             os.makedirs(os.path.dirname(filename) or ".", mode=0o700, exist_ok=True)
         os.close(os.open(filename, os.O_CREAT | os.O_RDWR, 0o600))
         os.chmod(filename, 0o600)
-        return SqliteHuey(QUEUE_NAME, filename=filename)
+        return SqliteHuey(QUEUE_NAME, filename=filename, results=False)
     if url.startswith(("redis://", "rediss://")):
-        return RedisHuey(QUEUE_NAME, url=url)
+        return RedisHuey(QUEUE_NAME, url=url, results=False)
     if url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
         dsn = "postgresql://" + url.split("://", 1)[1]
-        return PostgresHuey(QUEUE_NAME, dsn=dsn)
+        return PostgresHuey(QUEUE_NAME, dsn=dsn, results=False)
     if url == "memory://":
-        return MemoryHuey(QUEUE_NAME)
+        return MemoryHuey(QUEUE_NAME, results=False)
     raise ValueError(f"unsupported queue URL {url!r}")
 
 
