@@ -6,9 +6,11 @@ purchase made after an earlier purchase with the same card. Revenue is the money
 less money given back by refunds made before the period's end, as in app.analytics.kpis.
 
 For periods (and loyal windows) on the program's local midnights with its rollups built,
-the figures come from the daily rollups (app.analytics.rollups): a card's purchases and
-money paid per day and whether it bought before, and each day's money paid, instead of
-a year of receipts; refunds (few) from their table.
+the figures come from the daily rollups (app.analytics.rollups): the loyal cards at a
+midnight from day deltas and the loyal cards' money from the period's visit rows
+(app.analytics.loyal_days), or from a card's purchases per day when the program's rule
+is not the one those were written with; whether a card bought before, and each day's
+money paid, instead of a year of receipts; refunds (few) from their table.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, Subquery, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from app.analytics import rollups
+from app.analytics import loyal_days, rollups
 from app.analytics.models import KpiDay, KpiVisit
 from app.loyalty.models import Card, Program
 from app.till.models import Receipt, Refund
@@ -135,41 +137,14 @@ def _from_rollups(
 ) -> BuyerKpis:
     """buyer_kpis from the rollups, the loyal windows ``before`` (ending at ``start``) and
     ``now`` (ending at ``end``) as local days; refunds from the refunds table."""
-    v, k = KpiVisit, program.loyal_min_purchases
+    v = KpiVisit
     first, last = rollups.day_of(program, start), rollups.day_of(program, end)
     refunds = _refunds(program, start, end)
-    # The period's days lie in [before[0], now[1]): one read of the visit rows there and
-    # the period's refunds gives each card's purchases in both loyal windows and its
-    # money paid in the period less refunds.
-    rows = union_all(
-        select(
-            v.card_id,
-            case((and_(v.day_first, v.day < before[1]), v.day_n), else_=0).label("before"),
-            case((and_(v.day_first, v.day >= now[0]), v.day_n), else_=0).label("now"),
-            case((v.day >= first, v.due), else_=0).label("net"),
-        ).where(v.program_id == program.id, v.day >= before[0], v.day < now[1]),
-        select(refunds.c.card_id, literal(0), literal(0), -refunds.c.money_back).where(
-            refunds.c.card_id.is_not(None)
-        ),
-    ).subquery()
-    per_card = (
-        select(
-            func.sum(rows.c.before).label("before"),
-            func.sum(rows.c.now).label("now"),
-            func.sum(rows.c.net).label("net"),
-        )
-        .group_by(rows.c.card_id)
-        .subquery()
-    )
-    loyal_now = per_card.c.now >= k
-    was, nows, loyal_revenue = session.execute(
-        select(
-            func.coalesce(func.sum(case((per_card.c.before >= k, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((loyal_now, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((loyal_now, per_card.c.net), else_=0)), 0),
-        )
-    ).one()
-    was, nows, loyal_revenue = int(was), int(nows), int(loyal_revenue)
+    if loyal_days.current(session, program):
+        was, nows = loyal_days.loyal_at(session, program, (first, last))
+        loyal_revenue = loyal_days.loyal_revenue(session, program, first, last, refunds)
+    else:  # another rule than the rows': each card's purchases in the loyal windows
+        was, nows, loyal_revenue = _loyal_from_visits(session, program, refunds, before, now)
     d = KpiDay
     in_period = (d.program_id == program.id, d.day >= first, d.day < last)
     purchases, paid = session.execute(
@@ -205,3 +180,46 @@ def _from_rollups(
         repeat_purchases=repeats,
         repeat_purchase_share=_ratio(repeats, purchases),
     )
+
+
+def _loyal_from_visits(
+    session: Session,
+    program: Program,
+    refunds: Subquery,
+    before: rollups.DayWindow,
+    now: rollups.DayWindow,
+) -> tuple[int, int, int]:
+    """Loyal cards at the period's start and end, and the money the latter paid in it,
+    by the rule of the moment: one read of the visit rows of [before[0], now[1]) and the
+    period's refunds gives each card's purchases in both loyal windows (``before`` ends
+    at the period's start, ``now`` at its end) and its money paid less refunds."""
+    v, k, first = KpiVisit, program.loyal_min_purchases, before[1]
+    rows = union_all(
+        select(
+            v.card_id,
+            case((and_(v.day_first, v.day < before[1]), v.day_n), else_=0).label("before"),
+            case((and_(v.day_first, v.day >= now[0]), v.day_n), else_=0).label("now"),
+            case((v.day >= first, v.due), else_=0).label("net"),
+        ).where(v.program_id == program.id, v.day >= before[0], v.day < now[1]),
+        select(refunds.c.card_id, literal(0), literal(0), -refunds.c.money_back).where(
+            refunds.c.card_id.is_not(None)
+        ),
+    ).subquery()
+    per_card = (
+        select(
+            func.sum(rows.c.before).label("before"),
+            func.sum(rows.c.now).label("now"),
+            func.sum(rows.c.net).label("net"),
+        )
+        .group_by(rows.c.card_id)
+        .subquery()
+    )
+    loyal_now = per_card.c.now >= k
+    was, nows, revenue = session.execute(
+        select(
+            func.coalesce(func.sum(case((per_card.c.before >= k, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((loyal_now, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((loyal_now, per_card.c.net), else_=0)), 0),
+        )
+    ).one()
+    return int(was), int(nows), int(revenue)

@@ -1,0 +1,192 @@
+"""Loyal cards at any local midnight from day deltas (``KpiLoyalDay``), and the loyal
+cards' money from the period's visit rows (``KpiVisit.kth_day``).
+
+A card whose last purchase day before the midnight starting day ``a`` is ``d`` is loyal
+at ``a`` when its k-th most recent purchase counting day d's (``kth``) is on day
+``a - W`` or later: k purchases within the W days before ``a``. So after a purchase day
+``d`` followed by the purchase day ``n`` the card is loyal at the midnights
+[d + 1, min(n, kth + W)]: a +1 row on the first and a -1 row the day after the last, and
+the loyal cards at ``a`` are the sum of the rows up to ``a``. k and W are the rule the
+rows were written with (``KpiRollupState``); reads with another rule use the visit rows
+(app.analytics.buyers) until ``walletpass analytics rebuild`` writes them again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Integer, Subquery, case, cast, func, insert, literal, null, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.analytics.models import KpiLoyalDay, KpiRollupState, KpiVisit
+from app.loyalty.models import Program
+
+Span = tuple[int, int] | None  # first and last midnight (days) a card is loyal at
+
+
+def rule_of(state: KpiRollupState | None) -> tuple[int, int] | None:
+    """(k, W) the rows were written with."""
+    if state is None or state.loyal_min_purchases is None or state.loyal_window_days is None:
+        return None
+    return state.loyal_min_purchases, state.loyal_window_days
+
+
+def current(session: Session, program: Program) -> bool:
+    """Whether the rows hold the program's rule of today."""
+    rule = rule_of(session.get(KpiRollupState, program.id))
+    return rule == (program.loyal_min_purchases, program.loyal_window_days)
+
+
+def _span(day: int, kth: int | None, next_day: int | None, window: int) -> Span:
+    if kth is None:
+        return None
+    last = kth + window if next_day is None else min(next_day, kth + window)
+    return (day + 1, last) if last > day else None
+
+
+def _move(changes: Counter[int], span: Span, sign: int) -> None:
+    if span is not None:
+        changes[span[0]] += sign
+        changes[span[1] + 1] -= sign
+
+
+def _kth(session: Session, card_id: int, day: int, day_n: int, k: int) -> int | None:
+    """The day of the card's k-th most recent purchase, ``day`` (its latest) with
+    ``day_n`` purchases included."""
+    if day_n >= k:
+        return day
+    total = day_n
+    earlier = (
+        select(KpiVisit.day, KpiVisit.day_n)
+        .where(KpiVisit.card_id == card_id, KpiVisit.day_first, KpiVisit.day < day)
+        .order_by(KpiVisit.day.desc())
+        .limit(k - day_n)
+    )
+    for before, n in session.execute(earlier):
+        total += n
+        if total >= k:
+            return int(before)
+    return None
+
+
+def _insert(session: Session) -> Any:
+    """INSERT … ON CONFLICT in the session's dialect."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _write(session: Session, program_id: int, changes: Counter[int]) -> None:
+    """Add the changes, in the order of days (so two tills lock rows in one order)."""
+    for day in sorted(changes):
+        if changes[day]:
+            values = {"program_id": program_id, "day": day, "delta": changes[day]}
+            stmt = _insert(session)(KpiLoyalDay).values(values)
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["program_id", "day"],
+                    set_={"delta": KpiLoyalDay.delta + stmt.excluded.delta},
+                )
+            )
+
+
+def bought_again(session: Session, state: KpiRollupState, row: KpiVisit) -> None:
+    """One more purchase on the day of ``row``, the card's latest day's first row (its
+    ``day_n`` already counts it)."""
+    rule = rule_of(state)
+    if rule is None:
+        return
+    k, window = rule
+    kth = _kth(session, row.card_id, row.day, row.day_n, k)
+    if kth == row.kth_day:
+        return
+    changes: Counter[int] = Counter()
+    _move(changes, _span(row.day, row.kth_day, None, window), -1)
+    _move(changes, _span(row.day, kth, None, window), 1)
+    row.kth_day = kth
+    _write(session, row.program_id, changes)
+
+
+def bought_on_new_day(
+    session: Session, state: KpiRollupState, row: KpiVisit, earlier: tuple[int, int | None] | None
+) -> None:
+    """The first purchase of the card's new day (``row``, its first row), after its
+    purchase day ``earlier`` (day, kth) if any: that day's span now ends at this one."""
+    rule = rule_of(state)
+    if rule is None:
+        return
+    k, window = rule
+    changes: Counter[int] = Counter()
+    if earlier is not None:
+        _move(changes, _span(earlier[0], earlier[1], None, window), -1)
+        _move(changes, _span(earlier[0], earlier[1], row.day, window), 1)
+    row.kth_day = _kth(session, row.card_id, row.day, 1, k)
+    _move(changes, _span(row.day, row.kth_day, None, window), 1)
+    _write(session, row.program_id, changes)
+
+
+def kth_over(receipt_day: Any, card_id: Any, order: Any, k: int) -> Any:
+    """Per receipt, the day of the card's k-th most recent purchase counting it (the
+    largest over a day's receipts is the day's ``kth_day``)."""
+    return func.lag(receipt_day, k - 1).over(partition_by=card_id, order_by=order)
+
+
+def fill(session: Session, program: Program) -> None:
+    """``KpiLoyalDay`` from the program's visit rows (their ``kth_day`` written with the
+    program's rule)."""
+    v, window = KpiVisit, program.loyal_window_days
+    days = select(
+        v.day,
+        v.kth_day,
+        func.lead(v.day).over(partition_by=v.card_id, order_by=v.day).label("next_day"),
+    ).where(v.program_id == program.id, v.day_first, v.kth_day.is_not(None))
+    d = days.subquery()
+    until = d.c.kth_day + window
+    last = case((d.c.next_day < until, d.c.next_day), else_=until)
+    spans = select(d.c.day, last.label("last")).where(until > d.c.day).subquery()
+    ends = union_all(
+        select((spans.c.day + 1).label("day"), literal(1).label("delta")),
+        select(spans.c.last + 1, literal(-1)),
+    ).subquery()
+    rows = (
+        select(literal(program.id), ends.c.day, func.sum(ends.c.delta))
+        .group_by(ends.c.day)
+        .having(func.sum(ends.c.delta) != 0)
+    )
+    session.execute(insert(KpiLoyalDay).from_select(["program_id", "day", "delta"], rows))
+
+
+def loyal_at(session: Session, program: Program, days: tuple[int, int]) -> tuple[int, int]:
+    """The loyal cards at the midnights starting the two days."""
+    d = KpiLoyalDay
+    first, second = session.execute(
+        select(
+            func.coalesce(func.sum(case((d.day <= days[0], d.delta), else_=0)), 0),
+            func.coalesce(func.sum(case((d.day <= days[1], d.delta), else_=0)), 0),
+        ).where(d.program_id == program.id, d.day <= max(days))
+    ).one()
+    return int(first), int(second)
+
+
+def loyal_revenue(
+    session: Session, program: Program, first: int, last: int, refunds: Subquery
+) -> int:
+    """What the cards loyal at the midnight starting ``last`` paid on days [first, last)
+    less ``refunds`` (card_id, money_back): a card is loyal then when its last purchase
+    day before has ``kth_day >= last - W``, the largest of its days' (it never falls)."""
+    v = KpiVisit
+    rows = union_all(
+        select(v.card_id, v.due.label("net"), v.kth_day.label("kth")).where(
+            v.program_id == program.id, v.day >= first, v.day < last
+        ),
+        select(refunds.c.card_id, -refunds.c.money_back, cast(null(), Integer)).where(
+            refunds.c.card_id.is_not(None)
+        ),
+    ).subquery()
+    per_card = (
+        select(func.sum(rows.c.net).label("net"))
+        .group_by(rows.c.card_id)
+        .having(func.max(rows.c.kth) >= last - program.loyal_window_days)
+        .subquery()
+    )
+    return int(session.scalar(select(func.coalesce(func.sum(per_card.c.net), 0))) or 0)
