@@ -19,8 +19,8 @@ from app.analytics import loyal_days, rollups, stage_days
 from app.analytics.kpis import kpis_by_stage, kpis_by_store, kpis_series
 from app.analytics.models import KpiBuyerGap as G
 from app.analytics.models import KpiCard, KpiDay, KpiRollupState, KpiStageDay, KpiVisit
-from app.analytics.models import KpiLoyalDay as L
 from app.analytics.models import KpiCohortDay as C
+from app.analytics.models import KpiLoyalDay as L
 from app.analytics.rebuild import rebuild
 from app.bootstrap import Services, alembic_config
 from app.clock import FixedClock
@@ -392,3 +392,28 @@ def test_a_history_written_around_the_till_waits_for_a_rebuild(
     figures = kpis_series(session, demo, window)[0]
     assert figures == reference_kpis(session, demo, *window[0])
     assert (figures.receipts, figures.repeat_share) == (2, 1.0)
+
+
+def test_loyal_on_the_last_midnight_of_the_window(
+    session: Session, services: Services, demo: Program
+) -> None:
+    """With the rule "2 purchases within 7 days", purchases on the days 7 and 1 before a
+    midnight make a loyal buyer at that midnight and not at the next one, in the counts
+    and in the loyal revenue (the rollups' figures equal the reference's)."""
+    demo.loyal_min_purchases, demo.loyal_window_days = 2, 7
+    h = History(session, services, demo)
+    now = services.clock.now()
+    today = rollups.day_of(demo, now)
+    card = h.member(now - timedelta(days=30))
+    h.receipt(rollups.midnight(demo, today - 7) + timedelta(hours=10), 1000, card)
+    h.receipt(rollups.midnight(demo, today - 1) + timedelta(hours=10), 2000, card)
+    rebuild(session, demo, now)
+    assert loyal_days.current(session, demo)
+    found = []
+    for end in (today, today + 1):
+        window = (rollups.midnight(demo, today - 1), rollups.midnight(demo, end))
+        figures = seed_kpis(session, demo, *window).as_json()
+        assert figures == reference_seed_kpis(session, demo, *window)
+        found.append((figures["loyal_buyers_previous"], figures["loyal_buyers"]))
+        found.append(figures["loyal_revenue"])
+    assert found == [(0, 1), 2000, (0, 0), 0]
