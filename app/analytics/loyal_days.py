@@ -16,11 +16,29 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Integer, Subquery, case, cast, func, insert, literal, null, select, union_all
+from sqlalchemy import (
+    Integer,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.analytics.models import KpiLoyalDay, KpiRollupState, KpiVisit
+from app.analytics.models import (
+    LOYAL_HORIZON,
+    KpiLoyalDay,
+    KpiLoyalPaid,
+    KpiRollupState,
+    KpiVisit,
+)
 from app.loyalty.models import Program
 
 Span = tuple[int, int] | None  # first and last midnight (days) a card is loyal at
@@ -78,31 +96,72 @@ def _insert(session: Session) -> Any:
 
 def _write(session: Session, program_id: int, changes: Counter[int]) -> None:
     """Add the changes, in the order of days (so two tills lock rows in one order)."""
-    for day in sorted(changes):
-        if changes[day]:
-            values = {"program_id": program_id, "day": day, "delta": changes[day]}
-            stmt = _insert(session)(KpiLoyalDay).values(values)
-            session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["program_id", "day"],
-                    set_={"delta": KpiLoyalDay.delta + stmt.excluded.delta},
-                )
+    rows = [{"program_id": program_id, "day": d, "delta": n} for d, n in sorted(changes.items())]
+    _add(session, KpiLoyalDay, [r for r in rows if r["delta"]], ["day"], "delta")
+
+
+def _add(
+    session: Session, model: Any, rows: list[dict[str, Any]], key: list[str], col: str
+) -> None:
+    """One INSERT … ON CONFLICT adding ``col`` to the rows (sorted: one locking order)."""
+    if rows:
+        stmt = _insert(session)(model).values(rows)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["program_id", *key],
+                set_={col: getattr(model, col) + getattr(stmt.excluded, col)},
             )
+        )
 
 
-def bought_again(session: Session, state: KpiRollupState, row: KpiVisit) -> None:
-    """One more purchase on the day of ``row``, the card's latest day's first row (its
-    ``day_n`` already counts it)."""
+def _paid(session: Session, row: KpiVisit, amount: int, old: Span, new: Span) -> None:
+    """``KpiLoyalPaid`` after a purchase of ``amount`` on the card's latest day (``row``,
+    its first row) that turned the card's loyal midnights after that day from ``old``
+    into ``new``: each of its days in the horizon moves its money from the one to the
+    other (this day's with the new amount)."""
+    day = row.day
+    paid: dict[int, int] = {day: 0}
+    if old != new:
+        before = (
+            select(KpiVisit.day, func.sum(KpiVisit.due))
+            .where(
+                KpiVisit.card_id == row.card_id,
+                KpiVisit.day > day - LOYAL_HORIZON,
+                KpiVisit.day <= day,
+            )
+            .group_by(KpiVisit.day)
+        )
+        paid.update({int(d): int(due) for d, due in session.execute(before)})
+    changes: Counter[tuple[int, int]] = Counter()
+    for spent, due in paid.items():
+        for span, money in ((old, -due), (new, due + (amount if spent == day else 0))):
+            if span is not None and money:
+                for at, sign in ((span[0], 1), (span[1] + 1, -1)):
+                    if at <= spent + LOYAL_HORIZON:
+                        changes[(spent, at)] += sign * money
+    rows = [
+        {"program_id": row.program_id, "day": d, "at_day": at, "due": due}
+        for (d, at), due in sorted(changes.items())
+        if due
+    ]
+    _add(session, KpiLoyalPaid, rows, ["day", "at_day"], "due")
+
+
+def bought_again(session: Session, state: KpiRollupState, row: KpiVisit, amount: int) -> None:
+    """One more purchase (``amount`` paid) on the day of ``row``, the card's latest
+    day's first row (its ``day_n`` already counts it, the visit rows' ``due`` not)."""
     rule = rule_of(state)
     if rule is None:
         return
     k, window = rule
     kth = _kth(session, row.card_id, row.day, row.day_n, k)
+    old, new = _span(row.day, row.kth_day, None, window), _span(row.day, kth, None, window)
+    _paid(session, row, amount, old, new)
     if kth == row.kth_day:
         return
     changes: Counter[int] = Counter()
-    _move(changes, _span(row.day, row.kth_day, None, window), -1)
-    _move(changes, _span(row.day, kth, None, window), 1)
+    _move(changes, old, -1)
+    _move(changes, new, 1)
     row.kth_day = kth
     _write(session, row.program_id, changes)
 
@@ -117,12 +176,18 @@ def bought_on_new_day(
         return
     k, window = rule
     changes: Counter[int] = Counter()
+    old: Span = None  # the card's loyal midnights after this day until now
     if earlier is not None:
-        _move(changes, _span(earlier[0], earlier[1], None, window), -1)
+        before = _span(earlier[0], earlier[1], None, window)
+        _move(changes, before, -1)
         _move(changes, _span(earlier[0], earlier[1], row.day, window), 1)
+        if before is not None and before[1] > row.day:
+            old = (row.day + 1, before[1])
     row.kth_day = _kth(session, row.card_id, row.day, 1, k)
-    _move(changes, _span(row.day, row.kth_day, None, window), 1)
+    new = _span(row.day, row.kth_day, None, window)
+    _move(changes, new, 1)
     _write(session, row.program_id, changes)
+    _paid(session, row, row.due, old, new)
 
 
 def kth_over(receipt_day: Any, card_id: Any, order: Any, k: int) -> Any:
@@ -156,6 +221,49 @@ def fill(session: Session, program: Program) -> None:
     session.execute(insert(KpiLoyalDay).from_select(["program_id", "day", "delta"], rows))
 
 
+def fill_paid(session: Session, program: Program) -> None:
+    """``KpiLoyalPaid`` from the program's visit rows (their ``kth_day`` written with
+    the program's rule): each purchase day's money at the first and after the last
+    midnight of each loyal span of its card from that day on, within the horizon."""
+    v, window, horizon = KpiVisit, program.loyal_window_days, LOYAL_HORIZON
+    days = (
+        select(
+            v.card_id,
+            v.day,
+            func.sum(v.due).label("due"),
+            func.max(v.kth_day).label("kth"),
+        )
+        .where(v.program_id == program.id)
+        .group_by(v.card_id, v.day)
+        .subquery()
+    )
+    lead = func.lead(days.c.day).over(partition_by=days.c.card_id, order_by=days.c.day)
+    ranked = select(days.c.card_id, days.c.day, days.c.kth, lead.label("next_day")).subquery()
+    until = ranked.c.kth + window
+    spans = (
+        select(
+            ranked.c.card_id,
+            ranked.c.day,
+            case((ranked.c.next_day < until, ranked.c.next_day), else_=until).label("last"),
+        )
+        .where(until > ranked.c.day)
+        .subquery()
+    )
+    i, j = days.c, spans.c
+    pairs = days.join(spans, and_(j.card_id == i.card_id, j.day >= i.day, j.day < i.day + horizon))
+    ends = union_all(
+        select(i.day, (j.day + 1).label("at_day"), i.due.label("due")).select_from(pairs),
+        select(i.day, j.last + 1, -i.due).select_from(pairs).where(j.last + 1 <= i.day + horizon),
+    ).subquery()
+    rows = (
+        select(literal(program.id), ends.c.day, ends.c.at_day, func.sum(ends.c.due))
+        .group_by(ends.c.day, ends.c.at_day)
+        .having(func.sum(ends.c.due) != 0)
+    )
+    cols = ["program_id", "day", "at_day", "due"]
+    session.execute(insert(KpiLoyalPaid).from_select(cols, rows))
+
+
 def loyal_at(session: Session, program: Program, days: tuple[int, int]) -> tuple[int, int]:
     """The loyal cards at the midnights starting the two days."""
     d = KpiLoyalDay
@@ -172,8 +280,35 @@ def loyal_revenue(
     session: Session, program: Program, first: int, last: int, refunds: Subquery
 ) -> int:
     """What the cards loyal at the midnight starting ``last`` paid on days [first, last)
-    less ``refunds`` (card_id, money_back): a card is loyal then when its last purchase
-    day before has ``kth_day >= last - W``, the largest of its days' (it never falls)."""
+    less ``refunds`` (card_id, money_back, of the period's receipts): a card is loyal
+    then when its last purchase day before has ``kth_day >= last - W``, the largest of
+    its days' (it never falls)."""
+    v, since = KpiVisit, last - program.loyal_window_days
+    if last - first > LOYAL_HORIZON:
+        return _scanned_revenue(session, program, first, last, refunds)
+    p = KpiLoyalPaid
+    paid = session.scalar(
+        select(func.coalesce(func.sum(p.due), 0)).where(
+            p.program_id == program.id, p.day >= first, p.day < last, p.at_day <= last
+        )
+    )
+    kth = (
+        select(func.max(v.kth_day))
+        .where(v.card_id == refunds.c.card_id, v.day_first, v.day < last)
+        .scalar_subquery()
+    )
+    back = session.scalar(
+        select(func.coalesce(func.sum(refunds.c.money_back), 0)).where(
+            refunds.c.card_id.is_not(None), kth >= since
+        )
+    )
+    return int(paid or 0) - int(back or 0)
+
+
+def _scanned_revenue(
+    session: Session, program: Program, first: int, last: int, refunds: Subquery
+) -> int:
+    """loyal_revenue from the period's visit rows, for periods longer than the horizon."""
     v = KpiVisit
     rows = union_all(
         select(v.card_id, v.due.label("net"), v.kth_day.label("kth")).where(

@@ -164,4 +164,21 @@ class KpiLoyalDay(Base):
     delta: Mapped[int] = mapped_column(Integer)
 
 
+class KpiLoyalPaid(Base):
+    """Money paid on local day ``day`` by the cards loyal at the midnight starting
+    ``at_day``, as deltas along ``at_day`` (app.analytics.loyal_days): the loyal revenue
+    of the days [S, E) is the sum of the rows with S <= day < E and at_day <= E, for
+    periods of up to ``LOYAL_HORIZON`` days (no row has at_day > day + LOYAL_HORIZON)."""
+
+    __tablename__ = "kpi_loyal_paid"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at_day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due: Mapped[int] = mapped_column(BigMoney)
+
+
+LOYAL_HORIZON = 366  # the longest period whose loyal revenue KpiLoyalPaid holds
 GAP_CAP = 367  # a gap of 367 days or more (or none) makes a buyer of every window up to 366

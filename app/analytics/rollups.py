@@ -32,6 +32,7 @@ from app.analytics.models import (
     KpiCohortDay,
     KpiDay,
     KpiLoyalDay,
+    KpiLoyalPaid,
     KpiRollupState,
     KpiVisit,
 )
@@ -131,7 +132,7 @@ def _visit(
         first.day_n += 1
         if first.day_n == 2:
             count_gap(session, program.id, day, gap(day, first.prev_day), multi=1)
-        loyal_days.bought_again(session, state, first)
+        loyal_days.bought_again(session, state, first, receipt.amount_due)
     visit = session.get(KpiVisit, (card_id, key, day))
     if visit is not None:
         visit.n += 1
@@ -257,6 +258,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
     session.execute(delete(KpiBuyerGap).where(KpiBuyerGap.program_id == program.id))
     session.execute(delete(KpiRollupState).where(KpiRollupState.program_id == program.id))
     session.execute(delete(KpiLoyalDay).where(KpiLoyalDay.program_id == program.id))
+    session.execute(delete(KpiLoyalPaid).where(KpiLoyalPaid.program_id == program.id))
     lo, hi = session.execute(
         select(func.min(Receipt.created_at), func.max(Receipt.created_at)).where(
             Receipt.program_id == program.id
@@ -271,6 +273,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
         days, visits = _fill(session, program, day)
         _fill_gaps(session, program)
         loyal_days.fill(session, program)
+        loyal_days.fill_paid(session, program)
     rule = {"loyal_min_purchases": program.loyal_min_purchases}
     rule["loyal_window_days"] = program.loyal_window_days
     session.add(KpiRollupState(program_id=program.id, built_at=now, **rule))

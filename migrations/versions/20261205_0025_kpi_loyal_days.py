@@ -1,6 +1,7 @@
-"""KPI rollups: loyal cards per midnight as day deltas (kpi_loyal_days), the day of each
-card's k-th most recent purchase per purchase day (kpi_visits.kth_day) and the loyal
-rule they were written with (kpi_rollup_state)
+"""KPI rollups: loyal cards per midnight as day deltas (kpi_loyal_days), their money per
+purchase day (kpi_loyal_paid), the day of each card's k-th most recent purchase per
+purchase day (kpi_visits.kth_day) and the loyal rule they were written with
+(kpi_rollup_state)
 
 Revision ID: 0025
 Revises: 0024
@@ -71,6 +72,47 @@ WITH spans AS (
 """
 
 
+# Each purchase day's money (all stores) at the first and after the last midnight of
+# each loyal span of its card from that day on, within the horizon: the loyal revenue
+# of days [S, E) sums the rows of S <= day < E up to at_day E (app.analytics.loyal_days).
+PAID = """
+WITH days AS (
+    SELECT card_id, day, SUM(due) AS due, MAX(kth_day) AS kth
+    FROM kpi_visits
+    WHERE program_id = {program}
+    GROUP BY card_id, day
+),
+spans AS (
+    SELECT card_id, day,
+           CASE WHEN next_day < kth + {window} THEN next_day ELSE kth + {window} END AS last
+    FROM (
+        SELECT card_id, day, kth,
+               LEAD(day) OVER (PARTITION BY card_id ORDER BY day) AS next_day
+        FROM days
+    ) AS ranked
+    WHERE kth + {window} > day
+),
+ends AS (
+    SELECT i.day, j.day + 1 AS at_day, i.due
+    FROM days AS i
+    JOIN spans AS j ON j.card_id = i.card_id AND j.day >= i.day AND j.day < i.day + {horizon}
+    UNION ALL
+    SELECT i.day, j.last + 1, -i.due
+    FROM days AS i
+    JOIN spans AS j ON j.card_id = i.card_id AND j.day >= i.day AND j.day < i.day + {horizon}
+    WHERE j.last + 1 <= i.day + {horizon}
+)
+INSERT INTO kpi_loyal_paid (program_id, day, at_day, due)
+SELECT {program}, day, at_day, SUM(due)
+FROM ends
+GROUP BY day, at_day
+HAVING SUM(due) <> 0
+"""
+
+LOYAL_HORIZON = 366  # app.analytics.models.LOYAL_HORIZON when this was written
+MONEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 def upgrade() -> None:
     op.add_column("kpi_visits", sa.Column("kth_day", sa.Integer(), nullable=True))
     op.add_column(
@@ -90,6 +132,20 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("program_id", "day", name=op.f("pk_kpi_loyal_days")),
     )
+    op.create_table(
+        "kpi_loyal_paid",
+        sa.Column("program_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("at_day", sa.Integer(), nullable=False),
+        sa.Column("due", MONEY, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["program_id"],
+            ["programs.id"],
+            name=op.f("fk_kpi_loyal_paid_program_id_programs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("program_id", "day", "at_day", name=op.f("pk_kpi_loyal_paid")),
+    )
     _backfill()
 
 
@@ -107,6 +163,7 @@ def _backfill() -> None:
         names = {"program": int(program), "back": int(k) - 1, "window": int(window)}
         bind.execute(sa.text(KTH_DAYS.format(**names)))
         bind.execute(sa.text((SPANS + LOYAL_DAYS).format(**names)))
+        bind.execute(sa.text(PAID.format(**names, horizon=LOYAL_HORIZON)))
         bind.execute(
             sa.text(
                 "UPDATE kpi_rollup_state SET loyal_min_purchases = :k, loyal_window_days = :w"
@@ -117,6 +174,7 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("kpi_loyal_paid")
     op.drop_table("kpi_loyal_days")
     with op.batch_alter_table("kpi_rollup_state") as batch_op:
         batch_op.drop_column("loyal_window_days")

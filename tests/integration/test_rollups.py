@@ -21,6 +21,7 @@ from app.analytics.models import KpiBuyerGap as G
 from app.analytics.models import KpiCard, KpiDay, KpiRollupState, KpiStageDay, KpiVisit
 from app.analytics.models import KpiCohortDay as C
 from app.analytics.models import KpiLoyalDay as L
+from app.analytics.models import KpiLoyalPaid as P
 from app.analytics.rebuild import rebuild
 from app.bootstrap import Services, alembic_config
 from app.clock import FixedClock
@@ -127,6 +128,11 @@ def table(session: Session, program: Program) -> tuple[list[Any], ...]:
     loyal = session.execute(  # a till's rows that cancelled out read as none
         select(L.day, L.delta).where(L.program_id == program.id, L.delta != 0).order_by(L.day)
     ).all()
+    paid = session.execute(
+        select(P.day, P.at_day, P.due)
+        .where(P.program_id == program.id, P.due != 0)
+        .order_by(P.day, P.at_day)
+    ).all()
     state = session.get(KpiRollupState, program.id)
     assert state is not None
     return (
@@ -137,6 +143,7 @@ def table(session: Session, program: Program) -> tuple[list[Any], ...]:
         list(cohorts),
         list(loyal),
         [(state.loyal_min_purchases, state.loyal_window_days)],
+        list(paid),
     )
 
 
@@ -151,11 +158,12 @@ def backfill_agrees(session: Session, program: Program) -> None:
     the members), and 0025 the loyal rows, the visits' kth_day and the rule, as the till
     and the rebuild write them."""
     kept = table(session, program)
-    assert len(kept[3]) > 50 and len(kept[4]) > 20 and len(kept[5]) > 10
+    assert len(kept[3]) > 50 and len(kept[4]) > 20 and len(kept[5]) > 10 and len(kept[7]) > 50
     assert sum(v["kth_day"] is not None for v in kept[1]) > 10
     session.execute(delete(G))  # every program: the backfill writes them all
     session.execute(delete(C))
     session.execute(delete(L))
+    session.execute(delete(P))
     session.execute(update(KpiVisit).values(kth_day=None))
     session.execute(update(KpiRollupState).values(loyal_min_purchases=None, loyal_window_days=None))
     session.expire_all()
