@@ -70,22 +70,34 @@ def _move(changes: Counter[int], span: Span, sign: int) -> None:
         changes[span[1] + 1] -= sign
 
 
-def _kth(session: Session, card_id: int, day: int, day_n: int, k: int) -> int | None:
+Days = list[tuple[int, int, int]]  # (day, purchases, money paid), latest first
+
+
+def _card_days(session: Session, card_id: int, day: int, k: int) -> Days:
+    """The card's purchase days up to ``day`` as stored: as many as its k-th most recent
+    purchase and the horizon need (a day holds one purchase at least)."""
+    v = KpiVisit
+    days = (
+        select(v.day, func.max(v.day_n), func.sum(v.due))
+        .where(v.card_id == card_id, v.day <= day)
+        .group_by(v.day)
+        .order_by(v.day.desc())
+        .limit(k + LOYAL_HORIZON)
+    )
+    return [(int(d), int(n), int(due)) for d, n, due in session.execute(days)]
+
+
+def _kth(days: Days, day: int, day_n: int, k: int) -> int | None:
     """The day of the card's k-th most recent purchase, ``day`` (its latest) with
     ``day_n`` purchases included."""
-    if day_n >= k:
-        return day
     total = day_n
-    earlier = (
-        select(KpiVisit.day, KpiVisit.day_n)
-        .where(KpiVisit.card_id == card_id, KpiVisit.day_first, KpiVisit.day < day)
-        .order_by(KpiVisit.day.desc())
-        .limit(k - day_n)
-    )
-    for before, n in session.execute(earlier):
-        total += n
-        if total >= k:
-            return int(before)
+    if total >= k:
+        return day
+    for before, n, _ in days:
+        if before < day:
+            total += n
+            if total >= k:
+                return before
     return None
 
 
@@ -114,24 +126,14 @@ def _add(
         )
 
 
-def _paid(session: Session, row: KpiVisit, amount: int, old: Span, new: Span) -> None:
+def _paid(session: Session, row: KpiVisit, amount: int, old: Span, new: Span, days: Days) -> None:
     """``KpiLoyalPaid`` after a purchase of ``amount`` on the card's latest day (``row``,
     its first row) that turned the card's loyal midnights after that day from ``old``
-    into ``new``: each of its days in the horizon moves its money from the one to the
-    other (this day's with the new amount)."""
+    into ``new``: each of its days in the horizon (``days``, money paid before this
+    purchase) moves its money from the one to the other (this day's with the amount)."""
     day = row.day
-    paid: dict[int, int] = {day: 0}
-    if old != new:
-        before = (
-            select(KpiVisit.day, func.sum(KpiVisit.due))
-            .where(
-                KpiVisit.card_id == row.card_id,
-                KpiVisit.day > day - LOYAL_HORIZON,
-                KpiVisit.day <= day,
-            )
-            .group_by(KpiVisit.day)
-        )
-        paid.update({int(d): int(due) for d, due in session.execute(before)})
+    paid = {d: due for d, _, due in days if d > day - LOYAL_HORIZON}
+    paid.setdefault(day, 0)
     changes: Counter[tuple[int, int]] = Counter()
     for spent, due in paid.items():
         for span, money in ((old, -due), (new, due + (amount if spent == day else 0))):
@@ -154,9 +156,10 @@ def bought_again(session: Session, state: KpiRollupState, row: KpiVisit, amount:
     if rule is None:
         return
     k, window = rule
-    kth = _kth(session, row.card_id, row.day, row.day_n, k)
+    days = _card_days(session, row.card_id, row.day, k)
+    kth = _kth(days, row.day, row.day_n, k)
     old, new = _span(row.day, row.kth_day, None, window), _span(row.day, kth, None, window)
-    _paid(session, row, amount, old, new)
+    _paid(session, row, amount, old, new, days)
     if kth == row.kth_day:
         return
     changes: Counter[int] = Counter()
@@ -183,11 +186,12 @@ def bought_on_new_day(
         _move(changes, _span(earlier[0], earlier[1], row.day, window), 1)
         if before is not None and before[1] > row.day:
             old = (row.day + 1, before[1])
-    row.kth_day = _kth(session, row.card_id, row.day, 1, k)
+    days = _card_days(session, row.card_id, row.day, k)
+    row.kth_day = _kth(days, row.day, 1, k)
     new = _span(row.day, row.kth_day, None, window)
     _move(changes, new, 1)
     _write(session, row.program_id, changes)
-    _paid(session, row, row.due, old, new)
+    _paid(session, row, row.due, old, new, days)
 
 
 def kth_over(receipt_day: Any, card_id: Any, order: Any, k: int) -> Any:
