@@ -1,14 +1,19 @@
-"""Loyal cards at any local midnight from day deltas (``KpiLoyalDay``), and the loyal
-cards' money from the period's visit rows (``KpiVisit.kth_day``).
+"""Loyal cards at any local midnight from day deltas (``KpiLoyalDay``), and the money
+they paid per purchase day (``KpiLoyalPaid``), from the rule's per-day state on the
+visit rows (``KpiVisit.kth_day``).
 
 A card whose last purchase day before the midnight starting day ``a`` is ``d`` is loyal
 at ``a`` when its k-th most recent purchase counting day d's (``kth``) is on day
 ``a - W`` or later: k purchases within the W days before ``a``. So after a purchase day
 ``d`` followed by the purchase day ``n`` the card is loyal at the midnights
-[d + 1, min(n, kth + W)]: a +1 row on the first and a -1 row the day after the last, and
-the loyal cards at ``a`` are the sum of the rows up to ``a``. k and W are the rule the
-rows were written with (``KpiRollupState``); reads with another rule use the visit rows
-(app.analytics.buyers) until ``walletpass analytics rebuild`` writes them again.
+[d + 1, min(n, kth + W)] (its span): a +1 row on the first and a -1 row the day after
+the last, and the loyal cards at ``a`` are the sum of the rows up to ``a``. Each
+purchase day's money is added the same way at the spans of its card from that day on,
+so the loyal cards' money of days [S, E) is the sum of the rows of S <= day < E up to
+``E`` (only within ``LOYAL_HORIZON`` days of the purchase, the longest period it serves).
+k and W are the rule the rows were written with (``KpiRollupState``); reads with another
+rule use the visit rows (app.analytics.buyers) until ``walletpass analytics rebuild``
+writes them again.
 """
 
 from __future__ import annotations
