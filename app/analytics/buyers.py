@@ -6,9 +6,11 @@ purchase made after an earlier purchase with the same card. Revenue is the money
 less money given back by refunds made before the period's end, as in app.analytics.kpis.
 
 For periods (and loyal windows) on the program's local midnights with its rollups built,
-the figures come from the daily rollups (app.analytics.rollups): a card's purchases and
-money paid per day and whether it bought before, and each day's money paid, instead of
-a year of receipts; refunds (few) from their table.
+the figures come from the daily rollups (app.analytics.rollups): the loyal cards at a
+midnight from day deltas and the loyal cards' money from the period's visit rows
+(app.analytics.loyal_days), or from a card's purchases per day when the program's rule
+is not the one those were written with; whether a card bought before, and each day's
+money paid, instead of a year of receipts; refunds (few) from their table.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, Subquery, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from app.analytics import rollups
-from app.analytics.models import KpiDay, KpiVisit
+from app.analytics import loyal_days, rollups
+from app.analytics.models import KpiCohortDay, KpiDay, KpiVisit
 from app.loyalty.models import Card, Program
 from app.till.models import Receipt, Refund
 
@@ -135,12 +137,60 @@ def _from_rollups(
 ) -> BuyerKpis:
     """buyer_kpis from the rollups, the loyal windows ``before`` (ending at ``start``) and
     ``now`` (ending at ``end``) as local days; refunds from the refunds table."""
-    v, k = KpiVisit, program.loyal_min_purchases
     first, last = rollups.day_of(program, start), rollups.day_of(program, end)
     refunds = _refunds(program, start, end)
-    # The period's days lie in [before[0], now[1]): one read of the visit rows there and
-    # the period's refunds gives each card's purchases in both loyal windows and its
-    # money paid in the period less refunds.
+    if loyal_days.current(session, program):
+        was, nows = loyal_days.loyal_at(session, program, (first, last))
+        loyal_revenue = loyal_days.loyal_revenue(session, program, first, last, refunds)
+    else:  # another rule than the rows': each card's purchases in the loyal windows
+        was, nows, loyal_revenue = _loyal_from_visits(session, program, refunds, before, now)
+    d = KpiDay
+    in_period = (d.program_id == program.id, d.day >= first, d.day < last)
+    purchases, paid = session.execute(
+        select(
+            func.coalesce(func.sum(case((d.with_card, d.receipts), else_=0)), 0),
+            func.coalesce(func.sum(d.due), 0),
+        ).where(*in_period)
+    ).one()
+    purchases = int(purchases)
+    back = session.scalar(select(func.coalesce(func.sum(refunds.c.money_back), 0)))
+    revenue = int(paid) - int(back or 0)
+    # Each card's first purchase ever is the one that is not a repeat (counted per day in
+    # the cohort rows: a few hundred rows a day instead of the period's visit rows).
+    c = KpiCohortDay
+    firsts = int(
+        session.scalar(
+            select(func.coalesce(func.sum(c.firsts), 0)).where(
+                c.program_id == program.id, c.day >= first, c.day < last
+            )
+        )
+        or 0
+    )
+    repeats = purchases - firsts
+    return BuyerKpis(
+        loyal_buyers=nows,
+        loyal_buyers_previous=was,
+        loyal_buyers_change=(nows / was - 1) if was else None,
+        loyal_revenue=loyal_revenue,
+        loyal_revenue_share=_ratio(loyal_revenue, revenue),
+        card_purchases=purchases,
+        repeat_purchases=repeats,
+        repeat_purchase_share=_ratio(repeats, purchases),
+    )
+
+
+def _loyal_from_visits(
+    session: Session,
+    program: Program,
+    refunds: Subquery,
+    before: rollups.DayWindow,
+    now: rollups.DayWindow,
+) -> tuple[int, int, int]:
+    """Loyal cards at the period's start and end, and the money the latter paid in it,
+    by the rule of the moment: one read of the visit rows of [before[0], now[1]) and the
+    period's refunds gives each card's purchases in both loyal windows (``before`` ends
+    at the period's start, ``now`` at its end) and its money paid less refunds."""
+    v, k, first = KpiVisit, program.loyal_min_purchases, before[1]
     rows = union_all(
         select(
             v.card_id,
@@ -162,46 +212,11 @@ def _from_rollups(
         .subquery()
     )
     loyal_now = per_card.c.now >= k
-    was, nows, loyal_revenue = session.execute(
+    was, nows, revenue = session.execute(
         select(
             func.coalesce(func.sum(case((per_card.c.before >= k, 1), else_=0)), 0),
             func.coalesce(func.sum(case((loyal_now, 1), else_=0)), 0),
             func.coalesce(func.sum(case((loyal_now, per_card.c.net), else_=0)), 0),
         )
     ).one()
-    was, nows, loyal_revenue = int(was), int(nows), int(loyal_revenue)
-    d = KpiDay
-    in_period = (d.program_id == program.id, d.day >= first, d.day < last)
-    purchases, paid = session.execute(
-        select(
-            func.coalesce(func.sum(case((d.with_card, d.receipts), else_=0)), 0),
-            func.coalesce(func.sum(d.due), 0),
-        ).where(*in_period)
-    ).one()
-    purchases = int(purchases)
-    back = session.scalar(select(func.coalesce(func.sum(refunds.c.money_back), 0)))
-    revenue = int(paid) - int(back or 0)
-    # Each card's first purchase ever is the one that is not a repeat.
-    firsts = int(
-        session.scalar(
-            select(func.count()).where(
-                v.program_id == program.id,
-                v.day_first,
-                v.prev_day.is_(None),
-                v.day >= first,
-                v.day < last,
-            )
-        )
-        or 0
-    )
-    repeats = purchases - firsts
-    return BuyerKpis(
-        loyal_buyers=nows,
-        loyal_buyers_previous=was,
-        loyal_buyers_change=(nows / was - 1) if was else None,
-        loyal_revenue=loyal_revenue,
-        loyal_revenue_share=_ratio(loyal_revenue, revenue),
-        card_purchases=purchases,
-        repeat_purchases=repeats,
-        repeat_purchase_share=_ratio(repeats, purchases),
-    )
+    return int(was), int(nows), int(revenue)

@@ -24,6 +24,9 @@ class KpiRollupState(Base):
         ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
     )
     built_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The loyal rule KpiVisit.kth_day and KpiLoyalDay were written with (NULL: none yet).
+    loyal_min_purchases: Mapped[int | None] = mapped_column(Integer)
+    loyal_window_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class KpiDay(Base):
@@ -68,6 +71,9 @@ class KpiVisit(Base):
     prev_day: Mapped[int | None] = mapped_column(Integer)
     prev2_day: Mapped[int | None] = mapped_column(Integer)
     prev_day_n: Mapped[int | None] = mapped_column(Integer)
+    # On the day's first row: the day of the card's k-th most recent purchase counting
+    # this day's (k: the rule in KpiRollupState), NULL with fewer purchases or elsewhere.
+    kth_day: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_kpi_visits_program_day", "program_id", "day"),
@@ -144,4 +150,35 @@ class KpiCohortDay(Base):
     seconds: Mapped[int] = mapped_column(Integer)
 
 
+class KpiLoyalDay(Base):
+    """Cards that turn loyal at the local midnight starting ``day`` less those that stop
+    being loyal then (app.analytics.loyal_days): the loyal cards at a midnight are the
+    sum of the rows up to its day."""
+
+    __tablename__ = "kpi_loyal_days"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delta: Mapped[int] = mapped_column(Integer)
+
+
+class KpiLoyalPaid(Base):
+    """Money paid on local day ``day`` by the cards loyal at the midnight starting
+    ``at_day``, as deltas along ``at_day`` (app.analytics.loyal_days): the loyal revenue
+    of the days [S, E) is the sum of the rows with S <= day < E and at_day <= E, for
+    periods of up to ``LOYAL_HORIZON`` days (no row has at_day > day + LOYAL_HORIZON)."""
+
+    __tablename__ = "kpi_loyal_paid"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at_day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due: Mapped[int] = mapped_column(BigMoney)
+
+
+LOYAL_HORIZON = 366  # the longest period whose loyal revenue KpiLoyalPaid holds
 GAP_CAP = 367  # a gap of 367 days or more (or none) makes a buyer of every window up to 366

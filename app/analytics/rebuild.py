@@ -22,6 +22,8 @@ def rebuild(session: Session, program: Program, now: datetime) -> str:
         "kpi_cards",
         "kpi_cohort_days",
         "kpi_stage_days",
+        "kpi_loyal_days",
+        "kpi_loyal_paid",
     ):
         session.execute(text(f"ANALYZE {table}"))  # planner statistics for fresh tables
     return f"{days} day rows, {visits} visit rows, stage counts at {stages} midnights"

@@ -24,12 +24,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.analytics import loyal_days
 from app.analytics.models import (
     GAP_CAP,
     KpiBuyerGap,
     KpiCard,
     KpiCohortDay,
     KpiDay,
+    KpiLoyalDay,
+    KpiLoyalPaid,
     KpiRollupState,
     KpiVisit,
 )
@@ -72,12 +75,20 @@ def _store_key(store_id: int | None) -> int:
 def record_purchase(session: Session, program: Program, receipt: Receipt) -> None:
     """Add a new receipt (the latest of its card) to the rollups. Until the program's
     rollups are built, only a program's very first receipt starts them."""
-    if session.get(KpiRollupState, program.id) is None:
+    state = session.get(KpiRollupState, program.id)
+    if state is None:
         earlier = exists().where(Receipt.program_id == program.id, Receipt.id != receipt.id)
         if session.scalar(select(earlier)):
             return  # history not rolled up yet: reads sum the receipts until a rebuild
-        started = {"program_id": program.id, "built_at": receipt.created_at}
+        started = {
+            "program_id": program.id,
+            "built_at": receipt.created_at,
+            "loyal_min_purchases": program.loyal_min_purchases,
+            "loyal_window_days": program.loyal_window_days,
+        }
         session.execute(_upsert(session, KpiRollupState, started).on_conflict_do_nothing())
+        state = session.get(KpiRollupState, program.id)
+        assert state is not None
     day, key = day_of(program, receipt.created_at), _store_key(receipt.store_id)
     with_card = receipt.card_id is not None
     # One statement, so two tills opening a store's day at once both count.
@@ -93,7 +104,7 @@ def record_purchase(session: Session, program: Program, receipt: Receipt) -> Non
         )
     )
     if receipt.card_id is not None:
-        _visit(session, program, receipt, key, day)
+        _visit(session, program, state, receipt, key, day)
         _card(session, program, receipt.card_id, receipt.created_at)
     session.flush()
 
@@ -105,7 +116,14 @@ def _upsert(session: Session, model: Any, values: dict[str, Any]) -> Any:
     return sqlite.insert(model).values(values)
 
 
-def _visit(session: Session, program: Program, receipt: Receipt, key: int, day: int) -> None:
+def _visit(
+    session: Session,
+    program: Program,
+    state: KpiRollupState,
+    receipt: Receipt,
+    key: int,
+    day: int,
+) -> None:
     card_id, at = receipt.card_id, receipt.created_at
     first = session.scalar(
         select(KpiVisit).where(KpiVisit.card_id == card_id, KpiVisit.day == day, KpiVisit.day_first)
@@ -114,6 +132,7 @@ def _visit(session: Session, program: Program, receipt: Receipt, key: int, day: 
         first.day_n += 1
         if first.day_n == 2:
             count_gap(session, program.id, day, gap(day, first.prev_day), multi=1)
+        loyal_days.bought_again(session, state, first, receipt.amount_due)
     visit = session.get(KpiVisit, (card_id, key, day))
     if visit is not None:
         visit.n += 1
@@ -141,13 +160,16 @@ def _visit(session: Session, program: Program, receipt: Receipt, key: int, day: 
     )
     if first is None:
         earlier = session.execute(
-            select(KpiVisit.day, KpiVisit.prev_day, KpiVisit.day_n)
+            select(KpiVisit.day, KpiVisit.day_n, KpiVisit.prev_day, KpiVisit.kth_day)
             .where(KpiVisit.card_id == card_id, KpiVisit.day_first, KpiVisit.day < day)
             .order_by(KpiVisit.day.desc())
             .limit(1)
         ).first()
         if earlier is not None:
-            visit.prev_day, visit.prev2_day, visit.prev_day_n = earlier
+            visit.prev_day, visit.prev_day_n, visit.prev2_day = earlier[:3]
+        loyal_days.bought_on_new_day(
+            session, state, visit, None if earlier is None else (earlier[0], earlier[3])
+        )
         single = int(visit.prev_day_n == 1)
         count_gap(session, program.id, day, gap(day, visit.prev_day), buyers=1, second_from=single)
         if single:
@@ -235,6 +257,8 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
     session.execute(delete(KpiDay).where(KpiDay.program_id == program.id))
     session.execute(delete(KpiBuyerGap).where(KpiBuyerGap.program_id == program.id))
     session.execute(delete(KpiRollupState).where(KpiRollupState.program_id == program.id))
+    session.execute(delete(KpiLoyalDay).where(KpiLoyalDay.program_id == program.id))
+    session.execute(delete(KpiLoyalPaid).where(KpiLoyalPaid.program_id == program.id))
     lo, hi = session.execute(
         select(func.min(Receipt.created_at), func.max(Receipt.created_at)).where(
             Receipt.program_id == program.id
@@ -248,7 +272,11 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
         day = _day_tree(Receipt.created_at.expression, bounds, first)
         days, visits = _fill(session, program, day)
         _fill_gaps(session, program)
-    session.add(KpiRollupState(program_id=program.id, built_at=now))
+        loyal_days.fill(session, program)
+        loyal_days.fill_paid(session, program)
+    rule = {"loyal_min_purchases": program.loyal_min_purchases}
+    rule["loyal_window_days"] = program.loyal_window_days
+    session.add(KpiRollupState(program_id=program.id, built_at=now, **rule))
     session.flush()
     return days, visits
 
@@ -284,17 +312,33 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
     days = _written(session, KpiDay, program)
     # Per card, store and day; then the two previous visits per card and store, and per
     # card over all stores (the day's first row, by its first purchase).
-    store_days = (
+    order = (Receipt.created_at, Receipt.id)
+    card_receipts = (
         select(
-            Receipt.card_id.label("card_id"),
+            Receipt.card_id,
             key.label("store_key"),
             day.label("day"),
-            func.count().label("n"),
-            func.sum(Receipt.amount_due).label("due"),
-            func.min(Receipt.created_at).label("first_at"),
+            Receipt.amount_due,
+            Receipt.created_at,
+            loyal_days.kth_over(day, Receipt.card_id, order, program.loyal_min_purchases).label(
+                "kth"
+            ),
         )
         .where(mine, with_card)
-        .group_by(Receipt.card_id, key, day)
+        .subquery()
+    )
+    c = card_receipts.c
+    store_days = (
+        select(
+            c.card_id,
+            c.store_key,
+            c.day,
+            func.count().label("n"),
+            func.sum(c.amount_due).label("due"),
+            func.min(c.created_at).label("first_at"),
+            func.max(c.kth).label("kth"),
+        )
+        .group_by(c.card_id, c.store_key, c.day)
         .subquery()
     )
     s = store_days.c
@@ -313,6 +357,7 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
         (func.row_number().over(**by_day) == 1).label("day_first"),  # type: ignore[arg-type]
         func.sum(s.n).over(partition_by=(s.card_id, s.day)).label("day_n"),
         func.dense_rank().over(partition_by=s.card_id, order_by=s.day).label("nth_day"),
+        func.max(s.kth).over(partition_by=(s.card_id, s.day)).label("kth"),
     ).subquery()
     r = ranked.c
 
@@ -337,6 +382,7 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
         days_before(r.day, 1),
         days_before(r.day, 2),
         days_before(r.n, 1, func.sum),
+        case((r.day_first, r.kth), else_=None),
     )
     cols = [
         "card_id",
@@ -354,6 +400,7 @@ def _fill(session: Session, program: Program, day: Any) -> tuple[int, int]:
         "prev_day",
         "prev2_day",
         "prev_day_n",
+        "kth_day",
     ]
     session.execute(insert(KpiVisit).from_select(cols, rows))
     visits = _written(session, KpiVisit, program)

@@ -91,3 +91,39 @@ def test_0023_backfills_the_money_paid_per_card_visit(real_services: Services) -
     with services.transaction() as session:
         assert session.execute(read).all() == kept
     assert_matches_models(url)
+
+
+def test_0025_backfills_the_loyal_rows(real_services: Services) -> None:
+    """Rollups kept by the till before 0025 get the loyal rows (counts and money), each
+    visit's kth_day and the rule: the downgrade drops them, the upgrade writes what the
+    till had kept, row for row, on SQLite and PostgreSQL."""
+    from alembic import command
+
+    from app.services.programs import seed_demo
+    from tests.integration.test_rollups import shop
+
+    services, url = real_services, real_services.settings.database_url
+    with services.transaction() as session:
+        program = seed_demo(session, services.clock)
+        program.loyal_min_purchases, program.loyal_window_days = 3, 20  # spans that end
+        shop(session, services, program)
+    reads = [
+        text("SELECT card_id, store_key, day, kth_day FROM kpi_visits ORDER BY 1, 2, 3"),
+        text("SELECT program_id, day, delta FROM kpi_loyal_days WHERE delta <> 0 ORDER BY 1, 2"),
+        text("SELECT loyal_min_purchases, loyal_window_days FROM kpi_rollup_state"),
+        text(
+            "SELECT program_id, day, at_day, due FROM kpi_loyal_paid"
+            " WHERE due <> 0 ORDER BY 1, 2, 3"
+        ),
+    ]
+    with services.transaction() as session:
+        kept = [session.execute(read).all() for read in reads]
+        assert sum(row[3] is not None for row in kept[0]) > 20
+        assert len(kept[1]) > 20 and kept[2] == [(3, 20)] and len(kept[3]) > 50
+    command.downgrade(alembic_config(url), "0024")
+    with services.transaction(write=False) as session, pytest.raises(DBAPIError):
+        session.execute(reads[1])
+    upgrade_database(url)
+    with services.transaction() as session:
+        assert [session.execute(read).all() for read in reads] == kept
+    assert_matches_models(url)

@@ -12,14 +12,16 @@ from typing import Any
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.script import ScriptDirectory
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.analytics import rollups, stage_days
+from app.analytics import loyal_days, rollups, stage_days
 from app.analytics.kpis import kpis_by_stage, kpis_by_store, kpis_series
 from app.analytics.models import KpiBuyerGap as G
-from app.analytics.models import KpiCard, KpiDay, KpiStageDay, KpiVisit
+from app.analytics.models import KpiCard, KpiDay, KpiRollupState, KpiStageDay, KpiVisit
 from app.analytics.models import KpiCohortDay as C
+from app.analytics.models import KpiLoyalDay as L
+from app.analytics.models import KpiLoyalPaid as P
 from app.analytics.rebuild import rebuild
 from app.bootstrap import Services, alembic_config
 from app.clock import FixedClock
@@ -123,28 +125,52 @@ def table(session: Session, program: Program) -> tuple[list[Any], ...]:
         .where(C.program_id == program.id)
         .order_by(C.enrol_day, C.day)
     ).all()
+    loyal = session.execute(  # a till's rows that cancelled out read as none
+        select(L.day, L.delta).where(L.program_id == program.id, L.delta != 0).order_by(L.day)
+    ).all()
+    paid = session.execute(
+        select(P.day, P.at_day, P.due)
+        .where(P.program_id == program.id, P.due != 0)
+        .order_by(P.day, P.at_day)
+    ).all()
+    state = session.get(KpiRollupState, program.id)
+    assert state is not None
     return (
         list(days),
         [{k: v for k, v in vars(row).items() if k not in skip} for row in visits],
         list(cards),
         list(gaps),
         list(cohorts),
+        list(loyal),
+        [(state.loyal_min_purchases, state.loyal_window_days)],
+        list(paid),
     )
+
+
+def migration(revision: str) -> Any:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision)
+    assert script is not None
+    return script.module
 
 
 def backfill_agrees(session: Session, program: Program) -> None:
     """Migration 0024 fills the gap and cohort rows from the visit and card rows (and
-    the members) as the till and the rebuild write them."""
+    the members), and 0025 the loyal rows, the visits' kth_day and the rule, as the till
+    and the rebuild write them."""
     kept = table(session, program)
-    assert len(kept[3]) > 50 and len(kept[4]) > 20
-    script = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision("0024")
-    assert script is not None
-    migration = script.module
+    assert len(kept[3]) > 50 and len(kept[4]) > 20 and len(kept[5]) > 10 and len(kept[7]) > 50
+    assert sum(v["kth_day"] is not None for v in kept[1]) > 10
     session.execute(delete(G))  # every program: the backfill writes them all
     session.execute(delete(C))
+    session.execute(delete(L))
+    session.execute(delete(P))
+    session.execute(update(KpiVisit).values(kth_day=None))
+    session.execute(update(KpiRollupState).values(loyal_min_purchases=None, loyal_window_days=None))
+    session.expire_all()
     with Operations.context(MigrationContext.configure(session.connection())):
-        migration._backfill_gaps()
-        migration._backfill_cohorts()
+        migration("0024")._backfill_gaps()
+        migration("0024")._backfill_cohorts()
+        migration("0025")._backfill()
     assert table(session, program) == kept
 
 
@@ -186,7 +212,9 @@ def check(session: Session, program: Program, now: datetime) -> None:
     odd = (period[0] + timedelta(hours=5), period[1])
     assert rollups.day_windows(session, program, [odd]) is None
     assert kpis_series(session, program, [odd]) == [reference_kpis(session, program, *odd)]
-    seed_figures(session, program, [period, weeks[-1], uneven[2], odd])
+    assert loyal_days.current(session, program)  # the loyal rows hold the program's rule
+    early = (rollups.midnight(program, today - 400), rollups.midnight(program, today - 380))
+    seed_figures(session, program, [period, weeks[-1], uneven[2], odd, early, long])
     stage_figures(session, program, now, [period, weeks[-1], uneven[2], odd])
 
 
@@ -264,6 +292,65 @@ def rebuild_agrees(session: Session, program: Program, now: datetime) -> None:
     assert [(r.day, r.newcomer, r.active, r.at_risk, r.lost) for r in again] == rows
 
 
+def buy_more(session: Session, services: Services, program: Program, days: int) -> None:
+    """Purchases through the till after the history: each card with a purchase buys on
+    each of ``days`` days at the same store, twice on the second."""
+    clock: Any = services.clock
+    now = clock.now()
+    last = session.scalar(select(func.max(Receipt.created_at)))
+    terminal = session.scalars(select(Terminal).where(Terminal.program_id == program.id)).first()
+    assert last is not None and terminal is not None
+    cards = session.scalars(
+        select(Card).where(Card.id.in_(select(Receipt.card_id))).order_by(Card.id)
+    ).all()
+    try:
+        for day in range(days):
+            for n, card in enumerate(cards[: 10 + 5 * day]):
+                for again in range(2 if day == 1 else 1):
+                    clock._now = rollups.aware(last) + timedelta(days=day, minutes=n, hours=again)
+                    barcode = rules.barcode_value(card.number, card.barcode_secret)
+                    ref = f"m{day}-{card.id}-{again}"
+                    req = till.PurchaseRequest(receipt_id=ref, amount=1000 + n, barcode=barcode)
+                    till.record_purchase(session, services.clock, terminal, req, ref)
+    finally:
+        clock._now = now
+
+
+def rules_change(session: Session, services: Services, program: Program) -> None:
+    """A program whose loyal rule changes reads the visit rows (the rule of the moment)
+    while the till keeps the loyal rows with the rule they were written with; back to
+    that rule they are read again, and a rebuild writes the new one."""
+    now = services.clock.now()
+    today = rollups.day_of(program, now) + 1
+    period = (rollups.midnight(program, today - 84), rollups.midnight(program, today))
+    week = (rollups.midnight(program, today - 7), period[1])
+    old = (program.loyal_min_purchases, program.loyal_window_days)
+    program.loyal_min_purchases, program.loyal_window_days = 2, 30
+    session.flush()
+    assert not loyal_days.current(session, program)
+    seed_figures(session, program, [period, week])
+    buy_more(session, services, program, 3)
+    last = rollups.day_of(
+        program, rollups.aware(session.scalar(select(func.max(Receipt.created_at))))
+    )
+    later = (rollups.midnight(program, last - 13), rollups.midnight(program, last + 1))
+    seed_figures(session, program, [period, week, later])
+    program.loyal_min_purchases, program.loyal_window_days = old
+    session.flush()
+    assert loyal_days.current(session, program)
+    seed_figures(session, program, [period, week, later])
+    kept = table(session, program)
+    rebuild(session, program, now)
+    assert table(session, program) == kept
+    program.loyal_min_purchases, program.loyal_window_days = 2, 30
+    session.flush()
+    rebuild(session, program, now)
+    assert loyal_days.current(session, program)
+    seed_figures(session, program, [period, week, later])
+    # Cards stop being loyal 30 days after their second most recent purchase.
+    assert any(delta < 0 for _, delta in table(session, program)[5])
+
+
 def test_rollups_kept_by_the_till_and_rebuilt(
     session: Session, services: Services, demo: Program
 ) -> None:
@@ -273,6 +360,7 @@ def test_rollups_kept_by_the_till_and_rebuilt(
     backfill_agrees(session, demo)
     rebuild_agrees(session, demo, services.clock.now())
     check(session, demo, services.clock.now())
+    rules_change(session, services, demo)
 
 
 def test_rollups_on_postgresql(pg_services: Services) -> None:
@@ -286,6 +374,7 @@ def test_rollups_on_postgresql(pg_services: Services) -> None:
         backfill_agrees(session, program)
         rebuild_agrees(session, program, pg_services.clock.now())
         check(session, program, pg_services.clock.now())
+        rules_change(session, pg_services, program)
 
 
 def test_a_history_written_around_the_till_waits_for_a_rebuild(
@@ -311,3 +400,41 @@ def test_a_history_written_around_the_till_waits_for_a_rebuild(
     figures = kpis_series(session, demo, window)[0]
     assert figures == reference_kpis(session, demo, *window[0])
     assert (figures.receipts, figures.repeat_share) == (2, 1.0)
+
+
+def test_loyal_on_the_last_midnight_of_the_window(
+    session: Session, services: Services, demo: Program
+) -> None:
+    """With the rule "2 purchases within 7 days", purchases on the days 7 and 1 before a
+    midnight make a loyal buyer at that midnight and not at the next one, in the counts
+    and in the loyal revenue, a refund included (the figures equal the reference's)."""
+    demo.loyal_min_purchases, demo.loyal_window_days = 2, 7
+    h = History(session, services, demo)
+    now = services.clock.now()
+    today = rollups.day_of(demo, now)
+    card = h.member(now - timedelta(days=30))
+    h.receipt(rollups.midnight(demo, today - 7) + timedelta(hours=10), 1000, card)
+    last = h.receipt(rollups.midnight(demo, today - 1) + timedelta(hours=10), 2000, card)
+    session.add(
+        Refund(
+            receipt_pk=last.id,
+            terminal_id=last.terminal_id,
+            refund_id="f1",
+            amount=300,
+            money_back=300,
+            points_returned=0,
+            points_taken_back=0,
+            request_hash="h",
+            created_at=last.created_at + timedelta(hours=1),
+        )
+    )
+    rebuild(session, demo, now)
+    assert loyal_days.current(session, demo)
+    found = []
+    for end in (today, today + 1):
+        window = (rollups.midnight(demo, today - 1), rollups.midnight(demo, end))
+        figures = seed_kpis(session, demo, *window).as_json()
+        assert figures == reference_seed_kpis(session, demo, *window)
+        found.append((figures["loyal_buyers_previous"], figures["loyal_buyers"]))
+        found.append(figures["loyal_revenue"])
+    assert found == [(0, 1), 1700, (0, 0), 0]
