@@ -122,10 +122,10 @@ def figures(session: Session, program_id: int | None, period: Window) -> list[Ap
     """Installs and removals in the period and active cards now, per app (in the order of
     EVENT_APPS, Google Wallet second), leaving out apps with nothing to show."""
     counts = event_counts(session, program_id, [period])
-    return _rows(counts, active_cards(session, program_id))
+    return app_rows(counts, active_cards(session, program_id))
 
 
-def _rows(counts: dict[tuple[str, str], list[int]], active: dict[str, int]) -> list[AppFigures]:
+def app_rows(counts: dict[tuple[str, str], list[int]], active: dict[str, int]) -> list[AppFigures]:
     rows = [
         AppFigures(
             app,
@@ -174,7 +174,7 @@ def today(session: Session, now: datetime) -> list[AppFigures]:
     services, before a rebuild)."""
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     counts = scan_event_counts(session, None, [(start, now + timedelta(seconds=1))])
-    return _rows(counts, scan_active(session))
+    return app_rows(counts, scan_active(session))
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ PostgreSQL; and a rebuild writes them back the same."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.analytics.models import WalletCount, WalletEventDay, WalletMember, WalletPassApp
@@ -15,7 +16,7 @@ from app.analytics.rollups import day_of, midnight
 from app.bootstrap import Services
 from app.loyalty.models import Card, Program
 from app.passes.google.callbacks import CallbackMessage
-from app.passes.models import WalletPass
+from app.passes.models import AppleRegistration, WalletPass
 from app.services import erasure, google_wallet, passkit, wallet_counts, wallet_stats
 from app.services.programs import seed_demo
 from app.worker import handlers
@@ -195,7 +196,7 @@ def test_rebuild_restores_counts_of_rows_written_around_the_services(
 ) -> None:
     """An import that writes registrations directly: the counts lag until a rebuild."""
     services = real_services
-    program_id, (a, _, _) = history(services)
+    program_id, _ = history(services)
     with services.transaction() as session:
         session.execute(WalletCount.__table__.delete())
         assert wallet_stats.active_cards(session, program_id) == {"google_wallet": 0}
@@ -229,3 +230,62 @@ def test_apns_prunes_leave_the_counts(
         assert wallet_stats.adoption(s, demo.id).installed == wallet_stats.scan_installed(
             s, demo.id
         )
+
+
+def test_phones_leaving_and_joining_at_once_keep_the_counts_exact(
+    real_services: Services,
+) -> None:
+    """One card pruned from six phones (as a push channel prunes: counts, then the
+    DELETE) and six cards joining, all at the same moment, each on its own thread and
+    connection: no deadlock, and the counts end where the tables do."""
+    services = real_services
+    with services.transaction() as session:
+        program = seed_demo(session, services.clock)
+        leaving = registered_pass(session, services, program, "+79007770200", [])
+        joining = [
+            registered_pass(session, services, program, f"+7900777021{i}", []) for i in range(6)
+        ]
+        for i in range(6):
+            who = passkit.Registrant(f"old-{i}", f"{i:02d}" * 32)
+            passkit.register(session, services.clock, ref(session, leaving), who)
+        old = session.scalars(
+            select(AppleRegistration.id).where(AppleRegistration.pass_id == leaving)
+        ).all()
+    start = threading.Barrier(12)
+    errors: list[BaseException] = []
+
+    def run(change: Any) -> None:
+        start.wait()
+        try:
+            with services.transaction() as session:
+                change(session)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    def prune(registration_id: int) -> Any:
+        def change(s: Session) -> None:
+            wallet_counts.unregistered(s, [registration_id])
+            s.execute(delete(AppleRegistration).where(AppleRegistration.id == registration_id))
+
+        return change
+
+    def join(i: int) -> Any:
+        who = passkit.Registrant(f"new-{i}", "w1", wallet_app="walletpasses")
+        return lambda s: passkit.register(s, services.clock, ref(s, joining[i]), who)
+
+    threads = [threading.Thread(target=run, args=(prune(r),)) for r in old]
+    threads += [threading.Thread(target=run, args=(join(i),)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with services.transaction(write=False) as session:
+        assert wallet_stats.active_cards(session, program.id) == {
+            "walletpasses": 6,
+            "google_wallet": 0,
+        }
+        assert wallet_stats.active_cards(session, program.id) == wallet_stats.scan_active(
+            session, program.id
+        )
+        assert wallet_stats.adoption(session, program.id).installed == 6
