@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,10 @@ def main() -> None:
             pid = program.id
             for name, period in views.items():
                 kept, found = median(
-                    lambda p=period: wallet_stats.figures(session, pid, p), args.rounds
+                    partial(wallet_stats.figures, session, pid, period), args.rounds
                 )
                 base, expected = median(
-                    lambda p=period: baseline_figures(session, pid, p), args.rounds
+                    partial(baseline_figures, session, pid, period), args.rounds
                 )
                 assert found == expected, (found, expected)
                 print(

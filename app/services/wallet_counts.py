@@ -12,8 +12,9 @@ Writers call, in the transaction that changes the rows:
 - ``count_events(session, [(pass_id, wallet_app, kind, at), ...])`` with every
   wallet_app_events row (app.services.wallet_events does it).
 
-Writers record events before they place, and each step works through its keys in
-sorted order, so two transactions never wait on each other's rows in a cycle. The
+Writers record events before they place; a placement locks pass rows, then member
+rows, then counters, each in key order, so two transactions never wait on each other's
+rows in a cycle. The
 per-pass and per-member rows take the row lock of what they change: two phones leaving
 at once still see one of them last. ``rebuild`` recomputes everything of a program from
 the tables, for rows written around these calls (imports, the chain simulator).
@@ -49,17 +50,22 @@ Place = tuple[int, str, int]  # (pass id, wallet app, +1 or -1)
 Event = tuple[int | None, str, str, datetime]  # (pass id, wallet app, kind, at)
 
 
-def _insert(session: Session, model: Any, values: dict[str, Any]) -> Any:
+def _insert(session: Session, model: Any, values: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model).values(values)
     return sqlite.insert(model).values(values)
 
 
-def _add(session: Session, model: Any, key: dict[str, Any], column: str, n: int) -> None:
-    """Add n to the row's column, creating the row at n."""
-    stmt = _insert(session, model, {**key, column: n})
+def _add(session: Session, model: Any, rows: dict[tuple[Any, ...], int], column: str) -> None:
+    """Add n to the column of each row (key values in primary key order -> n), creating
+    the missing rows: one statement, the rows in key order."""
+    keys = [c.name for c in model.__table__.primary_key.columns]
+    values = [{**dict(zip(keys, k, strict=True)), column: n} for k, n in sorted(rows.items()) if n]
+    if not values:
+        return
+    stmt = _insert(session, model, values)
     more = {column: getattr(model, column) + getattr(stmt.excluded, column)}
-    session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=more))
+    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=more))
 
 
 def _bump(
@@ -92,17 +98,21 @@ def _bump(
 
 
 def _owners(session: Session, pass_ids: Iterable[int | None]) -> dict[int, tuple[int, int, str]]:
-    """Pass id -> (program id, member id, program time zone)."""
+    """Pass id -> (program id, member id, program time zone); remembered for the
+    session (a pass never changes card, nor a card program or member), so counting an
+    event and then its registration reads them once."""
+    known: dict[int, tuple[int, int, str]] = session.info.setdefault("wallet_owners", {})
     ids = sorted({p for p in pass_ids if p is not None})
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(WalletPass.id, Card.program_id, Card.member_id, Program.timezone)
-        .join(Card, Card.id == WalletPass.card_id)
-        .join(Program, Program.id == Card.program_id)
-        .where(WalletPass.id.in_(ids))
-    )
-    return {pass_id: (program, member, zone) for pass_id, program, member, zone in rows}
+    missing = [p for p in ids if p not in known]
+    if missing:
+        rows = session.execute(
+            select(WalletPass.id, Card.program_id, Card.member_id, Program.timezone)
+            .join(Card, Card.id == WalletPass.card_id)
+            .join(Program, Program.id == Card.program_id)
+            .where(WalletPass.id.in_(missing))
+        )
+        known.update((p, (program, member, zone)) for p, program, member, zone in rows)
+    return {p: known[p] for p in ids if p in known}
 
 
 def place(session: Session, changes: Iterable[Place]) -> None:
@@ -111,7 +121,7 @@ def place(session: Session, changes: Iterable[Place]) -> None:
     for pass_id, app, n in changes:
         merged[(pass_id, app)] += n
     owners = _owners(session, (p for p, _ in merged))
-    cards: Counter[tuple[int, str, int]] = Counter()
+    cards: Counter[tuple[Any, ...]] = Counter()
     members: Counter[tuple[int, int]] = Counter()
     for (pass_id, app), n in sorted(merged.items()):
         if not n or pass_id not in owners:
@@ -124,11 +134,6 @@ def place(session: Session, changes: Iterable[Place]) -> None:
             program_id, member_id, _zone = owners[pass_id]
             cards[(program_id, app, pass_id % SLOTS)] += 1 if now else -1
             members[(program_id, member_id)] += 1 if now else -1
-    for (program_id, app, slot), n in sorted(cards.items()):
-        if n:
-            key = {"program_id": program_id, "wallet_app": app, "slot": slot}
-            _add(session, WalletCount, key, "cards", n)
-    installed: Counter[tuple[int, int]] = Counter()
     for (program_id, member_id), n in sorted(members.items()):
         if not n:
             continue
@@ -138,11 +143,8 @@ def place(session: Session, changes: Iterable[Place]) -> None:
             continue
         was, now = places - n > 0, places > 0
         if was != now:
-            installed[(program_id, member_id % SLOTS)] += 1 if now else -1
-    for (program_id, slot), n in sorted(installed.items()):
-        if n:
-            key = {"program_id": program_id, "wallet_app": ANY_APP, "slot": slot}
-            _add(session, WalletCount, key, "cards", n)
+            cards[(program_id, ANY_APP, member_id % SLOTS)] += 1 if now else -1
+    _add(session, WalletCount, cards, "cards")
 
 
 def unregistered(session: Session, registration_ids: Iterable[int]) -> None:
@@ -168,9 +170,7 @@ def count_events(session: Session, events: Sequence[Event]) -> None:
         program_id, _member, zone = owners[pass_id]
         day = at.astimezone(ZoneInfo(zone)).date().toordinal()
         days[(program_id, day, app, kind, pass_id % SLOTS)] += 1
-    for (program_id, day, app, kind, slot), n in sorted(days.items()):
-        key = {"program_id": program_id, "day": day, "wallet_app": app, "kind": kind}
-        _add(session, WalletEventDay, {**key, "slot": slot}, "events", n)
+    _add(session, WalletEventDay, days, "events")
 
 
 def active(session: Session, program_id: int | None) -> dict[str, int]:

@@ -198,7 +198,7 @@ def test_rebuild_restores_counts_of_rows_written_around_the_services(
     services = real_services
     program_id, _ = history(services)
     with services.transaction() as session:
-        session.execute(WalletCount.__table__.delete())
+        session.execute(delete(WalletCount))
         assert wallet_stats.active_cards(session, program_id) == {"google_wallet": 0}
         program = session.get(Program, program_id)
         assert program is not None
