@@ -8,6 +8,7 @@ on PostgreSQL writers lock the rows they change (``SELECT ... FOR UPDATE``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from contextlib import AbstractContextManager
@@ -17,8 +18,11 @@ from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, create_engine, event, text
 from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -104,12 +108,40 @@ def private_file(path: Path) -> None:
     path.chmod(0o600)
 
 
+def draw_u32(key: str) -> int:
+    """The first four bytes of the SHA-256 of ``key`` (UTF-8) as an unsigned integer: a
+    random but repeatable draw. ``sha256_u32`` computes the same in SQL."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
+
+
+class sha256_u32(FunctionElement[int]):
+    """``draw_u32`` of a text expression, computed by the database (a Python function
+    registered on SQLite connections; built-ins on PostgreSQL)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "sha256_u32"
+
+
+@compiles(sha256_u32)
+def _sha256_u32_function(element: sha256_u32, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sha256_u32({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(sha256_u32, "postgresql")
+def _sha256_u32_postgresql(element: sha256_u32, compiler: SQLCompiler, **kw: Any) -> str:
+    key = compiler.process(element.clauses, **kw)
+    digest = f"sha256(convert_to({key}, 'UTF8'))"
+    return f"(('x' || encode(substring({digest} from 1 for 4), 'hex'))::bit(32)::bigint)"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # Take transaction control away from the sqlite3 module so SQLAlchemy's BEGIN
     # (and our BEGIN IMMEDIATE for writers) is what actually runs.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None
+        dbapi_conn.create_function("sha256_u32", 1, draw_u32, deterministic=True)
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")

@@ -94,12 +94,39 @@ def start_server(
     raise SystemExit("the server did not start")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds spent so far by ``pid`` and its live descendants (the
+    gunicorn master and its workers): the server's own work, whatever else runs."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # ended meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+
+    def within(p: int) -> bool:
+        while p > 1:
+            if p == pid:
+                return True
+            p = parents.get(p, 1)
+        return False
+
+    return sum(seconds for p, seconds in used.items() if within(p))
+
+
 @dataclass(frozen=True)
 class WrkResult:
     requests_per_s: float
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int  # completed in the run
 
 
 def _ms(text: str) -> float:
@@ -132,10 +159,12 @@ def wrk(
     p50 = re.search(r"50%\s+(\S+)", out)
     p99 = re.search(r"99%\s+(\S+)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    assert rate and p50 and p99, out
+    done = re.search(r"(\d+) requests in", out)
+    assert rate and p50 and p99 and done, out
     return WrkResult(
         float(rate.group(1)),
         _ms(p50.group(1)),
         _ms(p99.group(1)),
         int(errors.group(1)) if errors else 0,
+        int(done.group(1)),
     )

@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from common import bench_env, serve_app, start_server, wrk
+from common import bench_env, serve_app, start_server, tree_cpu_seconds, wrk
 
 PORT = 8765
 N_CARDS = 300
@@ -94,9 +94,18 @@ end
 
 
 def rate(
-    url: str, seconds: float, script: Path | None = None, headers: tuple[str, ...] = ()
+    server: int,
+    cpu_ms: list[float],
+    url: str,
+    seconds: float,
+    script: Path | None = None,
+    headers: tuple[str, ...] = (),
 ) -> float:
+    """Requests/s of a wrk run; appends the server's CPU milliseconds per request (its
+    processes' own user + system time, which other jobs on the machine do not inflate)."""
+    before = tree_cpu_seconds(server)
     result = wrk(url, seconds, script=script, headers=headers, cpus="1")
+    cpu_ms.append((tree_cpu_seconds(server) - before) * 1000 / max(result.requests, 1))
     if result.errors:
         raise SystemExit(f"{result.errors} error responses during a run of {url}")
     return result.requests_per_s
@@ -143,12 +152,15 @@ def main() -> None:
                 "register": [],
                 "re-register": [],
             }
+            cpu: dict[str, list[float]] = {name: [] for name in results}
             check = urllib.request.Request(  # noqa: S310 - our own loopback server
                 f"{base}/passkit/v1/passes/{ptid}/{serial}",
                 headers={"Authorization": f"ApplePass {token}", "If-Modified-Since": ims},
             )
             for r in range(args.rounds):
-                results["bare"].append(rate(f"{base}/bench/bare", args.seconds))
+                results["bare"].append(
+                    rate(server.pid, cpu["bare"], f"{base}/bench/bare", args.seconds)
+                )
                 try:
                     urllib.request.urlopen(check)  # noqa: S310
                     raise SystemExit("the 304 path answered 200: the benchmark is broken")
@@ -156,6 +168,8 @@ def main() -> None:
                     assert exc.code == 304, exc.code
                 results["304"].append(
                     rate(
+                        server.pid,
+                        cpu["304"],
                         f"{base}/passkit/v1/passes/{ptid}/{serial}",
                         args.seconds,
                         headers=(f"Authorization: ApplePass {token}", f"If-Modified-Since: {ims}"),
@@ -168,7 +182,9 @@ def main() -> None:
                     .replace("{PTID}", str(ptid))
                     .replace("{OLDER}", http_date(0))
                 )
-                results["pass 200"].append(rate(f"{base}/", args.seconds, fetch))
+                results["pass 200"].append(
+                    rate(server.pid, cpu["pass 200"], f"{base}/", args.seconds, fetch)
+                )
                 for name, device_expr in (("register", "n"), ("re-register", "n % 500")):
                     script = root / f"{name}.lua"
                     script.write_text(
@@ -177,7 +193,9 @@ def main() -> None:
                         .replace("{DEVICE_EXPR}", device_expr)
                         .replace("{PTID}", str(ptid))
                     )
-                    results[name].append(rate(f"{base}/", args.seconds, script))
+                    results[name].append(
+                        rate(server.pid, cpu[name], f"{base}/", args.seconds, script)
+                    )
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -191,6 +209,11 @@ def main() -> None:
         print(f"  {name:12} {value:8.0f}{ratio}   rounds: {', '.join(f'{v:.0f}' for v in values)}")
     ratio_200 = statistics.median(results["pass 200"]) / statistics.median(results["304"])
     print(f"  pass 200 / 304: {ratio_200:.1%} (target >= 50 %)")
+    print("server CPU ms per request (median of rounds; the server's processes only):")
+    for name, values in cpu.items():
+        print(f"  {name:12} {statistics.median(values):8.3f}")
+    cpu_ratio = statistics.median(cpu["304"]) / statistics.median(cpu["pass 200"])
+    print(f"  pass 200 / 304 by server CPU: {cpu_ratio:.1%} (the ratio on a core of its own)")
     print(json.dumps({k: round(statistics.median(v)) for k, v in results.items()}))
 
 

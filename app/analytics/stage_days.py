@@ -17,7 +17,15 @@ from app.analytics.histories import histories
 from app.analytics.lifecycle import STAGES, StageCounter, Thresholds, stage
 from app.analytics.models import KpiCard, KpiCohortDay, KpiRollupState, KpiStageDay
 from app.analytics.receipt_sums import layers
-from app.analytics.rollups import DayWindow, _buckets, _day_tree, aware, day_of, midnight
+from app.analytics.rollups import (
+    DayWindow,
+    _buckets,
+    _day_tree,
+    aware,
+    day_of,
+    midnight,
+    window_tree,
+)
 from app.loyalty.models import Card, Member, Program
 from app.till.models import Receipt
 
@@ -35,14 +43,21 @@ def cohorts(session: Session, program: Program, days: Sequence[DayWindow]) -> li
     out: list[list[int]] = [[0, 0, 0] for _ in days]
     bounds = [(midnight(program, first), midnight(program, end)) for first, end in days]
     at = Member.created_at
-    enrolled = [
-        select(func.count())
-        .where(Member.program_id == program.id, at >= start, at < end)
-        .scalar_subquery()
-        for start, end in bounds
-    ]
-    for i, n in enumerate(session.execute(select(*enrolled)).one() if enrolled else ()):
-        out[i][0] = int(n or 0)
+    # One scan of the members enrolled in each layer's span, bucketed by window: a count
+    # per window read the same index range once per window (~2 s for a year's 52 weeks
+    # at a million members when the table's visibility map is not set yet).
+    for layer in layers(bounds):
+        spans = [bounds[i] for i in layer]
+        counted = select(func.count()).where(
+            Member.program_id == program.id, at >= spans[0][0], at < spans[-1][1]
+        )
+        if len(spans) == 1:
+            out[layer[0]][0] = int(session.scalar(counted) or 0)
+            continue
+        bucket = window_tree(at.expression, spans, [literal(i) for i in range(len(spans))])
+        for count, n in session.execute(counted.add_columns(bucket).group_by(bucket)):
+            if n is not None:
+                out[layer[int(n)]][0] = int(count)
     c = KpiCohortDay
     for layer in layers(days):
         mine = [days[i] for i in layer]

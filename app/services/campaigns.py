@@ -7,14 +7,24 @@ set-based work, so a campaign to 100 000 cards costs the console a few milliseco
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.bounds import MAX_DAYS, control_character_errors, strip_control_characters
@@ -23,6 +33,7 @@ from app.campaigns.results import Arm
 from app.campaigns.segments import Segment, card_ids, to_json
 from app.campaigns.sizes import favourite_sizes
 from app.clock import Clock
+from app.db import draw_u32, sha256_u32
 from app.loyalty import ledger
 from app.loyalty.errors import ValidationError
 from app.loyalty.models import Card, Member, Program
@@ -229,8 +240,15 @@ def segment_size(session: Session, program: Program, segment: dict[str, Any], no
 
 def in_holdout(campaign_id: int, card_id: int, holdout_bp: int) -> bool:
     """A random but repeatable draw: the same card stays on the same side on a retry."""
-    digest = hashlib.sha256(f"{campaign_id}:{card_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 10_000 < holdout_bp
+    return draw_u32(f"{campaign_id}:{card_id}") % 10_000 < holdout_bp
+
+
+def holdout_draw(
+    campaign_id: int, card_id: ColumnElement[int], holdout_bp: int
+) -> ColumnElement[bool]:
+    """in_holdout computed by the database, for a whole audience in one statement."""
+    key = literal(f"{campaign_id}:", String) + cast(card_id, String)
+    return sha256_u32(key) % 10_000 < holdout_bp
 
 
 def start_due(session: Session, clock: Clock, queue: CampaignQueue) -> list[int]:
@@ -290,34 +308,26 @@ def select_targets(session: Session, clock: Clock, campaign_id: int) -> int:
     assert program is not None
     now = clock.now()
     campaign.status, campaign.started_at = "sending", now
-    ids = list(
-        session.scalars(
-            card_ids(program.id, Segment.from_json(campaign.segment), now, card_in_wallet)
-        )
+    # One INSERT ... SELECT: at a million members the audience never passes through
+    # Python (700 k targets took 23 s as rows built here, 100 s on a busy machine).
+    audience = card_ids(
+        program.id, Segment.from_json(campaign.segment), now, card_in_wallet
+    ).subquery()
+    recent = select(CampaignTarget.card_id).where(
+        CampaignTarget.applied_at >= now - timedelta(days=program.frequency_cap_days)
     )
-    capped = set(
-        session.scalars(
-            select(CampaignTarget.card_id).where(
-                CampaignTarget.applied_at >= now - timedelta(days=program.frequency_cap_days),
-                CampaignTarget.card_id.in_(ids)
-                if len(ids) < 30_000
-                else CampaignTarget.card_id > 0,
-            )
-        )
+    rows = select(
+        literal(campaign_id),
+        audience.c.id,
+        holdout_draw(campaign_id, audience.c.id, campaign.holdout_bp),
+        case((audience.c.id.in_(recent), literal("frequency_cap", String))),
+        literal(now, CampaignTarget.targeted_at.type),
     )
-    rows = [
-        {
-            "campaign_id": campaign_id,
-            "card_id": card_id,
-            "holdout": in_holdout(campaign_id, card_id, campaign.holdout_bp),
-            "skipped": "frequency_cap" if card_id in capped else None,
-            "targeted_at": now,
-        }
-        for card_id in ids
-    ]
-    for start in range(0, len(rows), 10_000):
-        session.execute(insert(CampaignTarget), rows[start : start + 10_000])
-    return len(rows)
+    columns = ["campaign_id", "card_id", "holdout", "skipped", "targeted_at"]
+    session.execute(insert(CampaignTarget).from_select(columns, rows))
+    # Counted, not the cursor's rowcount: the ORM's INSERT ... SELECT gives -1 on psycopg.
+    count = select(func.count()).where(CampaignTarget.campaign_id == campaign_id)
+    return int(session.scalar(count) or 0)
 
 
 def _unapplied(campaign_id: int) -> ColumnElement[bool]:

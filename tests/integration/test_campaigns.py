@@ -399,3 +399,60 @@ def test_two_runs_of_one_campaign_at_once_apply_each_card_once(pg_services: Serv
         assert len(bonus) == n and set(bonus.values()) == {1}
         versions = Counter(tx.scalars(select(WalletPass.version)))
         assert versions == {2: n}  # each pass changed once, not once per run
+
+
+@pytest.mark.parametrize("backend", ["services", "pg_services"])
+def test_the_audience_snapshot_draws_in_the_database_what_in_holdout_draws(
+    request: pytest.FixtureRequest, backend: str
+) -> None:
+    """The snapshot is one INSERT ... SELECT: each card lands on the side of the holdout
+    that in_holdout gives it (a retry of a card's offer relies on that), and cards
+    offered within the frequency cap are kept but skipped, on SQLite and PostgreSQL."""
+    from app.services.programs import seed_demo
+    from app.simulate.population import registered_passes
+
+    svc: Services = request.getfixturevalue(backend)
+    n = 1200
+    with svc.transaction() as tx:
+        program = seed_demo(tx, svc.clock)
+        registered_passes(tx, program, [f"{i:064x}" for i in range(n)], svc.clock.now())
+        earlier = campaigns.create(
+            tx, svc.clock, program, draft(segment={}, holdout_percent=0), "test"
+        )
+        tx.flush()
+        cards = sorted(tx.scalars(select(Card.id).where(Card.program_id == program.id)))
+        recent = cards[::7]  # offered a day ago: within the cap
+        tx.add_all(
+            CampaignTarget(
+                campaign_id=earlier.id,
+                card_id=c,
+                holdout=False,
+                targeted_at=svc.clock.now() - timedelta(days=1),
+                applied_at=svc.clock.now() - timedelta(days=1),
+            )
+            for c in recent
+        )
+        earlier.status = "sent"
+        campaign = campaigns.create(
+            tx, svc.clock, program, draft(segment={}, holdout_percent=33.3), "test"
+        )
+        tx.flush()
+        assert campaigns.select_targets(tx, svc.clock, campaign.id) == n
+        # A second run finds the snapshot taken and adds nothing.
+        assert campaigns.select_targets(tx, svc.clock, campaign.id) == n
+        got = {
+            t.card_id: (t.holdout, t.skipped)
+            for t in tx.scalars(
+                select(CampaignTarget).where(CampaignTarget.campaign_id == campaign.id)
+            )
+        }
+    expected = {
+        c: (
+            campaigns.in_holdout(campaign.id, c, campaign.holdout_bp),
+            "frequency_cap" if c in set(recent) else None,
+        )
+        for c in cards
+    }
+    assert got == expected
+    held = sum(1 for h, _ in got.values() if h)
+    assert 0.28 * n < held < 0.39 * n  # a third, drawn at random
