@@ -14,10 +14,10 @@ Writers call, in the transaction that changes the rows:
 
 Writers record events before they place; a placement locks pass rows, then member
 rows, then counters, each in key order, so two transactions never wait on each other's
-rows in a cycle. The
-per-pass and per-member rows take the row lock of what they change: two phones leaving
-at once still see one of them last. ``rebuild`` recomputes everything of a program from
-the tables, for rows written around these calls (imports, the chain simulator).
+rows in a cycle. The per-pass and per-member rows take the row lock of what they
+change: of two phones leaving at once, one sees the other's removal. ``rebuild``
+recomputes everything of a program from the tables, for rows written around these
+calls (imports, the chain simulator).
 """
 
 from __future__ import annotations
@@ -99,9 +99,12 @@ def _bump(
 
 def _owners(session: Session, pass_ids: Iterable[int | None]) -> dict[int, tuple[int, int, str]]:
     """Pass id -> (program id, member id, program time zone); remembered for the
-    session (a pass never changes card, nor a card program or member), so counting an
-    event and then its registration reads them once."""
-    known: dict[int, tuple[int, int, str]] = session.info.setdefault("wallet_owners", {})
+    transaction (a pass never changes card, nor a card program or member), so counting
+    an event and then its registration reads them once."""
+    transaction = session.get_transaction()
+    if session.info.get("wallet_owners_of") is not transaction:
+        session.info["wallet_owners_of"], session.info["wallet_owners"] = transaction, {}
+    known: dict[int, tuple[int, int, str]] = session.info["wallet_owners"]
     ids = sorted({p for p in pass_ids if p is not None})
     missing = [p for p in ids if p not in known]
     if missing:
