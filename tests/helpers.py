@@ -125,6 +125,7 @@ def population(session: Session, services: Services, program: Program, n: int) -
     from app.db import new_public_id
     from app.loyalty.models import Card, Member
     from app.passes.models import AppleDevice, AppleRegistration, WalletPass
+    from app.services import wallet_counts
 
     now = services.clock.now()
     cards = []
@@ -172,6 +173,8 @@ def population(session: Session, services: Services, program: Program, n: int) -
         session.flush()
         session.add(AppleRegistration(device_id=device.id, pass_id=wallet_pass.id, created_at=now))
         cards.append(card)
+    session.flush()
+    wallet_counts.rebuild(session, program)  # rows written around the PassKit service
     session.commit()
     return cards
 

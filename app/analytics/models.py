@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigMoney, UTCDateTime
@@ -182,3 +182,67 @@ class KpiLoyalPaid(Base):
 
 LOYAL_HORIZON = 366  # the longest period whose loyal revenue KpiLoyalPaid holds
 GAP_CAP = 367  # a gap of 367 days or more (or none) makes a buyer of every window up to 366
+
+
+# Cards per wallet app, kept where registrations and Google saves are written
+# (app.services.wallet_counts) so the dashboard reads a few rows instead of every
+# registration; rebuilt by ``walletpass analytics rebuild``.
+
+ANY_APP = "any"  # WalletCount.wallet_app of members with a card in at least one wallet
+SLOTS = 8  # counter rows per key, so concurrent writers rarely wait on one row
+
+
+class WalletPassApp(Base):
+    """A pass present in a wallet app: ``places`` is how many devices of that app hold
+    it (registrations), 1 for a saved Google object. No row when there is none."""
+
+    __tablename__ = "wallet_pass_apps"
+
+    pass_id: Mapped[int] = mapped_column(
+        ForeignKey("wallet_passes.id", ondelete="CASCADE"), primary_key=True
+    )
+    wallet_app: Mapped[str] = mapped_column(String(20), primary_key=True)
+    places: Mapped[int] = mapped_column(Integer)
+
+
+class WalletMember(Base):
+    """A member with a card in some wallet: ``places`` counts the WalletPassApp rows of
+    the member's cards' passes. No row when there is none."""
+
+    __tablename__ = "wallet_members"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    places: Mapped[int] = mapped_column(Integer)
+
+
+class WalletCount(Base):
+    """Passes in a wallet app now (the WalletPassApp rows), or members with a card in
+    some wallet (``wallet_app`` = ANY_APP), split over SLOTS rows: sum them."""
+
+    __tablename__ = "wallet_counts"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    wallet_app: Mapped[str] = mapped_column(String(20), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cards: Mapped[int] = mapped_column(Integer)
+
+
+class WalletEventDay(Base):
+    """Install or removal events (wallet_app_events) of the program's passes per local
+    day and wallet app, split over SLOTS rows: sum them."""
+
+    __tablename__ = "wallet_event_days"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wallet_app: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)

@@ -238,6 +238,12 @@ def window_tree(
     )
 
 
+def local_day(program: Program, at: ColumnElement[datetime], lo: Any, hi: Any) -> Any:
+    """The program's local day (ordinal) of ``at``, as SQL, for instants in [lo, hi]."""
+    first, last = day_of(program, aware(lo)), day_of(program, aware(hi)) + 1
+    return _day_tree(at, [midnight(program, d) for d in range(first, last + 1)], first)
+
+
 def _day_tree(at: ColumnElement[datetime], bounds: list[datetime], first_day: int) -> Any:
     """The local day (ordinal) of an instant in [bounds[0], bounds[-1]), where
     ``bounds[i]`` is the midnight starting day ``first_day + i``: nested CASEs that

@@ -11,7 +11,7 @@ from app.analytics.rebuild import rebuild
 from app.bootstrap import build_services
 from app.loyalty.errors import LoyaltyError
 from app.loyalty.models import Program
-from app.services import programs
+from app.services import programs, wallet_counts
 from app.settings import Settings
 
 
@@ -24,8 +24,9 @@ def analytics_group() -> None:
 @click.option("--program", "slug", default=None, help="Program slug (default: every program).")
 @click.pass_obj
 def analytics_rebuild(settings: Settings, slug: str | None) -> None:
-    """Rebuild the daily rollups the dashboard reads from the receipts (after receipts
-    were written around the till, e.g. an import)."""
+    """Rebuild the daily rollups the dashboard reads from the receipts, and the wallet
+    counts from the registrations, Google objects and events (after rows were written
+    around the till or the PassKit service, e.g. an import)."""
     services = build_services(settings)
     try:
         with services.transaction() as session:
@@ -36,6 +37,7 @@ def analytics_rebuild(settings: Settings, slug: str | None) -> None:
             for program in chosen:
                 started = time.perf_counter()
                 done = rebuild(session, program, services.clock.now())
+                done += "; " + wallet_counts.rebuild(session, program)
                 click.echo(f"{program.slug}: {done} in {time.perf_counter() - started:.1f} s")
     except LoyaltyError as exc:
         raise click.ClickException(str(exc)) from None

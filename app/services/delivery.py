@@ -30,7 +30,7 @@ from app.push.channels import APNS, CHANNEL_OF_APP
 from app.push.models import PushAlarm, PushCounter
 from app.push.rules import SendResult, decide
 from app.push.wallet_apps import UNKNOWN
-from app.services import wallet_events
+from app.services import wallet_counts, wallet_events
 
 CHANNEL = APNS
 ResultKey = tuple[str, str | None, str]  # (channel, relay URL or None, token)
@@ -256,6 +256,7 @@ def _prune(session: Session, registration_ids: set[int]) -> int:
             select(AppleRegistration.device_id).where(AppleRegistration.id.in_(registration_ids))
         )
     )
+    wallet_counts.unregistered(session, registration_ids)
     session.execute(delete(AppleRegistration).where(AppleRegistration.id.in_(registration_ids)))
     orphans = select(AppleRegistration.id).where(AppleRegistration.device_id == AppleDevice.id)
     session.execute(delete(AppleDevice).where(AppleDevice.id.in_(devices), ~orphans.exists()))

@@ -38,7 +38,7 @@ from app.loyalty.models import Card, LedgerEntry, Member
 from app.messaging.models import Invite
 from app.passes.models import AppleDevice, AppleRegistration, GoogleMessage, WalletPass
 from app.passes.sync import mark_card_changed
-from app.services import installs
+from app.services import installs, wallet_counts
 from app.services.staff import audit
 from app.staff.models import AuditEntry, PendingAdjustment, StaffUser
 
@@ -135,6 +135,7 @@ def release_erased_devices(session: Session, now: datetime) -> int:
     ).all()
     if not rows:
         return 0
+    wallet_counts.unregistered(session, [r.id for r in rows])
     session.execute(
         delete(AppleRegistration)
         .where(AppleRegistration.id.in_([r.id for r in rows]))

@@ -21,7 +21,7 @@ from app.passes.google import objects
 from app.passes.google.callbacks import CallbackMessage
 from app.passes.models import GoogleCallbackNonce, GoogleObject, WalletPass
 from app.passes.templates import TemplateStore
-from app.services import cards, wallet_events
+from app.services import cards, wallet_counts, wallet_events
 from app.services.installs import record_install
 
 GOOGLE = wallet_events.GOOGLE_WALLET
@@ -159,6 +159,7 @@ def handle_callback(session: Session, clock: Clock, message: CallbackMessage) ->
             wallet_events.record(
                 session, clock, GOOGLE, wallet_events.INSTALL, row.pass_id, reason="google_save"
             )
+            wallet_counts.place(session, [(row.pass_id, GOOGLE, 1)])
         row.saved_at, row.removed_at = now, None
         record_install(session, clock, card_id, "google")
         return "saved"
@@ -167,6 +168,7 @@ def handle_callback(session: Session, clock: Clock, message: CallbackMessage) ->
             wallet_events.record(
                 session, clock, GOOGLE, wallet_events.REMOVAL, row.pass_id, reason="google_delete"
             )
+            wallet_counts.place(session, [(row.pass_id, GOOGLE, -1)])
         row.removed_at = now
         return "removed"
     return "ignored"

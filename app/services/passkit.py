@@ -18,7 +18,7 @@ from app.passes.apple.builder import PkpassBuilder
 from app.passes.errors import TooManyDevicesError
 from app.passes.models import AppleDevice, AppleDeviceLog, AppleRegistration, WalletPass
 from app.passes.templates import TemplateStore
-from app.services import cards, wallet_events
+from app.services import cards, wallet_counts, wallet_events
 from app.services.installs import record_install
 
 MAX_LOG_ROWS = 20_000
@@ -64,7 +64,8 @@ class Registrant:
     push_service_url: str | None = None
 
 
-def _device(session: Session, clock: Clock, who: Registrant) -> AppleDevice:
+def _device(session: Session, clock: Clock, who: Registrant) -> tuple[AppleDevice, str]:
+    """The device, created or updated, and the wallet app it was in before."""
     library_id = who.library_id
     device = session.scalar(select(AppleDevice).where(AppleDevice.library_id == library_id))
     now = clock.now()
@@ -85,11 +86,29 @@ def _device(session: Session, clock: Clock, who: Registrant) -> AppleDevice:
             ).one()
     # Every registration call counts as a sign of life: a 410 from APNs older than
     # this must not prune the device (see push.rules.decide).
+    before = device.wallet_app
     device.push_token = who.push_token
     device.wallet_app = who.wallet_app
     device.push_service_url = who.push_service_url
     device.updated_at = now
-    return device
+    return device, before
+
+
+def _moved(
+    session: Session, device_id: int, before: str, after: str, new: int | None = None
+) -> None:
+    """The device's passes (but a ``new`` registration) left app ``before`` for app
+    ``after``: no event (the cards stayed on the phone), the counts follow."""
+    if before == after:
+        return
+    passes = session.scalars(
+        select(AppleRegistration.pass_id).where(
+            AppleRegistration.device_id == device_id, AppleRegistration.pass_id != (new or 0)
+        )
+    ).all()
+    wallet_counts.place(
+        session, [(p, before, -1) for p in passes] + [(p, after, 1) for p in passes]
+    )
 
 
 def register(
@@ -120,8 +139,9 @@ def register(
         count = session.scalar(select(func.count()).where(AppleRegistration.pass_id == ref.id))
         if (count or 0) >= max_devices:
             raise TooManyDevicesError(max_devices)
-    device = _device(session, clock, who)
+    device, before = _device(session, clock, who)
     if registered is not None:
+        _moved(session, device.id, before, device.wallet_app)
         return False
     try:
         with session.begin_nested():
@@ -129,8 +149,13 @@ def register(
                 AppleRegistration(device_id=device.id, pass_id=ref.id, created_at=clock.now())
             )
     except IntegrityError:
+        _moved(session, device.id, before, device.wallet_app)
         return False
     wallet_events.record(session, clock, device.wallet_app, wallet_events.INSTALL, ref.id)
+    # Counted after the event (one lock order for every writer, see wallet_counts); the
+    # new registration is already in the app, so it is left out of the move.
+    _moved(session, device.id, before, device.wallet_app, ref.id)
+    wallet_counts.place(session, [(ref.id, device.wallet_app, 1)])
     record_install(session, clock, ref.card_id, "apple")
     return True
 
@@ -150,6 +175,7 @@ def unregister(session: Session, clock: Clock, ref: PassRef, library_id: str) ->
     )
     if deleted.rowcount:  # type: ignore[attr-defined]
         wallet_events.record(session, clock, device.wallet_app, wallet_events.REMOVAL, ref.id)
+        wallet_counts.place(session, [(ref.id, device.wallet_app, -1)])
     remaining = session.scalar(select(func.count()).where(AppleRegistration.device_id == device_id))
     if not remaining:
         session.execute(delete(AppleDevice).where(AppleDevice.id == device_id))

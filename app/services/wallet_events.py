@@ -10,7 +10,8 @@ transaction that changes the registration (or the Google object):
   registration's pass and its device's wallet app). Relay channels pass
   ``reason="relay_expired"`` or ``"relay_unknown"``; APNs 410 passes ``"apns_pruned"``.
 
-Each also emits the ``card.installed`` / ``card.removed`` webhook (services.webhook_events).
+Each also counts the event per program and local day (services.wallet_counts) and
+emits the ``card.installed`` / ``card.removed`` webhook (services.webhook_events).
 Neither commits; the entry point's commit makes the event and the change
 it describes visible together.
 """
@@ -27,7 +28,7 @@ from app.clock import Clock
 from app.passes.models import AppleDevice, AppleRegistration
 from app.push.models import WalletAppEvent
 from app.push.wallet_apps import APPS
-from app.services import webhook_events
+from app.services import wallet_counts, webhook_events
 
 GOOGLE_WALLET = "google_wallet"
 EVENT_APPS = (*APPS, GOOGLE_WALLET)
@@ -69,15 +70,11 @@ def record(
     """
     reason = reason or ("registered" if kind == INSTALL else "unregistered")
     _check(wallet_app, kind, reason)
+    at = at or clock.now()
     session.add(
-        WalletAppEvent(
-            at=at or clock.now(),
-            wallet_app=wallet_app,
-            kind=kind,
-            reason=reason,
-            pass_id=pass_id,
-        )
+        WalletAppEvent(at=at, wallet_app=wallet_app, kind=kind, reason=reason, pass_id=pass_id)
     )
+    wallet_counts.count_events(session, [(pass_id, wallet_app, kind, at)])
     event = "card.installed" if kind == INSTALL else "card.removed"
     webhook_events.emit_for_passes(session, clock, event, [(pass_id, wallet_app, reason)])
 
@@ -97,23 +94,22 @@ def record_removals(
     if not rows:
         return 0
     now = clock.now()
+    apps = [(pass_id, app if app in EVENT_APPS else "unknown") for pass_id, app in rows]
+    wallet_counts.count_events(session, [(p, app, REMOVAL, now) for p, app in apps])
     session.execute(
         insert(WalletAppEvent),
         [
             {
                 "at": now,
-                "wallet_app": app if app in EVENT_APPS else "unknown",
+                "wallet_app": app,
                 "kind": REMOVAL,
                 "reason": reason,
                 "pass_id": pass_id,
             }
-            for pass_id, app in rows
+            for pass_id, app in apps
         ],
     )
     webhook_events.emit_for_passes(
-        session,
-        clock,
-        "card.removed",
-        [(pass_id, app if app in EVENT_APPS else "unknown", reason) for pass_id, app in rows],
+        session, clock, "card.removed", [(pass_id, app, reason) for pass_id, app in apps]
     )
     return len(rows)

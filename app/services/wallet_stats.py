@@ -1,6 +1,11 @@
 """Cards per wallet app: installs and removals from the event history, active cards from
 the registrations and Google objects as they are now, and the segment filter on them.
 
+The dashboard's figures read the counts kept beside those tables (services.wallet_counts:
+a few rows per program instead of every registration); ``scan_active``,
+``scan_event_counts`` and ``scan_installed`` count the tables themselves, for windows
+that are not whole local days, the worker's daily line and the tests.
+
 These read both the pass tables and the event table, so they live here rather than in
 app.analytics or app.campaigns (which must not import app.passes).
 """
@@ -14,10 +19,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from app.loyalty.models import Card, Member
+from app.analytics.rollups import day_of, midnight
+from app.loyalty.models import Card, Member, Program
 from app.passes.models import AppleDevice, AppleRegistration, GoogleObject, WalletPass
 from app.push.models import WalletAppEvent
 from app.push.wallet_apps import APPLE_WALLET
+from app.services import wallet_counts
 from app.services.wallet_events import EVENT_APPS, GOOGLE_WALLET, INSTALL, REMOVAL
 
 Window = tuple[datetime, datetime]  # [start, end)
@@ -40,7 +47,25 @@ class AppFigures:
 def event_counts(
     session: Session, program_id: int | None, windows: Sequence[Window]
 ) -> dict[tuple[str, str], list[int]]:
-    """(wallet app, kind) -> events in each window, from one read."""
+    """(wallet app, kind) -> events in each window: from the per-day counts when every
+    bound is a local midnight of the program, else from the events."""
+    if not windows:
+        return {}
+    program = session.get(Program, program_id) if program_id is not None else None
+    if program is not None:
+        days = [(day_of(program, a), day_of(program, b)) for a, b in windows]
+        if all(
+            midnight(program, first) == a and midnight(program, end) == b
+            for (first, end), (a, b) in zip(days, windows, strict=True)
+        ):
+            return wallet_counts.event_days(session, program.id, days)
+    return scan_event_counts(session, program_id, windows)
+
+
+def scan_event_counts(
+    session: Session, program_id: int | None, windows: Sequence[Window]
+) -> dict[tuple[str, str], list[int]]:
+    """event_counts from the events themselves, in one read."""
     if not windows:
         return {}
     low, high = min(w[0] for w in windows), max(w[1] for w in windows)
@@ -62,7 +87,13 @@ def event_counts(
 
 
 def active_cards(session: Session, program_id: int | None = None) -> dict[str, int]:
-    """Wallet app -> cards registered in it now (a card on two phones counts once per app)."""
+    """Wallet app -> cards registered in it now (a card on two phones counts once per app;
+    strictly its passes: a replaced card whose old pass is still on a phone counts twice)."""
+    return wallet_counts.active(session, program_id)
+
+
+def scan_active(session: Session, program_id: int | None = None) -> dict[str, int]:
+    """active_cards from the registrations and Google objects themselves."""
     pkpass = (
         select(AppleDevice.wallet_app, func.count(func.distinct(AppleRegistration.pass_id)))
         .join(AppleDevice, AppleDevice.id == AppleRegistration.device_id)
@@ -91,7 +122,10 @@ def figures(session: Session, program_id: int | None, period: Window) -> list[Ap
     """Installs and removals in the period and active cards now, per app (in the order of
     EVENT_APPS, Google Wallet second), leaving out apps with nothing to show."""
     counts = event_counts(session, program_id, [period])
-    active = active_cards(session, program_id)
+    return app_rows(counts, active_cards(session, program_id))
+
+
+def app_rows(counts: dict[tuple[str, str], list[int]], active: dict[str, int]) -> list[AppFigures]:
     rows = [
         AppFigures(
             app,
@@ -135,9 +169,12 @@ def card_in_wallet(value: str) -> ColumnElement[bool]:
 
 
 def today(session: Session, now: datetime) -> list[AppFigures]:
-    """All programs: installs and removals since midnight UTC, active cards now."""
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return figures(session, None, (midnight, now + timedelta(seconds=1)))
+    """All programs: installs and removals since midnight UTC, active cards now, from the
+    tables themselves (the operator's line, exact even after rows written around the
+    services, before a rebuild)."""
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = scan_event_counts(session, None, [(start, now + timedelta(seconds=1))])
+    return app_rows(counts, scan_active(session))
 
 
 @dataclass(frozen=True)
@@ -154,6 +191,18 @@ def adoption(session: Session, program_id: int) -> Adoption:
     members = int(
         session.scalar(select(func.count(Member.id)).where(Member.program_id == program_id)) or 0
     )
+    installed = wallet_counts.installed(session, program_id)
+    active = active_cards(session, program_id)
+
+    def share(n: int) -> float | None:
+        return n / members if members else None
+
+    by_app = {app: (active[app], share(active[app])) for app in APP_ORDER if active.get(app)}
+    return Adoption(members, installed, share(installed), by_app)
+
+
+def scan_installed(session: Session, program_id: int) -> int:
+    """Adoption's ``installed`` from the registrations and Google objects themselves."""
     # The cards in some wallet as one set (not card_in_wallet's EXISTS per card: its
     # estimate made PostgreSQL compile the plan, ~0.4 s of ~0.7 s at 100 k cards).
     registered = (
@@ -166,7 +215,7 @@ def adoption(session: Session, program_id: int) -> Adoption:
         .join(GoogleObject, GoogleObject.pass_id == WalletPass.id)
         .where(GoogleObject.saved_at.is_not(None), GoogleObject.removed_at.is_(None))
     )
-    installed = int(
+    return int(
         session.scalar(
             select(func.count(func.distinct(Card.member_id))).where(
                 Card.program_id == program_id, Card.id.in_(registered.union(saved))
@@ -174,10 +223,3 @@ def adoption(session: Session, program_id: int) -> Adoption:
         )
         or 0
     )
-    active = active_cards(session, program_id)
-
-    def share(n: int) -> float | None:
-        return n / members if members else None
-
-    by_app = {app: (active[app], share(active[app])) for app in APP_ORDER if active.get(app)}
-    return Adoption(members, installed, share(installed), by_app)

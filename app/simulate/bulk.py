@@ -24,7 +24,7 @@ from app.analytics.rebuild import rebuild
 from app.campaigns.models import Campaign, SimulatedEffect
 from app.clock import Clock
 from app.loyalty.models import Member, Program, Store
-from app.services import terminals
+from app.services import terminals, wallet_counts
 from app.services.campaigns import in_holdout
 from app.simulate import deferred_keys, model
 from app.till.models import Terminal
@@ -140,6 +140,7 @@ def simulate(
             rid += len(chunk)
     w.done(TABLES)
     rebuild(session, program, clock.now())  # the dashboard's daily sums
+    wallet_counts.rebuild(session, program)  # and its wallet figures
     return Result(spec.members, n, len(plans), time.perf_counter() - started)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.db import new_public_id
 from app.loyalty.models import Card, Member, Program
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
+from app.services import wallet_counts
 
 BATCH = 10_000
 
@@ -122,4 +123,5 @@ def registered_passes(
             for d, p in zip(devices, passes, strict=True)
         ],
     )
+    wallet_counts.rebuild(session, program)  # rows written around the PassKit service
     return list(passes)

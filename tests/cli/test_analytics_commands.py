@@ -13,6 +13,10 @@ READS = {
     "visits": "SELECT * FROM kpi_visits",
     "cards": "SELECT * FROM kpi_cards",
     "stages": "SELECT * FROM kpi_stage_days",
+    "wallet passes": "SELECT * FROM wallet_pass_apps",
+    "wallet members": "SELECT * FROM wallet_members",
+    "wallet counts": "SELECT * FROM wallet_counts",
+    "wallet event days": "SELECT * FROM wallet_event_days",
 }
 
 
@@ -34,6 +38,7 @@ def test_rebuild_writes_the_rollups_again(tmp_path: Path) -> None:
     done = run(tmp_path, "analytics", "rebuild", "--program", "demo")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("demo: ") and "visit rows" in done.stdout
+    assert "members in a wallet" in done.stdout
     assert snapshot(tmp_path) == built
     unknown = run(tmp_path, "analytics", "rebuild", "--program", "nope")
     assert unknown.returncode != 0

@@ -20,7 +20,7 @@ from app.fakes.tls import make_server_cert
 from app.loyalty.models import Card, Member, Program
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.push.apns.client import ApnsConfig, ApnsSender
-from app.services import staff, terminals
+from app.services import staff, terminals, wallet_counts
 from app.services.jobs import all_programs
 from app.services.programs import seed_demo
 from app.till.models import Terminal
@@ -79,6 +79,8 @@ def population(session: Session, services: Services, program: Program) -> list[C
         session.flush()
         session.add(AppleRegistration(device_id=device.id, pass_id=wallet_pass.id, created_at=now))
         cards.append(card)
+    session.flush()
+    wallet_counts.rebuild(session, program)  # rows written around the PassKit service
     return cards
 
 

@@ -127,3 +127,27 @@ def test_0025_backfills_the_loyal_rows(real_services: Services) -> None:
     with services.transaction() as session:
         assert [session.execute(read).all() for read in reads] == kept
     assert_matches_models(url)
+
+
+def test_0026_backfills_the_wallet_counts(real_services: Services) -> None:
+    """Counts kept through the services before 0026 are what its backfill writes from
+    the registrations, Google objects and events, on SQLite and PostgreSQL (events
+    after the local midnight, before the UTC one, included)."""
+    from alembic import command
+
+    from tests.integration.test_wallet_counts import history, kept_rows
+
+    services, url = real_services, real_services.settings.database_url
+    history(services)
+    with services.transaction(write=False) as session:
+        kept = kept_rows(session)
+        assert kept["passes"] and kept["members"] and len(kept["days"]) > 5
+    below = ScriptDirectory.from_config(alembic_config(url)).get_revision("0026").down_revision
+    assert isinstance(below, str)
+    command.downgrade(alembic_config(url), below)
+    with services.transaction(write=False) as session, pytest.raises(DBAPIError):
+        session.execute(text("SELECT 1 FROM wallet_counts"))
+    upgrade_database(url)
+    with services.transaction(write=False) as session:
+        assert kept_rows(session) == kept
+    assert_matches_models(url)

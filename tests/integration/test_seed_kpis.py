@@ -16,7 +16,7 @@ from app.campaigns.models import Campaign, CampaignTarget
 from app.db import new_public_id
 from app.loyalty.models import Card, Member, Program
 from app.passes.models import AppleDevice, AppleRegistration, GoogleObject, WalletPass
-from app.services import campaigns, terminals
+from app.services import campaigns, terminals, wallet_counts
 from app.services.programs import seed_demo
 from app.services.seed_kpis import seed_kpis
 from app.till.models import Refund, Terminal
@@ -182,6 +182,8 @@ def build(session: Session, services: Services, program: Program) -> tuple[Campa
     made.target(welcome, made.card(), day(3, 3), holdout=False, skipped="frequency_cap")
     made.target(welcome, made.card(), day(2, 20), holdout=False)
     made.target(made.campaign("birthday", 0), m3, day(3, 10), holdout=False)
+    session.flush()
+    wallet_counts.rebuild(session, program)  # wallets written around the PassKit service
     session.commit()
     return welcome, [m1, m2, m3, m4]
 
