@@ -313,16 +313,21 @@ def select_targets(session: Session, clock: Clock, campaign_id: int) -> int:
     audience = card_ids(
         program.id, Segment.from_json(campaign.segment), now, card_in_wallet
     ).subquery()
-    recent = select(CampaignTarget.card_id).where(
-        CampaignTarget.applied_at >= now - timedelta(days=program.frequency_cap_days)
+    # Cards offered within the cap, joined once (an IN over a million of them would not
+    # fit a hash in work_mem, and PostgreSQL would rescan it per card).
+    recent = (
+        select(CampaignTarget.card_id)
+        .where(CampaignTarget.applied_at >= now - timedelta(days=program.frequency_cap_days))
+        .distinct()
+        .subquery()
     )
     rows = select(
         literal(campaign_id),
         audience.c.id,
         holdout_draw(campaign_id, audience.c.id, campaign.holdout_bp),
-        case((audience.c.id.in_(recent), literal("frequency_cap", String))),
+        case((recent.c.card_id.is_not(None), literal("frequency_cap", String))),
         literal(now, CampaignTarget.targeted_at.type),
-    )
+    ).select_from(audience.outerjoin(recent, recent.c.card_id == audience.c.id))
     columns = ["campaign_id", "card_id", "holdout", "skipped", "targeted_at"]
     session.execute(insert(CampaignTarget).from_select(columns, rows))
     # Counted, not the cursor's rowcount: the ORM's INSERT ... SELECT gives -1 on psycopg.
