@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,51 @@ def scratch_services(root: Path, database_url: str | None) -> Any:
     settings = Settings.from_env()
     upgrade_database(settings.database_url)
     return settings, build_services(settings)
+
+
+@dataclass(frozen=True)
+class BuiltChain:
+    """A read session on the demo program of a chain `bench/dashboard.py --build-only`
+    built, and the local day after its last receipt."""
+
+    args: argparse.Namespace
+    session: Any
+    program: Any
+    end_day: int
+
+    def views(self) -> dict[str, tuple[int, int]]:
+        """The dashboard's periods ending at the chain's last midnight, as local days."""
+        return {
+            "default view (30 days)": (self.end_day - 30, self.end_day),
+            "year view (52 weeks)": (self.end_day - 364, self.end_day),
+        }
+
+
+@contextmanager
+def built_chain(description: str | None) -> Iterator[BuiltChain]:
+    """Parse ``--database-url`` (required) and ``--rounds`` (default 5), migrate that
+    database and open a read session on its demo program."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        _, services = scratch_services(Path(tmp), args.database_url)
+        from sqlalchemy import func, select
+
+        from app.analytics.rollups import day_of
+        from app.loyalty.models import Program
+        from app.till.models import Receipt
+
+        try:
+            with services.transaction(write=False) as session:
+                program = session.scalar(select(Program).where(Program.slug == "demo"))
+                last = session.scalar(select(func.max(Receipt.created_at)))
+                if program is None or last is None:
+                    sys.exit("no demo program with receipts: build it with bench/dashboard.py")
+                yield BuiltChain(args, session, program, day_of(program, last) + 1)
+        finally:
+            services.close()
 
 
 def serve_app(workers: int, threads: int, port: int) -> None:

@@ -14,88 +14,68 @@ median seconds of `seed_kpis` and of its loyal part alone, both ways, and the ra
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from common import scratch_services
+from common import built_chain
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        _, services = scratch_services(Path(tmp), args.database_url)
-        from sqlalchemy import func, select
-
+    with built_chain(__doc__) as chain:
         from app.analytics import buyers, loyal_days, rollups
-        from app.loyalty.models import Program
         from app.services.seed_kpis import seed_kpis
-        from app.till.models import Receipt
 
-        with services.transaction(write=False) as session:
-            found = session.scalar(select(Program).where(Program.slug == "demo"))
-            assert found is not None and loyal_days.current(session, found)
-            program: Program = found
-            last = rollups.day_of(program, session.scalar(select(func.max(Receipt.created_at))))
-            views = {
-                "default view (30 days)": (last + 1 - 30, last + 1),
-                "year view (52 weeks)": (last + 1 - 364, last + 1),
-            }
-            for name, (first, end) in views.items():
-                start, stop = rollups.midnight(program, first), rollups.midnight(program, end)
-                window = program.loyal_window_days
-                refunds = buyers._refunds(program, start, stop)
+        session, program, rounds = chain.session, chain.program, chain.args.rounds
+        assert loyal_days.current(session, program)
+        for name, (first, end) in chain.views().items():
+            start, stop = rollups.midnight(program, first), rollups.midnight(program, end)
+            window = program.loyal_window_days
+            refunds = buyers._refunds(program, start, stop)
 
-                def rows() -> tuple[int, ...]:
-                    return (
-                        *loyal_days.loyal_at(session, program, (first, end)),  # noqa: B023
-                        loyal_days.loyal_revenue(session, program, first, end, refunds),  # noqa: B023
-                    )
+            def rows() -> tuple[int, ...]:
+                return (
+                    *loyal_days.loyal_at(session, program, (first, end)),  # noqa: B023
+                    loyal_days.loyal_revenue(session, program, first, end, refunds),  # noqa: B023
+                )
 
-                def visits() -> tuple[int, ...]:
-                    return buyers._loyal_from_visits(
-                        session,
-                        program,
-                        refunds,  # noqa: B023
-                        (first - window, first),  # noqa: B023
-                        (end - window, end),  # noqa: B023
-                    )
+            def visits() -> tuple[int, ...]:
+                return buyers._loyal_from_visits(
+                    session,
+                    program,
+                    refunds,  # noqa: B023
+                    (first - window, first),  # noqa: B023
+                    (end - window, end),  # noqa: B023
+                )
 
-                def whole(current: bool) -> Any:
-                    real = loyal_days.current
-                    loyal_days.current = lambda *_: current  # type: ignore[assignment]
-                    try:
-                        return seed_kpis(session, program, start, stop)  # noqa: B023
-                    finally:
-                        loyal_days.current = real  # type: ignore[assignment]
+            def whole(current: bool) -> Any:
+                real = loyal_days.current
+                loyal_days.current = lambda *_: current  # type: ignore[assignment]
+                try:
+                    return seed_kpis(session, program, start, stop)  # noqa: B023
+                finally:
+                    loyal_days.current = real  # type: ignore[assignment]
 
-                assert rows() == visits(), (rows(), visits())
-                assert whole(True) == whole(False)
-                times: dict[str, list[float]] = {}
-                for _ in range(args.rounds):
-                    for part, call in (
-                        ("seed_kpis, loyal rows", lambda: whole(True)),
-                        ("seed_kpis, visit rows (before)", lambda: whole(False)),
-                        ("loyal part, loyal rows", rows),
-                        ("loyal part, visit rows (before)", visits),
-                    ):
-                        t0 = time.perf_counter()
-                        call()
-                        times.setdefault(part, []).append(time.perf_counter() - t0)
-                loyal, revenue = rows()[1], rows()[2]
-                print(f"{name}: {loyal} loyal buyers at the end, loyal revenue {revenue}")
-                med = {part: statistics.median(t) for part, t in times.items()}
-                for part, seconds in med.items():
-                    print(f"    {part:34} {seconds:6.3f} s")
-                ratio = med["seed_kpis, visit rows (before)"] / med["seed_kpis, loyal rows"]
-                print(f"    seed_kpis before / now: {ratio:.1f}x")
-        services.close()
+            assert rows() == visits(), (rows(), visits())
+            assert whole(True) == whole(False)
+            times: dict[str, list[float]] = {}
+            for _ in range(rounds):
+                for part, call in (
+                    ("seed_kpis, loyal rows", lambda: whole(True)),
+                    ("seed_kpis, visit rows (before)", lambda: whole(False)),
+                    ("loyal part, loyal rows", rows),
+                    ("loyal part, visit rows (before)", visits),
+                ):
+                    t0 = time.perf_counter()
+                    call()
+                    times.setdefault(part, []).append(time.perf_counter() - t0)
+            loyal, revenue = rows()[1], rows()[2]
+            print(f"{name}: {loyal} loyal buyers at the end, loyal revenue {revenue}")
+            med = {part: statistics.median(t) for part, t in times.items()}
+            for part, seconds in med.items():
+                print(f"    {part:34} {seconds:6.3f} s")
+            ratio = med["seed_kpis, visit rows (before)"] / med["seed_kpis, loyal rows"]
+            print(f"    seed_kpis before / now: {ratio:.1f}x")
 
 
 if __name__ == "__main__":

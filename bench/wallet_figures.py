@@ -15,16 +15,13 @@ year, the baseline's, their ratio.
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-from common import scratch_services
+from common import built_chain
 
 
 def median(call: Callable[[], Any], rounds: int) -> tuple[float, Any]:
@@ -56,51 +53,34 @@ def baseline_adoption(session: Any, program_id: int) -> tuple[int, dict[str, int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        _settings, services = scratch_services(Path(tmp), args.database_url)
-        from sqlalchemy import func, select
-
-        from app.analytics.rollups import day_of, midnight
-        from app.loyalty.models import Program
+    with built_chain(__doc__) as chain:
+        from app.analytics.rollups import midnight
         from app.services import wallet_stats
-        from app.till.models import Receipt
 
-        with services.transaction(write=False) as session:
-            program = session.scalar(select(Program).where(Program.slug == "demo"))
-            last_receipt = session.scalar(select(func.max(Receipt.created_at)))
-            end = day_of(program, last_receipt) + 1
-            views = {
-                "default view (30 days)": (midnight(program, end - 30), midnight(program, end)),
-                "year view (52 weeks)": (midnight(program, end - 364), midnight(program, end)),
-            }
-            pid = program.id
-            for name, period in views.items():
-                kept, found = median(
-                    partial(wallet_stats.figures, session, pid, period), args.rounds
-                )
-                base, expected = median(
-                    partial(baseline_figures, session, pid, period), args.rounds
-                )
-                assert found == expected, (found, expected)
-                print(
-                    f"{name}: wallet_stats.figures {kept:.4f} s, baseline {base:.3f} s "
-                    f"({base / kept:.0f}x)"
-                )
-            kept, adoption = median(lambda: wallet_stats.adoption(session, pid), args.rounds)
-            base, (installed, active) = median(lambda: baseline_adoption(session, pid), args.rounds)
-            assert adoption.installed == installed
-            assert {app: n for app, (n, _) in adoption.by_app.items()} == {
-                app: n for app, n in active.items() if n
-            }
+        session, program, rounds = chain.session, chain.program, chain.args.rounds
+        views = {
+            name: (midnight(program, first), midnight(program, end))
+            for name, (first, end) in chain.views().items()
+        }
+        pid = program.id
+        for name, period in views.items():
+            kept, found = median(partial(wallet_stats.figures, session, pid, period), rounds)
+            base, expected = median(partial(baseline_figures, session, pid, period), rounds)
+            assert found == expected, (found, expected)
             print(
-                f"adoption: {kept:.4f} s, baseline {base:.3f} s ({base / kept:.0f}x); "
-                f"{installed} members in a wallet"
+                f"{name}: wallet_stats.figures {kept:.4f} s, baseline {base:.3f} s "
+                f"({base / kept:.0f}x)"
             )
-        services.close()
+        kept, adoption = median(lambda: wallet_stats.adoption(session, pid), rounds)
+        base, (installed, active) = median(lambda: baseline_adoption(session, pid), rounds)
+        assert adoption.installed == installed
+        assert {app: n for app, (n, _) in adoption.by_app.items()} == {
+            app: n for app, n in active.items() if n
+        }
+        print(
+            f"adoption: {kept:.4f} s, baseline {base:.3f} s ({base / kept:.0f}x); "
+            f"{installed} members in a wallet"
+        )
 
 
 if __name__ == "__main__":
