@@ -86,6 +86,9 @@ def test_the_console_names_the_signed_in_role_in_the_visitors_language(
     console_login(client, session, services, role="admin")
     ru = _page(client, "/console/segments?lang=ru", {})
     assert "Admin · администратор</span>" in ru and "· admin<" not in ru
+    home = _page(client, "/console/?lang=ru", {})  # the page after signing in
+    assert "Admin · администратор\n" in home and "· admin<" not in home
+    assert 'href="/console/?lang=en">In English</a>' in home  # and the way to English
     en = _page(client, "/console/segments?lang=en", {})
     assert "Admin · admin</span>" in en
 

@@ -10,6 +10,7 @@ from app.bounds import has_control_characters
 from app.services import delivery, staff, staff_scope
 from app.web.console import bp
 from app.web.console.auth import current_staff, log_in, log_out, require
+from app.web.console.forms import page
 from app.web.db import db, services
 from app.web.i18n import _
 from app.web.security import csrf_token, csrf_valid
@@ -86,12 +87,4 @@ def home() -> Response:
     assert user is not None  # require()
     programs = staff_scope.programs_of(session, user)
     stats = delivery.stats(session, services().clock)
-    return Response(
-        render_template(
-            "console/home.html",
-            user=current_staff(),
-            programs=programs,
-            stats=stats,
-            csrf=csrf_token(),
-        )
-    )
+    return page("console/home.html", programs=programs, stats=stats)
