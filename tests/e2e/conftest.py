@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from app.bootstrap import Services, build_services, upgrade_database
@@ -85,6 +86,24 @@ def browser_page() -> Iterator[object]:
             context.close()
             browser.close()
         assert refused == [], refused
+
+
+def add_staff(session: Session, services: Services, email: str, name: str, role: str) -> None:
+    """A staff member with the password ``PASSWORD`` (every program, unless an admin)."""
+    from app.services import staff
+    from app.services.jobs import all_programs
+
+    programs = [] if role == "admin" else all_programs(session)
+    staff.add_user(
+        session,
+        services.clock,
+        email=email,
+        name=name,
+        role=role,
+        password=PASSWORD,
+        actor="test",
+        programs=programs,
+    )
 
 
 def sign_in(page: Any, url: str, email: str, lang: str | None = None) -> None:

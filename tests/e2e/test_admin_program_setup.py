@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from app.loyalty.models import Program
 from app.posters.decode import decode_barcode
-from app.services import staff
 from app.services.programs import seed_demo
 from app.till.models import Terminal
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, sign_in
+from tests.e2e.conftest import ARTIFACTS, LiveServer, add_staff, sign_in
 
 
 def test_admin_creates_a_program_with_two_tiers_and_a_store_and_pairs_a_till(
@@ -22,15 +21,7 @@ def test_admin_creates_a_program_with_two_tiers_and_a_store_and_pairs_a_till(
     services = live_server.services
     with services.transaction() as session:
         seed_demo(session, services.clock)
-        staff.add_user(
-            session,
-            services.clock,
-            email="admin@kroha.test",
-            name="Ольга",
-            role="admin",
-            password=PASSWORD,
-            actor="test",
-        )
+        add_staff(session, services, "admin@kroha.test", "Ольга", "admin")
     page = browser_page
     url = live_server.url
     sign_in(page, url, "admin@kroha.test", lang="ru")

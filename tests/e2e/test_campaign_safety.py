@@ -12,11 +12,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.campaigns.models import Campaign
-from app.services import staff
-from app.services.jobs import all_programs
 from app.services.programs import seed_demo
 from app.worker import handlers
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, sign_in
+from tests.e2e.conftest import ARTIFACTS, LiveServer, add_staff, sign_in
 from tests.e2e.test_console import _drain, population, quiet_hours_away_from_now
 
 
@@ -32,16 +30,7 @@ def test_a_marketer_switches_on_a_birthday_trigger_confirms_one_campaign_and_can
     with services.transaction() as session:
         program = seed_demo(session, services.clock)
         quiet_hours_away_from_now(program, services.clock.now())
-        staff.add_user(
-            session,
-            services.clock,
-            email="olga@example.com",
-            name="Ольга",
-            role="marketer",
-            password=PASSWORD,
-            actor="cli",
-            programs=all_programs(session),
-        )
+        add_staff(session, services, "olga@example.com", "Ольга", "marketer")
         population(session, services, program)
     huey.flush()
     page, url = browser_page, live_server.url

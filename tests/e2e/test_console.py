@@ -20,13 +20,12 @@ from app.fakes.tls import make_server_cert
 from app.loyalty.models import Card, Member, Program
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.push.apns.client import ApnsConfig, ApnsSender
-from app.services import staff, terminals, wallet_counts
-from app.services.jobs import all_programs
+from app.services import terminals, wallet_counts
 from app.services.programs import seed_demo
 from app.till.models import Terminal
 from app.worker import handlers
 from app.worker.runtime import client_pem_files
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, sign_in
+from tests.e2e.conftest import ARTIFACTS, LiveServer, add_staff, sign_in
 from tests.helpers import PASS_TYPE_ID, sale
 
 CARDS = 200  # every fourth is at risk: 50 in the segment
@@ -115,16 +114,7 @@ def test_a_marketer_launches_a_campaign_and_sees_it_reach_the_phones(
     with services.transaction() as session:
         program = seed_demo(session, services.clock)
         quiet_hours_away_from_now(program, services.clock.now())
-        staff.add_user(
-            session,
-            services.clock,
-            email="mila@example.com",
-            name="Mila Orlova",
-            role="marketer",
-            password=PASSWORD,
-            actor="cli",
-            programs=all_programs(session),
-        )
+        add_staff(session, services, "mila@example.com", "Mila Orlova", "marketer")
         cards = population(session, services, program)
         terminal = terminals.add_terminal(session, services.clock, program, "Front till")[0]
         terminal.store_id = program.stores[0].id

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from app.services import staff, terminals
-from app.services.jobs import all_programs
+from app.services import terminals
 from app.services.programs import seed_demo
-from tests.e2e.conftest import PASSWORD, LiveServer, sign_in
+from tests.e2e.conftest import LiveServer, add_staff, sign_in
 from tests.helpers import sale
 
 
@@ -16,16 +15,7 @@ def test_a_chains_revenue_fits_its_tile(live_server: LiveServer, browser_page: A
     services = live_server.services
     with services.transaction() as session:
         program = seed_demo(session, services.clock)
-        staff.add_user(
-            session,
-            services.clock,
-            email="irina@example.ru",
-            name="Ирина",
-            role="marketer",
-            password=PASSWORD,
-            actor="cli",
-            programs=all_programs(session),
-        )
+        add_staff(session, services, "irina@example.ru", "Ирина", "marketer")
         terminal = terminals.add_terminal(session, services.clock, program, "Касса 1")[0]
         now = services.clock.now()
         for i in range(100):  # a month of a 300-store chain: 9 500 000 000,00 ₽

@@ -8,10 +8,8 @@ from typing import Any
 from playwright.sync_api import expect
 
 from app.loyalty.models import Program
-from app.services import staff
-from app.services.jobs import all_programs
 from app.services.programs import seed_demo
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, sign_in
+from tests.e2e.conftest import ARTIFACTS, LiveServer, add_staff, sign_in
 
 
 def test_a_marketer_recolours_the_card_and_sees_the_previews_follow(
@@ -20,16 +18,7 @@ def test_a_marketer_recolours_the_card_and_sees_the_previews_follow(
     services = live_server.services
     with services.transaction() as session:
         seed_demo(session, services.clock)
-        staff.add_user(
-            session,
-            services.clock,
-            email="mila@example.com",
-            name="Mila Orlova",
-            role="marketer",
-            password=PASSWORD,
-            actor="cli",
-            programs=all_programs(session),
-        )
+        add_staff(session, services, "mila@example.com", "Mila Orlova", "marketer")
 
     page = browser_page
     url = live_server.url
@@ -83,16 +72,7 @@ def test_a_marketer_drafts_new_card_texts_checks_the_preview_then_publishes(
     services = live_server.services
     with services.transaction() as session:
         seed_demo(session, services.clock)
-        staff.add_user(
-            session,
-            services.clock,
-            email="ira@example.com",
-            name="Ira Volkova",
-            role="marketer",
-            password=PASSWORD,
-            actor="cli",
-            programs=all_programs(session),
-        )
+        add_staff(session, services, "ira@example.com", "Ira Volkova", "marketer")
         program_id = session.query(Program).filter_by(slug="demo").one().id
 
     page = browser_page

@@ -16,11 +16,9 @@ from app.fakes.sms import FakeSmsRu
 from app.loyalty.models import Card, Member, Program
 from app.messaging.models import InviteCampaign
 from app.messaging_settings import messaging_settings
-from app.services import staff
-from app.services.jobs import all_programs
 from app.services.programs import seed_demo
 from app.worker import invites as invite_worker
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, sign_in
+from tests.e2e.conftest import ARTIFACTS, LiveServer, add_staff, sign_in
 from tests.e2e.test_console import quiet_hours_away_from_now
 from tests.invite_helpers import run_invite_tasks
 
@@ -66,16 +64,7 @@ def test_a_marketer_sends_install_invites_and_sees_them_in_the_funnel(
         with services.transaction() as session:
             program = seed_demo(session, services.clock)
             quiet_hours_away_from_now(program, services.clock.now())
-            staff.add_user(
-                session,
-                services.clock,
-                email="olga@example.com",
-                name="Ольга Маркетолог",
-                role="marketer",
-                password=PASSWORD,
-                actor="cli",
-                programs=all_programs(session),
-            )
+            add_staff(session, services, "olga@example.com", "Ольга Маркетолог", "marketer")
             members(session, program, services.clock.now())
         services.queue.huey.flush()
 

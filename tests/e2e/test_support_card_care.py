@@ -16,10 +16,9 @@ from app.bootstrap import build_messaging
 from app.fakes.sms import FakeSmsRu
 from app.loyalty.models import Card
 from app.messaging_settings import messaging_settings
-from app.services import cards, enrollment, staff, terminals
-from app.services.jobs import all_programs
+from app.services import cards, enrollment, terminals
 from app.services.programs import seed_demo
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, sign_in
+from tests.e2e.conftest import ARTIFACTS, LiveServer, add_staff, sign_in
 from tests.invite_helpers import run_invite_tasks
 
 
@@ -40,16 +39,7 @@ def test_support_replaces_a_card_and_resends_its_link(
     services, url, page = live_server.services, live_server.url, browser_page
     with services.transaction() as session:
         demo = seed_demo(session, services.clock)
-        staff.add_user(
-            session,
-            services.clock,
-            email="olga@example.com",
-            name="Ольга",
-            role="store_manager",
-            password=PASSWORD,
-            actor="test",
-            programs=all_programs(session),
-        )
+        add_staff(session, services, "olga@example.com", "Ольга", "store_manager")
         form = enrollment.EnrollmentForm(
             name="Надежда Смирнова", phone="+79161230000", consent=True
         )
