@@ -241,10 +241,10 @@ def window_tree(
 def local_day(program: Program, at: ColumnElement[datetime], lo: Any, hi: Any) -> Any:
     """The program's local day (ordinal) of ``at``, as SQL, for instants in [lo, hi]."""
     first, last = day_of(program, aware(lo)), day_of(program, aware(hi)) + 1
-    return _day_tree(at, [midnight(program, d) for d in range(first, last + 1)], first)
+    return day_tree(at, [midnight(program, d) for d in range(first, last + 1)], first)
 
 
-def _day_tree(at: ColumnElement[datetime], bounds: list[datetime], first_day: int) -> Any:
+def day_tree(at: ColumnElement[datetime], bounds: list[datetime], first_day: int) -> Any:
     """The local day (ordinal) of an instant in [bounds[0], bounds[-1]), where
     ``bounds[i]`` is the midnight starting day ``first_day + i``: nested CASEs that
     halve the days at each level."""
@@ -252,8 +252,8 @@ def _day_tree(at: ColumnElement[datetime], bounds: list[datetime], first_day: in
         return literal(first_day)
     mid = len(bounds) // 2
     return case(
-        (at < literal(bounds[mid], UTCDateTime()), _day_tree(at, bounds[: mid + 1], first_day)),
-        else_=_day_tree(at, bounds[mid:], first_day + mid),
+        (at < literal(bounds[mid], UTCDateTime()), day_tree(at, bounds[: mid + 1], first_day)),
+        else_=day_tree(at, bounds[mid:], first_day + mid),
     )
 
 
@@ -275,7 +275,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
         lo, hi = aware(lo), aware(hi)
         first, last = day_of(program, lo), day_of(program, hi) + 1
         bounds = [midnight(program, d) for d in range(first, last + 1)]
-        day = _day_tree(Receipt.created_at.expression, bounds, first)
+        day = day_tree(Receipt.created_at.expression, bounds, first)
         days, visits = _fill(session, program, day)
         _fill_gaps(session, program)
         loyal_days.fill(session, program)
@@ -451,7 +451,7 @@ def _fill_gaps(session: Session, program: Program) -> None:
     session.execute(insert(KpiBuyerGap).from_select(cols, per_gap))
 
 
-def _buckets(day: ColumnElement[int], windows: Sequence[DayWindow]) -> tuple[Any, Any, Any]:
+def window_buckets(day: ColumnElement[int], windows: Sequence[DayWindow]) -> tuple[Any, Any, Any]:
     """The window index of a day, the window's first day and its end day: arithmetic for
     runs of equal windows back to back (the dashboard's weeks, the last one maybe
     shorter), else nested CASEs."""
@@ -490,7 +490,7 @@ def sums(
         return k or None
 
     d = KpiDay
-    bucket, _, _ = _buckets(d.day.expression, windows)
+    bucket, _, _ = window_buckets(d.day.expression, windows)
     where = [d.program_id == program.id, d.day >= lo, d.day < hi]
     if store_id is not None:
         where.append(d.store_key == _store_key(store_id))
@@ -526,7 +526,7 @@ def _gap_buyers(session: Session, program: Program, windows: Sequence[DayWindow]
     window decides whether its visits are the card's first of the window, or its
     second after a single purchase."""
     g = KpiBuyerGap
-    bucket, start, _ = _buckets(g.day.expression, windows)
+    bucket, start, _ = window_buckets(g.day.expression, windows)
     offset = g.day - start
     return session.execute(
         select(
@@ -552,7 +552,7 @@ def _visit_buyers(
     """(window, store key or None, buyers, repeat buyers) from the visit rows."""
     v = KpiVisit
     at = v.day.expression
-    bucket, start, _ = _buckets(at, windows)
+    bucket, start, _ = window_buckets(at, windows)
     only: list[ColumnElement[bool]] = []
     if store_id is None and not by_store:
         n, prev, prev2, prev_n = v.day_n, v.prev_day, v.prev2_day, v.prev_day_n

@@ -19,11 +19,11 @@ from app.analytics.models import KpiCard, KpiCohortDay, KpiRollupState, KpiStage
 from app.analytics.receipt_sums import layers
 from app.analytics.rollups import (
     DayWindow,
-    _buckets,
-    _day_tree,
     aware,
     day_of,
+    day_tree,
     midnight,
+    window_buckets,
     window_tree,
 )
 from app.loyalty.models import Card, Member, Program
@@ -61,7 +61,7 @@ def cohorts(session: Session, program: Program, days: Sequence[DayWindow]) -> li
     c = KpiCohortDay
     for layer in layers(days):
         mine = [days[i] for i in layer]
-        bucket, _, end = _buckets(c.enrol_day.expression, mine)
+        bucket, _, end = window_buckets(c.enrol_day.expression, mine)
         before_end = c.day < end
         for n, bought, twice in session.execute(
             select(
@@ -184,7 +184,7 @@ def _fill_cohorts(session: Session, program: Program) -> None:
     bounds = [midnight(program, d) for d in range(first, last + 1)]
 
     def day(at: Any) -> Any:
-        return _day_tree(at, bounds, first)
+        return day_tree(at, bounds, first)
 
     rows = union_all(
         joined(
