@@ -150,16 +150,31 @@ def move(session: Session, program: Program, moved: Sequence[Moved]) -> None:
     source = _MOVED.join(Card, Card.member_id == t.member_id).join(v, v.card_id == Card.id)
     days = _card_days(source, v.program_id == program.id, carry=(t.from_stage, t.to_stage))
     d = days.c
-    signed = union_all(
+    # Per pair of stages, day and gap (a CTE: summed once for both signs).
+    pairs = (
         select(
-            d.from_stage.label("stage"),
+            d.from_stage,
+            d.to_stage,
             d.day,
             d.gap,
-            literal(-1).label("buyers"),
-            (-d.receipts).label("receipts"),
-            (-d.due).label("due"),
-        ).where(d.from_stage.is_not(None)),
-        select(d.to_stage, d.day, d.gap, literal(1), d.receipts, d.due),
+            func.count().label("buyers"),
+            func.sum(d.receipts).label("receipts"),
+            func.sum(d.due).label("due"),
+        )
+        .group_by(d.from_stage, d.to_stage, d.day, d.gap)
+        .cte("moved_days")
+    )
+    p = pairs.c
+    signed = union_all(
+        select(
+            p.from_stage.label("stage"),
+            p.day,
+            p.gap,
+            (-p.buyers).label("buyers"),
+            (-p.receipts).label("receipts"),
+            (-p.due).label("due"),
+        ).where(p.from_stage.is_not(None)),
+        select(p.to_stage, p.day, p.gap, p.buyers, p.receipts, p.due),
     ).subquery()
     s = signed.c
     changes = (
