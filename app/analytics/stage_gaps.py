@@ -54,21 +54,25 @@ def add_purchase(
     session: Session, program_id: int, card_id: int, day: int, gap: int, new_day: bool, due: int
 ) -> None:
     """A purchase of the card on ``day`` (whose gap to the card's previous purchase day
-    is ``gap``) under its member's stage; the card's first that day counts a buyer.
-    The stage is read under a share lock on PostgreSQL: while the daily job changes it,
-    the till waits and counts under the new stage (the job's move has not seen this
-    purchase)."""
-    stage = session.scalar(
-        select(Member.stage)
+    is ``gap``) under its member's stage (none while it has none); the card's first
+    that day counts a buyer. One statement, whose read of the stage takes a share lock
+    on the member on PostgreSQL: while the daily job changes the stage, the till waits
+    and counts under the new one (the job's move has not seen this purchase)."""
+    row = (
+        select(
+            literal(program_id),
+            literal(day),
+            Member.stage,
+            literal(gap),
+            literal(int(new_day)),
+            literal(1),
+            literal(due),
+        )
         .join(Card, Card.member_id == Member.id)
-        .where(Card.id == card_id)
+        .where(Card.id == card_id, Member.stage.is_not(None))
         .with_for_update(read=True, of=Member)
     )
-    if stage is None:
-        return  # no stage computed yet: the member shows in no row of the table
-    values = {"program_id": program_id, "day": day, "stage": stage, "gap": gap}
-    values |= {"buyers": int(new_day), "receipts": 1, "due": due}
-    session.execute(_adding(session, _insert(session)(KpiStageGap).values(values)))
+    session.execute(_adding(session, _insert(session)(KpiStageGap).from_select(_COLUMNS, row)))
 
 
 def _card_days(source: Any, *where: Any, carry: Sequence[Any] = ()) -> Any:
