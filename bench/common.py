@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,12 +70,17 @@ class BuiltChain:
 
 
 @contextmanager
-def built_chain(description: str | None) -> Iterator[BuiltChain]:
-    """Parse ``--database-url`` (required) and ``--rounds`` (default 5), migrate that
-    database and open a read session on its demo program."""
+def built_chain(
+    description: str | None, options: Callable[[argparse.ArgumentParser], Any] | None = None
+) -> Iterator[BuiltChain]:
+    """Parse ``--database-url`` (required), ``--rounds`` (default 5) and what
+    ``options`` adds, migrate that database and open a read session on its demo
+    program."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--rounds", type=int, default=5)
+    if options is not None:
+        options(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         _, services = scratch_services(Path(tmp), args.database_url)

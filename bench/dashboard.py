@@ -39,6 +39,7 @@ VACUUMED = (
     "kpi_cards",
     "kpi_stage_days",
     "kpi_buyer_gaps",
+    "kpi_stage_gaps",
     "kpi_cohort_days",
     "wallet_passes",
     "apple_registrations",

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.analytics import rollups, stage_days
+from app.analytics import rollups, stage_days, stage_gaps
 from app.analytics.histories import histories
 from app.analytics.lifecycle import StageCounter, Thresholds, stage
-from app.analytics.models import KpiVisit
+from app.analytics.models import GAP_CAP, KpiVisit
 from app.analytics.receipt_sums import ReceiptSums, Window, layers, receipt_sums
 from app.loyalty.models import Card, Member, Program
 from app.till.models import Receipt, Refund
@@ -295,26 +295,32 @@ def _by_stage_from_rollups(
     days: rollups.DayWindow,
     refunded: Subquery,
 ) -> dict[str | None, tuple[int, int, int]]:
-    """stage -> (buyers, receipts, money paid less refunds) from the card visits of the
-    local days ``days``; the refunds of the period's card receipts from their table."""
-    v = KpiVisit
-    # A card's first row of a day whose previous purchase day is before the period
-    # counts it once as a buyer.
-    new = and_(v.day_first, or_(v.prev_day.is_(None), v.prev_day < days[0]))
-    visits = session.execute(
-        select(
-            Member.stage,
-            func.sum(case((new, 1), else_=0)),
-            func.sum(v.n),
-            func.sum(v.due),
+    """stage -> (buyers, receipts, money paid less refunds) of the local days ``days``:
+    from the per-stage gap rows for periods they serve, else from the card visits; the
+    refunds of the period's card receipts from their table."""
+    found: dict[str | None, list[int]]
+    if days[1] - days[0] < GAP_CAP:
+        kept = stage_gaps.by_stage(session, program, days)
+        found = {name: list(figures) for name, figures in kept.items()}
+    else:
+        v = KpiVisit
+        # A card's first row of a day whose previous purchase day is before the period
+        # counts it once as a buyer.
+        new = and_(v.day_first, or_(v.prev_day.is_(None), v.prev_day < days[0]))
+        visits = session.execute(
+            select(
+                Member.stage,
+                func.sum(case((new, 1), else_=0)),
+                func.sum(v.n),
+                func.sum(v.due),
+            )
+            .select_from(v)
+            .join(Card, Card.id == v.card_id)
+            .join(Member, Member.id == Card.member_id)
+            .where(v.program_id == program.id, v.day >= days[0], v.day < days[1])
+            .group_by(Member.stage)
         )
-        .select_from(v)
-        .join(Card, Card.id == v.card_id)
-        .join(Member, Member.id == Card.member_id)
-        .where(v.program_id == program.id, v.day >= days[0], v.day < days[1])
-        .group_by(Member.stage)
-    )
-    found = {name: [int(b), int(n), int(due)] for name, b, n, due in visits}
+        found = {name: [int(b), int(n), int(due)] for name, b, n, due in visits}
     back = session.execute(  # refunds are few: read per receipt
         select(Member.stage, func.sum(refunded.c.back))
         .select_from(refunded)
@@ -329,5 +335,6 @@ def _by_stage_from_rollups(
         .group_by(Member.stage)
     )
     for name, given in back:
-        found[name][2] -= int(given)
+        if name in found:  # members without a stage yet have no gap rows
+            found[name][2] -= int(given)
     return {name: (b, n, due) for name, (b, n, due) in found.items()}

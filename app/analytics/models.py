@@ -134,6 +134,27 @@ class KpiBuyerGap(Base):
     second_to: Mapped[int] = mapped_column(Integer)
 
 
+class KpiStageGap(Base):
+    """The program-wide visit rows (``KpiVisit.day_first``) of a day as ``KpiBuyerGap``
+    counts them (by gap to the card's previous purchase day), per the lifecycle stage
+    now stored for the card's member (``Member.stage``; none while it is NULL), with the
+    day's purchases and money paid over all stores: a stage's buyers, receipts and money
+    of any window up to ``GAP_CAP - 1`` days. A member's stage change moves the rows of
+    the member's card (app.analytics.stage_gaps.move); rows that empty are deleted."""
+
+    __tablename__ = "kpi_stage_gaps"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    gap: Mapped[int] = mapped_column(Integer, primary_key=True)
+    buyers: Mapped[int] = mapped_column(Integer)
+    receipts: Mapped[int] = mapped_column(Integer)
+    due: Mapped[int] = mapped_column(BigMoney)
+
+
 class KpiCohortDay(Base):
     """Cards whose member enrolled on local day ``enrol_day`` and that bought for the
     first (``firsts``) or second (``seconds``) time on local day ``day``: the cohort

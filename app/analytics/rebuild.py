@@ -19,6 +19,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> str:
         "kpi_days",
         "kpi_visits",
         "kpi_buyer_gaps",
+        "kpi_stage_gaps",
         "kpi_cards",
         "kpi_cohort_days",
         "kpi_stage_days",

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.analytics import loyal_days
+from app.analytics import loyal_days, stage_gaps
 from app.analytics.models import (
     GAP_CAP,
     KpiBuyerGap,
@@ -34,6 +34,7 @@ from app.analytics.models import (
     KpiLoyalDay,
     KpiLoyalPaid,
     KpiRollupState,
+    KpiStageGap,
     KpiVisit,
 )
 from app.db import UTCDateTime
@@ -125,6 +126,7 @@ def _visit(
     day: int,
 ) -> None:
     card_id, at = receipt.card_id, receipt.created_at
+    assert card_id is not None
     first = session.scalar(
         select(KpiVisit).where(KpiVisit.card_id == card_id, KpiVisit.day == day, KpiVisit.day_first)
     )
@@ -132,6 +134,8 @@ def _visit(
         first.day_n += 1
         if first.day_n == 2:
             count_gap(session, program.id, day, gap(day, first.prev_day), multi=1)
+        since = gap(day, first.prev_day)
+        stage_gaps.add_purchase(session, program.id, card_id, day, since, False, receipt.amount_due)
         loyal_days.bought_again(session, state, first, receipt.amount_due)
     visit = session.get(KpiVisit, (card_id, key, day))
     if visit is not None:
@@ -174,6 +178,8 @@ def _visit(
         count_gap(session, program.id, day, gap(day, visit.prev_day), buyers=1, second_from=single)
         if single:
             count_gap(session, program.id, day, gap(day, visit.prev2_day), second_to=1)
+        since = gap(day, visit.prev_day)
+        stage_gaps.add_purchase(session, program.id, card_id, day, since, True, receipt.amount_due)
     session.add(visit)
 
 
@@ -262,6 +268,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
     session.execute(delete(KpiVisit).where(KpiVisit.program_id == program.id))
     session.execute(delete(KpiDay).where(KpiDay.program_id == program.id))
     session.execute(delete(KpiBuyerGap).where(KpiBuyerGap.program_id == program.id))
+    session.execute(delete(KpiStageGap).where(KpiStageGap.program_id == program.id))
     session.execute(delete(KpiRollupState).where(KpiRollupState.program_id == program.id))
     session.execute(delete(KpiLoyalDay).where(KpiLoyalDay.program_id == program.id))
     session.execute(delete(KpiLoyalPaid).where(KpiLoyalPaid.program_id == program.id))
@@ -278,6 +285,7 @@ def rebuild(session: Session, program: Program, now: datetime) -> tuple[int, int
         day = day_tree(Receipt.created_at.expression, bounds, first)
         days, visits = _fill(session, program, day)
         _fill_gaps(session, program)
+        stage_gaps.fill(session, program)
         loyal_days.fill(session, program)
         loyal_days.fill_paid(session, program)
     rule = {"loyal_min_purchases": program.loyal_min_purchases}

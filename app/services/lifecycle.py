@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.analytics import stage_days
+from app.analytics import stage_days, stage_gaps
 from app.analytics.kpis import member_stages
 from app.clock import Clock
 from app.loyalty.models import Member, Program, StageTransition
@@ -34,5 +34,6 @@ def refresh_stages(
             campaigns.fire_trigger(session, clock, program.id, "win_back", member.card.id)
         member.stage, member.stage_since = new, now
     session.flush()
+    stage_gaps.move(session, program, moved)  # the per-stage table's rows follow
     stage_days.refresh(session, program, now)  # the dashboard's stage counts per day
     return moved

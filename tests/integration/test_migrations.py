@@ -151,3 +151,38 @@ def test_0026_backfills_the_wallet_counts(real_services: Services) -> None:
     with services.transaction(write=False) as session:
         assert kept_rows(session) == kept
     assert_matches_models(url)
+
+
+def test_0027_backfills_the_stage_gaps(real_services: Services) -> None:
+    """Per-stage gap rows kept by the till and moved by the daily job before 0027 are
+    what its backfill writes from the visit rows and the members' stages, and what the
+    rebuild writes, on SQLite and PostgreSQL."""
+    from alembic import command
+
+    from app.analytics.rebuild import rebuild
+    from app.loyalty.models import Program
+    from app.services.programs import seed_demo
+    from tests.integration.test_rollups import shop
+
+    services, url = real_services, real_services.settings.database_url
+    with services.transaction() as session:
+        program = seed_demo(session, services.clock)
+        shop(session, services, program)
+    read = text(
+        "SELECT program_id, day, stage, gap, buyers, receipts, due FROM kpi_stage_gaps"
+        " ORDER BY 1, 2, 3, 4"
+    )
+    with services.transaction() as session:
+        kept = session.execute(read).all()
+        assert len(kept) > 50 and len({row[2] for row in kept}) >= 2
+    command.downgrade(alembic_config(url), "0026")
+    with services.transaction(write=False) as session, pytest.raises(DBAPIError):
+        session.execute(read)
+    upgrade_database(url)
+    with services.transaction() as session:
+        assert session.execute(read).all() == kept
+        found = session.get(Program, program.id)
+        assert found is not None
+        rebuild(session, found, services.clock.now())
+        assert session.execute(read).all() == kept
+    assert_matches_models(url)

@@ -15,13 +15,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.analytics import loyal_days, rollups, stage_days
+from app.analytics import loyal_days, rollups, stage_days, stage_gaps
 from app.analytics.kpis import kpis_by_stage, kpis_by_store, kpis_series
 from app.analytics.models import KpiBuyerGap as G
 from app.analytics.models import KpiCard, KpiDay, KpiRollupState, KpiStageDay, KpiVisit
 from app.analytics.models import KpiCohortDay as C
 from app.analytics.models import KpiLoyalDay as L
 from app.analytics.models import KpiLoyalPaid as P
+from app.analytics.models import KpiStageGap as S
 from app.analytics.rebuild import rebuild
 from app.bootstrap import Services, alembic_config
 from app.clock import FixedClock
@@ -43,7 +44,8 @@ from tests.integration.test_kpis import History
 def shop(session: Session, services: Services, program: Program) -> None:
     """Members enrolled over five months, buying through the till at three stores and a
     till in no store (some twice a day, at one store or two), shoppers without a card,
-    and a few refunds; the clock moves forward purchase by purchase."""
+    and a few refunds; the clock moves forward purchase by purchase, and the daily job
+    recomputes the stages every 20 days (members move between stages they bought in)."""
     rng = random.Random(3)
     h = History(session, services, program)
     tills: list[Terminal] = []
@@ -70,8 +72,12 @@ def shop(session: Session, services: Services, program: Program) -> None:
     sales.sort(key=lambda sale: sale[0])
     now = services.clock.now()
     clock: Any = services.clock
+    job_at = begin
     try:
         for n, (at, card, terminal) in enumerate(sales):
+            while job_at + timedelta(days=20) <= at:
+                job_at += timedelta(days=20)
+                refresh_stages(session, FixedClock(job_at), program)
             clock._now = at
             barcode = rules.barcode_value(card.number, card.barcode_secret) if card else None
             req = till.PurchaseRequest(
@@ -133,6 +139,11 @@ def table(session: Session, program: Program) -> tuple[list[Any], ...]:
         .where(P.program_id == program.id, P.due != 0)
         .order_by(P.day, P.at_day)
     ).all()
+    stage_gaps = session.execute(  # moves that emptied a row deleted it
+        select(S.day, S.stage, S.gap, S.buyers, S.receipts, S.due)
+        .where(S.program_id == program.id)
+        .order_by(S.day, S.stage, S.gap)
+    ).all()
     state = session.get(KpiRollupState, program.id)
     assert state is not None
     return (
@@ -144,6 +155,7 @@ def table(session: Session, program: Program) -> tuple[list[Any], ...]:
         list(loyal),
         [(state.loyal_min_purchases, state.loyal_window_days)],
         list(paid),
+        list(stage_gaps),
     )
 
 
@@ -155,15 +167,17 @@ def migration(revision: str) -> Any:
 
 def backfill_agrees(session: Session, program: Program) -> None:
     """Migration 0024 fills the gap and cohort rows from the visit and card rows (and
-    the members), and 0025 the loyal rows, the visits' kth_day and the rule, as the till
-    and the rebuild write them."""
+    the members), 0025 the loyal rows, the visits' kth_day and the rule, and 0027 the
+    per-stage gap rows, as the till, the daily job and the rebuild write them."""
     kept = table(session, program)
     assert len(kept[3]) > 50 and len(kept[4]) > 20 and len(kept[5]) > 10 and len(kept[7]) > 50
+    assert len(kept[8]) > 50 and {row[1] for row in kept[8]} >= {"newcomer", "active"}
     assert sum(v["kth_day"] is not None for v in kept[1]) > 10
     session.execute(delete(G))  # every program: the backfill writes them all
     session.execute(delete(C))
     session.execute(delete(L))
     session.execute(delete(P))
+    session.execute(delete(S))
     session.execute(update(KpiVisit).values(kth_day=None))
     session.execute(update(KpiRollupState).values(loyal_min_purchases=None, loyal_window_days=None))
     session.expire_all()
@@ -171,6 +185,7 @@ def backfill_agrees(session: Session, program: Program) -> None:
         migration("0024")._backfill_gaps()
         migration("0024")._backfill_cohorts()
         migration("0025")._backfill()
+        migration("0027")._backfill()
     assert table(session, program) == kept
 
 
@@ -215,7 +230,7 @@ def check(session: Session, program: Program, now: datetime) -> None:
     assert loyal_days.current(session, program)  # the loyal rows hold the program's rule
     early = (rollups.midnight(program, today - 400), rollups.midnight(program, today - 380))
     seed_figures(session, program, [period, weeks[-1], uneven[2], odd, early, long])
-    stage_figures(session, program, now, [period, weeks[-1], uneven[2], odd])
+    stage_figures(session, program, now, [period, weeks[-1], uneven[2], odd, long])
 
 
 def seed_figures(
@@ -238,22 +253,39 @@ def seed_figures(
 def stage_figures(
     session: Session, program: Program, now: datetime, windows: list[tuple[datetime, datetime]]
 ) -> None:
-    """The per-stage table, from the card visits for windows on local midnights and from
-    the receipts otherwise, equals the reference, with refunds of the period netted:
-    with the stages the daily job stores (here every buyer of the period is active),
-    then with members spread over the four stages."""
-    refresh_stages(session, FixedClock(now), program)
+    """The per-stage table, from the per-stage gap rows for windows on local midnights
+    (the visit rows past 366 days) and from the receipts otherwise, equals the
+    reference, with refunds of the period netted: with the stages the daily job stores
+    (here every buyer of the period is active), then with members spread over the four
+    stages (moved as the daily job moves them), then as the daily job stores them again.
+    The first window starts mid-history (buyers whose previous purchase is before it)
+    and has cards that bought at two stores on one day."""
+    start, end = windows[0]
+    first, last = rollups.day_of(program, start), rollups.day_of(program, end)
+    v = KpiVisit
+    in_window = [v.program_id == program.id, v.day >= first, v.day < last]
+    assert session.scalar(select(func.count()).where(*in_window, v.day_first, v.prev_day < first))
+    assert session.scalar(select(func.count()).where(*in_window, ~v.day_first))
     for spread in (False, True):
         if spread:
-            members = session.scalars(select(Member).where(Member.program_id == program.id))
+            members = session.scalars(
+                select(Member).where(Member.program_id == program.id).order_by(Member.id)
+            ).all()
+            moved = []
             for n, member in enumerate(members):
-                member.stage = ("newcomer", "active", "at_risk", "lost")[n % 4]
+                new = ("newcomer", "active", "at_risk", "lost")[n % 4]
+                if new != member.stage:
+                    moved.append((member.id, member.stage, new))
+                    member.stage = new
             session.flush()
+            assert len(moved) > 20
+            stage_gaps.move(session, program, moved)
+        else:
+            refresh_stages(session, FixedClock(now), program)
         for window in windows:
             assert kpis_by_stage(session, program, *window) == reference_by_stage(
                 session, program, *window
             )
-    start, end = windows[0]
     refunded = session.scalar(
         select(func.count())
         .select_from(Refund)
@@ -268,6 +300,11 @@ def stage_figures(
     rows = kpis_by_stage(session, program, start, end)
     assert refunded and all(row.receipts for row in rows)
     assert sum(row.buyers for row in rows) < sum(row.receipts for row in rows)
+    assert refresh_stages(session, FixedClock(now), program)  # moved back
+    for window in windows:
+        assert kpis_by_stage(session, program, *window) == reference_by_stage(
+            session, program, *window
+        )
 
 
 def rebuild_agrees(session: Session, program: Program, now: datetime) -> None:
