@@ -199,3 +199,13 @@ def after_commit(session: Session, action: Any) -> None:
     """Run ``action()`` once this session's transaction has committed (never if it rolls
     back). Bootstrap installs the listener that runs them."""
     session.info.setdefault(AFTER_COMMIT, []).append(action)
+
+
+def upsert(session: Session, model: Any) -> Any:
+    """An INSERT that takes ON CONFLICT clauses, in the session's dialect (PostgreSQL or
+    SQLite, the two the service runs on)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)

@@ -39,7 +39,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.analytics.models import (
@@ -49,6 +48,7 @@ from app.analytics.models import (
     KpiRollupState,
     KpiVisit,
 )
+from app.db import upsert
 from app.loyalty.models import Program
 
 Span = tuple[int, int] | None  # first and last midnight (days) a card is loyal at
@@ -111,11 +111,6 @@ def _kth(days: Days, day: int, day_n: int, k: int) -> int | None:
     return None
 
 
-def _insert(session: Session) -> Any:
-    """INSERT … ON CONFLICT in the session's dialect."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def _write(session: Session, program_id: int, changes: Counter[int]) -> None:
     """Add the changes, in the order of days (so two tills lock rows in one order)."""
     rows = [{"program_id": program_id, "day": d, "delta": n} for d, n in sorted(changes.items())]
@@ -127,7 +122,7 @@ def _add(
 ) -> None:
     """One INSERT … ON CONFLICT adding ``col`` to the rows (sorted: one locking order)."""
     if rows:
-        stmt = _insert(session)(model).values(rows)
+        stmt = upsert(session, model).values(rows)
         session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["program_id", *key],

@@ -21,7 +21,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.analytics import loyal_days, stage_gaps
@@ -37,7 +36,7 @@ from app.analytics.models import (
     KpiStageGap,
     KpiVisit,
 )
-from app.db import UTCDateTime
+from app.db import UTCDateTime, upsert
 from app.loyalty.models import Card, Member, Program
 from app.till.models import Receipt
 
@@ -111,10 +110,7 @@ def record_purchase(session: Session, program: Program, receipt: Receipt) -> Non
 
 
 def _upsert(session: Session, model: Any, values: dict[str, Any]) -> Any:
-    """INSERT … ON CONFLICT in the session's dialect (PostgreSQL or SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model).values(values)
-    return sqlite.insert(model).values(values)
+    return upsert(session, model).values(values)
 
 
 def _visit(

@@ -22,21 +22,16 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.analytics.models import GAP_CAP, KpiStageGap, KpiVisit
+from app.db import upsert
 from app.loyalty.models import Card, Member, Program
 
 Moved = tuple[int, str | None, str]  # member, stage before (None: none yet), stage now
 Figures = tuple[int, int, int]  # buyers, receipts, money paid
 _COLUMNS = ["program_id", "day", "stage", "gap", "buyers", "receipts", "due"]
 _KEY = ["program_id", "day", "stage", "gap"]
-
-
-def _insert(session: Session) -> Any:
-    """INSERT … ON CONFLICT in the session's dialect."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _adding(session: Session, stmt: Any) -> Any:
@@ -72,7 +67,7 @@ def add_purchase(
         .where(Card.id == card_id, Member.stage.is_not(None))
         .with_for_update(read=True, of=Member)
     )
-    session.execute(_adding(session, _insert(session)(KpiStageGap).from_select(_COLUMNS, row)))
+    session.execute(_adding(session, upsert(session, KpiStageGap).from_select(_COLUMNS, row)))
 
 
 def _card_days(source: Any, *where: Any, carry: Sequence[Any] = ()) -> Any:
@@ -195,7 +190,7 @@ def move(session: Session, program: Program, moved: Sequence[Moved]) -> None:
         .group_by(s.day, s.stage, s.gap)
         .having(or_(func.sum(s.buyers) != 0, func.sum(s.receipts) != 0, func.sum(s.due) != 0))
     )
-    session.execute(_adding(session, _insert(session)(KpiStageGap).from_select(_COLUMNS, changes)))
+    session.execute(_adding(session, upsert(session, KpiStageGap).from_select(_COLUMNS, changes)))
     g = KpiStageGap
     session.execute(delete(g).where(g.program_id == program.id, g.buyers == 0))
     _MOVED.drop(conn)

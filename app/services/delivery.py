@@ -17,14 +17,13 @@ from datetime import date, datetime, timedelta
 from functools import partial
 
 from sqlalchemy import and_, delete, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import metrics
 from app.campaigns.models import CampaignTarget
 from app.clock import Clock
-from app.db import after_commit
+from app.db import after_commit, upsert
 from app.passes.models import AppleDevice, AppleRegistration, WalletPass
 from app.push.channels import APNS, CHANNEL_OF_APP
 from app.push.models import PushAlarm, PushCounter
@@ -267,9 +266,7 @@ def count(session: Session, day: date, outcome: str, n: int, channel: str = CHAN
     """Add n to a daily counter (an upsert, safe with several workers), and to the
     process metrics once the transaction commits."""
     after_commit(session, partial(metrics.count_pushes, channel, {outcome: n}))
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(PushCounter).values(day=day, channel=channel, outcome=outcome, count=n)
+    stmt = upsert(session, PushCounter).values(day=day, channel=channel, outcome=outcome, count=n)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["day", "channel", "outcome"],

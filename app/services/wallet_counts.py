@@ -29,7 +29,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, literal, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.analytics import rollups
@@ -41,6 +40,7 @@ from app.analytics.models import (
     WalletMember,
     WalletPassApp,
 )
+from app.db import upsert
 from app.loyalty.models import Card, Program
 from app.passes.models import AppleDevice, AppleRegistration, GoogleObject, WalletPass
 from app.push.models import WalletAppEvent
@@ -51,9 +51,7 @@ Event = tuple[int | None, str, str, datetime]  # (pass id, wallet app, kind, at)
 
 
 def _insert(session: Session, model: Any, values: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model).values(values)
-    return sqlite.insert(model).values(values)
+    return upsert(session, model).values(values)
 
 
 def _add(session: Session, model: Any, rows: dict[tuple[Any, ...], int], column: str) -> None:
