@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -83,6 +84,25 @@ class PassRenderFailure(Base):
     first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     retry_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class PassRendering(Base):
+    """A pass signed ahead, by the worker, for the version it is about to push: the fetch
+    each phone makes after the push then reads it instead of rendering and signing. Only
+    the pass's own files are kept (~4 KB; the template's images are added when served).
+    Served only while the pass's ``last_modified`` and the signing certificate are
+    still the ones it was made for; pruned by the daily job after a day."""
+
+    __tablename__ = "pass_renderings"
+
+    pass_id: Mapped[int] = mapped_column(
+        ForeignKey("wallet_passes.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_modified: Mapped[int] = mapped_column(BigInteger)
+    signer: Mapped[str] = mapped_column(String(64))
+    image_set: Mapped[str] = mapped_column(Text)
+    files: Mapped[bytes] = mapped_column(LargeBinary)
+    rendered_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class AppleDevice(Base):

@@ -17,7 +17,7 @@ from app.bounds import CONTROL_MESSAGE, has_control_characters
 from app.clock import Clock
 from app.loyalty.errors import UnknownCardError, ValidationError
 from app.loyalty.models import Card, Member, Program, Store, Tier
-from app.passes.apple.builder import PkpassBuilder
+from app.passes.apple.builder import PkpassBuilder, SignedParts
 from app.passes.content import (
     MAX_LOCATIONS,
     CardContent,
@@ -169,6 +169,7 @@ _PASS_OF_CARD = (
         Program.pass_revision,
         Program.template,
         Program.card_texts,
+        WalletPass.last_modified,
         *_FACTS,
     )
     .join(WalletPass, WalletPass.card_id == Card.id)
@@ -225,19 +226,36 @@ def apple_pass_by_id(
     return _built(session, row, builder, templates)
 
 
+def signed_parts_by_id(
+    session: Session, pass_id: int, builder: PkpassBuilder, templates: TemplateStore
+) -> tuple[int, SignedParts]:
+    """The pass's ``last_modified`` and its signed parts, from one read of its row followed
+    by reads of what it shares with its program: a change after that read moves the
+    pass past this ``last_modified``, so the parts never stand for a later version."""
+    row = session.connection().execute(_PASS_BY_ID, {"pass_id": pass_id}).mappings().first()
+    content, template = _content_of_row(session, row, templates)
+    assert row is not None  # _content_of_row raised otherwise
+    return row["last_modified"], builder.sign_parts(content, template)
+
+
 def _built(
     session: Session,
     row: RowMapping | None,
     builder: PkpassBuilder,
     templates: TemplateStore,
 ) -> bytes:
+    return builder.build(*_content_of_row(session, row, templates))
+
+
+def _content_of_row(
+    session: Session, row: RowMapping | None, templates: TemplateStore
+) -> tuple[CardContent, PassTemplate]:
     if row is None:
         raise UnknownCardError()
     shared = _shared_of(session, row, templates)
     locations = _locations_of_card(session, row["card_id"], shared.locations)
     facts = PassFacts(**{name: row[name] for name in _FACT_NAMES})
-    content = content_of_facts(facts, shared.template, locations)
-    return builder.build(content, shared.template)
+    return content_of_facts(facts, shared.template, locations), shared.template
 
 
 def card_numbered(session: Session, program_id: int, number: str) -> Card | None:

@@ -38,7 +38,7 @@ from app.loyalty.models import Card, LedgerEntry, Member
 from app.messaging.models import Invite
 from app.passes.models import AppleDevice, AppleRegistration, GoogleMessage, WalletPass
 from app.passes.sync import mark_card_changed
-from app.services import installs, wallet_counts
+from app.services import installs, pass_renderings, wallet_counts
 from app.services.staff import audit
 from app.staff.models import AuditEntry, PendingAdjustment, StaffUser
 
@@ -97,6 +97,7 @@ def erase(session: Session, clock: Clock, card: Card, actor: StaffUser | str) ->
     )
     pass_ids = select(WalletPass.id).where(WalletPass.card_id == card.id)
     session.execute(delete(GoogleMessage).where(GoogleMessage.pass_id.in_(pass_ids)))
+    pass_renderings.forget_card(session, card.id)
     mark_card_changed(session, clock, card.id)
     audit(session, clock, actor, "member.erased", card.number, {"member_id": member.id})
     session.flush()

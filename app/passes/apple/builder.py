@@ -22,6 +22,15 @@ class AppleIdentity:
     web_service_url: str
 
 
+@dataclass(frozen=True)
+class SignedParts:
+    """A signed pass without its template images: its own files, then manifest.json and
+    signature (the manifest covers the images too)."""
+
+    files: tuple[BundleFile, ...]
+    image_set: str
+
+
 class PkpassBuilder:
     """Builds signed passes; template images are prepared once per template."""
 
@@ -34,7 +43,7 @@ class PkpassBuilder:
 
     def _template_files(self, slug: str, template: PassTemplate | None) -> tuple[BundleFile, ...]:
         """Image files prepared once per image set (the template's, or a program's own)."""
-        key = f"{slug}#{template.images_key}" if template is not None else f"{slug}#"
+        key = _image_set(slug, template)
         files = self._assets.get(key)
         if files is None:
             with self._lock:
@@ -45,7 +54,12 @@ class PkpassBuilder:
                 self._assets[key] = files
         return files
 
-    def build(self, content: CardContent, template: PassTemplate | None = None) -> bytes:
+    @property
+    def signer_fingerprint(self) -> str:
+        return self._signer.fingerprint
+
+    def sign_parts(self, content: CardContent, template: PassTemplate | None = None) -> SignedParts:
+        """The pass's own files, manifest and signature; the images are named, not copied."""
         data, tables = render_pass_json(
             content,
             pass_type_id=self.identity.pass_type_id,
@@ -54,14 +68,32 @@ class PkpassBuilder:
         )
         # Everything is stored uncompressed: deflating ~8 KB of JSON would cost a
         # third of the time of the signature and save a few kilobytes.
-        files = [BundleFile.stored("pass.json", dumps(data))]
-        files += (
+        own = [BundleFile.stored("pass.json", dumps(data))]
+        own += (
             BundleFile.stored(f"{lang}.lproj/pass.strings", render_strings(table))
             for lang, table in sorted(tables.items())
         )
-        files += self._template_files(content.template, template)
-        manifest = json.dumps({f.name: f.sha1 for f in files}, sort_keys=True).encode()
+        images = self._template_files(content.template, template)
+        manifest = json.dumps({f.name: f.sha1 for f in (*own, *images)}, sort_keys=True).encode()
         signature = self._signer.sign(manifest)
-        files.append(BundleFile.stored("manifest.json", manifest))
-        files.append(BundleFile.stored("signature", signature))
-        return write_zip(files)
+        own.append(BundleFile.stored("manifest.json", manifest))
+        own.append(BundleFile.stored("signature", signature))
+        return SignedParts(tuple(own), _image_set(content.template, template))
+
+    def assemble(self, parts: SignedParts) -> bytes | None:
+        """The .pkpass of signed parts; None when this process has not prepared their
+        image set yet (the caller then renders the pass, which prepares it)."""
+        images = self._assets.get(parts.image_set)
+        if images is None:
+            return None
+        # The zip's order: the pass's files, the images, then manifest and signature.
+        return write_zip((*parts.files[:-2], *images, *parts.files[-2:]))
+
+    def build(self, content: CardContent, template: PassTemplate | None = None) -> bytes:
+        body = self.assemble(self.sign_parts(content, template))
+        assert body is not None  # sign_parts prepared the image set
+        return body
+
+
+def _image_set(slug: str, template: PassTemplate | None) -> str:
+    return f"{slug}#{template.images_key}" if template is not None else f"{slug}#"

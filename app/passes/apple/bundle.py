@@ -107,3 +107,33 @@ def write_zip(files: Iterable[BundleFile]) -> bytes:
     central = b"".join(central_parts)
     end = _END.pack(0x06054B50, 0, 0, count, count, len(central), offset, 0)
     return b"".join(local_parts) + central + end
+
+
+_PACKED = struct.Struct("<HI")  # name length, data length
+
+
+def pack_files(files: Iterable[BundleFile]) -> bytes:
+    """Files as one blob for storage (their data stored, not deflated)."""
+    parts: list[bytes] = []
+    for f in files:
+        if f.method != _STORED:
+            raise ValueError(f"{f.name} is deflated; only stored files are packed")
+        name = f.name.encode("utf-8")
+        parts += (_PACKED.pack(len(name), len(f.payload)), name, f.payload)
+    return b"".join(parts)
+
+
+def unpack_files(blob: bytes) -> list[BundleFile]:
+    files: list[BundleFile] = []
+    at = 0
+    view = memoryview(blob)
+    while at < len(blob):
+        name_len, size = _PACKED.unpack_from(blob, at)
+        at += _PACKED.size
+        name = bytes(view[at : at + name_len]).decode("utf-8")
+        at += name_len
+        if at + size > len(blob):
+            raise ValueError("a packed bundle file ends early")
+        files.append(BundleFile.stored(name, bytes(view[at : at + size])))
+        at += size
+    return files

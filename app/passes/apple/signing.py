@@ -15,6 +15,9 @@ _OPTIONS = (pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary)
 
 
 class PassSigner(Protocol):
+    # Names the certificate: a pass signed ahead with another one is not served.
+    fingerprint: str
+
     def sign(self, manifest: bytes) -> bytes:
         """Detached DER CMS signature of the manifest bytes."""
         ...
@@ -30,6 +33,7 @@ class CmsPassSigner:
     def __init__(self, identity: SigningIdentity) -> None:
         self.identity = identity
         self._wwdr = identity.wwdr
+        self.fingerprint = identity.certificate.fingerprint(hashes.SHA256()).hex()[:32]
         self._builder = pkcs7.PKCS7SignatureBuilder().add_signer(
             identity.certificate, identity.private_key, hashes.SHA256()
         )

@@ -7,12 +7,13 @@ import re
 from typing import Any
 
 from flask import Response, jsonify, request
+from sqlalchemy import Connection
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import http_date
 
 from app.push import wallet_apps
 from app.push.relay_urls import RelayUrlError, check_push_service_url
-from app.services import passkit, render_failures
+from app.services import pass_renderings, passkit, render_failures
 from app.web.db import db, services
 from app.web.errors import json_error
 from app.web.passkit import bp
@@ -32,17 +33,20 @@ def _unauthorized() -> Response:
 
 
 def _authenticate(
-    pass_type_id: str, serial: str, *, lookup_only: bool = False
+    pass_type_id: str, serial: str, *, lookup_only: bool = False, conn: Connection | None = None
 ) -> passkit.PassRef | None:
     """The pass the request is authorised for. ``lookup_only`` reads on a bare
-    connection instead of the request's session (the 304 fast path)."""
+    connection instead of the request's session (the hot paths); ``conn`` is one the
+    caller holds."""
     if pass_type_id != services().settings.apple.pass_type_id:
         return None
     match = _AUTH.match(request.headers.get("Authorization", ""))
     token = match.group(2) if match else None
+    if conn is not None:
+        return passkit.authenticate(conn, serial, token)
     if lookup_only:
-        with services().lookup() as conn:
-            return passkit.authenticate(conn, serial, token)
+        with services().lookup() as own:
+            return passkit.authenticate(own, serial, token)
     return passkit.authenticate(db(), serial, token)
 
 
@@ -137,21 +141,28 @@ def changed(device_id: str, pass_type_id: str) -> Response:
 
 @bp.get("/passes/<pass_type_id>/<serial>")
 def latest_pass(pass_type_id: str, serial: str) -> Response:
-    ref = _authenticate(pass_type_id, serial, lookup_only=True)
-    if ref is None:
-        return _unauthorized()
-    last_modified = http_date(ref.last_modified)
-    since = request.if_modified_since
-    if since is not None and int(since.timestamp()) >= ref.last_modified:
+    svc = services()
+    # One plain connection, no ORM session: the check, and after a push the pass the
+    # worker signed ahead for this version.
+    with svc.lookup() as conn:
+        ref = _authenticate(pass_type_id, serial, conn=conn)
+        if ref is None:
+            return _unauthorized()
+        since = request.if_modified_since
+        fresh = since is not None and int(since.timestamp()) >= ref.last_modified
+        body = (
+            None if fresh else pass_renderings.served(conn, ref.id, ref.last_modified, svc.pkpass)
+        )
+    if fresh:
         response = Response(status=304)
     else:
-        svc = services()
-        try:
-            body = passkit.signed_pass(db(), ref.id, svc.pkpass, svc.templates)
-        except passkit.UnrenderablePassError as broken:
-            return _unrenderable(ref.id, broken.cause)
+        if body is None:
+            try:
+                body = passkit.signed_pass(db(), ref.id, svc.pkpass, svc.templates)
+            except passkit.UnrenderablePassError as broken:
+                return _unrenderable(ref.id, broken.cause)
         response = Response(body, mimetype=PKPASS_MIME)
-    response.headers["Last-Modified"] = last_modified
+    response.headers["Last-Modified"] = http_date(ref.last_modified)
     response.headers["Cache-Control"] = "no-cache"
     return response
 
