@@ -11,6 +11,7 @@ live as before.
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -118,7 +119,12 @@ def served(
     ).first()
     if row is None:
         return None
-    return builder.assemble(SignedParts(tuple(unpack_files(row.files)), row.image_set))
+    try:
+        files = tuple(unpack_files(row.files))
+    except (ValueError, struct.error):  # a damaged row: render live rather than fail
+        log.warning("pass %d: its rendering signed ahead is unreadable", pass_id)
+        return None
+    return builder.assemble(SignedParts(files, row.image_set))
 
 
 def forget_card(session: Session, card_id: int) -> None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -162,7 +163,13 @@ def test_a_change_after_the_push_is_rendered_live_not_served_stale(
     assert got.files["signature"] != _stored_signature(old)
 
 
+@pytest.mark.parametrize(
+    "spoiled",
+    [{"signer": "renewed"}, {"files": b"\x09\x00\xff\xff\xff\x7fpass.json"}],
+    ids=["renewed certificate", "damaged row"],
+)
 def test_a_pass_signed_with_another_certificate_is_not_served(
+    spoiled: dict[str, object],
     client: FlaskClient,
     session: Session,
     services: Services,
@@ -173,7 +180,8 @@ def test_a_pass_signed_with_another_certificate_is_not_served(
     tmp_path: Path,
 ) -> None:
     """After the operator renews the Pass Type ID certificate, the web serves nothing
-    signed with the old one (the worker signs the next push with the new one)."""
+    signed with the old one (the worker signs the next push with the new one); a damaged
+    rendering is rendered live too, not answered with an error."""
     fake = fake_apns["start"]()
     phone, serial, card = _installed(
         client, session, "d3v1ce0000000000000000000000a003", "+7 921 100-00-03"
@@ -184,7 +192,7 @@ def test_a_pass_signed_with_another_certificate_is_not_served(
     row = _stored(session, serial)
     assert row is not None
     session.execute(
-        update(PassRendering).where(PassRendering.pass_id == row.pass_id).values(signer="renewed")
+        update(PassRendering).where(PassRendering.pass_id == row.pass_id).values(**spoiled)
     )
     session.commit()
     with statements(services.engine) as seen:
