@@ -134,3 +134,13 @@ class TaskQueue:
 
     def pending(self) -> int:
         return int(self.huey.pending_count())
+
+    def queued_deliveries(self) -> set[int]:
+        """Passes in delivery tasks waiting in the queue or for a retry: not lost, so the
+        sweeper leaves them (a campaign's backlog would otherwise be enqueued again every
+        minute while it waits its turn). A task being run right now is not listed."""
+        ids: set[int] = set()
+        for task in (*self.huey.pending(), *self.huey.scheduled()):
+            if task.name == "deliver_passes" and task.args:
+                ids.update(task.args[0])
+        return ids

@@ -285,7 +285,8 @@ def owed_by_channel(services: Services, channels: Channels | None = None) -> dic
 
 def sweep(services: Services, channels: Channels | None = None) -> int:
     """Re-enqueue every pass owed for longer than the sweep age (a minute) on a channel
-    without an open alarm, unless its render failure waits for its next try."""
+    without an open alarm, unless its render failure waits for its next try or a
+    delivery task for it still waits in the queue."""
     age = timedelta(seconds=services.settings.sweep_after_seconds)
     now = services.clock.now()
     stale: set[int] = set()
@@ -297,6 +298,8 @@ def sweep(services: Services, channels: Channels | None = None) -> int:
                 stale.update(owed_after(session, now, age))
         if stale:
             stale -= render_failures.waiting(session, now)
+    if stale:
+        stale -= services.queue.queued_deliveries()
     if stale:
         log.info("sweeper: %d passes still owed after %s, enqueued again", len(stale), age)
         services.queue.deliver(sorted(stale))

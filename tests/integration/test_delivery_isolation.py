@@ -99,6 +99,7 @@ def test_a_pass_that_cannot_be_rendered_holds_up_no_other_and_is_retried_with_ba
         services.queue.huey.flush()
         fixed_clock(services).advance(seconds=61)
         assert handlers.sweep(services) == 1  # its first retry is due
+        services.queue.huey.flush()  # the worker takes that task:
         handlers.deliver(services, sender, [broken])
         session.expire_all()
         assert session.get(PassRenderFailure, broken).failures == 2  # type: ignore[union-attr]
@@ -142,6 +143,7 @@ def test_the_passkit_fetch_of_a_pass_that_cannot_be_rendered_answers_503_and_mar
     wallet_pass.apns_delivered_version = wallet_pass.version  # the phone was told
     demo.template = "no-such-template"
     session.commit()
+    services.queue.huey.flush()  # the worker took the registration's delivery task
     url = f"/passkit/v1/passes/{PASS_TYPE_ID}/{wallet_pass.serial_number}"
     auth = {"Authorization": f"ApplePass {wallet_pass.auth_token}"}
     with caplog.at_level(logging.ERROR):

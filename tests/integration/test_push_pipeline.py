@@ -208,6 +208,11 @@ def test_the_sweeper_resends_what_stayed_owed(
     assert handlers.sweep(services) == 1
     tasks = [t.args[0] for t in services.queue.huey.pending() if t.name == "deliver_passes"]
     assert tasks == [[pass_id]]
+    # Still waiting its turn a minute later (a campaign's backlog): not enqueued again.
+    fixed_clock(services).advance(seconds=61)
+    assert handlers.sweep(services) == 0
+    services.queue.huey.flush()  # the task lost with a queue that was wiped
+    assert handlers.sweep(services) == 1
     count = session.scalar(select(func.count()).select_from(AppleRegistration))
     assert count == 1
 
