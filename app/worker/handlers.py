@@ -202,14 +202,7 @@ def deliver_passkit(services: Services, channels: Channels, pass_ids: list[int])
     for start in range(0, len(passes), _SIGN_SLICE):
         part = set(passes[start : start + _SIGN_SLICE])
         _sign_ahead(services, part)
-        calls: list[tuple[Channel, str | None, list[str]]] = []
-        sliced = delivery.Owed([t for t in targets if t.pass_id in part], owed.versions)
-        for name, urls in sliced.by_channel().items():
-            channel = channels.get(name)
-            assert channel is not None  # in ``sending``
-            for url, tokens in urls.items():
-                for i in range(0, len(tokens), channel.max_batch):
-                    calls.append((channel, url, tokens[i : i + channel.max_batch]))
+        calls = _batches(channels, [t for t in targets if t.pass_id in part])
         if len(calls) == 1:
             call(*calls[0])
         elif calls:
@@ -228,6 +221,21 @@ def deliver_passkit(services: Services, channels: Channels, pass_ids: list[int])
     for name, error in report.config_errors.items():
         log.error("%s refused our credentials (%s): sending stopped", name, error)
     return report
+
+
+def _batches(
+    channels: Channels, targets: list[delivery.Target]
+) -> list[tuple[Channel, str | None, list[str]]]:
+    """The channel calls for these targets: per channel and relay URL, each channel's
+    batch size at most, every token once."""
+    calls: list[tuple[Channel, str | None, list[str]]] = []
+    for name, urls in delivery.Owed(targets, {}).by_channel().items():
+        channel = channels.get(name)
+        assert channel is not None  # the caller kept only channels that send
+        for url, tokens in urls.items():
+            for i in range(0, len(tokens), channel.max_batch):
+                calls.append((channel, url, tokens[i : i + channel.max_batch]))
+    return calls
 
 
 _CONCURRENT_CALLS = 8  # relay calls in flight per task (APNs multiplexes on its own)
