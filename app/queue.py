@@ -105,11 +105,15 @@ class TaskQueue:
     def handle(self, name: str, handler: Callable[..., Any]) -> None:
         self._handlers[name] = handler
 
-    def deliver(self, pass_ids: Iterable[int], chunk: int = CHUNK) -> int:
-        """Enqueue delivery of the passes in chunks; returns the number of tasks."""
+    def deliver(self, pass_ids: Iterable[int], chunk: int = CHUNK, delay: float = 0) -> int:
+        """Enqueue delivery of the passes in chunks, to run ``delay`` seconds from now;
+        returns the number of tasks."""
         ids = sorted(set(pass_ids))
         for start in range(0, len(ids), chunk):
-            self._deliver(ids[start : start + chunk])
+            if delay:
+                self._deliver.schedule(args=(ids[start : start + chunk],), delay=delay)
+            else:
+                self._deliver(ids[start : start + chunk])
         return (len(ids) + chunk - 1) // chunk
 
     def send_invites(self, invite_ids: Iterable[int], chunk: int = 100) -> int:

@@ -310,7 +310,9 @@ def sweep(services: Services, channels: Channels | None = None) -> int:
         stale -= services.queue.queued_deliveries()
     if stale:
         log.info("sweeper: %d passes still owed after %s, enqueued again", len(stale), age)
-        services.queue.deliver(sorted(stale))
+        # Run a sweep age from now: a task delivering them right now (not in the queue
+        # any more) has recorded them by then, and they are not pushed twice.
+        services.queue.deliver(sorted(stale), delay=age.total_seconds())
     return len(stale)
 
 
