@@ -3,7 +3,8 @@ every device holds the new pass.
 
 Usage: .venv/bin/python bench/campaign_e2e.py --database-url postgresql+psycopg://.../<empty db>
        [--cards 20000] [--redis-url redis://127.0.0.1:6379/12] [--serve-workers 2]
-       [--serve-threads 4] [--worker-threads 4] [--connections 16] [--timeout 900]
+       [--serve-threads 4] [--worker-threads 4] [--worker-processes 1] [--connections 16]
+       [--timeout 900]
 
 Set up in a scratch instance: N cards "at risk" with one registered iPhone each
 (`registered_passes`), their passes last changed a day ago; `walletpass serve` and
@@ -349,6 +350,9 @@ def main() -> None:
     parser.add_argument("--serve-workers", type=int, default=2)
     parser.add_argument("--serve-threads", type=int, default=4)
     parser.add_argument("--worker-threads", type=int, default=4)
+    # Several `walletpass worker` processes on one queue, as on several machines: the
+    # passes signed ahead before each push are CPU work one process's threads share.
+    parser.add_argument("--worker-processes", type=int, default=1)
     parser.add_argument("--connections", type=int, default=16, help="the fleet's connections")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--bonus-points", type=int, default=100, help="0: an offer alone")
@@ -429,13 +433,16 @@ def main() -> None:
                 *("serve", "--host", "127.0.0.1", "--port", str(web_port)),
                 *("--workers", str(args.serve_workers), "--threads", str(args.serve_threads)),
             )
-            start("worker", "worker", "--threads", str(args.worker_threads))
+            workers = ["worker"] + [f"worker {i}" for i in range(2, args.worker_processes + 1)]
+            for name in workers:
+                start(name, "worker", "--threads", str(args.worker_threads))
             wait_port(web_port, logs["serve"], procs["serve"])
             deadline = time.time() + 60
-            while "consumer started" not in logs["worker"].read_text():
-                if time.time() > deadline or procs["worker"].poll() is not None:
-                    raise SystemExit(logs["worker"].read_text()[-3000:])
-                time.sleep(0.2)
+            for name in workers:
+                while "consumer started" not in logs[name].read_text():
+                    if time.time() > deadline or procs[name].poll() is not None:
+                        raise SystemExit(logs[name].read_text()[-3000:])
+                    time.sleep(0.2)
             sample()
             idle = dict(peak)
             offer = OFFER.format(n=os.getpid())
@@ -518,8 +525,9 @@ def report(
     push_span = fleet.last_push - (fleet.first_push or started)
     fetch_span = fleet.last_fetch - (fleet.first_fetch or started)
     print(
-        f"\n{args.cards} devices; serve {args.serve_workers}x{args.serve_threads}, worker "
-        f"--threads {args.worker_threads}, fleet {args.connections} connections, bonus "
+        f"\n{args.cards} devices; serve {args.serve_workers}x{args.serve_threads}, "
+        f"{args.worker_processes} worker process(es) --threads {args.worker_threads}, "
+        f"fleet {args.connections} connections, bonus "
         f"{args.bonus_points}; load "
         f"{os.getloadavg()[0]:.1f}"
     )
