@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from app.passes.apple.bundle import unpack_files
 from app.passes.apple.certs import DevChain
 from app.passes.models import PassRendering, WalletPass
 from app.passes.sync import mark_card_changed
+from app.push.apns.client import ApnsSender
 from app.services import cards, enrollment, erasure, pass_renderings
 from app.services.programs import seed_demo
 from app.worker import handlers
@@ -42,6 +44,33 @@ def _installed(client: FlaskClient, session: Session, library_id: str, phone: st
         select(WalletPass).where(WalletPass.serial_number == serial)
     ).one()
     return device, serial, session.get(Card, wallet_pass.card_id)
+
+
+@pytest.fixture
+def sender(
+    services: Services,
+    fake_apns: dict[str, Any],  # noqa: F811
+    server_cert: Any,  # noqa: F811
+) -> Iterator[ApnsSender]:
+    with sender_for(services, fake_apns["start"](), server_cert) as opened:
+        yield opened
+
+
+def _pushed(
+    client: FlaskClient,
+    session: Session,
+    services: Services,
+    sender: ApnsSender,
+    n: int,
+    offer: str,
+) -> tuple[WalletDevice, str, Card]:
+    """A phone holding a pass whose new offer the worker has just pushed."""
+    phone, serial, card = _installed(
+        client, session, f"d3v1ce0000000000000000000000a{n:03d}", f"+7 921 100-00-{n:02d}"
+    )
+    _new_offer(session, services, card, offer)
+    handlers.deliver(services, sender, [_pass_id(session, serial)])
+    return phone, serial, card
 
 
 def _new_offer(session: Session, services: Services, card: Card, offer: str) -> None:
@@ -99,19 +128,11 @@ def test_after_a_push_each_phone_gets_the_pass_signed_ahead_in_two_statements(
     session: Session,
     services: Services,
     demo: Program,
-    fake_apns: dict[str, Any],  # noqa: F811
-    server_cert: Any,  # noqa: F811
+    sender: ApnsSender,
     dev_chain: DevChain,
     tmp_path: Path,
 ) -> None:
-    fake = fake_apns["start"]()
-    phone, serial, card = _installed(
-        client, session, "d3v1ce0000000000000000000000a001", "+7 921 100-00-01"
-    )
-    _new_offer(session, services, card, "Скидка 30 % на зимние куртки")
-    with sender_for(services, fake, server_cert) as sender:
-        report = handlers.deliver(services, sender, [_pass_id(session, serial)])
-    assert report.outcomes["accepted"] >= 1
+    phone, serial, _ = _pushed(client, session, services, sender, 1, "Скидка 30 % на зимние куртки")
     row = _stored(session, serial)
     assert row is not None
     with statements(services.engine) as seen:
@@ -140,18 +161,11 @@ def test_a_change_after_the_push_is_rendered_live_not_served_stale(
     session: Session,
     services: Services,
     demo: Program,
-    fake_apns: dict[str, Any],  # noqa: F811
-    server_cert: Any,  # noqa: F811
+    sender: ApnsSender,
     dev_chain: DevChain,
     tmp_path: Path,
 ) -> None:
-    fake = fake_apns["start"]()
-    phone, serial, card = _installed(
-        client, session, "d3v1ce0000000000000000000000a002", "+7 921 100-00-02"
-    )
-    _new_offer(session, services, card, "Первое предложение")
-    with sender_for(services, fake, server_cert) as sender:
-        handlers.deliver(services, sender, [_pass_id(session, serial)])
+    phone, serial, card = _pushed(client, session, services, sender, 2, "Первое предложение")
     old = _stored(session, serial)
     assert old is not None
     fixed_clock(services).advance(timedelta(seconds=5))
@@ -174,21 +188,14 @@ def test_a_pass_signed_with_another_certificate_is_not_served(
     session: Session,
     services: Services,
     demo: Program,
-    fake_apns: dict[str, Any],  # noqa: F811
-    server_cert: Any,  # noqa: F811
+    sender: ApnsSender,
     dev_chain: DevChain,
     tmp_path: Path,
 ) -> None:
     """After the operator renews the Pass Type ID certificate, the web serves nothing
     signed with the old one (the worker signs the next push with the new one); a damaged
     rendering is rendered live too, not answered with an error."""
-    fake = fake_apns["start"]()
-    phone, serial, card = _installed(
-        client, session, "d3v1ce0000000000000000000000a003", "+7 921 100-00-03"
-    )
-    _new_offer(session, services, card, "Подарок к покупке")
-    with sender_for(services, fake, server_cert) as sender:
-        handlers.deliver(services, sender, [_pass_id(session, serial)])
+    phone, serial, _ = _pushed(client, session, services, sender, 3, "Подарок к покупке")
     row = _stored(session, serial)
     assert row is not None
     session.execute(
@@ -226,20 +233,10 @@ def test_erasure_and_the_daily_job_drop_what_was_signed_ahead(
     session: Session,
     services: Services,
     demo: Program,
-    fake_apns: dict[str, Any],  # noqa: F811
-    server_cert: Any,  # noqa: F811
+    sender: ApnsSender,
 ) -> None:
-    fake = fake_apns["start"]()
-    _, erased, erased_card = _installed(
-        client, session, "d3v1ce0000000000000000000000a005", "+7 921 100-00-05"
-    )
-    _, kept, kept_card = _installed(
-        client, session, "d3v1ce0000000000000000000000a006", "+7 921 100-00-06"
-    )
-    for card in (erased_card, kept_card):
-        _new_offer(session, services, card, "Только сегодня")
-    with sender_for(services, fake, server_cert) as sender:
-        handlers.deliver(services, sender, [_pass_id(session, erased), _pass_id(session, kept)])
+    _, erased, erased_card = _pushed(client, session, services, sender, 5, "Только сегодня")
+    _, kept, _ = _pushed(client, session, services, sender, 6, "Только сегодня")
     assert _stored(session, erased) is not None and _stored(session, kept) is not None
     card = session.get(Card, erased_card.id)
     assert card is not None
