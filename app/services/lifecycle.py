@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -10,6 +11,7 @@ from sqlalchemy import (
     MetaData,
     Select,
     String,
+    Subquery,
     Table,
     and_,
     case,
@@ -18,12 +20,14 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
 
 from app.analytics import stage_days, stage_gaps
 from app.analytics.kpis import thresholds_of
+from app.analytics.models import KpiCard, KpiRollupState
 from app.clock import Clock
 from app.db import UTCDateTime
 from app.loyalty.models import Card, Member, Program, StageTransition
@@ -41,23 +45,47 @@ _MOVES = Table(
 )
 
 
-def _moved(program: Program, now: datetime) -> Select[tuple[int, str | None, str]]:
+def _history(program: Program, now: datetime, rolled_up: bool) -> Subquery:
+    """(member, purchases before ``now``, the last of them) of members who bought: from
+    the card's first, second and last purchase (``KpiCard``, one row a card) when the
+    rollups hold the program, the receipts then read only for cards with a purchase at
+    or after ``now``; else the receipts grouped by card (every receipt of the program read)."""
+
+    def from_receipts(*where: Any) -> Select[Any]:
+        return (
+            select(
+                Card.member_id.label("member_id"),
+                func.count(Receipt.id).label("n"),
+                func.max(Receipt.created_at).label("last"),
+            )
+            .join(Receipt, Receipt.card_id == Card.id)
+            .where(Card.program_id == program.id, Receipt.created_at < now, *where)
+            .group_by(Card.member_id)
+        )
+
+    if not rolled_up:
+        return from_receipts().subquery()
+    k = KpiCard
+    settled = (
+        select(
+            Card.member_id.label("member_id"),
+            case((k.second_at.is_(None), 1), else_=2).label("n"),  # all before ``now``
+            k.last_at.label("last"),
+        )
+        .join(k, k.card_id == Card.id)
+        .where(k.program_id == program.id, k.last_at < now)
+    )
+    later = select(k.card_id).where(k.program_id == program.id, k.last_at >= now)
+    return union_all(settled, from_receipts(Card.id.in_(later))).subquery()
+
+
+def _moved(program: Program, now: datetime, rolled_up: bool) -> Select[tuple[int, str | None, str]]:
     """(member, stored stage, stage now) of the program's members enrolled before ``now``
     whose stage is not the stored one: ``lifecycle.stage()`` in SQL over the purchases
     of the member's card before ``now``. ``(now - t).days <= n`` is ``t > now - (n + 1)
     days``, compared as instants."""
     limits = thresholds_of(program)
-    history = (
-        select(
-            Card.member_id.label("member_id"),
-            func.count(Receipt.id).label("n"),
-            func.max(Receipt.created_at).label("last"),
-        )
-        .join(Receipt, Receipt.card_id == Card.id)
-        .where(Card.program_id == program.id, Receipt.created_at < now)
-        .group_by(Card.member_id)
-        .subquery()
-    )
+    history = _history(program, now, rolled_up)
 
     def since(days: int) -> datetime:
         return now - timedelta(days=days + 1)
@@ -94,7 +122,8 @@ def refresh_stages(
     session.execute(delete(_MOVES))
     m = _MOVES.c
     columns = ["member_id", "from_stage", "to_stage"]
-    session.execute(insert(_MOVES).from_select(columns, _moved(program, now)))
+    rolled_up = session.get(KpiRollupState, program.id) is not None
+    session.execute(insert(_MOVES).from_select(columns, _moved(program, now, rolled_up)))
     moved = [
         (member_id, old, new)
         for member_id, old, new in session.execute(select(_MOVES).order_by(m.member_id))

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.analytics.kpis import thresholds_of
 from app.analytics.lifecycle import stage
+from app.analytics.models import KpiRollupState
+from app.analytics.rebuild import rebuild
 from app.bootstrap import Services
 from app.campaigns.models import CampaignTarget
 from app.clock import FixedClock
@@ -107,12 +110,18 @@ def stored(session: Session, program: Program) -> dict[int, str | None]:
     return {member_id: name for member_id, name in rows}
 
 
+@pytest.mark.parametrize("rolled_up", [False, True], ids=["from receipts", "from rollups"])
 def test_the_refresh_gives_every_member_the_stage_of_the_rule_function(
-    real_services: Services, clock: FixedClock
+    real_services: Services, clock: FixedClock, rolled_up: bool
 ) -> None:
+    """Before the rollups hold the program the purchases are read from the receipts;
+    after, from each card's first, second and last purchase."""
     with real_services.transaction() as session:
         program = seed_demo(session, clock)
         shoppers = populate(session, clock, program)
+        if rolled_up:
+            rebuild(session, program, NOW)
+            assert session.get(KpiRollupState, program.id) is not None
         expected = {s.member_id: s.expected(program) for s in shoppers if s.enrolled < NOW}
         assert {"newcomer", "active", "at_risk", "lost"} == set(expected.values())
         win_back = campaigns.create(
