@@ -51,7 +51,7 @@ def _history(program: Program, now: datetime, rolled_up: bool) -> Subquery:
     rollups hold the program, the receipts then read only for cards with a purchase at
     or after ``now``; else the receipts grouped by card (every receipt of the program read)."""
 
-    def from_receipts(*where: Any) -> Select[Any]:
+    def from_receipts(*where: Any) -> Select[int, int, datetime]:
         return (
             select(
                 Card.member_id.label("member_id"),
@@ -79,7 +79,7 @@ def _history(program: Program, now: datetime, rolled_up: bool) -> Subquery:
     return union_all(settled, from_receipts(Card.id.in_(later))).subquery()
 
 
-def _moved(program: Program, now: datetime, rolled_up: bool) -> Select[tuple[int, str | None, str]]:
+def _moved(program: Program, now: datetime, rolled_up: bool) -> Select[int, str | None, str]:
     """(member, stored stage, stage now) of the program's members enrolled before ``now``
     whose stage is not the stored one: ``lifecycle.stage()`` in SQL over the purchases
     of the member's card before ``now``. ``(now - t).days <= n`` is ``t > now - (n + 1)
