@@ -9,10 +9,11 @@ Then the whole daily job, ``lifecycle.refresh_stages``, on the first day after t
 (the simulated stages are not the computed ones: many members move) and on the day
 after (a normal day's moves), set-based as it is now and as the ORM loop over every
 member it was before (kept here as ``refresh_before``), each in a transaction rolled
-back; both must move the same members and write the same transitions and stages.
+back; both must move the same members and write the same transitions and stages (and,
+with ``--win-back``, a running win-back campaign targets the same cards).
 
 Usage: .venv/bin/python bench/stage_moves.py --database-url postgresql+psycopg://...
-       [--moved 20000] [--skip-moves] [--skip-before]
+       [--moved 20000] [--skip-moves] [--skip-before] [--win-back]
 
 The database holds a chain built by ``bench/dashboard.py --build-only`` (it is migrated
 first). Printed per move: seconds of writing the members' stages (the job's own
@@ -117,11 +118,30 @@ def timed(parts: dict[str, float]) -> Iterator[None]:
         stage_gaps.move, stage_days.refresh = real["move"], real["refresh"]  # type: ignore[assignment]
 
 
+def win_back(session: Any, clock: Any, program: Any) -> int:
+    """A running win-back campaign (no holdout): the job then messages the members it
+    moves into "at risk"."""
+    from app.services import campaigns
+
+    draft = campaigns.Draft(
+        name="Come back",
+        offer_en="-20 %",
+        offer_ru="-20 %",
+        segment={},
+        holdout_percent=0,
+        trigger="win_back",
+    )
+    campaign = campaigns.create(session, clock, program, draft, "bench")
+    session.flush()
+    return int(campaign.id)
+
+
 def whole_job(chain: Any, skip_before: bool) -> None:
     """refresh_stages on the first day after the chain and the next, both ways."""
     from sqlalchemy import func, select
 
     from app.analytics import rollups
+    from app.campaigns.models import CampaignTarget
     from app.clock import FixedClock
     from app.loyalty.models import Member, StageTransition
     from app.services import lifecycle
@@ -135,6 +155,9 @@ def whole_job(chain: Any, skip_before: bool) -> None:
     for name, before in runs:
         outcome = []
         try:
+            campaign = (
+                win_back(session, FixedClock(first), program) if chain.args.win_back else None
+            )
             for day, at in (("first day", first), ("next day", first + timedelta(days=1))):
                 clock = FixedClock(at)
                 parts: dict[str, float] = {}
@@ -163,9 +186,15 @@ def whole_job(chain: Any, skip_before: bool) -> None:
                     ).all()
                 )
                 assert [tuple(r) for r in written] == moved
-                outcome.append((moved, counts))
+                targets = session.scalars(
+                    select(CampaignTarget.card_id)
+                    .where(CampaignTarget.campaign_id == campaign)
+                    .order_by(CampaignTarget.card_id)
+                ).all()
+                outcome.append((moved, counts, targets))
                 rest = took - sum(parts.values())
-                print(f"refresh_stages {name}, {day}: {len(moved)} moved in {took:.2f} s")
+                messaged = f", {len(targets)} win-back targets so far" if campaign else ""
+                print(f"refresh_stages {name}, {day}: {len(moved)} moved{messaged} in {took:.2f} s")
                 for part, seconds in parts.items():
                     print(f"    {part:44} {seconds:6.2f} s")
                 if before is None:
@@ -181,6 +210,7 @@ def main() -> None:
         parser.add_argument("--moved", type=int, default=20_000, help="members moved")
         parser.add_argument("--skip-moves", action="store_true", help="only the whole job")
         parser.add_argument("--skip-before", action="store_true", help="no ORM-loop run")
+        parser.add_argument("--win-back", action="store_true", help="a win-back campaign runs")
 
     with built_chain(__doc__, options) as chain:
         if not chain.args.skip_moves:
