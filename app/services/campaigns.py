@@ -390,37 +390,14 @@ def capped(session: Session, program: Program, card_id: int, now: datetime) -> b
     )
 
 
-def _running(program_id: int, trigger: str, now: datetime) -> ColumnElement[bool]:
+def running(program_id: int, trigger: str, now: datetime) -> ColumnElement[bool]:
+    """The program's campaigns of this trigger that run at ``now``."""
     return and_(
         Campaign.program_id == program_id,
         Campaign.trigger == trigger,
         Campaign.status == "active",
         Campaign.ends_at.is_(None) | (Campaign.ends_at > now),
     )
-
-
-def fire_trigger_many(
-    session: Session, clock: Clock, program_id: int, trigger: str, card_ids: Sequence[int]
-) -> int:
-    """``fire_trigger`` for each of these cards, with two reads in all when no campaign
-    of the trigger runs or none of the cards may be advertised to (the daily job's
-    thousands of stage moves)."""
-    running = select(Campaign.id).where(_running(program_id, trigger, clock.now())).exists()
-    if not card_ids or not session.scalar(select(running)):
-        return 0
-    reachable: list[int] = []
-    for i in range(0, len(card_ids), 10_000):
-        reachable += session.scalars(
-            select(Card.id)
-            .join(Member, Member.id == Card.member_id)
-            .where(
-                Card.id.in_(card_ids[i : i + 10_000]),
-                Card.status == "active",
-                Member.marketing_consent.is_(True),
-            )
-            .order_by(Card.id)
-        )
-    return sum(fire_trigger(session, clock, program_id, trigger, card) for card in reachable)
 
 
 def fire_trigger(
@@ -446,7 +423,7 @@ def fire_trigger(
         .where(Card.id == card_id, Card.status == "active")
     ):
         return 0  # advertising needs the marketing consent (and a live card)
-    query = select(Campaign).where(_running(program_id, trigger, now))
+    query = select(Campaign).where(running(program_id, trigger, now))
     if campaign_ids is not None:
         query = query.where(Campaign.id.in_(campaign_ids))
     active = session.scalars(query).all()

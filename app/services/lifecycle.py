@@ -31,7 +31,7 @@ from app.analytics.models import KpiCard, KpiRollupState
 from app.clock import Clock
 from app.db import UTCDateTime
 from app.loyalty.models import Card, Member, Program, StageTransition
-from app.services import campaigns
+from app.services import campaign_triggers
 from app.till.models import Receipt
 
 # The members whose computed stage differs from the stored one, for the job's statements.
@@ -146,7 +146,7 @@ def refresh_stages(
         .where(m.to_stage == "at_risk", m.from_stage.is_not(None))
         .order_by(Card.id)
     ).all()
-    campaigns.fire_trigger_many(session, clock, program.id, "win_back", at_risk)
+    campaign_triggers.fire_trigger_many(session, clock, program.id, "win_back", at_risk)
     session.execute(
         update(Member)
         .where(Member.id == m.member_id)

@@ -21,6 +21,7 @@ from app.clock import FixedClock
 from app.db import new_public_id
 from app.loyalty.models import Card, Member, Program, StageTransition
 from app.services import campaigns, terminals
+from app.services.campaign_triggers import fire_trigger_many
 from app.services.lifecycle import refresh_stages
 from app.services.programs import seed_demo
 from tests.helpers import sale
@@ -183,4 +184,65 @@ def test_the_refresh_gives_every_member_the_stage_of_the_rule_function(
         ).all()
         assert messaged and sorted(targets) == sorted(messaged)
         assert any(s.card_id is None and expected.get(s.member_id) == "at_risk" for s in shoppers)
+        session.rollback()
+
+
+def test_a_trigger_fired_for_many_cards_targets_what_card_by_card_firing_does(
+    real_services: Services, clock: FixedClock
+) -> None:
+    """Two running win-back campaigns (one with a holdout), cards with and without the
+    consent, a blocked card, cards the first campaign already targeted (done for it,
+    and within the frequency cap for the second): the batch writes the same targets
+    and offers as ``fire_trigger`` per card."""
+    with real_services.transaction() as session:
+        program = seed_demo(session, clock)
+        populate(session, clock, program)
+        cards = list(session.scalars(select(Card.id).order_by(Card.id)))
+        session.execute(update(Card).where(Card.id == cards[1]).values(status="blocked"))
+
+        def running(name: str, holdout: float) -> int:
+            draft = campaigns.Draft(
+                name=name,
+                offer_en=name,
+                offer_ru=name,
+                segment={},
+                holdout_percent=holdout,
+                trigger="win_back",
+            )
+            return campaigns.create(session, clock, program, draft, "test").id
+
+        first, _ = running("First", 30), running("Second", 0)
+        for card in cards[:6]:
+            campaigns.fire_trigger(
+                session, clock, program.id, "win_back", card, campaign_ids=[first]
+            )
+        clock.advance(days=1)
+
+        def outcome() -> tuple[object, ...]:
+            targets = session.execute(
+                select(
+                    CampaignTarget.campaign_id,
+                    CampaignTarget.card_id,
+                    CampaignTarget.holdout,
+                    CampaignTarget.skipped,
+                    CampaignTarget.applied_at,
+                ).order_by(CampaignTarget.campaign_id, CampaignTarget.card_id)
+            ).all()
+            offers = session.execute(
+                select(Card.id, Card.offer_en, Card.offer_campaign_id).order_by(Card.id)
+            ).all()
+            return tuple(targets), tuple(offers)
+
+        one_by_one = session.begin_nested()
+        applied = sum(
+            campaigns.fire_trigger(session, clock, program.id, "win_back", card) for card in cards
+        )
+        expected = outcome()
+        one_by_one.rollback()
+        assert fire_trigger_many(session, clock, program.id, "win_back", cards) == applied
+        assert outcome() == expected
+        targets, _ = expected
+        skipped = {skip for *_, skip, _ in targets}
+        assert applied and {None, "frequency_cap"} <= skipped
+        assert any(holdout for _, _, holdout, _, _ in targets)
         session.rollback()
