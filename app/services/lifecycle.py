@@ -153,6 +153,7 @@ def refresh_stages(
         .values(stage=m.to_stage, stage_since=at)
         .execution_options(synchronize_session=False)
     )
+    # The UPDATE went around the ORM: members the session holds would show the old stage.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Member):
             session.expire(obj, ["stage", "stage_since"])
