@@ -390,6 +390,16 @@ def capped(session: Session, program: Program, card_id: int, now: datetime) -> b
     )
 
 
+def running(program_id: int, trigger: str, now: datetime) -> ColumnElement[bool]:
+    """The program's campaigns of this trigger that run at ``now``."""
+    return and_(
+        Campaign.program_id == program_id,
+        Campaign.trigger == trigger,
+        Campaign.status == "active",
+        Campaign.ends_at.is_(None) | (Campaign.ends_at > now),
+    )
+
+
 def fire_trigger(
     session: Session,
     clock: Clock,
@@ -413,12 +423,7 @@ def fire_trigger(
         .where(Card.id == card_id, Card.status == "active")
     ):
         return 0  # advertising needs the marketing consent (and a live card)
-    query = select(Campaign).where(
-        Campaign.program_id == program_id,
-        Campaign.trigger == trigger,
-        Campaign.status == "active",
-        Campaign.ends_at.is_(None) | (Campaign.ends_at > now),
-    )
+    query = select(Campaign).where(running(program_id, trigger, now))
     if campaign_ids is not None:
         query = query.where(Campaign.id.in_(campaign_ids))
     active = session.scalars(query).all()
