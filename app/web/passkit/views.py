@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy import Connection
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import http_date
 
@@ -32,22 +31,22 @@ def _unauthorized() -> Response:
     return json_error(401, "unauthorized", "missing or wrong pass authentication token")
 
 
+def _token() -> str | None:
+    match = _AUTH.match(request.headers.get("Authorization", ""))
+    return match.group(2) if match else None
+
+
 def _authenticate(
-    pass_type_id: str, serial: str, *, lookup_only: bool = False, conn: Connection | None = None
+    pass_type_id: str, serial: str, *, lookup_only: bool = False
 ) -> passkit.PassRef | None:
     """The pass the request is authorised for. ``lookup_only`` reads on a bare
-    connection instead of the request's session (the hot paths); ``conn`` is one the
-    caller holds."""
+    connection instead of the request's session (the hot paths)."""
     if pass_type_id != services().settings.apple.pass_type_id:
         return None
-    match = _AUTH.match(request.headers.get("Authorization", ""))
-    token = match.group(2) if match else None
-    if conn is not None:
-        return passkit.authenticate(conn, serial, token)
     if lookup_only:
-        with services().lookup() as own:
-            return passkit.authenticate(own, serial, token)
-    return passkit.authenticate(db(), serial, token)
+        with services().lookup() as conn:
+            return passkit.authenticate(conn, serial, _token())
+    return passkit.authenticate(db(), serial, _token())
 
 
 def _check_device(device_id: str) -> None:
@@ -145,7 +144,8 @@ def latest_pass(pass_type_id: str, serial: str) -> Response:
     # One plain connection, no ORM session: the check, and after a push the pass the
     # worker signed ahead for this version.
     with svc.lookup() as conn:
-        ref = _authenticate(pass_type_id, serial, conn=conn)
+        ours = pass_type_id == svc.settings.apple.pass_type_id
+        ref = passkit.authenticate(conn, serial, _token()) if ours else None
         if ref is None:
             return _unauthorized()
         since = request.if_modified_since
