@@ -1,4 +1,5 @@
-"""The dashboard's figures fit their tiles at a chain's size, in Russian."""
+"""The dashboard's figures fit their tiles at a chain's size, in Russian, and its tables
+keep their headings apart."""
 
 from __future__ import annotations
 
@@ -35,3 +36,11 @@ def test_a_chains_revenue_fits_its_tile(live_server: LiveServer, browser_page: A
              .map(dd => dd.id)"""
     )
     assert clipped == []
+    # Each table's heading stands clear of the table above it, not touching it.
+    cramped = page.evaluate(
+        """() => [...document.querySelectorAll('.table-wrap + h3, .chart-box + h3')]
+             .filter(h => h.getBoundingClientRect().top
+                          - h.previousElementSibling.getBoundingClientRect().bottom < 12)
+             .map(h => h.textContent.trim())"""
+    )
+    assert cramped == []
