@@ -55,6 +55,9 @@ class WalletPass(Base):
     card: Mapped[Card] = relationship()
 
     __table_args__ = (
+        # Every pass of a card, voided ones too (erasure, Google messages, the till's
+        # rotating-code check): the partial index below serves only live-pass queries.
+        Index("ix_wallet_passes_card_id", "card_id"),
         Index(
             "uq_wallet_passes_live_card_id",
             "card_id",

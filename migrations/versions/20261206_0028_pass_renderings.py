@@ -1,5 +1,6 @@
 """pass renderings: a pass signed ahead by the worker for the version it pushes, so the
-fetch every phone makes after the push is one read
+fetch every phone makes after the push is one read; an index on every pass of a card
+(queries without the live-pass condition scanned the whole table)
 
 Revision ID: 0028
 Revises: 0027
@@ -40,9 +41,13 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_pass_renderings_rendered_at"), ["rendered_at"], unique=False
         )
+    with op.batch_alter_table("wallet_passes", schema=None) as batch_op:
+        batch_op.create_index("ix_wallet_passes_card_id", ["card_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("wallet_passes", schema=None) as batch_op:
+        batch_op.drop_index("ix_wallet_passes_card_id")
     with op.batch_alter_table("pass_renderings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pass_renderings_rendered_at"))
     op.drop_table("pass_renderings")
