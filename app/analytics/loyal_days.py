@@ -245,7 +245,9 @@ def fill_paid(session: Session, program: Program) -> None:
         .where(v.program_id == program.id)
         .group_by(v.card_id, v.day)
     )
-    days: Any = per_day.subquery()
+    # Read by the spans and by the pairs: a CTE (PostgreSQL materializes a CTE read
+    # twice) rather than a subquery aggregated again for each.
+    days: Any = per_day.cte("card_days")
     sqlite_temp = session.get_bind().dialect.name == "sqlite"
     if sqlite_temp:
         # SQLite joins the two derived tables below by rescanning one per row of the
@@ -255,27 +257,57 @@ def fill_paid(session: Session, program: Program) -> None:
         session.execute(insert(_CARD_DAYS).from_select(["card_id", "day", "due", "kth"], per_day))
         days = _CARD_DAYS
     lead = func.lead(days.c.day).over(partition_by=days.c.card_id, order_by=days.c.day)
-    ranked = select(days.c.card_id, days.c.day, days.c.kth, lead.label("next_day")).subquery()
+    ranked = select(
+        days.c.card_id, days.c.day, days.c.due, days.c.kth, lead.label("next_day")
+    ).subquery()
     until = ranked.c.kth + window
     spans = (
         select(
             ranked.c.card_id,
             ranked.c.day,
+            ranked.c.due,
             case((ranked.c.next_day < until, ranked.c.next_day), else_=until).label("last"),
         )
         .where(until > ranked.c.day)
         .subquery()
     )
-    i, j = days.c, spans.c
-    pairs = days.join(spans, and_(j.card_id == i.card_id, j.day >= i.day, j.day < i.day + horizon))
+    # A span that ends on the card's next purchase day, whose span follows on, leaves
+    # the card loyal: its -1 and the next span's +1 fall on the same midnight and cancel
+    # for every purchase day that sees both. Only the runs of spans keep their ends.
+    s = spans.c
+    in_card = {"partition_by": s.card_id, "order_by": s.day}
+    runs = select(
+        s.card_id,
+        s.day,
+        s.due,
+        s.last,
+        func.coalesce(func.lag(s.last).over(**in_card) == s.day, False).label("goes_on"),
+        func.coalesce(func.lead(s.day).over(**in_card) == s.last, False).label("going_on"),
+    ).cte("runs")
+    r = runs.c
     ends = union_all(
-        select(i.day, (j.day + 1).label("at_day"), i.due.label("due")).select_from(pairs),
-        select(i.day, j.last + 1, -i.due).select_from(pairs).where(j.last + 1 <= i.day + horizon),
+        select(
+            r.card_id,
+            r.day.label("span_day"),
+            (r.day + 1).label("at_day"),
+            literal(1).label("sign"),
+        ).where(~r.goes_on),
+        select(r.card_id, r.day, r.last + 1, literal(-1)).where(~r.going_on),
+    ).subquery()
+    # Each purchase day's money at the run ends from its own span on, within the horizon;
+    # a day whose own span goes on from the one before starts with that span.
+    i, e = days.c, ends.c
+    pairs = days.join(
+        ends, and_(e.card_id == i.card_id, e.span_day >= i.day, e.at_day <= i.day + horizon)
+    )
+    moves = union_all(
+        select(i.day, e.at_day, (e.sign * i.due).label("due")).select_from(pairs),
+        select(r.day, r.day + 1, r.due).where(r.goes_on),
     ).subquery()
     rows = (
-        select(literal(program.id), ends.c.day, ends.c.at_day, func.sum(ends.c.due))
-        .group_by(ends.c.day, ends.c.at_day)
-        .having(func.sum(ends.c.due) != 0)
+        select(literal(program.id), moves.c.day, moves.c.at_day, func.sum(moves.c.due))
+        .group_by(moves.c.day, moves.c.at_day)
+        .having(func.sum(moves.c.due) != 0)
     )
     cols = ["program_id", "day", "at_day", "due"]
     session.execute(insert(KpiLoyalPaid).from_select(cols, rows))
