@@ -58,10 +58,10 @@ class StageCounter:
         # Difference arrays: +1 at the first instant of a run, -1 after its last.
         self._diff = {name: [0] * (len(self._instants) + 1) for name in STAGES}
 
-    def _run(self, name: str, first: int, end: int) -> None:
+    def _run(self, name: str, first: int, end: int, members: int) -> None:
         if first < end:
-            self._diff[name][first] += 1
-            self._diff[name][end] -= 1
+            self._diff[name][first] += members
+            self._diff[name][end] -= members
 
     def add(self, enrolled_at: datetime, purchases: Sequence[datetime]) -> None:
         """One member: when they enrolled and their purchase times in order."""
@@ -73,17 +73,33 @@ class StageCounter:
             # max(last, enrolled) < T <= next purchase.
             first = bisect_right(at, max(last, enrolled_at))
             end = bisect_right(at, lasts[n + 1]) if n + 1 < len(lasts) else len(at)
-            if first >= end:
-                continue
-            settled = first
-            if n < 2:
-                self._run("newcomer", first, min(end, young_until))
-                settled = max(first, young_until)
             risk_from = bisect_left(at, last + self._at_risk)
             lost_from = bisect_left(at, last + self._lost)
-            self._run("active", settled, min(end, risk_from))
-            self._run("at_risk", max(settled, risk_from), min(end, lost_from))
-            self._run("lost", max(settled, lost_from), end)
+            self.add_stretch(n < 2, first, end, young_until, risk_from, lost_from)
+
+    def add_stretch(
+        self,
+        young: bool,
+        first: int,
+        end: int,
+        young_until: int,
+        risk_from: int,
+        lost_from: int,
+        members: int = 1,
+    ) -> None:
+        """``members`` members at the instants [first, end) (indexes) since their last
+        purchase (or enrolment), which puts them at risk from ``risk_from`` and lost
+        from ``lost_from``; ``young`` when they had bought less than twice, so newcomers
+        until ``young_until``."""
+        if first >= end:
+            return
+        settled = first
+        if young:
+            self._run("newcomer", first, min(end, young_until), members)
+            settled = max(first, young_until)
+        self._run("active", settled, min(end, risk_from), members)
+        self._run("at_risk", max(settled, risk_from), min(end, lost_from), members)
+        self._run("lost", max(settled, lost_from), end, members)
 
     def totals(self) -> list[dict[str, int]]:
         """Stage -> members, for each instant in time order."""
