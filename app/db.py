@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -209,3 +210,19 @@ def upsert(session: Session, model: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+@contextmanager
+def planner(session: Session, **settings: str) -> Iterator[None]:
+    """PostgreSQL's planner settings changed for the statements in the block (within the
+    caller's transaction, as they were after it); nothing on other databases."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    set_config = text("SELECT set_config(:name, :value, true)")
+    before = {n: session.scalar(text("SELECT current_setting(:n)"), {"n": n}) for n in settings}
+    for name, value in settings.items():
+        session.execute(set_config, {"name": name, "value": value})
+    yield  # after an error the transaction's rollback undoes them
+    for name, value in before.items():
+        session.execute(set_config, {"name": name, "value": value})
