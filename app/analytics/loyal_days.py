@@ -275,14 +275,15 @@ def fill_paid(session: Session, program: Program) -> None:
     # the card loyal: its -1 and the next span's +1 fall on the same midnight and cancel
     # for every purchase day that sees both. Only the runs of spans keep their ends.
     s = spans.c
-    in_card = {"partition_by": s.card_id, "order_by": s.day}
+    before = func.lag(s.last).over(partition_by=s.card_id, order_by=s.day)
+    after = func.lead(s.day).over(partition_by=s.card_id, order_by=s.day)
     runs = select(
         s.card_id,
         s.day,
         s.due,
         s.last,
-        func.coalesce(func.lag(s.last).over(**in_card) == s.day, False).label("goes_on"),
-        func.coalesce(func.lead(s.day).over(**in_card) == s.last, False).label("going_on"),
+        func.coalesce(before == s.day, False).label("goes_on"),
+        func.coalesce(after == s.last, False).label("going_on"),
     ).cte("runs")
     r = runs.c
     ends = union_all(
