@@ -40,7 +40,7 @@ from app.analytics.models import (
     WalletMember,
     WalletPassApp,
 )
-from app.db import upsert
+from app.db import planner, upsert
 from app.loyalty.models import Card, Program
 from app.passes.models import AppleDevice, AppleRegistration, GoogleObject, WalletPass
 from app.push.models import WalletAppEvent
@@ -297,7 +297,10 @@ def _rebuild_events(session: Session, program: Program, mine: Any) -> int:
         .group_by(day, WalletAppEvent.wallet_app, WalletAppEvent.kind, slot)
     )
     cols = ["program_id", "day", "wallet_app", "kind", "slot", "events"]
-    session.execute(insert(WalletEventDay).from_select(cols, per_day))
+    # JIT compiling the nested CASEs of local days costs more than running them
+    # (2.1 s against 0.7 s at 200 000 passes).
+    with planner(session, jit="off"):
+        session.execute(insert(WalletEventDay).from_select(cols, per_day))
     return int(
         session.scalar(
             select(func.count())
