@@ -120,9 +120,10 @@ def fill(session: Session, program: Program) -> None:
     session.execute(insert(KpiStageGap).from_select(_COLUMNS, rows))
 
 
-# The members whose stage changes, while ``move`` runs.
-_MOVED = Table(
-    "stage_gaps_moved",
+# The members whose stage changes, while the daily job runs: listed by the job
+# (app.services.lifecycle) or by ``move``, read by ``move_listed``.
+MOVED = Table(
+    "stage_moves",
     MetaData(),
     Column("member_id", Integer, primary_key=True),
     Column("from_stage", String(16)),
@@ -131,22 +132,31 @@ _MOVED = Table(
 )
 
 
+def clear_moves(session: Session) -> None:
+    """An empty ``MOVED`` on the session's connection, to list this run's moves in."""
+    MOVED.create(session.connection(), checkfirst=True)
+    session.execute(delete(MOVED))
+
+
 def move(session: Session, program: Program, moved: Sequence[Moved]) -> None:
-    """Move the rows of the moved members' cards from the stage before to the stage now,
-    set-based: the members go to a temporary table, their cards' visit rows are summed
-    per stage, day and gap into signed changes added in one statement, and rows left
-    empty are deleted. Call it after the members' new stages are flushed (a till's
-    purchase then waits for the commit and counts under the new stage)."""
+    """``move_listed`` for these (member, stage before, stage now)."""
     if not moved:
         return
-    conn = session.connection()
-    _MOVED.create(conn, checkfirst=True)
-    session.execute(delete(_MOVED))
+    clear_moves(session)
     rows = [{"member_id": m, "from_stage": old, "to_stage": new} for m, old, new in moved]
     for i in range(0, len(rows), 10_000):
-        session.execute(insert(_MOVED), rows[i : i + 10_000])
-    t, v = _MOVED.c, KpiVisit
-    source = _MOVED.join(Card, Card.member_id == t.member_id).join(v, v.card_id == Card.id)
+        session.execute(insert(MOVED), rows[i : i + 10_000])
+    move_listed(session, program)
+
+
+def move_listed(session: Session, program: Program) -> None:
+    """Move the rows of the cards of the members listed in ``MOVED`` from the stage
+    before to the stage now, set-based: their visit rows are summed per stage, day and
+    gap into signed changes added in one statement, and rows left empty are deleted.
+    Call it after the members' new stages are flushed (a till's purchase then waits for
+    the commit and counts under the new stage)."""
+    t, v = MOVED.c, KpiVisit
+    source = MOVED.join(Card, Card.member_id == t.member_id).join(v, v.card_id == Card.id)
     days = _card_days(source, v.program_id == program.id, carry=(t.from_stage, t.to_stage))
     d = days.c
     # Per pair of stages, day and gap (a CTE: summed once for both signs).
@@ -193,7 +203,6 @@ def move(session: Session, program: Program, moved: Sequence[Moved]) -> None:
     session.execute(_adding(session, upsert(session, KpiStageGap).from_select(_COLUMNS, changes)))
     g = KpiStageGap
     session.execute(delete(g).where(g.program_id == program.id, g.buyers == 0))
-    _MOVED.drop(conn)
 
 
 def by_stage(session: Session, program: Program, days: tuple[int, int]) -> dict[str, Figures]:

@@ -6,16 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    Integer,
-    MetaData,
     Select,
-    String,
     Subquery,
-    Table,
     and_,
     case,
-    delete,
     func,
     insert,
     literal,
@@ -33,16 +27,6 @@ from app.db import UTCDateTime
 from app.loyalty.models import Card, Member, Program, StageTransition
 from app.services import campaign_triggers
 from app.till.models import Receipt
-
-# The members whose computed stage differs from the stored one, for the job's statements.
-_MOVES = Table(
-    "lifecycle_moves",
-    MetaData(),
-    Column("member_id", Integer, primary_key=True),
-    Column("from_stage", String(16)),
-    Column("to_stage", String(16), nullable=False),
-    prefixes=["TEMPORARY"],
-)
 
 
 def _history(program: Program, now: datetime, rolled_up: bool) -> Subquery:
@@ -117,16 +101,14 @@ def refresh_stages(
     and new stages written by one statement each."""
     now = clock.now()
     session.flush()
-    conn = session.connection()
-    _MOVES.create(conn, checkfirst=True)
-    session.execute(delete(_MOVES))
-    m = _MOVES.c
+    stage_gaps.clear_moves(session)  # the moved members, listed for every statement below
+    m = stage_gaps.MOVED.c
     columns = ["member_id", "from_stage", "to_stage"]
     rolled_up = session.get(KpiRollupState, program.id) is not None
-    session.execute(insert(_MOVES).from_select(columns, _moved(program, now, rolled_up)))
+    session.execute(insert(stage_gaps.MOVED).from_select(columns, _moved(program, now, rolled_up)))
     moved = [
         (member_id, old, new)
-        for member_id, old, new in session.execute(select(_MOVES).order_by(m.member_id))
+        for member_id, old, new in session.execute(select(stage_gaps.MOVED).order_by(m.member_id))
     ]
     if not moved:
         stage_days.refresh(session, program, now)
@@ -142,7 +124,7 @@ def refresh_stages(
     # computation, which would message the whole base at once).
     at_risk = session.scalars(
         select(Card.id)
-        .join(_MOVES, m.member_id == Card.member_id)
+        .join(stage_gaps.MOVED, m.member_id == Card.member_id)
         .where(m.to_stage == "at_risk", m.from_stage.is_not(None))
         .order_by(Card.id)
     ).all()
@@ -157,6 +139,6 @@ def refresh_stages(
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Member):
             session.expire(obj, ["stage", "stage_since"])
-    stage_gaps.move(session, program, moved)  # the per-stage table's rows follow
+    stage_gaps.move_listed(session, program)  # the per-stage table's rows follow
     stage_days.refresh(session, program, now)  # the dashboard's stage counts per day
     return moved
